@@ -1,0 +1,229 @@
+//! The command line, and nothing else: clap definitions and the raw values.
+//! Meaning is given to them in spec.rs.
+
+use crate::error::{Error, Result};
+use clap::{Arg, ArgAction, ArgGroup, Command, value_parser};
+use std::ffi::OsString;
+
+/// The options as typed, before any parsing of ids or names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub groups: Option<String>,
+    pub init_groups: bool,
+    pub keep_groups: bool,
+    pub clear_groups: bool,
+    /// The target's argv, verbatim.
+    pub command: Vec<OsString>,
+}
+
+/// Either options to act on, or text to print and exit 0 (--help, --version).
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Options),
+    Print(String),
+}
+
+const ABOUT: &str = "Run a command as another user and/or group, in place.";
+
+const AFTER_HELP: &str = "\
+USER and GROUP are names, or decimal ids from 0 to 4294967294. A string of
+digits is always an id, never a name. Without --group, the user's primary
+group from the passwd database is used; a uid with no passwd entry needs one.
+
+With --user, the supplementary groups default to --init-groups and HOME,
+USER, LOGNAME and SHELL are set from the user's passwd entry. Without
+--user (newgrp style) the uid, the supplementary groups and the environment
+stay as they are unless an option says otherwise.
+
+Before running COMMAND, runas checks that every id and group is what was
+asked for, that the old ids cannot be taken back and that no capability is
+left over. COMMAND is found through the PATH of its new environment, after
+the switch, and replaces runas (same process id).
+
+Exit status: 125 if runas itself fails, 126 if COMMAND cannot be executed,
+127 if it is not found; otherwise the status of COMMAND.
+
+Examples:
+  runas --user app -- server --port 8080
+  runas -u app:www-data -- id
+  runas --group jupiter -- make
+  runas -u 1000 -g 1000 --clear-groups -- ./build.sh";
+
+pub fn command() -> Command {
+    Command::new("runas")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .override_usage("runas [OPTIONS] [--] COMMAND [ARG]...")
+        .after_help(AFTER_HELP)
+        .infer_long_args(false)
+        .arg(
+            Arg::new("user")
+                .short('u')
+                .long("user")
+                .value_name("USER[:GROUP]")
+                // Let "-1" reach the id parser, which says why it is refused.
+                .allow_hyphen_values(true)
+                .help("Run as USER (name or uid); USER:GROUP also sets the primary group"),
+        )
+        .arg(
+            Arg::new("group")
+                .short('g')
+                .long("group")
+                .value_name("GROUP")
+                .allow_hyphen_values(true)
+                .help(
+                    "Primary group (name or gid); alone, switches only the group, as newgrp does",
+                ),
+        )
+        .arg(
+            Arg::new("groups")
+                .short('G')
+                .long("groups")
+                .value_name("LIST")
+                .allow_hyphen_values(true)
+                .help(
+                    "Supplementary groups, exactly: comma-separated names or gids (\"\" for none)",
+                ),
+        )
+        .arg(
+            Arg::new("init-groups")
+                .long("init-groups")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Supplementary groups from the group database for USER (default with --user)",
+                ),
+        )
+        .arg(
+            Arg::new("keep-groups")
+                .long("keep-groups")
+                .action(ArgAction::SetTrue)
+                .help("Keep the caller's supplementary groups"),
+        )
+        .arg(
+            Arg::new("clear-groups")
+                .long("clear-groups")
+                .action(ArgAction::SetTrue)
+                .help("No supplementary groups"),
+        )
+        .group(
+            ArgGroup::new("group-policy")
+                .args(["groups", "init-groups", "keep-groups", "clear-groups"])
+                .multiple(false),
+        )
+        .arg(
+            Arg::new("command")
+                .value_name("COMMAND")
+                .num_args(1..)
+                .trailing_var_arg(true)
+                .value_parser(value_parser!(OsString)),
+        )
+}
+
+/// Turn clap's error text into one line: its first sentence and any tip.
+fn usage_error(err: &clap::Error) -> Error {
+    let text = err.to_string();
+    let mut parts = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line.trim_start_matches("error: ").to_owned());
+        }
+    }
+    Error::Usage(format!("{}; see 'runas --help'", parts.join("; ")))
+}
+
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
+    let mut command = command();
+    let matches = match command.try_get_matches_from_mut(args) {
+        Ok(matches) => matches,
+        Err(err) => {
+            return match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Ok(Parsed::Print(err.to_string()))
+                }
+                _ => Err(usage_error(&err)),
+            };
+        }
+    };
+    Ok(Parsed::Run(Options {
+        user: matches.get_one::<String>("user").cloned(),
+        group: matches.get_one::<String>("group").cloned(),
+        groups: matches.get_one::<String>("groups").cloned(),
+        init_groups: matches.get_flag("init-groups"),
+        keep_groups: matches.get_flag("keep-groups"),
+        clear_groups: matches.get_flag("clear-groups"),
+        command: matches
+            .get_many::<OsString>("command")
+            .map(|values| values.cloned().collect())
+            .unwrap_or_default(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Options> {
+        let args = std::iter::once("runas")
+            .chain(args.iter().copied())
+            .map(OsString::from);
+        match parse(args)? {
+            Parsed::Run(options) => Ok(options),
+            Parsed::Print(text) => panic!("printed {text}"),
+        }
+    }
+
+    #[test]
+    fn command_words_after_the_first_are_verbatim() {
+        let o = run(&["-u", "alice", "ls", "-l", "--user", "", "--"]).unwrap();
+        assert_eq!(o.user.as_deref(), Some("alice"));
+        assert_eq!(o.command, ["ls", "-l", "--user", "", "--"]);
+        let o = run(&["-u", "alice", "--", "-x", "-u"]).unwrap();
+        assert_eq!(o.command, ["-x", "-u"]);
+    }
+
+    #[test]
+    fn long_options_are_never_guessed_from_prefixes() {
+        assert!(run(&["--use", "alice", "id"]).is_err());
+        assert!(run(&["--clear", "id"]).is_err());
+    }
+
+    #[test]
+    fn unknown_options_before_the_command_are_errors_not_commands() {
+        let err = run(&["--bogus", "id"]).unwrap_err();
+        assert!(err.to_string().contains("--bogus"), "{err}");
+    }
+
+    #[test]
+    fn group_policies_exclude_each_other() {
+        for pair in [
+            ["--keep-groups", "--clear-groups"],
+            ["--init-groups", "--keep-groups"],
+            ["--groups=1", "--clear-groups"],
+            ["--groups=1", "--init-groups"],
+        ] {
+            let mut args = vec!["-u", "alice"];
+            args.extend(pair);
+            args.push("id");
+            assert!(run(&args).is_err(), "{pair:?} accepted");
+        }
+    }
+
+    #[test]
+    fn repeated_options_are_errors() {
+        assert!(run(&["-u", "a", "-u", "b", "id"]).is_err());
+    }
+
+    #[test]
+    fn help_and_version_are_printed() {
+        let help = parse(["runas", "--help"].map(OsString::from)).unwrap();
+        assert!(matches!(help, Parsed::Print(ref t) if t.contains("--clear-groups")));
+        let version = parse(["runas", "--version"].map(OsString::from)).unwrap();
+        assert!(matches!(version, Parsed::Print(ref t) if t.contains(env!("CARGO_PKG_VERSION"))));
+    }
+}

@@ -1,0 +1,136 @@
+//! Every way runas itself can fail, each with the exit status it maps to.
+//!
+//! There is exactly one place that prints these (`lib.rs::main`), so every
+//! message is printed once, as `runas: <message>`.
+
+use nix::errno::Errno;
+use std::ffi::OsString;
+
+/// Exit status when runas itself fails (usage, lookup, transition, verification).
+pub const EXIT_FAILURE: u8 = 125;
+/// Exit status when the target was found but could not be executed.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// Exit status when the target was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Command-line misuse. The text already says what to change.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A user, group or list did not follow the id/name rules.
+    #[error("invalid {kind} {value:?}: {reason}")]
+    InvalidSpec {
+        kind: &'static str,
+        value: String,
+        reason: String,
+    },
+
+    #[error("unknown user {0:?}: there is no such entry in the passwd database")]
+    UnknownUser(String),
+
+    #[error("unknown group {0:?}: there is no such entry in the group database")]
+    UnknownGroup(String),
+
+    #[error(
+        "uid {0} has no passwd entry, so it has no primary group: give --group (for example --user {0}:{0} or --group GROUP)"
+    )]
+    UidWithoutEntry(u32),
+
+    /// The name service answered with an error (not "not found"): fail closed.
+    #[error("looking up {what}: {}", .source.desc())]
+    Lookup { what: String, source: Errno },
+
+    /// A credential system call failed. `call` shows the call and its arguments.
+    #[error("{call}: {}", .source.desc())]
+    Syscall { call: String, source: Errno },
+
+    /// The caller may not make the requested change at all.
+    #[error("{0}")]
+    NotPermitted(String),
+
+    /// A post-transition check did not hold. The target never runs.
+    #[error("verification failed: {0}")]
+    Verification(String),
+
+    #[error(
+        "refusing to run: runas is installed set-user-ID or set-group-ID (real {kind} {real}, effective {effective}); install it mode 0755 and never set-user-ID"
+    )]
+    SetIdInstall {
+        kind: &'static str,
+        real: u32,
+        effective: u32,
+    },
+
+    /// The target could not be executed.
+    #[error("{:?}: {}", .program.to_string_lossy(), reason_text(.source))]
+    Exec { program: OsString, source: Errno },
+
+    /// Not found, but some PATH entries could not be searched as the target.
+    #[error(
+        "{:?}: command not found (the target user may not search: {})",
+        .program.to_string_lossy(),
+        .places.join(", ")
+    )]
+    NotFoundUnsearchable { program: OsString, places: Vec<String> },
+}
+
+fn reason_text(errno: &Errno) -> String {
+    match errno {
+        Errno::ENOENT => "command not found".to_owned(),
+        Errno::ENOEXEC => {
+            "cannot execute: not a valid executable (a script needs a #! line)".to_owned()
+        }
+        Errno::EACCES => "cannot execute: permission denied".to_owned(),
+        other => format!("cannot execute: {}", other.desc()),
+    }
+}
+
+impl Error {
+    /// The status runas exits with for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } => match source {
+                Errno::ENOENT | Errno::ENOTDIR => EXIT_NOT_FOUND,
+                _ => EXIT_CANNOT_EXECUTE,
+            },
+            Error::NotFoundUnsearchable { .. } => EXIT_NOT_FOUND,
+            _ => EXIT_FAILURE,
+        }
+    }
+
+    pub fn syscall(call: impl Into<String>, source: Errno) -> Self {
+        Error::Syscall {
+            call: call.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_errors_map_to_126_and_127() {
+        let exec = |source| Error::Exec {
+            program: "x".into(),
+            source,
+        };
+        assert_eq!(exec(Errno::ENOENT).exit_code(), 127);
+        assert_eq!(exec(Errno::ENOTDIR).exit_code(), 127);
+        assert_eq!(exec(Errno::EACCES).exit_code(), 126);
+        assert_eq!(exec(Errno::ENOEXEC).exit_code(), 126);
+        assert_eq!(exec(Errno::E2BIG).exit_code(), 126);
+        assert_eq!(Error::UnknownUser("x".into()).exit_code(), 125);
+    }
+
+    #[test]
+    fn syscall_message_names_the_call_and_the_reason() {
+        let e = Error::syscall("setresgid(1001)", Errno::EPERM);
+        assert_eq!(e.to_string(), "setresgid(1001): Operation not permitted");
+    }
+}

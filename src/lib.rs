@@ -1,0 +1,72 @@
+//! runas: run a command as another user and/or group, in place.
+//!
+//! The flow is one straight line, each step in its own module:
+//! cli (words) → spec (meaning) → plan (lookups, all before any change) →
+//! transition (the only credential changes) → verify (proof) → exec.
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod error;
+pub mod exec;
+pub mod plan;
+pub mod spec;
+pub mod sys;
+pub mod transition;
+pub mod userdb;
+pub mod verify;
+
+use error::{Error, Result};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// A set-user-ID or set-group-ID install would hand every local user the
+/// owner's identity through runas's options. Refuse before parsing anything.
+fn refuse_set_id_install() -> Result<()> {
+    let uid = nix::unistd::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
+    if uid.real != uid.effective {
+        return Err(Error::SetIdInstall {
+            kind: "uid",
+            real: uid.real.as_raw(),
+            effective: uid.effective.as_raw(),
+        });
+    }
+    let gid = nix::unistd::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
+    if gid.real != gid.effective {
+        return Err(Error::SetIdInstall {
+            kind: "gid",
+            real: gid.real.as_raw(),
+            effective: gid.effective.as_raw(),
+        });
+    }
+    Ok(())
+}
+
+fn run() -> Result<()> {
+    refuse_set_id_install()?;
+    let options = match cli::parse(std::env::args_os())? {
+        cli::Parsed::Run(options) => options,
+        cli::Parsed::Print(text) => {
+            // A closed stdout (`runas --help | head -1`) is not an error.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            return Ok(());
+        }
+    };
+    let request = spec::parse_request(&options)?;
+    let before = verify::read_credentials()?;
+    let plan = plan::resolve(&request, &before, &userdb::SystemDb)?;
+    let transition = transition::apply(&plan, &before)?;
+    verify::verify(&plan, &before, &transition)?;
+    Err(exec::exec(&options.command, &plan.env))
+}
+
+/// The program: run, and on failure print the one message and exit with
+/// the status the failure maps to.
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("runas: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}

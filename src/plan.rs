@@ -1,0 +1,520 @@
+//! Pure resolution of a request into a complete plan: every id, the full
+//! supplementary list and the environment, decided before any credential
+//! changes. Nothing here touches the process.
+
+use crate::error::{Error, Result};
+use crate::spec::{GroupPolicy, IdSpec, Request};
+use crate::sys::KERNEL_NGROUPS_MAX;
+use crate::userdb::{UserDb, UserRecord};
+use std::ffi::OsString;
+
+/// Real, effective and saved ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResIds {
+    pub real: u32,
+    pub effective: u32,
+    pub saved: u32,
+}
+
+impl ResIds {
+    pub fn all(id: u32) -> Self {
+        ResIds {
+            real: id,
+            effective: id,
+            saved: id,
+        }
+    }
+
+    pub fn contains(&self, id: u32) -> bool {
+        self.real == id || self.effective == id || self.saved == id
+    }
+}
+
+/// The process's credentials at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: ResIds,
+    pub gid: ResIds,
+    /// Sorted, without duplicates.
+    pub groups: Vec<u32>,
+}
+
+/// Everything the transition, the verification and the exec need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub uid: u32,
+    pub gid: u32,
+    /// Sorted, without duplicates: the set the kernel will report.
+    pub groups: Vec<u32>,
+    /// Variables to set in the target's environment, in order.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Plan {
+    /// Whether the process already has exactly these credentials.
+    pub fn matches(&self, current: &Credentials) -> bool {
+        current.uid == ResIds::all(self.uid)
+            && current.gid == ResIds::all(self.gid)
+            && current.groups == self.groups
+    }
+}
+
+/// Sort and remove duplicates: the kernel keeps the list as a set.
+pub fn normalize_groups(mut groups: Vec<u32>) -> Vec<u32> {
+    groups.sort_unstable();
+    groups.dedup();
+    groups
+}
+
+fn lookup_error(what: String) -> impl FnOnce(nix::errno::Errno) -> Error {
+    move |source| Error::Lookup { what, source }
+}
+
+/// The target user: its uid and, when the passwd database has it, its entry.
+struct Target {
+    uid: u32,
+    record: Option<UserRecord>,
+}
+
+fn resolve_user(spec: &IdSpec, db: &dyn UserDb) -> Result<Target> {
+    match spec {
+        IdSpec::Id(uid) => Ok(Target {
+            uid: *uid,
+            record: db
+                .user_by_uid(*uid)
+                .map_err(lookup_error(format!("uid {uid} in the passwd database")))?,
+        }),
+        IdSpec::Name(name) => {
+            let record = db
+                .user_by_name(name)
+                .map_err(lookup_error(format!(
+                    "user {name:?} in the passwd database"
+                )))?
+                .ok_or_else(|| Error::UnknownUser(name.clone()))?;
+            Ok(Target {
+                uid: record.uid,
+                record: Some(record),
+            })
+        }
+    }
+}
+
+fn resolve_group(spec: &IdSpec, db: &dyn UserDb) -> Result<u32> {
+    match spec {
+        IdSpec::Id(gid) => Ok(*gid),
+        IdSpec::Name(name) => db
+            .group_by_name(name)
+            .map_err(lookup_error(format!(
+                "group {name:?} in the group database"
+            )))?
+            .ok_or_else(|| Error::UnknownGroup(name.clone())),
+    }
+}
+
+/// HOME, USER, LOGNAME and SHELL for the target user, as login(1) sets them.
+fn user_environment(target: &Target) -> Vec<(OsString, OsString)> {
+    let (home, name, shell) = match &target.record {
+        Some(record) => (
+            record.home.clone(),
+            OsString::from(&record.name),
+            record.shell.clone(),
+        ),
+        None => (
+            OsString::new(),
+            OsString::from(target.uid.to_string()),
+            OsString::new(),
+        ),
+    };
+    // Empty fields mean "/" and "/bin/sh", as login(1) reads them.
+    let home = if home.is_empty() { "/".into() } else { home };
+    let shell = if shell.is_empty() {
+        "/bin/sh".into()
+    } else {
+        shell
+    };
+    vec![
+        ("HOME".into(), home),
+        ("USER".into(), name.clone()),
+        ("LOGNAME".into(), name),
+        ("SHELL".into(), shell),
+    ]
+}
+
+/// Resolve a request against the account database and the current credentials.
+pub fn resolve(request: &Request, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
+    let target = request
+        .user
+        .as_ref()
+        .map(|spec| resolve_user(spec, db))
+        .transpose()?;
+
+    let gid = match (&request.group, &target) {
+        (Some(spec), _) => resolve_group(spec, db)?,
+        (
+            None,
+            Some(Target {
+                record: Some(record),
+                ..
+            }),
+        ) => record.gid,
+        (None, Some(Target { uid, record: None })) => return Err(Error::UidWithoutEntry(*uid)),
+        (None, None) => current.gid.effective,
+    };
+    let uid = target.as_ref().map_or(current.uid.effective, |t| t.uid);
+
+    let policy = match (&request.policy, &target) {
+        (GroupPolicy::Default, Some(_)) => &GroupPolicy::Init,
+        (GroupPolicy::Default, None) => &GroupPolicy::Keep,
+        (policy, _) => policy,
+    };
+    let groups = match policy {
+        GroupPolicy::Init => match &target {
+            Some(Target {
+                record: Some(record),
+                ..
+            }) => db
+                .group_list(&record.name, gid)
+                .map_err(lookup_error(format!(
+                    "the groups of user {:?} in the group database",
+                    record.name
+                )))?,
+            // No passwd entry means no name, and group membership is by name.
+            Some(Target { record: None, .. }) => vec![gid],
+            None => {
+                return Err(Error::Usage(
+                    "--init-groups needs --user: it reads the user's memberships from the group database".into(),
+                ));
+            }
+        },
+        GroupPolicy::Keep => current.groups.clone(),
+        GroupPolicy::Clear => Vec::new(),
+        GroupPolicy::List(items) => items
+            .iter()
+            .map(|item| resolve_group(item, db))
+            .collect::<Result<_>>()?,
+        GroupPolicy::Default => unreachable!("replaced above"),
+    };
+    let groups = normalize_groups(groups);
+    if groups.len() > KERNEL_NGROUPS_MAX {
+        return Err(Error::NotPermitted(format!(
+            "the supplementary list has {} groups, more than the kernel's limit of {KERNEL_NGROUPS_MAX}",
+            groups.len()
+        )));
+    }
+
+    let env = target.as_ref().map(user_environment).unwrap_or_default();
+    Ok(Plan {
+        uid,
+        gid,
+        groups,
+        env,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::userdb::fake::FakeDb;
+
+    fn db() -> FakeDb {
+        FakeDb::default()
+            .user("root", 0, 0, "/root", "/bin/bash")
+            .user("alice", 1500, 1500, "/home/alice", "/bin/bash")
+            .user("bob", 1501, 1501, "", "")
+            .user("orphan", 1502, 1999, "/home/orphan", "/bin/sh")
+            // A name made only of digits, mapping to uid 0.
+            .user("4242", 0, 0, "/", "/bin/sh")
+            .group("root", 0, &[])
+            .group("alice", 1500, &[])
+            .group("jupiter", 1700, &["alice"])
+            .group("saturn", 1701, &["alice", "bob"])
+            .group("4243", 0, &[])
+    }
+
+    fn root() -> Credentials {
+        Credentials {
+            uid: ResIds::all(0),
+            gid: ResIds::all(0),
+            groups: vec![0, 4, 27],
+        }
+    }
+
+    fn name(s: &str) -> IdSpec {
+        IdSpec::Name(s.into())
+    }
+
+    fn request(user: Option<IdSpec>, group: Option<IdSpec>, policy: GroupPolicy) -> Request {
+        Request {
+            user,
+            group,
+            policy,
+        }
+    }
+
+    fn env_of(plan: &Plan, key: &str) -> Option<String> {
+        plan.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+    }
+
+    #[test]
+    fn user_by_name_gets_primary_and_database_groups() {
+        let plan = resolve(
+            &request(Some(name("alice")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!((plan.uid, plan.gid), (1500, 1500));
+        assert_eq!(plan.groups, vec![1500, 1700, 1701]);
+        assert_eq!(env_of(&plan, "HOME").as_deref(), Some("/home/alice"));
+        assert_eq!(env_of(&plan, "USER").as_deref(), Some("alice"));
+        assert_eq!(env_of(&plan, "LOGNAME").as_deref(), Some("alice"));
+        assert_eq!(env_of(&plan, "SHELL").as_deref(), Some("/bin/bash"));
+    }
+
+    #[test]
+    fn user_with_group_uses_that_group_as_primary_and_keeps_memberships() {
+        let plan = resolve(
+            &request(
+                Some(name("alice")),
+                Some(name("jupiter")),
+                GroupPolicy::Default,
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!((plan.uid, plan.gid), (1500, 1700));
+        assert_eq!(plan.groups, vec![1700, 1701]);
+    }
+
+    #[test]
+    fn all_digit_spec_is_an_id_even_when_a_user_has_that_name() {
+        // "4242" is the name of a uid-0 account; the spec must mean uid 4242.
+        let err = resolve(
+            &request(Some(IdSpec::Id(4242)), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UidWithoutEntry(4242)), "{err}");
+        assert!(err.to_string().contains("give --group"));
+
+        let plan = resolve(
+            &request(
+                Some(IdSpec::Id(4242)),
+                Some(IdSpec::Id(4243)),
+                GroupPolicy::Default,
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!((plan.uid, plan.gid), (4242, 4243));
+        assert_eq!(plan.groups, vec![4243]);
+        assert_eq!(env_of(&plan, "HOME").as_deref(), Some("/"));
+        assert_eq!(env_of(&plan, "USER").as_deref(), Some("4242"));
+        assert_eq!(env_of(&plan, "LOGNAME").as_deref(), Some("4242"));
+        assert_eq!(env_of(&plan, "SHELL").as_deref(), Some("/bin/sh"));
+    }
+
+    #[test]
+    fn numeric_uid_with_entry_uses_its_passwd_fields() {
+        let plan = resolve(
+            &request(Some(IdSpec::Id(1500)), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!((plan.uid, plan.gid), (1500, 1500));
+        assert_eq!(plan.groups, vec![1500, 1700, 1701]);
+        assert_eq!(env_of(&plan, "USER").as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn empty_home_and_shell_fields_become_root_dir_and_bin_sh() {
+        let plan = resolve(
+            &request(Some(name("bob")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(env_of(&plan, "HOME").as_deref(), Some("/"));
+        assert_eq!(env_of(&plan, "SHELL").as_deref(), Some("/bin/sh"));
+    }
+
+    #[test]
+    fn primary_gid_without_group_entry_is_kept() {
+        let plan = resolve(
+            &request(Some(name("orphan")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!((plan.uid, plan.gid), (1502, 1999));
+        assert_eq!(plan.groups, vec![1999]);
+    }
+
+    #[test]
+    fn group_alone_keeps_uid_and_list_and_environment() {
+        let plan = resolve(
+            &request(None, Some(name("jupiter")), GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!((plan.uid, plan.gid), (0, 1700));
+        assert_eq!(plan.groups, vec![0, 4, 27]);
+        assert!(plan.env.is_empty());
+    }
+
+    #[test]
+    fn numeric_group_named_like_root_group_is_still_the_id() {
+        let plan = resolve(
+            &request(None, Some(IdSpec::Id(4243)), GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(plan.gid, 4243);
+    }
+
+    #[test]
+    fn explicit_policies() {
+        let alice = || Some(name("alice"));
+        let keep = resolve(&request(alice(), None, GroupPolicy::Keep), &root(), &db()).unwrap();
+        assert_eq!(keep.groups, vec![0, 4, 27]);
+        let clear = resolve(&request(alice(), None, GroupPolicy::Clear), &root(), &db()).unwrap();
+        assert_eq!(clear.groups, Vec::<u32>::new());
+        let list = resolve(
+            &request(
+                alice(),
+                None,
+                GroupPolicy::List(vec![name("saturn"), IdSpec::Id(31337), IdSpec::Id(31337)]),
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(list.groups, vec![1701, 31337]);
+        let init = resolve(&request(alice(), None, GroupPolicy::Init), &root(), &db()).unwrap();
+        assert_eq!(init.groups, vec![1500, 1700, 1701]);
+        let clear_only = resolve(&request(None, None, GroupPolicy::Clear), &root(), &db()).unwrap();
+        assert_eq!(
+            (clear_only.uid, clear_only.gid, clear_only.groups.len()),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn init_groups_without_user_is_a_usage_error() {
+        let err = resolve(
+            &request(None, Some(name("jupiter")), GroupPolicy::Init),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Usage(_)));
+    }
+
+    #[test]
+    fn unknown_names_fail_and_are_quoted() {
+        let err = resolve(
+            &request(Some(name("mallory")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown user \"mallory\": there is no such entry in the passwd database"
+        );
+        let err = resolve(
+            &request(
+                Some(name("alice")),
+                Some(name("pluto")),
+                GroupPolicy::Default,
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UnknownGroup(ref g) if g == "pluto"));
+        let err = resolve(
+            &request(
+                Some(name("alice")),
+                None,
+                GroupPolicy::List(vec![name("pluto")]),
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UnknownGroup(_)));
+    }
+
+    #[test]
+    fn database_errors_fail_closed() {
+        let broken = FakeDb {
+            broken: true,
+            ..db()
+        };
+        for req in [
+            request(Some(name("alice")), None, GroupPolicy::Default),
+            request(
+                Some(IdSpec::Id(1500)),
+                Some(IdSpec::Id(1500)),
+                GroupPolicy::Default,
+            ),
+            request(None, Some(name("jupiter")), GroupPolicy::Default),
+        ] {
+            let err = resolve(&req, &root(), &broken).unwrap_err();
+            assert!(matches!(err, Error::Lookup { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn plan_matches_only_identical_credentials() {
+        let plan = resolve(
+            &request(Some(name("alice")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        let same = Credentials {
+            uid: ResIds::all(1500),
+            gid: ResIds::all(1500),
+            groups: vec![1500, 1700, 1701],
+        };
+        assert!(plan.matches(&same));
+        let saved_root = Credentials {
+            uid: ResIds {
+                saved: 0,
+                ..ResIds::all(1500)
+            },
+            ..same.clone()
+        };
+        assert!(!plan.matches(&saved_root));
+        assert!(!plan.matches(&Credentials {
+            groups: vec![1500],
+            ..same
+        }));
+    }
+
+    #[test]
+    fn a_user_in_two_thousand_groups_keeps_them_all() {
+        let mut big = db().user("crowd", 1600, 1600, "/", "/bin/sh");
+        for i in 0..2000 {
+            big = big.group(&format!("g{i}"), 20000 + i, &["crowd"]);
+        }
+        let plan = resolve(
+            &request(Some(name("crowd")), None, GroupPolicy::Default),
+            &root(),
+            &big,
+        )
+        .unwrap();
+        assert_eq!(plan.groups.len(), 2001);
+    }
+}

@@ -1,0 +1,440 @@
+//! Pure parsing of user, group and group-list specifications.
+//!
+//! The one rule (REFERENCE.md §1): a string of ASCII digits only is a numeric
+//! id and must lie in 0..=4294967294; anything else is a name. Strings that a
+//! person or another tool could read as a number in some other notation
+//! (signs, hex, surrounding spaces) are rejected rather than looked up, so a
+//! typo can never become a lookup of a strangely named account, and the
+//! value 4294967295 (-1, "leave unchanged" to the kernel) can never be passed on.
+
+use crate::cli::Options;
+use crate::error::{Error, Result};
+
+/// The largest valid id: 2^32 - 2. 2^32 - 1 is (uid_t)-1, which the set*id
+/// calls read as "do not change".
+pub const MAX_ID: u32 = u32::MAX - 1;
+
+/// What a user or group was given as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdSpec {
+    Id(u32),
+    Name(String),
+}
+
+/// Whether a spec names a user or a group; used in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+        }
+    }
+}
+
+/// `--user USER` or `--user USER:GROUP`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSpec {
+    pub user: IdSpec,
+    pub group: Option<IdSpec>,
+}
+
+/// Where the supplementary group list comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupPolicy {
+    /// Nothing said: `Init` when a user is given, otherwise keep the list.
+    Default,
+    /// The user's groups from the group database, plus the primary gid.
+    Init,
+    /// The caller's current list.
+    Keep,
+    /// No supplementary groups.
+    Clear,
+    /// Exactly these groups.
+    List(Vec<IdSpec>),
+}
+
+/// What the command line asked for, parsed but not yet looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub user: Option<IdSpec>,
+    pub group: Option<IdSpec>,
+    pub policy: GroupPolicy,
+}
+
+fn invalid(kind: Kind, value: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidSpec {
+        kind: kind.noun(),
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Parse one user or group: an id or a name.
+pub fn parse_id(value: &str, kind: Kind) -> Result<IdSpec> {
+    if value.is_empty() {
+        return Err(invalid(kind, value, "it is empty"));
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return parse_decimal(value, kind).map(IdSpec::Id);
+    }
+    check_name(value, kind)?;
+    Ok(IdSpec::Name(value.to_owned()))
+}
+
+fn parse_decimal(value: &str, kind: Kind) -> Result<u32> {
+    // Digits only, so the only possible failure of u64 parsing is overflow.
+    let id = value.parse::<u64>().ok();
+    match id {
+        Some(id) if id <= u64::from(MAX_ID) => Ok(id as u32),
+        Some(id) if id == u64::from(u32::MAX) => Err(invalid(
+            kind,
+            value,
+            "4294967295 is (uid_t)-1, which the kernel reads as \"leave unchanged\"; ids go from 0 to 4294967294",
+        )),
+        _ => Err(invalid(
+            kind,
+            value,
+            "ids go from 0 to 4294967294 (it would wrap around to a different id)",
+        )),
+    }
+}
+
+/// Reject strings that are not plausible names, above all those that look
+/// like numbers in a notation other than plain decimal.
+fn check_name(value: &str, kind: Kind) -> Result<()> {
+    let looks_signed = (value.starts_with('-') || value.starts_with('+'))
+        && value[1..].bytes().all(|b| b.is_ascii_digit());
+    if looks_signed {
+        return Err(invalid(
+            kind,
+            value,
+            "ids are plain decimal numbers from 0 to 4294967294, without a sign",
+        ));
+    }
+    let looks_hex = (value.starts_with("0x") || value.starts_with("0X"))
+        && value.len() > 2
+        && value[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if looks_hex {
+        return Err(invalid(
+            kind,
+            value,
+            "ids are plain decimal numbers; hexadecimal is not accepted",
+        ));
+    }
+    if value.chars().any(char::is_whitespace) {
+        return Err(invalid(kind, value, "it contains white space"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(kind, value, "it contains a control character"));
+    }
+    if value.starts_with('-') {
+        return Err(invalid(kind, value, "names cannot start with '-'"));
+    }
+    if let Some(bad) = value.chars().find(|c| matches!(c, ':' | ',' | '/')) {
+        return Err(invalid(
+            kind,
+            value,
+            format!("names cannot contain {bad:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parse `--user`: `USER` or `USER:GROUP`.
+pub fn parse_user_spec(value: &str) -> Result<UserSpec> {
+    match value.split_once(':') {
+        None => Ok(UserSpec {
+            user: parse_id(value, Kind::User)?,
+            group: None,
+        }),
+        Some((user, group)) => {
+            if user.is_empty() {
+                return Err(invalid(
+                    Kind::User,
+                    value,
+                    "the part before ':' is empty; write USER:GROUP, or use --group GROUP alone",
+                ));
+            }
+            if group.is_empty() {
+                return Err(invalid(
+                    Kind::User,
+                    value,
+                    "the part after ':' is empty; write USER:GROUP, or just USER",
+                ));
+            }
+            Ok(UserSpec {
+                user: parse_id(user, Kind::User)?,
+                group: Some(parse_id(group, Kind::Group)?),
+            })
+        }
+    }
+}
+
+/// Parse `--groups LIST`: comma-separated ids or names. The empty string is
+/// the empty list (no supplementary groups); empty items are rejected.
+pub fn parse_group_list(value: &str) -> Result<Vec<IdSpec>> {
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    value
+        .split(',')
+        .map(|item| {
+            if item.is_empty() {
+                Err(Error::InvalidSpec {
+                    kind: "group list",
+                    value: value.to_owned(),
+                    reason: "it has an empty item (two commas in a row, or a comma at an end)"
+                        .into(),
+                })
+            } else {
+                parse_id(item, Kind::Group)
+            }
+        })
+        .collect()
+}
+
+/// Give meaning to the typed options: parse every id and name, combine the
+/// `USER:GROUP` shorthand with `--group`, and pick the group policy.
+pub fn parse_request(options: &Options) -> Result<Request> {
+    let user = options.user.as_deref().map(parse_user_spec).transpose()?;
+    let group = options
+        .group
+        .as_deref()
+        .map(|g| parse_id(g, Kind::Group))
+        .transpose()?;
+    let (user, group) = match (user, group) {
+        (Some(UserSpec { group: Some(_), .. }), Some(_)) => {
+            return Err(Error::Usage(
+                "the group is given twice: use either --user USER:GROUP or --user USER --group GROUP"
+                    .into(),
+            ));
+        }
+        (
+            Some(UserSpec {
+                user,
+                group: shorthand,
+            }),
+            group,
+        ) => (Some(user), shorthand.or(group)),
+        (None, group) => (None, group),
+    };
+    let policy = if let Some(list) = &options.groups {
+        GroupPolicy::List(parse_group_list(list)?)
+    } else if options.init_groups {
+        GroupPolicy::Init
+    } else if options.keep_groups {
+        GroupPolicy::Keep
+    } else if options.clear_groups {
+        GroupPolicy::Clear
+    } else {
+        GroupPolicy::Default
+    };
+    if user.is_none() && group.is_none() && policy == GroupPolicy::Default {
+        return Err(Error::Usage(
+            "nothing to change: add --user USER, --group GROUP, or a group option (--groups, --keep-groups, --clear-groups); see 'runas --help'"
+                .into(),
+        ));
+    }
+    if options.command.is_empty() {
+        return Err(Error::Usage(
+            "missing the command to run: runas [OPTIONS] [--] COMMAND [ARG]...".into(),
+        ));
+    }
+    Ok(Request {
+        user,
+        group,
+        policy,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Result<IdSpec> {
+        parse_id(s, Kind::User)
+    }
+
+    #[test]
+    fn all_digit_strings_are_ids_in_range() {
+        let table: &[(&str, u32)] = &[
+            ("0", 0),
+            ("00", 0),
+            ("1000", 1000),
+            ("65534", 65534),
+            ("2147483648", 2147483648),
+            ("4294967294", 4294967294),
+            ("0004294967294", 4294967294),
+        ];
+        for (input, want) in table {
+            assert_eq!(id(input).unwrap(), IdSpec::Id(*want), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn reference_rejections_are_rejected_naming_the_value() {
+        for input in [
+            "-1",
+            "4294967295",
+            "4294967296",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "+5",
+            " 5",
+            "5 ",
+            "0x10",
+            "0XfF",
+            "",
+            "-5",
+            "+0",
+            "al ice",
+            "a\tb",
+            "a\nb",
+            "-alice",
+            "a/b",
+            "a,b",
+        ] {
+            let err = id(input).expect_err(input);
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("{input:?}")),
+                "message {msg:?} does not quote {input:?}"
+            );
+            assert_eq!(err.exit_code(), 125);
+        }
+    }
+
+    #[test]
+    fn other_strings_are_names() {
+        for input in [
+            "alice",
+            "www-data",
+            "a.b",
+            "_apt",
+            "5abc",
+            "0day",
+            "x0x10",
+            "0x",
+            "Ünïcode",
+        ] {
+            assert_eq!(id(input).unwrap(), IdSpec::Name(input.to_owned()));
+        }
+    }
+
+    #[test]
+    fn user_group_shorthand() {
+        assert_eq!(
+            parse_user_spec("alice:jupiter").unwrap(),
+            UserSpec {
+                user: IdSpec::Name("alice".into()),
+                group: Some(IdSpec::Name("jupiter".into()))
+            }
+        );
+        assert_eq!(
+            parse_user_spec("1000:1000").unwrap(),
+            UserSpec {
+                user: IdSpec::Id(1000),
+                group: Some(IdSpec::Id(1000))
+            }
+        );
+        assert_eq!(
+            parse_user_spec("alice").unwrap(),
+            UserSpec {
+                user: IdSpec::Name("alice".into()),
+                group: None
+            }
+        );
+        for bad in [
+            ":",
+            "alice:",
+            ":jupiter",
+            "alice:jupiter:x",
+            "alice:-1",
+            "-1:0",
+            "1:4294967295",
+        ] {
+            assert!(parse_user_spec(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn group_lists() {
+        assert_eq!(parse_group_list("").unwrap(), vec![]);
+        assert_eq!(
+            parse_group_list("1,jupiter,4294967294").unwrap(),
+            vec![
+                IdSpec::Id(1),
+                IdSpec::Name("jupiter".into()),
+                IdSpec::Id(4294967294)
+            ]
+        );
+        for bad in [
+            ",",
+            "1,",
+            ",1",
+            "1,,2",
+            "1, 2",
+            "1,-1",
+            "1,4294967295",
+            "0x1",
+        ] {
+            assert!(parse_group_list(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    fn options(user: Option<&str>, group: Option<&str>) -> Options {
+        Options {
+            user: user.map(str::to_owned),
+            group: group.map(str::to_owned),
+            command: vec!["id".into()],
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn request_combines_shorthand_and_group_option() {
+        let r = parse_request(&options(Some("alice:jupiter"), None)).unwrap();
+        assert_eq!(r.user, Some(IdSpec::Name("alice".into())));
+        assert_eq!(r.group, Some(IdSpec::Name("jupiter".into())));
+        let r = parse_request(&options(Some("alice"), Some("7"))).unwrap();
+        assert_eq!(r.group, Some(IdSpec::Id(7)));
+        let err = parse_request(&options(Some("alice:jupiter"), Some("saturn"))).unwrap_err();
+        assert!(err.to_string().contains("given twice"));
+    }
+
+    #[test]
+    fn request_needs_something_to_change_and_a_command() {
+        let err = parse_request(&options(None, None)).unwrap_err();
+        assert!(err.to_string().contains("--user USER"), "{err}");
+        let mut no_command = options(Some("alice"), None);
+        no_command.command.clear();
+        assert!(
+            parse_request(&no_command)
+                .unwrap_err()
+                .to_string()
+                .contains("missing the command")
+        );
+        let clear_only = Options {
+            clear_groups: true,
+            ..options(None, None)
+        };
+        assert_eq!(
+            parse_request(&clear_only).unwrap().policy,
+            GroupPolicy::Clear
+        );
+        let empty_list = Options {
+            groups: Some(String::new()),
+            ..options(Some("alice"), None)
+        };
+        assert_eq!(
+            parse_request(&empty_list).unwrap().policy,
+            GroupPolicy::List(vec![])
+        );
+    }
+}

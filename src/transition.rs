@@ -1,0 +1,243 @@
+//! The only module that changes credentials.
+//!
+//! Order matters and is fixed: supplementary groups, then gids, then uids
+//! (setgroups and setresgid need privilege that setresuid gives up), then
+//! the capability sets. Every call is checked; a call is skipped only when
+//! the kernel already holds exactly the planned value, which is what lets a
+//! non-root caller with nothing to change run, and what keeps runas working
+//! in a user namespace where setgroups is denied but the list is unchanged.
+
+use crate::error::{Error, Result};
+use crate::plan::{Credentials, Plan, ResIds};
+use crate::sys::{self, CapMasks};
+use nix::errno::Errno;
+use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
+
+const CAP_SETGID: u32 = 6;
+const CAP_SETUID: u32 = 7;
+
+fn has_cap(mask: u64, cap: u32) -> bool {
+    mask & (1 << cap) != 0
+}
+
+/// What the transition found and did; verification needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The caller could change its uid at will (CAP_SETUID in its effective
+    /// set), so failing to regain the old ids proves the drop.
+    pub caller_could_setuid: bool,
+    pub caller_could_setgid: bool,
+}
+
+/// `setgroups(1500,1700,1701)`, shortened for long lists.
+fn describe_groups(groups: &[u32]) -> String {
+    if groups.len() <= 8 {
+        let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+        format!("setgroups({})", list.join(","))
+    } else {
+        format!("setgroups({} groups)", groups.len())
+    }
+}
+
+/// Refuse before the first change when the caller cannot make all of them,
+/// so a missing privilege is named instead of surfacing as a bare EPERM
+/// halfway through.
+fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<()> {
+    let uid_change = before.uid != ResIds::all(plan.uid);
+    // Without CAP_SETUID the kernel lets setresuid pick only among the
+    // current real, effective and saved ids; likewise for gids.
+    if uid_change && !before.uid.contains(plan.uid) && !has_cap(caps.effective, CAP_SETUID) {
+        return Err(Error::NotPermitted(format!(
+            "switching to uid {} needs CAP_SETUID, which this process (uid {}) does not have: run runas as root",
+            plan.uid, before.uid.effective
+        )));
+    }
+    let gid_change = before.gid != ResIds::all(plan.gid);
+    if gid_change && !before.gid.contains(plan.gid) && !has_cap(caps.effective, CAP_SETGID) {
+        return Err(Error::NotPermitted(format!(
+            "switching to gid {} needs CAP_SETGID, which this process (uid {}) does not have: run runas as root",
+            plan.gid, before.uid.effective
+        )));
+    }
+    if before.groups != plan.groups && !has_cap(caps.effective, CAP_SETGID) {
+        return Err(Error::NotPermitted(format!(
+            "changing the supplementary groups needs CAP_SETGID, which this process (uid {}) does not have: run runas as root, or add --keep-groups",
+            before.uid.effective
+        )));
+    }
+    Ok(())
+}
+
+/// The capability sets the target must start with. A target other than
+/// root gets none; root keeps its permitted and effective sets. Inheritable
+/// is always cleared: whatever the caller's parent put there must not leak
+/// into the target (and clearing it clears the ambient set too, which the
+/// kernel keeps a subset of permitted ∩ inheritable).
+pub fn planned_caps(plan: &Plan, now: CapMasks) -> CapMasks {
+    if plan.uid == 0 {
+        CapMasks {
+            inheritable: 0,
+            ..now
+        }
+    } else {
+        CapMasks::default()
+    }
+}
+
+/// Apply the plan to this process.
+pub fn apply(plan: &Plan, before: &Credentials) -> Result<Transition> {
+    let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    check_privilege(plan, before, caps_before)?;
+
+    if before.groups != plan.groups {
+        let gids: Vec<Gid> = plan.groups.iter().copied().map(Gid::from_raw).collect();
+        setgroups(&gids).map_err(|e| setgroups_error(&plan.groups, e))?;
+    }
+    if before.gid != ResIds::all(plan.gid) {
+        let gid = Gid::from_raw(plan.gid);
+        setresgid(gid, gid, gid).map_err(|e| id_error("setresgid", plan.gid, "gid", e))?;
+    }
+    if before.uid != ResIds::all(plan.uid) {
+        let uid = Uid::from_raw(plan.uid);
+        setresuid(uid, uid, uid).map_err(|e| id_error("setresuid", plan.uid, "uid", e))?;
+    }
+
+    // Securebits (SECBIT_KEEP_CAPS, SECBIT_NO_SETUID_FIXUP) set by a parent
+    // can keep capabilities across setresuid; never rely on the kernel's
+    // automatic clearing, set the sets explicitly.
+    caps::clear(None, caps::CapSet::Ambient)
+        .map_err(|e| Error::NotPermitted(format!("clearing the ambient capability set: {e}")))?;
+    let caps_now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    let wanted = planned_caps(plan, caps_now);
+    if caps_now != wanted {
+        sys::capset(wanted).map_err(|e| Error::syscall("capset", e))?;
+    }
+
+    Ok(Transition {
+        caller_could_setuid: has_cap(caps_before.effective, CAP_SETUID),
+        caller_could_setgid: has_cap(caps_before.effective, CAP_SETGID),
+    })
+}
+
+fn setgroups_error(groups: &[u32], errno: Errno) -> Error {
+    let hint = match errno {
+        Errno::EPERM if setgroups_denied() => {
+            " (setgroups is denied in this user namespace: /proc/self/setgroups is \"deny\"; use --keep-groups)"
+        }
+        Errno::EINVAL => {
+            " (more groups than the kernel allows, or a gid not mapped in this user namespace: see /proc/self/gid_map)"
+        }
+        _ => "",
+    };
+    Error::Syscall {
+        call: format!("{}{hint}", describe_groups(groups)),
+        source: errno,
+    }
+}
+
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
+}
+
+fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
+    let hint = match errno {
+        // setres[ug]id fails with EINVAL for an id outside this namespace's map.
+        Errno::EINVAL => format!(
+            " ({kind} {id} is not mapped in this user namespace: see /proc/self/{}_map)",
+            &kind[..1]
+        ),
+        Errno::EAGAIN => format!(" (the target {kind} has reached RLIMIT_NPROC)"),
+        _ => String::new(),
+    };
+    Error::Syscall {
+        call: format!("{call}({id}){hint}"),
+        source: errno,
+    }
+}
+
+/// Try to take back an old uid. Verification calls this after the drop and
+/// requires it to fail with EPERM.
+pub fn attempt_setresuid(uid: u32) -> nix::Result<()> {
+    let uid = Uid::from_raw(uid);
+    setresuid(uid, uid, uid)
+}
+
+/// Try to take back an old gid; must fail with EPERM after a drop.
+pub fn attempt_setresgid(gid: u32) -> nix::Result<()> {
+    let gid = Gid::from_raw(gid);
+    setresgid(gid, gid, gid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(uid: u32, gid: u32, groups: Vec<u32>) -> Plan {
+        Plan {
+            uid,
+            gid,
+            groups,
+            env: vec![],
+        }
+    }
+
+    fn user(uid: u32, gid: u32, groups: Vec<u32>) -> Credentials {
+        Credentials {
+            uid: ResIds::all(uid),
+            gid: ResIds::all(gid),
+            groups,
+        }
+    }
+
+    #[test]
+    fn unprivileged_caller_may_only_keep_what_it_has() {
+        let no_caps = CapMasks::default();
+        let me = user(1500, 1500, vec![1500, 1700]);
+        assert!(check_privilege(&plan(1500, 1500, vec![1500, 1700]), &me, no_caps).is_ok());
+        let err = check_privilege(&plan(0, 1500, vec![1500, 1700]), &me, no_caps).unwrap_err();
+        assert!(err.to_string().contains("CAP_SETUID"), "{err}");
+        let err = check_privilege(&plan(1500, 1700, vec![1500, 1700]), &me, no_caps).unwrap_err();
+        assert!(err.to_string().contains("CAP_SETGID"), "{err}");
+        let err = check_privilege(&plan(1500, 1500, vec![]), &me, no_caps).unwrap_err();
+        assert!(err.to_string().contains("CAP_SETGID"), "{err}");
+    }
+
+    #[test]
+    fn capabilities_allow_any_change() {
+        let caps = CapMasks {
+            effective: (1 << CAP_SETUID) | (1 << CAP_SETGID),
+            ..CapMasks::default()
+        };
+        assert!(check_privilege(&plan(1, 2, vec![3]), &user(0, 0, vec![0]), caps).is_ok());
+        let only_setgid = CapMasks {
+            effective: 1 << CAP_SETGID,
+            ..CapMasks::default()
+        };
+        assert!(check_privilege(&plan(1, 2, vec![3]), &user(0, 0, vec![0]), only_setgid).is_err());
+    }
+
+    #[test]
+    fn non_root_target_gets_no_capabilities_root_keeps_its_own_but_no_inheritable() {
+        let full = CapMasks {
+            effective: u64::MAX >> 23,
+            permitted: u64::MAX >> 23,
+            inheritable: 1 << 13,
+        };
+        assert_eq!(
+            planned_caps(&plan(1500, 1500, vec![]), full),
+            CapMasks::default()
+        );
+        let root = planned_caps(&plan(0, 0, vec![]), full);
+        assert_eq!(root.inheritable, 0);
+        assert_eq!(root.permitted, full.permitted);
+    }
+
+    #[test]
+    fn long_group_lists_are_summarised() {
+        assert_eq!(describe_groups(&[1, 2]), "setgroups(1,2)");
+        assert_eq!(
+            describe_groups(&(0..2000).collect::<Vec<_>>()),
+            "setgroups(2000 groups)"
+        );
+    }
+}

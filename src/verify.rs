@@ -1,0 +1,196 @@
+//! Proof, before exec, that the process is exactly what the plan says and
+//! cannot return to what it was. Any failed check stops runas (exit 125);
+//! the target never runs with credentials nobody checked.
+//!
+//! A set*id call can report success without doing the work (a buggy LSM, a
+//! seccomp filter returning 0, a fault injector), so the only trustworthy
+//! evidence is what the kernel reports afterwards.
+
+use crate::error::{Error, Result};
+use crate::plan::{Credentials, Plan, ResIds, normalize_groups};
+use crate::sys;
+use crate::transition::{self, Transition, planned_caps};
+use nix::errno::Errno;
+use nix::unistd::{getgroups, getresgid, getresuid};
+
+/// Read this process's ids and supplementary groups.
+pub fn read_credentials() -> Result<Credentials> {
+    let uid = getresuid().map_err(|e| Error::syscall("getresuid", e))?;
+    let gid = getresgid().map_err(|e| Error::syscall("getresgid", e))?;
+    let groups = getgroups().map_err(|e| Error::syscall("getgroups", e))?;
+    Ok(Credentials {
+        uid: ResIds {
+            real: uid.real.as_raw(),
+            effective: uid.effective.as_raw(),
+            saved: uid.saved.as_raw(),
+        },
+        gid: ResIds {
+            real: gid.real.as_raw(),
+            effective: gid.effective.as_raw(),
+            saved: gid.saved.as_raw(),
+        },
+        groups: normalize_groups(groups.into_iter().map(|g| g.as_raw()).collect()),
+    })
+}
+
+fn check_ids(kind: &str, found: ResIds, expected: u32) -> Result<()> {
+    for (which, value) in [
+        ("real", found.real),
+        ("effective", found.effective),
+        ("saved", found.saved),
+    ] {
+        if value != expected {
+            return Err(Error::Verification(format!(
+                "{which} {kind} is {value}, expected {expected}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn format_list(groups: &[u32]) -> String {
+    if groups.len() <= 16 {
+        let items: Vec<String> = groups.iter().map(u32::to_string).collect();
+        format!("[{}]", items.join(","))
+    } else {
+        format!("{} groups", groups.len())
+    }
+}
+
+/// Compare what the kernel reports with the plan.
+pub fn check_credentials(plan: &Plan, now: &Credentials) -> Result<()> {
+    check_ids("uid", now.uid, plan.uid)?;
+    check_ids("gid", now.gid, plan.gid)?;
+    if now.groups != plan.groups {
+        return Err(Error::Verification(format!(
+            "supplementary groups are {}, expected {}",
+            format_list(&now.groups),
+            format_list(&plan.groups)
+        )));
+    }
+    Ok(())
+}
+
+fn check_caps(plan: &Plan) -> Result<()> {
+    let now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    let wanted = planned_caps(plan, now);
+    for (set, found, expected) in [
+        ("permitted", now.permitted, wanted.permitted),
+        ("effective", now.effective, wanted.effective),
+        ("inheritable", now.inheritable, wanted.inheritable),
+    ] {
+        if found != expected {
+            return Err(Error::Verification(format!(
+                "{set} capability set is {found:#x}, expected {expected:#x}"
+            )));
+        }
+    }
+    // The ambient set needs no read of its own: the kernel keeps it a subset
+    // of permitted ∩ inheritable, and inheritable was just proven empty.
+    Ok(())
+}
+
+/// A regain attempt must be refused with EPERM; success means the drop can
+/// be undone, and any other error means the test proved nothing.
+fn expect_refused(kind: &str, old: u32, outcome: nix::Result<()>) -> Result<()> {
+    match outcome {
+        Err(Errno::EPERM) => Ok(()),
+        Ok(()) => Err(Error::Verification(format!(
+            "the {kind} change can be undone: switching back to {kind} {old} succeeded"
+        ))),
+        Err(other) => Err(Error::Verification(format!(
+            "switching back to {kind} {old} failed with {} instead of EPERM",
+            other.desc()
+        ))),
+    }
+}
+
+/// Everything verified before exec.
+pub fn verify(plan: &Plan, before: &Credentials, transition: &Transition) -> Result<()> {
+    check_credentials(plan, &read_credentials()?)?;
+    check_caps(plan)?;
+    // Only a caller that could change ids at will had anything to give up;
+    // root as the target can always switch back, by design.
+    if transition.caller_could_setuid && plan.uid != 0 {
+        if before.uid.effective != plan.uid {
+            let old = before.uid.effective;
+            expect_refused("uid", old, transition::attempt_setresuid(old))?;
+        }
+        if before.gid.effective != plan.gid {
+            let old = before.gid.effective;
+            expect_refused("gid", old, transition::attempt_setresgid(old))?;
+        }
+        // The ids must still be the planned ones after the attempts.
+        check_credentials(plan, &read_credentials()?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan {
+            uid: 1500,
+            gid: 1500,
+            groups: vec![1500, 1700],
+            env: vec![],
+        }
+    }
+
+    fn creds(uid: ResIds, gid: ResIds, groups: Vec<u32>) -> Credentials {
+        Credentials { uid, gid, groups }
+    }
+
+    #[test]
+    fn exact_credentials_pass() {
+        let ok = creds(ResIds::all(1500), ResIds::all(1500), vec![1500, 1700]);
+        assert!(check_credentials(&plan(), &ok).is_ok());
+    }
+
+    #[test]
+    fn each_mismatch_is_named_with_found_and_expected() {
+        let cases = [
+            (
+                creds(
+                    ResIds {
+                        saved: 0,
+                        ..ResIds::all(1500)
+                    },
+                    ResIds::all(1500),
+                    vec![1500, 1700],
+                ),
+                "saved uid is 0, expected 1500",
+            ),
+            (
+                creds(
+                    ResIds::all(1500),
+                    ResIds {
+                        effective: 0,
+                        ..ResIds::all(1500)
+                    },
+                    vec![1500, 1700],
+                ),
+                "effective gid is 0, expected 1500",
+            ),
+            (
+                creds(ResIds::all(1500), ResIds::all(1500), vec![0, 1500, 1700]),
+                "supplementary groups are [0,1500,1700], expected [1500,1700]",
+            ),
+        ];
+        for (found, message) in cases {
+            let err = check_credentials(&plan(), &found).unwrap_err();
+            assert_eq!(err.to_string(), format!("verification failed: {message}"));
+            assert_eq!(err.exit_code(), 125);
+        }
+    }
+
+    #[test]
+    fn regain_must_fail_with_eperm_exactly() {
+        assert!(expect_refused("uid", 0, Err(Errno::EPERM)).is_ok());
+        let err = expect_refused("uid", 0, Ok(())).unwrap_err();
+        assert!(err.to_string().contains("can be undone"));
+        assert!(expect_refused("uid", 0, Err(Errno::EINVAL)).is_err());
+    }
+}
