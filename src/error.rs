@@ -73,7 +73,10 @@ pub enum Error {
         .program.to_string_lossy(),
         .places.join(", ")
     )]
-    NotFoundUnsearchable { program: OsString, places: Vec<String> },
+    NotFoundUnsearchable {
+        program: OsString,
+        places: Vec<String>,
+    },
 }
 
 fn reason_text(errno: &Errno) -> String {

@@ -168,9 +168,22 @@ pub fn parse_user_spec(value: &str) -> Result<UserSpec> {
                     "the part after ':' is empty; write USER:GROUP, or just USER",
                 ));
             }
+            // Name the whole --user value as well as the bad part.
+            let in_spec = |err| match err {
+                Error::InvalidSpec {
+                    kind,
+                    value: part,
+                    reason,
+                } => Error::InvalidSpec {
+                    kind,
+                    value: part,
+                    reason: format!("{reason} (in --user {value:?})"),
+                },
+                other => other,
+            };
             Ok(UserSpec {
-                user: parse_id(user, Kind::User)?,
-                group: Some(parse_id(group, Kind::Group)?),
+                user: parse_id(user, Kind::User).map_err(in_spec)?,
+                group: Some(parse_id(group, Kind::Group).map_err(in_spec)?),
             })
         }
     }

@@ -1,0 +1,344 @@
+//! The privileged test harness: a private fixture world for real identity
+//! switches.
+//!
+//! Every run happens inside `unshare --mount --propagation private`, with
+//! fixture passwd, group and nsswitch.conf files bind-mounted over /etc, so
+//! tests switch between the fixture's accounts and never read or touch the
+//! machine's real users. The mounts vanish with the namespace.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// How many groups the `crowd` fixture user belongs to (besides its own).
+pub const CROWD_GROUPS: u32 = 2000;
+/// The first gid of crowd's groups.
+pub const CROWD_FIRST_GID: u32 = 20000;
+
+const PASSWD: &str = "\
+root:x:0:0:root:/root:/bin/bash
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+alice:x:1500:1500:Alice:/home/alice:/bin/bash
+bob:x:1501:1501:Bob:/home/bob:/bin/sh
+orphan:x:1502:1999:primary gid without a group entry:/home/orphan:/bin/sh
+homeless:x:1503:1503:empty home and shell fields::
+crowd:x:1600:1600:member of 2000 groups:/home/crowd:/bin/sh
+4242:x:0:0:digits-only name that maps to uid 0:/root:/bin/sh
+1501:x:0:0:digits-only name equal to bob's uid, mapping to uid 0:/root:/bin/sh
+";
+
+const GROUP_HEAD: &str = "\
+root:x:0:
+nogroup:x:65534:
+alice:x:1500:
+bob:x:1501:
+homeless:x:1503:
+crowd:x:1600:
+jupiter:x:1700:alice
+saturn:x:1701:alice,bob
+4243:x:0:
+1700:x:0:
+";
+
+const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\n";
+
+/// The shell that runs inside the new mount namespace: bind the fixture
+/// over /etc, hide any name-service cache daemon (it would answer from the
+/// real databases), then exec the command so its status is the test's.
+const ENTER: &str = r#"set -e
+mount --bind "$RUNAS_WORLD/passwd" /etc/passwd
+mount --bind "$RUNAS_WORLD/group" /etc/group
+mount --bind "$RUNAS_WORLD/nsswitch.conf" /etc/nsswitch.conf
+for d in /run/nscd /var/run/nscd /var/lib/sss/pipes; do
+  if [ -d "$d" ]; then mount -t tmpfs none "$d"; fi
+done
+printf 'launcher-pid %s\n' "$$"
+exec "$@""#;
+
+/// True when the tests that really switch identity can run. When they
+/// cannot, says so on stderr, so a skip is never silent.
+pub fn privileged(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        true
+    } else {
+        eprintln!("SKIPPED {test}: needs root (runs as root in CI)");
+        false
+    }
+}
+
+/// A fixture world: the account files and a world-readable copy of runas.
+pub struct World {
+    dir: tempfile::TempDir,
+    pub runas: PathBuf,
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("runas-world.")
+            .tempdir()
+            .expect("temporary directory");
+        // Other users must reach the copied binary and probe files.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let mut group = String::from(GROUP_HEAD);
+        for i in 0..CROWD_GROUPS {
+            group.push_str(&format!("crowd{i}:x:{}:crowd\n", CROWD_FIRST_GID + i));
+        }
+        fs::write(dir.path().join("passwd"), PASSWD).unwrap();
+        fs::write(dir.path().join("group"), group).unwrap();
+        fs::write(dir.path().join("nsswitch.conf"), NSSWITCH).unwrap();
+        let runas = dir.path().join("runas");
+        fs::copy(env!("CARGO_BIN_EXE_runas"), &runas).unwrap();
+        fs::set_permissions(&runas, fs::Permissions::from_mode(0o755)).unwrap();
+        World { dir, runas }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write a file into the world, with the given mode.
+    pub fn file(&self, name: &str, contents: &str, mode: u32) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::write(&path, contents).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    /// Run any command inside the fixture world.
+    pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "/bin/sh",
+                "-c",
+                ENTER,
+                "sh",
+            ])
+            .args(argv)
+            .env("RUNAS_WORLD", self.dir.path())
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+        command
+    }
+
+    /// Run runas with these arguments inside the fixture world.
+    pub fn runas<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        let mut argv: Vec<OsString> = vec![self.runas.clone().into()];
+        argv.extend(args.iter().map(|a| a.as_ref().to_owned()));
+        Run::from(self.command(&argv).output().expect("run unshare"))
+    }
+
+    /// Run runas as an unprivileged caller (uid, gid, groups), started by
+    /// a strictly numeric helper inside the fixture world (see caller_prefix).
+    pub fn runas_from<S: AsRef<OsStr>>(
+        &self,
+        uid: u32,
+        gid: u32,
+        groups: &[u32],
+        args: &[S],
+    ) -> Run {
+        let mut argv = caller_prefix(uid, gid, groups);
+        argv.push(self.runas.clone().into());
+        argv.extend(args.iter().map(|a| a.as_ref().to_owned()));
+        Run::from(self.command(&argv).output().expect("run unshare"))
+    }
+}
+
+/// Arguments that make the rest of the line run as an ordinary caller with
+/// exactly these numeric ids. Not setpriv: its --groups looks digit strings
+/// up as group *names* first, so the fixture's group named "1700" (gid 0)
+/// would quietly give the caller gid 0.
+pub fn caller_prefix(uid: u32, gid: u32, groups: &[u32]) -> Vec<OsString> {
+    let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
+    vec![
+        "/usr/bin/python3".into(),
+        "-c".into(),
+        "import os, sys\n\
+         u, g = int(sys.argv[1]), int(sys.argv[2])\n\
+         os.setgroups([int(x) for x in sys.argv[3].split(',') if x])\n\
+         os.setresgid(g, g, g)\n\
+         os.setresuid(u, u, u)\n\
+         os.execvp(sys.argv[4], sys.argv[4:])"
+            .into(),
+        uid.to_string().into(),
+        gid.to_string().into(),
+        groups.join(",").into(),
+    ]
+}
+
+/// A shell probe to run as the target: it prints its own /proc status lines,
+/// its environment's identity variables and its pid.
+pub const PROBE: &[&str] = &[
+    "/bin/sh",
+    "-c",
+    r#"grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs):' /proc/$$/status
+for v in HOME USER LOGNAME SHELL; do eval "printf 'env %s=%s\n' $v \"\${$v-<unset>}\""; done
+printf 'target-pid %s\n' "$$""#,
+];
+
+/// runas's arguments followed by `--` and the probe.
+pub fn with_probe(args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.push("--".into());
+    all.extend(PROBE.iter().map(|s| s.to_string()));
+    all
+}
+
+/// What one run produced, with the probe's report parsed.
+pub struct Run {
+    pub output: Output,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            output,
+        }
+    }
+}
+
+/// The target's identity as the kernel reported it to the probe.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// real, effective, saved, filesystem
+    pub uid: [u32; 4],
+    pub gid: [u32; 4],
+    pub groups: Vec<u32>,
+    pub cap_inh: u64,
+    pub cap_prm: u64,
+    pub cap_eff: u64,
+    pub cap_amb: u64,
+    pub env: BTreeMap<String, String>,
+    pub target_pid: u32,
+    pub launcher_pid: u32,
+}
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Assert that runas failed by itself: 125, one `runas:` message that
+    /// contains `needle`, and the target never ran.
+    pub fn assert_refused(&self, needle: &str) {
+        assert_eq!(
+            self.code(),
+            Some(125),
+            "expected exit 125\n{}",
+            self.describe()
+        );
+        assert!(
+            self.stderr.starts_with("runas: ") && self.stderr.matches("runas: ").count() == 1,
+            "expected one 'runas:' message\n{}",
+            self.describe()
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.describe()
+        );
+        assert!(
+            !self.stdout.contains("target-pid"),
+            "the target ran\n{}",
+            self.describe()
+        );
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "status: {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.output.status, self.stdout, self.stderr
+        )
+    }
+
+    /// Parse the probe's report; panics with the whole output if it is absent.
+    pub fn identity(&self) -> Identity {
+        assert!(
+            self.output.status.success(),
+            "the run failed\n{}",
+            self.describe()
+        );
+        let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut env = BTreeMap::new();
+        for line in self.stdout.lines() {
+            if let Some(rest) = line.strip_prefix("env ") {
+                let (k, v) = rest.split_once('=').unwrap();
+                env.insert(k.to_owned(), v.to_owned());
+            } else if let Some((k, v)) = line.split_once(':') {
+                fields.insert(k, v.trim());
+            } else if let Some((k, v)) = line.split_once(' ') {
+                fields.insert(k, v.trim());
+            }
+        }
+        let get = |k: &str| {
+            *fields
+                .get(k)
+                .unwrap_or_else(|| panic!("no {k} in\n{}", self.describe()))
+        };
+        let ids = |k: &str| -> [u32; 4] {
+            let v: Vec<u32> = get(k)
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect();
+            v.try_into().unwrap()
+        };
+        let mask = |k: &str| u64::from_str_radix(get(k), 16).unwrap();
+        Identity {
+            uid: ids("Uid"),
+            gid: ids("Gid"),
+            groups: get("Groups")
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect(),
+            cap_inh: mask("CapInh"),
+            cap_prm: mask("CapPrm"),
+            cap_eff: mask("CapEff"),
+            cap_amb: mask("CapAmb"),
+            env,
+            target_pid: get("target-pid").parse().unwrap(),
+            launcher_pid: get("launcher-pid").parse().unwrap(),
+        }
+    }
+}
+
+impl Identity {
+    pub fn assert_ids(&self, uid: u32, gid: u32, groups: &[u32]) {
+        assert_eq!(self.uid, [uid; 4], "uid fields");
+        assert_eq!(self.gid, [gid; 4], "gid fields");
+        assert_eq!(self.groups, groups, "supplementary groups");
+    }
+
+    pub fn assert_no_capabilities(&self) {
+        assert_eq!(
+            (self.cap_inh, self.cap_prm, self.cap_eff, self.cap_amb),
+            (0, 0, 0, 0),
+            "capability sets inh/prm/eff/amb"
+        );
+    }
+
+    pub fn env(&self, key: &str) -> &str {
+        self.env.get(key).map(String::as_str).unwrap_or("<missing>")
+    }
+}
+
+/// The groups of the test process itself, as /proc reports them.
+pub fn own_groups() -> Vec<u32> {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Groups:")).unwrap();
+    line["Groups:".len()..]
+        .split_whitespace()
+        .map(|g| g.parse().unwrap())
+        .collect()
+}

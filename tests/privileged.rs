@@ -1,0 +1,514 @@
+//! Real identity switches, as root, inside the fixture world of
+//! tests/common: each case reads the target's own /proc status.
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::process::ExitStatusExt;
+
+fn world(test: &str) -> Option<World> {
+    privileged(test).then(World::new)
+}
+
+fn crowd_groups() -> Vec<u32> {
+    let mut groups = vec![1600];
+    groups.extend(CROWD_FIRST_GID..CROWD_FIRST_GID + CROWD_GROUPS);
+    groups
+}
+
+#[test]
+fn user_by_name_gets_passwd_gid_database_groups_and_environment() {
+    let Some(w) = world("user_by_name") else {
+        return;
+    };
+    let id = w.runas(&with_probe(&["--user", "alice"])).identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    id.assert_no_capabilities();
+    assert_eq!(id.env("HOME"), "/home/alice");
+    assert_eq!(id.env("USER"), "alice");
+    assert_eq!(id.env("LOGNAME"), "alice");
+    assert_eq!(id.env("SHELL"), "/bin/bash");
+}
+
+#[test]
+fn pid_is_unchanged_through_exec() {
+    let Some(w) = world("pid_is_unchanged") else {
+        return;
+    };
+    let id = w.runas(&with_probe(&["-u", "alice"])).identity();
+    assert_eq!(id.target_pid, id.launcher_pid);
+}
+
+#[test]
+fn numeric_uid_with_passwd_entry_uses_its_entry() {
+    let Some(w) = world("numeric_uid") else {
+        return;
+    };
+    let id = w.runas(&with_probe(&["-u", "1500"])).identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    assert_eq!(id.env("USER"), "alice");
+}
+
+#[test]
+fn digits_only_spec_is_the_id_never_a_same_named_root_account() {
+    let Some(w) = world("digits_only_names") else {
+        return;
+    };
+    // The fixture has a user named "1501" with uid 0; uid 1501 is bob.
+    let id = w.runas(&with_probe(&["-u", "1501"])).identity();
+    id.assert_ids(1501, 1501, &[1501, 1701]);
+    assert_eq!(id.env("USER"), "bob");
+    // "4242" names a uid-0 account, but uid 4242 has no entry: refuse.
+    w.runas(&with_probe(&["-u", "4242"]))
+        .assert_refused("uid 4242 has no passwd entry");
+    // Group "1700" has gid 0 in the fixture; -g 1700 means gid 1700.
+    let id = w
+        .runas(&with_probe(&["-u", "alice", "-g", "1700"]))
+        .identity();
+    id.assert_ids(1500, 1700, &[1700, 1701]);
+}
+
+#[test]
+fn uid_without_entry_needs_a_group_then_gets_root_dir_home() {
+    let Some(w) = world("uid_without_entry") else {
+        return;
+    };
+    let refused = w.runas(&with_probe(&["-u", "4242"]));
+    refused.assert_refused("give --group");
+    let id = w
+        .runas(&with_probe(&["-u", "4242", "-g", "4243"]))
+        .identity();
+    // gid 4243, never the gid 0 of the group *named* 4243.
+    id.assert_ids(4242, 4243, &[4243]);
+    id.assert_no_capabilities();
+    assert_eq!(id.env("HOME"), "/");
+    assert_eq!(id.env("USER"), "4242");
+    assert_eq!(id.env("LOGNAME"), "4242");
+    let id = w.runas(&with_probe(&["-u", "4242:4242"])).identity();
+    id.assert_ids(4242, 4242, &[4242]);
+}
+
+#[test]
+fn user_group_shorthand_sets_primary_and_keeps_memberships() {
+    let Some(w) = world("user_group_shorthand") else {
+        return;
+    };
+    let id = w.runas(&with_probe(&["-u", "alice:jupiter"])).identity();
+    id.assert_ids(1500, 1700, &[1700, 1701]);
+    let id = w
+        .runas(&with_probe(&["-u", "alice", "-g", "saturn"]))
+        .identity();
+    id.assert_ids(1500, 1701, &[1700, 1701]);
+}
+
+#[test]
+fn group_alone_changes_only_the_primary_group() {
+    let Some(w) = world("group_alone") else {
+        return;
+    };
+    let id = w.runas(&with_probe(&["--group", "jupiter"])).identity();
+    let before = own_groups();
+    assert_eq!(id.uid, [0; 4]);
+    assert_eq!(id.gid, [1700; 4]);
+    assert_eq!(id.groups, before);
+    // The environment is not touched without --user.
+    assert_eq!(
+        id.env("USER"),
+        std::env::var("USER").as_deref().unwrap_or("<unset>")
+    );
+}
+
+#[test]
+fn each_group_policy() {
+    let Some(w) = world("each_group_policy") else {
+        return;
+    };
+    let id = w
+        .runas(&with_probe(&["-u", "alice", "--init-groups"]))
+        .identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    let id = w
+        .runas(&with_probe(&["-u", "alice", "--clear-groups"]))
+        .identity();
+    id.assert_ids(1500, 1500, &[]);
+    let id = w
+        .runas(&with_probe(&["-u", "alice", "--keep-groups"]))
+        .identity();
+    id.assert_ids(1500, 1500, &own_groups());
+    let id = w
+        .runas(&with_probe(&[
+            "-u",
+            "alice",
+            "--groups",
+            "saturn,31337,1700",
+        ]))
+        .identity();
+    id.assert_ids(1500, 1500, &[1700, 1701, 31337]);
+    let id = w.runas(&with_probe(&["-u", "alice", "-G", ""])).identity();
+    id.assert_ids(1500, 1500, &[]);
+    let id = w.runas(&with_probe(&["--clear-groups"])).identity();
+    id.assert_ids(0, 0, &[]);
+}
+
+#[test]
+fn user_in_two_thousand_groups_gets_all_of_them() {
+    let Some(w) = world("two_thousand_groups") else {
+        return;
+    };
+    let id = w.runas(&with_probe(&["-u", "crowd"])).identity();
+    id.assert_ids(1600, 1600, &crowd_groups());
+    id.assert_no_capabilities();
+}
+
+#[test]
+fn primary_gid_without_group_entry_and_empty_passwd_fields() {
+    let Some(w) = world("odd_passwd_entries") else {
+        return;
+    };
+    let id = w.runas(&with_probe(&["-u", "orphan"])).identity();
+    id.assert_ids(1502, 1999, &[1999]);
+    let id = w.runas(&with_probe(&["-u", "homeless"])).identity();
+    id.assert_ids(1503, 1503, &[1503]);
+    assert_eq!(id.env("HOME"), "/");
+    assert_eq!(id.env("SHELL"), "/bin/sh");
+}
+
+#[test]
+fn root_target_keeps_root_but_loses_inherited_inheritable_and_ambient() {
+    let Some(w) = world("root_target") else {
+        return;
+    };
+    let mut argv: Vec<OsString> = [
+        "setpriv",
+        "--inh-caps",
+        "+net_raw",
+        "--ambient-caps",
+        "+net_raw",
+        "--",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    argv.push(w.runas.clone().into());
+    argv.extend(with_probe(&["-u", "root"]).into_iter().map(OsString::from));
+    let id = Run::from(w.command(&argv).output().unwrap()).identity();
+    id.assert_ids(0, 0, &[0]);
+    assert_eq!((id.cap_inh, id.cap_amb), (0, 0));
+    assert_ne!(id.cap_prm, 0, "root keeps its permitted set");
+}
+
+#[test]
+fn inherited_inheritable_and_ambient_capabilities_do_not_reach_a_non_root_target() {
+    let Some(w) = world("inherited_caps") else {
+        return;
+    };
+    let mut argv: Vec<OsString> = [
+        "setpriv",
+        "--inh-caps",
+        "+net_raw",
+        "--ambient-caps",
+        "+net_raw",
+        "--",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    argv.push(w.runas.clone().into());
+    argv.extend(with_probe(&["-u", "alice"]).into_iter().map(OsString::from));
+    let id = Run::from(w.command(&argv).output().unwrap()).identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    id.assert_no_capabilities();
+}
+
+#[test]
+fn unknown_user_and_group_are_refused() {
+    let Some(w) = world("unknown_names") else {
+        return;
+    };
+    w.runas(&with_probe(&["-u", "mallory"]))
+        .assert_refused("unknown user \"mallory\"");
+    w.runas(&with_probe(&["-u", "alice", "-g", "pluto"]))
+        .assert_refused("unknown group \"pluto\"");
+    w.runas(&with_probe(&["-u", "alice:pluto"]))
+        .assert_refused("unknown group \"pluto\"");
+    w.runas(&with_probe(&["-g", "pluto"]))
+        .assert_refused("unknown group \"pluto\"");
+    w.runas(&with_probe(&["-u", "alice", "-G", "jupiter,pluto"]))
+        .assert_refused("unknown group \"pluto\"");
+    // A real user's name is not in the fixture world, so it is unknown here.
+    w.runas(&with_probe(&["-u", "0day"]))
+        .assert_refused("unknown user \"0day\"");
+}
+
+#[test]
+fn invalid_ids_are_refused_before_anything_runs() {
+    let Some(w) = world("invalid_ids") else {
+        return;
+    };
+    for spec in [
+        "-1",
+        "4294967295",
+        "4294967296",
+        "+5",
+        " 5",
+        "0x10",
+        "",
+        "1500:",
+        ":1500",
+        "1500:-1",
+    ] {
+        let run = w.runas(&with_probe(&["--user", spec]));
+        run.assert_refused("invalid");
+        assert!(
+            run.stderr.contains(&format!("{spec:?}")),
+            "message does not quote {spec:?}:\n{}",
+            run.stderr
+        );
+    }
+    for spec in ["-1", "4294967295", "99999999999", "0x0"] {
+        w.runas(&with_probe(&["-u", "alice", "--group", spec]))
+            .assert_refused("invalid group");
+    }
+}
+
+#[test]
+fn exit_status_and_signals_of_the_target_pass_through() {
+    let Some(w) = world("exit_status") else {
+        return;
+    };
+    let run = w.runas(&["-u", "alice", "--", "/bin/sh", "-c", "exit 42"]);
+    assert_eq!(run.code(), Some(42), "{}", run.describe());
+    let run = w.runas(&["-u", "alice", "--", "/bin/sh", "-c", "kill -TERM $$"]);
+    assert_eq!(run.output.status.signal(), Some(15), "{}", run.describe());
+    let run = w.runas(&["-u", "alice", "--", "/bin/true"]);
+    assert_eq!(run.code(), Some(0));
+}
+
+#[test]
+fn argv_reaches_the_target_verbatim() {
+    let Some(w) = world("argv_verbatim") else {
+        return;
+    };
+    let mut args: Vec<OsString> = [
+        "-u",
+        "alice",
+        "--",
+        "/bin/sh",
+        "-c",
+        r#"for a; do printf '[%s]\n' "$a"; done"#,
+        "sh",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    let words: Vec<OsString> = vec![
+        "-u".into(),
+        "--".into(),
+        "".into(),
+        "--user=root".into(),
+        " spaced  out ".into(),
+        OsString::from_vec(vec![0xff, 0xfe, b'x']),
+    ];
+    args.extend(words.iter().cloned());
+    let run = w.runas(&args);
+    assert!(run.output.status.success(), "{}", run.describe());
+    let mut expected = b"launcher-pid ".to_vec();
+    let pid_line_end = run.output.stdout.iter().position(|&b| b == b'\n').unwrap();
+    expected.extend_from_slice(&run.output.stdout[13..=pid_line_end]);
+    for word in &words {
+        expected.push(b'[');
+        expected.extend(word.clone().into_vec());
+        expected.extend(b"]\n");
+    }
+    assert_eq!(run.output.stdout, expected);
+}
+
+#[test]
+fn not_found_is_127_and_not_executable_is_126() {
+    let Some(w) = world("exec_failures") else {
+        return;
+    };
+    let run = w.runas(&["-u", "alice", "--", "/nonexistent/program"]);
+    assert_eq!(run.code(), Some(127), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("\"/nonexistent/program\": command not found"),
+        "{}",
+        run.stderr
+    );
+    let run = w.runas(&["-u", "alice", "--", "no-such-command-anywhere"]);
+    assert_eq!(run.code(), Some(127), "{}", run.describe());
+    let run = w.runas(&["-u", "alice", "--", "/etc"]);
+    assert_eq!(run.code(), Some(126), "{}", run.describe());
+    let not_executable = w.file("data.txt", "hello\n", 0o644);
+    let run = w.runas(&[
+        OsString::from("-u"),
+        "alice".into(),
+        "--".into(),
+        not_executable.into(),
+    ]);
+    assert_eq!(run.code(), Some(126), "{}", run.describe());
+    assert!(run.stderr.contains("permission denied"), "{}", run.stderr);
+    let no_shebang = w.file("noshebang", "\x7fELF-not-really", 0o755);
+    let run = w.runas(&[
+        OsString::from("-u"),
+        "alice".into(),
+        "--".into(),
+        no_shebang.into(),
+    ]);
+    assert_eq!(run.code(), Some(126), "{}", run.describe());
+    // Executable by root only: the check happens as the target.
+    let root_only = w.file("root-only", "#!/bin/sh\necho ran\n", 0o700);
+    let run = w.runas(&[
+        OsString::from("-u"),
+        "alice".into(),
+        "--".into(),
+        root_only.into(),
+    ]);
+    assert_eq!(run.code(), Some(126), "{}", run.describe());
+    assert!(!run.stdout.contains("ran"));
+}
+
+#[test]
+fn path_lookup_happens_as_the_target_in_its_environment() {
+    let Some(w) = world("path_lookup") else {
+        return;
+    };
+    let bin = w.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(
+        bin.join("hello-runas"),
+        "#!/bin/sh\necho \"hello from $(id -u)\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        bin.join("hello-runas"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let mut argv: Vec<OsString> = vec!["env".into()];
+    argv.push(format!("PATH=/usr/bin:/bin:{}", bin.display()).into());
+    argv.push(w.runas.clone().into());
+    argv.extend(["-u", "alice", "--", "hello-runas"].map(OsString::from));
+    let run = Run::from(w.command(&argv).output().unwrap());
+    assert!(run.stdout.contains("hello from 1500"), "{}", run.describe());
+}
+
+#[test]
+fn sigpipe_is_default_again_in_the_target() {
+    let Some(w) = world("sigpipe") else { return };
+    let script = format!(
+        "timeout 20 {} -u alice -- yes | head -n1",
+        w.runas.display()
+    );
+    let run = Run::from(w.command(&["/bin/sh", "-c", &script]).output().unwrap());
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(run.stdout.ends_with("y\n"), "{}", run.describe());
+    // And the disposition the target sees is "default", not "ignored".
+    let id = w.runas(&[
+        "-u",
+        "alice",
+        "--",
+        "/bin/sh",
+        "-c",
+        "grep SigIgn /proc/$$/status",
+    ]);
+    let ignored = id.stdout.lines().find(|l| l.starts_with("SigIgn")).unwrap();
+    let mask = u64::from_str_radix(ignored.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(
+        mask & (1 << (13 - 1)),
+        0,
+        "SIGPIPE ignored in the target: {ignored}"
+    );
+}
+
+#[test]
+fn the_target_cannot_regain_root() {
+    let Some(w) = world("cannot_regain_root") else {
+        return;
+    };
+    let run = w.runas(&[
+        "-u",
+        "alice",
+        "--",
+        "perl",
+        "-MPOSIX",
+        "-e",
+        "POSIX::setuid(0) and exit 1; POSIX::setgid(0) and exit 2; $> = 0; $> == 0 and exit 3; print qq(refused\\n)",
+    ]);
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(run.stdout.contains("refused"));
+}
+
+#[test]
+fn non_root_caller_with_nothing_to_change_execs_without_setid_calls() {
+    let Some(w) = world("non_root_noop") else {
+        return;
+    };
+    let trace = w.file("trace", "", 0o644);
+    std::os::unix::fs::chown(&trace, Some(1500), Some(1500)).unwrap();
+    let mut argv = caller_prefix(1500, 1500, &[1500, 1700, 1701]);
+    argv.extend(
+        [
+            "strace",
+            "-qq",
+            "-f",
+            "-e",
+            "trace=setgroups,setresgid,setresuid,setuid,setgid,setreuid,setregid",
+            "-o",
+        ]
+        .map(OsString::from),
+    );
+    argv.push(trace.clone().into());
+    argv.push(w.runas.clone().into());
+    argv.extend(with_probe(&["-u", "alice"]).into_iter().map(OsString::from));
+    let run = Run::from(w.command(&argv).output().unwrap());
+    let id = run.identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    assert!(!calls.contains("set"), "set*id calls were made:\n{calls}");
+}
+
+#[test]
+fn non_root_caller_is_refused_naming_the_missing_capability() {
+    let Some(w) = world("non_root_refusal") else {
+        return;
+    };
+    let run = w.runas_from(1500, 1500, &[1500], &with_probe(&["-u", "bob"]));
+    run.assert_refused("CAP_SETUID");
+    let run = w.runas_from(1500, 1500, &[1500], &with_probe(&["-g", "jupiter"]));
+    run.assert_refused("CAP_SETGID");
+    let run = w.runas_from(1500, 1500, &[1500], &with_probe(&["-u", "alice"]));
+    run.assert_refused("CAP_SETGID");
+    assert!(
+        !run.stderr.contains("Operation not permitted"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn set_user_id_copy_refuses_to_run() {
+    let Some(w) = world("setuid_copy") else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    for (mode, kind) in [
+        (0o4755, "real uid 1500, effective 0"),
+        (0o2755, "real gid 1500, effective 0"),
+    ] {
+        let copy = w.path().join(format!("runas-{mode:o}"));
+        std::fs::copy(&w.runas, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut argv = caller_prefix(1500, 1500, &[1500]);
+        argv.push(copy.into());
+        argv.extend(with_probe(&["-u", "root"]).into_iter().map(OsString::from));
+        let run = Run::from(w.command(&argv).output().unwrap());
+        run.assert_refused("set-user-ID");
+        assert!(run.stderr.contains(kind), "{}", run.stderr);
+        assert!(run.stderr.contains("0755"), "{}", run.stderr);
+    }
+}
