@@ -115,6 +115,7 @@ pub fn command() -> Command {
         .arg(
             Arg::new("command")
                 .value_name("COMMAND")
+                .help("The program to run, then its arguments, passed on verbatim")
                 .num_args(1..)
                 .trailing_var_arg(true)
                 .value_parser(value_parser!(OsString)),

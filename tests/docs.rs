@@ -1,0 +1,84 @@
+//! The documentation must stay true: every option --help lists is in the
+//! man page and the README, and the man page documents no option that does
+//! not exist.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// `--name` words in a text (roff escapes removed first).
+fn long_options(text: &str) -> BTreeSet<String> {
+    let text = text.replace("\\-", "-");
+    let mut found = BTreeSet::new();
+    for (start, _) in text.match_indices("--") {
+        let name: String = text[start + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if name.len() > 1 && !name.starts_with('-') {
+            found.insert(format!("--{name}"));
+        }
+    }
+    found
+}
+
+fn help_options() -> BTreeSet<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_runas"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let options = help
+        .split("Options:")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    long_options(options)
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn every_option_in_help_is_in_the_man_page_and_readme() {
+    let help = help_options();
+    assert!(
+        help.contains("--user") && help.contains("--clear-groups"),
+        "{help:?}"
+    );
+    let man = long_options(&read("man/runas.1"));
+    let readme = long_options(&read("README.md"));
+    for option in &help {
+        assert!(
+            man.contains(option),
+            "man/runas.1 does not document {option}"
+        );
+        if option != "--help" && option != "--version" {
+            assert!(
+                readme.contains(option),
+                "README.md does not mention {option}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_man_page_documents_no_option_that_does_not_exist() {
+    let help = help_options();
+    let man = read("man/runas.1");
+    let options_section = man
+        .split(".SH OPTIONS")
+        .nth(1)
+        .unwrap()
+        .split(".SH ")
+        .next()
+        .unwrap();
+    for option in long_options(options_section) {
+        assert!(
+            help.contains(&option),
+            "man/runas.1 documents {option}, which --help does not list"
+        );
+    }
+}
