@@ -86,6 +86,11 @@ fn reason_text(errno: &Errno) -> String {
             "cannot execute: not a valid executable (a script needs a #! line)".to_owned()
         }
         Errno::EACCES => "cannot execute: permission denied".to_owned(),
+        // After a uid change the kernel defers the RLIMIT_NPROC check to execve.
+        Errno::EAGAIN => {
+            "cannot execute: the target user has reached its process limit (RLIMIT_NPROC)"
+                .to_owned()
+        }
         other => format!("cannot execute: {}", other.desc()),
     }
 }

@@ -22,20 +22,20 @@ use std::process::ExitCode;
 /// A set-user-ID or set-group-ID install would hand every local user the
 /// owner's identity through runas's options. Refuse before parsing anything.
 fn refuse_set_id_install() -> Result<()> {
-    let uid = nix::unistd::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
-    if uid.real != uid.effective {
+    let (real, effective, _) = sys::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
+    if real != effective {
         return Err(Error::SetIdInstall {
             kind: "uid",
-            real: uid.real.as_raw(),
-            effective: uid.effective.as_raw(),
+            real,
+            effective,
         });
     }
-    let gid = nix::unistd::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
-    if gid.real != gid.effective {
+    let (real, effective, _) = sys::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
+    if real != effective {
         return Err(Error::SetIdInstall {
             kind: "gid",
-            real: gid.real.as_raw(),
-            effective: gid.effective.as_raw(),
+            real,
+            effective,
         });
     }
     Ok(())

@@ -82,7 +82,15 @@ pub fn capget() -> Result<CapMasks, Errno> {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let mut data = [CapData::default(); 2];
+    // All ones until the kernel overwrites them: a capget that "succeeds"
+    // without writing (a seccomp filter, a fault injector) must read as
+    // "every capability", which verification rejects, never as "none".
+    let all = CapData {
+        effective: u32::MAX,
+        permitted: u32::MAX,
+        inheritable: u32::MAX,
+    };
+    let mut data = [all; 2];
     // SAFETY: version 3 takes a header and an array of two data structs,
     // both valid for writes and of the layout the kernel expects.
     let ret = unsafe {
@@ -133,6 +141,48 @@ pub fn capset(masks: CapMasks) -> Result<(), Errno> {
         )
     };
     Errno::result(ret).map(drop)
+}
+
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL): empty the ambient set.
+pub fn clear_ambient_caps() -> Result<(), Errno> {
+    // SAFETY: this prctl takes only integer arguments and touches no memory
+    // of ours.
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// An id no credential can hold: (uid_t)-1. The spec parser never accepts
+/// it, so a value still equal to it was never written by the kernel.
+pub const UNSET_ID: u32 = u32::MAX;
+
+/// Real, effective and saved ids as (real, effective, saved).
+pub type ResIdTriple = (u32, u32, u32);
+
+/// getresuid(2). The outputs start as [`UNSET_ID`], so a call that reports
+/// success without writing them yields ids that match no plan.
+pub fn getresuid() -> Result<ResIdTriple, Errno> {
+    let (mut real, mut effective, mut saved) = (UNSET_ID, UNSET_ID, UNSET_ID);
+    // SAFETY: three valid, initialised, writable uid_t locations.
+    let ret = unsafe { libc::getresuid(&mut real, &mut effective, &mut saved) };
+    Errno::result(ret)?;
+    Ok((real, effective, saved))
+}
+
+/// getresgid(2), with the same guarantee as [`getresuid`].
+pub fn getresgid() -> Result<ResIdTriple, Errno> {
+    let (mut real, mut effective, mut saved) = (UNSET_ID, UNSET_ID, UNSET_ID);
+    // SAFETY: three valid, initialised, writable gid_t locations.
+    let ret = unsafe { libc::getresgid(&mut real, &mut effective, &mut saved) };
+    Errno::result(ret)?;
+    Ok((real, effective, saved))
 }
 
 /// Put SIGPIPE back to its default action.

@@ -68,6 +68,54 @@ fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<
     Ok(())
 }
 
+/// Whether `id` is mapped by a /proc/self/{uid,gid}_map text ("inside
+/// outside count" lines). In the initial namespace the map is "0 0 4294967295".
+pub fn id_is_mapped(map: &str, id: u32) -> bool {
+    map.lines().any(|line| {
+        let mut fields = line.split_whitespace().map(str::parse::<u64>);
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(Ok(inside)), Some(Ok(_)), Some(Ok(count))) => {
+                (inside..inside.saturating_add(count)).contains(&u64::from(id))
+            }
+            _ => false,
+        }
+    })
+}
+
+/// In a user namespace, ids outside its maps cannot be set (EINVAL), and
+/// setgroups may be denied outright. Say so before the first change, naming
+/// the file to look at. Where /proc is not mounted this cannot be known in
+/// advance; the calls then fail with their own checked errors.
+fn check_namespace(plan: &Plan, before: &Credentials) -> Result<()> {
+    let read = |file: &str| std::fs::read_to_string(format!("/proc/self/{file}")).ok();
+    let unmapped = |kind: &str, file: &str, id: u32| {
+        Error::NotPermitted(format!(
+            "{kind} {id} is not mapped in this user namespace (see /proc/self/{file})"
+        ))
+    };
+    if let Some(map) = read("uid_map")
+        && !id_is_mapped(&map, plan.uid)
+    {
+        return Err(unmapped("uid", "uid_map", plan.uid));
+    }
+    if let Some(map) = read("gid_map") {
+        if !id_is_mapped(&map, plan.gid) {
+            return Err(unmapped("gid", "gid_map", plan.gid));
+        }
+        if before.groups != plan.groups
+            && let Some(&gid) = plan.groups.iter().find(|&&g| !id_is_mapped(&map, g))
+        {
+            return Err(unmapped("supplementary gid", "gid_map", gid));
+        }
+    }
+    if before.groups != plan.groups && setgroups_denied() {
+        return Err(Error::NotPermitted(
+            "setgroups is denied in this user namespace (/proc/self/setgroups is \"deny\"), so the supplementary groups cannot change: add --keep-groups".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The capability sets the target must start with. A target other than
 /// root gets none; root keeps its permitted and effective sets. Inheritable
 /// is always cleared: whatever the caller's parent put there must not leak
@@ -88,6 +136,7 @@ pub fn planned_caps(plan: &Plan, now: CapMasks) -> CapMasks {
 pub fn apply(plan: &Plan, before: &Credentials) -> Result<Transition> {
     let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
     check_privilege(plan, before, caps_before)?;
+    check_namespace(plan, before)?;
 
     if before.groups != plan.groups {
         let gids: Vec<Gid> = plan.groups.iter().copied().map(Gid::from_raw).collect();
@@ -105,13 +154,11 @@ pub fn apply(plan: &Plan, before: &Credentials) -> Result<Transition> {
     // Securebits (SECBIT_KEEP_CAPS, SECBIT_NO_SETUID_FIXUP) set by a parent
     // can keep capabilities across setresuid; never rely on the kernel's
     // automatic clearing, set the sets explicitly.
-    caps::clear(None, caps::CapSet::Ambient)
-        .map_err(|e| Error::NotPermitted(format!("clearing the ambient capability set: {e}")))?;
+    sys::clear_ambient_caps().map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e))?;
+    // Set unconditionally: the kernel usually cleared them already, but
+    // "usually" is what the parent's securebits can change.
     let caps_now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-    let wanted = planned_caps(plan, caps_now);
-    if caps_now != wanted {
-        sys::capset(wanted).map_err(|e| Error::syscall("capset", e))?;
-    }
+    sys::capset(planned_caps(plan, caps_now)).map_err(|e| Error::syscall("capset", e))?;
 
     Ok(Transition {
         caller_could_setuid: has_cap(caps_before.effective, CAP_SETUID),
@@ -230,6 +277,21 @@ mod tests {
         let root = planned_caps(&plan(0, 0, vec![]), full);
         assert_eq!(root.inheritable, 0);
         assert_eq!(root.permitted, full.permitted);
+    }
+
+    #[test]
+    fn id_maps() {
+        let initial = "         0          0 4294967295\n";
+        assert!(id_is_mapped(initial, 0));
+        assert!(id_is_mapped(initial, 4294967294));
+        assert!(!id_is_mapped(initial, 4294967295));
+        let partial = "0 0 1\n1000 100000 10\n";
+        assert!(id_is_mapped(partial, 0));
+        assert!(!id_is_mapped(partial, 1));
+        assert!(id_is_mapped(partial, 1009));
+        assert!(!id_is_mapped(partial, 1010));
+        assert!(!id_is_mapped("", 0));
+        assert!(!id_is_mapped("garbage\n", 0));
     }
 
     #[test]

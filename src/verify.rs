@@ -11,24 +11,26 @@ use crate::plan::{Credentials, Plan, ResIds, normalize_groups};
 use crate::sys;
 use crate::transition::{self, Transition, planned_caps};
 use nix::errno::Errno;
-use nix::unistd::{getgroups, getresgid, getresuid};
+use nix::unistd::getgroups;
 
 /// Read this process's ids and supplementary groups.
 pub fn read_credentials() -> Result<Credentials> {
-    let uid = getresuid().map_err(|e| Error::syscall("getresuid", e))?;
-    let gid = getresgid().map_err(|e| Error::syscall("getresgid", e))?;
+    let (real, effective, saved) = sys::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
+    let uid = ResIds {
+        real,
+        effective,
+        saved,
+    };
+    let (real, effective, saved) = sys::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
+    let gid = ResIds {
+        real,
+        effective,
+        saved,
+    };
     let groups = getgroups().map_err(|e| Error::syscall("getgroups", e))?;
     Ok(Credentials {
-        uid: ResIds {
-            real: uid.real.as_raw(),
-            effective: uid.effective.as_raw(),
-            saved: uid.saved.as_raw(),
-        },
-        gid: ResIds {
-            real: gid.real.as_raw(),
-            effective: gid.effective.as_raw(),
-            saved: gid.saved.as_raw(),
-        },
+        uid,
+        gid,
         groups: normalize_groups(groups.into_iter().map(|g| g.as_raw()).collect()),
     })
 }
@@ -39,6 +41,11 @@ fn check_ids(kind: &str, found: ResIds, expected: u32) -> Result<()> {
         ("effective", found.effective),
         ("saved", found.saved),
     ] {
+        if value == sys::UNSET_ID {
+            return Err(Error::Verification(format!(
+                "the kernel did not report the {which} {kind}, expected {expected}"
+            )));
+        }
         if value != expected {
             return Err(Error::Verification(format!(
                 "{which} {kind} is {value}, expected {expected}"

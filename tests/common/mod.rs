@@ -179,7 +179,10 @@ pub fn caller_prefix(uid: u32, gid: u32, groups: &[u32]) -> Vec<OsString> {
 pub const PROBE: &[&str] = &[
     "/bin/sh",
     "-c",
-    r#"grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs):' /proc/$$/status
+    // Shell builtins only: no fork, so it works under RLIMIT_NPROC too.
+    r#"while read -r k v; do
+  case "$k" in Uid:|Gid:|Groups:|CapInh:|CapPrm:|CapEff:|CapAmb:|NoNewPrivs:) printf '%s\t%s\n' "$k" "$v";; esac
+done < /proc/$$/status
 for v in HOME USER LOGNAME SHELL; do eval "printf 'env %s=%s\n' $v \"\${$v-<unset>}\""; done
 printf 'target-pid %s\n' "$$""#,
 ];

@@ -1,0 +1,458 @@
+//! Fail closed: what runas does when system calls fail or lie, when the
+//! parent hands it hostile state, and inside user namespaces.
+//!
+//! Faults come from strace's injector: `error=E` makes a call fail, and
+//! `retval=0` skips it while reporting success (the silent failure that
+//! verification exists to catch). Each case is one named test. The target
+//! would create a marker file; for a refusal the marker must not exist.
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+
+/// The fixture world plus a directory any user may write the marker into.
+struct Case {
+    world: World,
+    marker: PathBuf,
+}
+
+fn case(test: &str) -> Option<Case> {
+    if !privileged(test) {
+        return None;
+    }
+    let world = World::new();
+    let shared = world.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    Some(Case {
+        marker: shared.join("target-ran"),
+        world,
+    })
+}
+
+impl Case {
+    /// `prefix... runas -u alice -- <probe that also creates the marker>`.
+    fn run(&self, prefix: &[&str], runas_args: &[&str]) -> Run {
+        let mut argv: Vec<OsString> = prefix.iter().map(OsString::from).collect();
+        argv.push(self.world.runas.clone().into());
+        argv.extend(runas_args.iter().map(OsString::from));
+        argv.extend(["--", "/bin/sh", "-c"].map(OsString::from));
+        argv.push(
+            format!(
+                ": > '{}'; {}",
+                self.marker.display(),
+                PROBE[2] // the probe script: ids, capabilities, environment
+            )
+            .into(),
+        );
+        Run::from(self.world.command(&argv).output().unwrap())
+    }
+
+    fn target_ran(&self) -> bool {
+        self.marker.exists()
+    }
+
+    /// Refused: exit 125, the message names the step, the target never ran.
+    fn assert_refused(&self, run: &Run, needle: &str) {
+        run.assert_refused(needle);
+        assert!(!self.target_ran(), "the target ran\n{}", run.describe());
+    }
+}
+
+fn strace(inject: &str) -> Vec<String> {
+    ["strace", "-f", "-qq", "-o", "/dev/null", "-e"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("inject={inject}")])
+        .collect()
+}
+
+/// Run `runas -u alice` under one injected fault and expect a refusal.
+fn injected(test: &str, inject: &str, needle: &str) {
+    let Some(c) = case(test) else { return };
+    let prefix = strace(inject);
+    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+    let run = c.run(&prefix, &["-u", "alice"]);
+    c.assert_refused(&run, needle);
+}
+
+macro_rules! refused_under {
+    ($($name:ident: $inject:literal => $needle:literal;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                injected(stringify!($name), $inject, $needle);
+            }
+        )*
+    };
+}
+
+refused_under! {
+    setgroups_failing_stops_runas: "setgroups:error=EPERM" => "runas: setgroups(1500,1700,1701): Operation not permitted";
+    setgroups_skipped_is_caught_by_verification: "setgroups:retval=0" => "verification failed: supplementary groups are";
+    setresgid_failing_stops_runas: "setresgid:error=EPERM" => "runas: setresgid(1500): Operation not permitted";
+    setresgid_skipped_is_caught_by_verification: "setresgid:retval=0" => "verification failed: real gid is 0, expected 1500";
+    setresuid_failing_stops_runas: "setresuid:error=EPERM" => "runas: setresuid(1500): Operation not permitted";
+    setresuid_skipped_is_caught_by_verification: "setresuid:retval=0" => "verification failed: real uid is 0, expected 1500";
+    getgroups_failing_stops_runas: "getgroups:error=EPERM" => "runas: getgroups: Operation not permitted";
+    getgroups_lying_is_caught_by_verification: "getgroups:retval=0" => "verification failed: supplementary groups are [], expected [1500,1700,1701]";
+    getresuid_failing_stops_runas: "getresuid:error=EPERM" => "runas: getresuid: Operation not permitted";
+    getresuid_not_reporting_is_caught_by_verification: "getresuid:retval=0" => "verification failed: the kernel did not report the real uid";
+    getresgid_failing_stops_runas: "getresgid:error=EPERM" => "runas: getresgid: Operation not permitted";
+    getresgid_not_reporting_is_caught_by_verification: "getresgid:retval=0" => "verification failed: the kernel did not report the real gid";
+    capset_failing_stops_runas: "capset:error=EPERM" => "runas: capset: Operation not permitted";
+    capget_failing_stops_runas: "capget:error=EPERM" => "runas: capget: Operation not permitted";
+    capget_not_reporting_reads_as_all_capabilities_and_is_refused: "capget:retval=0" => "verification failed: permitted capability set is 0xffffffffffffffff, expected 0x0";
+    prctl_failing_stops_runas: "prctl:error=EPERM" => "runas: prctl(PR_CAP_AMBIENT_CLEAR_ALL): Operation not permitted";
+    regain_attempt_reported_as_success_is_refused: "setresuid:retval=0:when=2" => "verification failed: the uid change can be undone";
+}
+
+#[test]
+fn capset_skipped_with_no_setuid_fixup_is_caught_by_verification() {
+    // With SECBIT_NO_SETUID_FIXUP the kernel keeps root's capabilities
+    // across setresuid; only runas's own capset removes them.
+    let Some(c) = case("capset_skipped_with_no_setuid_fixup") else {
+        return;
+    };
+    let mut prefix = vec!["setpriv", "--securebits", "+no_setuid_fixup", "--"];
+    let trace = strace("capset:retval=0");
+    prefix.extend(trace.iter().map(String::as_str));
+    let run = c.run(&prefix, &["-u", "alice"]);
+    c.assert_refused(&run, "verification failed: permitted capability set is 0x");
+}
+
+#[test]
+fn capset_skipped_without_hostile_securebits_still_leaves_no_capability() {
+    // Not a refusal, and rightly so: with ordinary securebits the kernel
+    // itself empties the sets when uid 0 becomes 1500, so the skipped capset
+    // changes nothing and verification proves the sets empty. The target runs.
+    let Some(c) = case("capset_skipped_plain") else {
+        return;
+    };
+    let trace = strace("capset:retval=0");
+    let prefix: Vec<&str> = trace.iter().map(String::as_str).collect();
+    let id = c.run(&prefix, &["-u", "alice"]).identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    id.assert_no_capabilities();
+}
+
+#[test]
+fn prctl_skipped_with_ambient_capabilities_still_leaves_none() {
+    // Not a refusal: the kernel keeps ambient ⊆ permitted ∩ inheritable, and
+    // runas's capset empties inheritable, which empties ambient with it.
+    let Some(c) = case("prctl_skipped") else {
+        return;
+    };
+    let mut prefix = vec![
+        "setpriv",
+        "--inh-caps",
+        "+net_raw",
+        "--ambient-caps",
+        "+net_raw",
+        "--",
+    ];
+    let trace = strace("prctl:retval=0");
+    prefix.extend(trace.iter().map(String::as_str));
+    let id = c.run(&prefix, &["-u", "alice"]).identity();
+    id.assert_no_capabilities();
+}
+
+/// execve failures map to 127 (not found) and 126 (not executable).
+fn exec_fault(test: &str, errno: &str, code: i32, needle: &str) {
+    let Some(c) = case(test) else { return };
+    let trace = strace(&format!("execve:error={errno}"));
+    let prefix: Vec<&str> = trace.iter().map(String::as_str).collect();
+    let run = c.run(&prefix, &["-u", "alice"]);
+    assert_eq!(run.code(), Some(code), "{}", run.describe());
+    assert!(
+        run.stderr.starts_with("runas: \"/bin/sh\": "),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stderr.contains(needle), "{}", run.describe());
+    assert!(!c.target_ran());
+}
+
+#[test]
+fn execve_enoent_is_127() {
+    exec_fault("execve_enoent", "ENOENT", 127, "command not found");
+}
+
+#[test]
+fn execve_eacces_is_126() {
+    exec_fault("execve_eacces", "EACCES", 126, "permission denied");
+}
+
+#[test]
+fn execve_enoexec_is_126() {
+    exec_fault("execve_enoexec", "ENOEXEC", 126, "not a valid executable");
+}
+
+#[test]
+fn execve_e2big_is_126() {
+    exec_fault("execve_e2big", "E2BIG", 126, "Argument list too long");
+}
+
+/// A signal arriving in the middle of the switch kills runas there; the
+/// target never runs half-switched.
+fn signal_during(test: &str, inject: &str, signal: i32) {
+    let Some(c) = case(test) else { return };
+    let trace = strace(inject);
+    let prefix: Vec<&str> = trace.iter().map(String::as_str).collect();
+    let run = c.run(&prefix, &["-u", "alice"]);
+    assert_eq!(
+        run.output.status.signal(),
+        Some(signal),
+        "{}",
+        run.describe()
+    );
+    assert!(!c.target_ran(), "the target ran\n{}", run.describe());
+}
+
+#[test]
+fn sigterm_while_reading_the_group_database_stops_everything() {
+    signal_during("sigterm_resolving", "openat:signal=SIGTERM:when=3+", 15);
+}
+
+#[test]
+fn sigint_between_setgroups_and_setresgid_stops_everything() {
+    signal_during("sigint_setgroups", "setgroups:signal=SIGINT", 2);
+}
+
+#[test]
+fn sigterm_at_setresuid_stops_everything() {
+    signal_during("sigterm_setresuid", "setresuid:signal=SIGTERM", 15);
+}
+
+#[test]
+fn hostile_securebits_and_raised_capabilities_are_cleared() {
+    let Some(c) = case("hostile_securebits") else {
+        return;
+    };
+    let prefix = [
+        "setpriv",
+        "--securebits",
+        "+no_setuid_fixup",
+        "--inh-caps",
+        "+net_raw,+sys_admin",
+        "--ambient-caps",
+        "+net_raw,+sys_admin",
+        "--",
+    ];
+    let id = c.run(&prefix, &["-u", "alice"]).identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    id.assert_no_capabilities();
+}
+
+#[test]
+fn root_without_cap_setuid_is_refused_naming_it() {
+    let Some(c) = case("root_without_cap_setuid") else {
+        return;
+    };
+    let run = c.run(
+        &[
+            "capsh",
+            "--drop=cap_setuid",
+            "--",
+            "-c",
+            "exec \"$0\" \"$@\"",
+        ],
+        &["-u", "alice"],
+    );
+    c.assert_refused(
+        &run,
+        "needs CAP_SETUID, which this process (uid 0) does not have",
+    );
+}
+
+#[test]
+fn root_without_cap_setgid_is_refused_naming_it() {
+    let Some(c) = case("root_without_cap_setgid") else {
+        return;
+    };
+    let run = c.run(
+        &[
+            "capsh",
+            "--drop=cap_setgid",
+            "--",
+            "-c",
+            "exec \"$0\" \"$@\"",
+        ],
+        &["-u", "alice"],
+    );
+    c.assert_refused(
+        &run,
+        "needs CAP_SETGID, which this process (uid 0) does not have",
+    );
+}
+
+#[test]
+fn no_new_privs_set_by_the_parent_still_works_and_stays_set() {
+    let Some(c) = case("no_new_privs") else {
+        return;
+    };
+    let run = c.run(&["setpriv", "--no-new-privs", "--"], &["-u", "alice"]);
+    let id = run.identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    assert!(run.stdout.contains("NoNewPrivs:\t1"), "{}", run.describe());
+}
+
+#[test]
+fn small_rlimit_nproc_never_runs_the_target_with_the_wrong_identity() {
+    let Some(c) = case("rlimit_nproc") else {
+        return;
+    };
+    for limit in ["--nproc=0", "--nproc=1"] {
+        let _ = std::fs::remove_file(&c.marker);
+        let run = c.run(&["prlimit", limit, "--"], &["-u", "alice"]);
+        if c.target_ran() {
+            // The kernel let the exec through: it must be alice, fully.
+            run.identity().assert_ids(1500, 1500, &[1500, 1700, 1701]);
+        } else {
+            assert_ne!(run.code(), Some(0), "{}", run.describe());
+            assert!(run.stderr.contains("RLIMIT_NPROC"), "{}", run.describe());
+        }
+    }
+}
+
+/// Run `runas` inside a new user namespace whose maps root writes from
+/// outside: `uid_map`/`gid_map` text, and whether setgroups is denied.
+fn in_user_namespace(
+    c: &Case,
+    uid_map: &str,
+    gid_map: &str,
+    deny_setgroups: bool,
+    runas_args: &[&str],
+) -> Run {
+    let go = c.world.path().join("go");
+    let script = r#"
+        go="$1"; uid_map="$2"; gid_map="$3"; deny="$4"; shift 4
+        mkfifo "$go"
+        unshare --user -- /bin/sh -c 'read _ < "$0"; exec "$@"' "$go" "$@" &
+        pid=$!
+        while [ "$(readlink /proc/$pid/ns/user)" = "$(readlink /proc/self/ns/user)" ]; do sleep 0.01; done
+        printf '%s\n' "$uid_map" > /proc/$pid/uid_map
+        if [ "$deny" = yes ]; then echo deny > /proc/$pid/setgroups; fi
+        printf '%s\n' "$gid_map" > /proc/$pid/gid_map
+        echo go > "$go"
+        wait $pid
+    "#;
+    let mut argv: Vec<OsString> = ["/bin/sh", "-c", script, "sh"].map(OsString::from).to_vec();
+    argv.push(go.into());
+    argv.extend([uid_map, gid_map, if deny_setgroups { "yes" } else { "no" }].map(OsString::from));
+    argv.push(c.world.runas.clone().into());
+    argv.extend(runas_args.iter().map(OsString::from));
+    argv.extend(["--", "/bin/sh", "-c"].map(OsString::from));
+    argv.push(format!(": > '{}'; {}", c.marker.display(), PROBE[2]).into());
+    Run::from(c.world.command(&argv).output().unwrap())
+}
+
+#[test]
+fn unmapped_target_uid_is_refused_naming_the_map() {
+    let Some(c) = case("userns_unmapped_uid") else {
+        return;
+    };
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1700 1700 1",
+        "0 0 1\n1500 1500 1\n1700 1700 2",
+        false,
+        &["-u", "alice"],
+    );
+    c.assert_refused(
+        &run,
+        "uid 1500 is not mapped in this user namespace (see /proc/self/uid_map)",
+    );
+}
+
+#[test]
+fn unmapped_target_gid_is_refused_naming_the_map() {
+    let Some(c) = case("userns_unmapped_gid") else {
+        return;
+    };
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1500 1500 1",
+        "0 0 1\n1700 1700 2",
+        false,
+        &["-u", "alice"],
+    );
+    c.assert_refused(
+        &run,
+        "gid 1500 is not mapped in this user namespace (see /proc/self/gid_map)",
+    );
+}
+
+#[test]
+fn unmapped_supplementary_gid_is_refused_naming_the_map() {
+    let Some(c) = case("userns_unmapped_group") else {
+        return;
+    };
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1500 1500 1",
+        "0 0 1\n1500 1500 1",
+        false,
+        &["-u", "alice"],
+    );
+    c.assert_refused(
+        &run,
+        "supplementary gid 1700 is not mapped in this user namespace (see /proc/self/gid_map)",
+    );
+}
+
+#[test]
+fn fully_mapped_switch_in_a_user_namespace_works() {
+    let Some(c) = case("userns_mapped") else {
+        return;
+    };
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1500 1500 1",
+        "0 0 1\n1500 1500 1\n1700 1700 2",
+        false,
+        &["-u", "alice"],
+    );
+    run.identity().assert_ids(1500, 1500, &[1500, 1700, 1701]);
+}
+
+#[test]
+fn setgroups_denied_but_list_unchanged_skips_setgroups_and_succeeds() {
+    let Some(c) = case("userns_deny_unchanged") else {
+        return;
+    };
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1500 1500 1",
+        "0 0 1\n1500 1500 1",
+        true,
+        &["-u", "alice", "--keep-groups"],
+    );
+    let id = run.identity();
+    assert_eq!(
+        (id.uid, id.gid),
+        ([1500; 4], [1500; 4]),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn setgroups_denied_and_list_changing_is_refused_saying_so() {
+    let Some(c) = case("userns_deny_changed") else {
+        return;
+    };
+    // The caller (root) never holds exactly 1500 and 1700, so the list changes.
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1500 1500 1",
+        "0 0 1\n1500 1500 1\n1700 1700 1",
+        true,
+        &["-u", "alice", "--groups", "1500,1700"],
+    );
+    c.assert_refused(&run, "setgroups is denied in this user namespace");
+}
