@@ -230,6 +230,10 @@ fn sigterm_at_setresuid_stops_everything() {
 
 #[test]
 fn hostile_securebits_and_raised_capabilities_are_cleared() {
+    // SECBIT_KEEP_CAPS is not in the mix because it cannot be: the kernel
+    // clears it on every execve, so no parent can hand it to runas (setpriv
+    // refuses to set it for that reason). SECBIT_NO_SETUID_FIXUP survives
+    // execve and has the same effect on setresuid: capabilities are kept.
     let Some(c) = case("hostile_securebits") else {
         return;
     };
