@@ -14,6 +14,21 @@ pub struct Options {
     pub init_groups: bool,
     pub keep_groups: bool,
     pub clear_groups: bool,
+    pub add_group_of: Vec<OsString>,
+    pub keep_caps: Option<String>,
+    pub bounding_set: Option<String>,
+    pub securebits: Option<String>,
+    pub no_new_privs: bool,
+    pub pdeathsig: Option<String>,
+    pub keep_tty: bool,
+    pub reset_env: bool,
+    pub keep_env: bool,
+    pub env: Vec<OsString>,
+    pub unset: Vec<String>,
+    pub chdir: Option<OsString>,
+    pub umask: Option<String>,
+    pub close_fds: bool,
+    pub keep_fd: Vec<String>,
     /// The target's argv, verbatim.
     pub command: Vec<OsString>,
 }
@@ -45,8 +60,14 @@ the switch, and replaces runas (same process id).
 Exit status: 125 if runas itself fails, 126 if COMMAND cannot be executed,
 127 if it is not found; otherwise the status of COMMAND.
 
+Terminal safety: when runas lowers privileges and has a controlling
+terminal, it detaches from it before running COMMAND, so COMMAND cannot push
+input into the caller's terminal (TIOCSTI); Ctrl-C still reaches it. Use
+--keep-tty for interactive shells that need job control.
+
 Examples:
   runas --user app -- server --port 8080
+  runas -u www --keep-caps net_bind_service --no-new-privs -- server
   runas -u app:www-data -- id
   runas --group jupiter -- make
   runas -u 1000 -g 1000 --clear-groups -- ./build.sh";
@@ -113,6 +134,110 @@ pub fn command() -> Command {
                 .multiple(false),
         )
         .arg(
+            Arg::new("add-group-of")
+                .long("add-group-of")
+                .value_name("PATH")
+                .action(ArgAction::Append)
+                .value_parser(value_parser!(OsString))
+                .help("Also add the group that owns PATH (a device, a socket) to the supplementary groups"),
+        )
+        .next_help_heading("Capabilities and privileges")
+        .arg(
+            Arg::new("keep-caps")
+                .long("keep-caps")
+                .value_name("CAPS")
+                .help("Give the (non-root) target exactly these capabilities, e.g. net_bind_service,sys_nice"),
+        )
+        .arg(
+            Arg::new("bounding-set")
+                .long("bounding-set")
+                .value_name("LIST")
+                .allow_hyphen_values(true)
+                .help("Drop capabilities from the bounding set: -all, -net_raw,-sys_admin, -all,+net_bind_service"),
+        )
+        .arg(
+            Arg::new("securebits")
+                .long("securebits")
+                .value_name("BITS")
+                .allow_hyphen_values(true)
+                .help("Set (or with -, clear) securebits: noroot, no-setuid-fixup, no-cap-ambient-raise, keep-caps-locked, ...-locked"),
+        )
+        .arg(
+            Arg::new("no-new-privs")
+                .long("no-new-privs")
+                .action(ArgAction::SetTrue)
+                .help("Set no_new_privs: the target and its children can never gain privileges through exec"),
+        )
+        .arg(
+            Arg::new("pdeathsig")
+                .long("pdeathsig")
+                .value_name("SIGNAL")
+                .help("Signal the target receives when its parent dies (set after the identity change)"),
+        )
+        .arg(
+            Arg::new("keep-tty")
+                .long("keep-tty")
+                .action(ArgAction::SetTrue)
+                .help("Keep the controlling terminal (risky: the target may type into it, see TIOCSTI)"),
+        )
+        .next_help_heading("Environment and process")
+        .arg(
+            Arg::new("reset-env")
+                .long("reset-env")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("keep-env")
+                .help("Start from an empty environment but TERM, COLORTERM, NO_COLOR; set HOME, USER, LOGNAME, SHELL, PATH"),
+        )
+        .arg(
+            Arg::new("keep-env")
+                .long("keep-env")
+                .action(ArgAction::SetTrue)
+                .help("Do not set HOME, USER, LOGNAME and SHELL for the target user"),
+        )
+        .arg(
+            Arg::new("env")
+                .short('e')
+                .long("env")
+                .value_name("NAME=VALUE")
+                .action(ArgAction::Append)
+                .value_parser(value_parser!(OsString))
+                .help("Set a variable in the target's environment (repeatable)"),
+        )
+        .arg(
+            Arg::new("unset")
+                .long("unset")
+                .value_name("NAME")
+                .action(ArgAction::Append)
+                .help("Remove a variable from the target's environment (repeatable)"),
+        )
+        .arg(
+            Arg::new("chdir")
+                .long("chdir")
+                .value_name("DIR")
+                .value_parser(value_parser!(OsString))
+                .help("Change directory after the switch, as the target (~ is the target's home)"),
+        )
+        .arg(
+            Arg::new("umask")
+                .long("umask")
+                .value_name("MODE")
+                .help("Set the file mode creation mask (octal, e.g. 027)"),
+        )
+        .arg(
+            Arg::new("close-fds")
+                .long("close-fds")
+                .action(ArgAction::SetTrue)
+                .help("Close inherited file descriptors above 2 (not --keep-fd ones, nor systemd's LISTEN_FDS)"),
+        )
+        .arg(
+            Arg::new("keep-fd")
+                .long("keep-fd")
+                .value_name("FD")
+                .action(ArgAction::Append)
+                .requires("close-fds")
+                .help("With --close-fds, keep this descriptor open (repeatable)"),
+        )
+        .arg(
             Arg::new("command")
                 .value_name("COMMAND")
                 .help("The program to run, then its arguments, passed on verbatim")
@@ -158,11 +283,36 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         init_groups: matches.get_flag("init-groups"),
         keep_groups: matches.get_flag("keep-groups"),
         clear_groups: matches.get_flag("clear-groups"),
-        command: matches
-            .get_many::<OsString>("command")
+        add_group_of: many_os(&matches, "add-group-of"),
+        keep_caps: matches.get_one::<String>("keep-caps").cloned(),
+        bounding_set: matches.get_one::<String>("bounding-set").cloned(),
+        securebits: matches.get_one::<String>("securebits").cloned(),
+        no_new_privs: matches.get_flag("no-new-privs"),
+        pdeathsig: matches.get_one::<String>("pdeathsig").cloned(),
+        keep_tty: matches.get_flag("keep-tty"),
+        reset_env: matches.get_flag("reset-env"),
+        keep_env: matches.get_flag("keep-env"),
+        env: many_os(&matches, "env"),
+        unset: matches
+            .get_many::<String>("unset")
             .map(|values| values.cloned().collect())
             .unwrap_or_default(),
+        chdir: matches.get_one::<OsString>("chdir").cloned(),
+        umask: matches.get_one::<String>("umask").cloned(),
+        close_fds: matches.get_flag("close-fds"),
+        keep_fd: matches
+            .get_many::<String>("keep-fd")
+            .map(|values| values.cloned().collect())
+            .unwrap_or_default(),
+        command: many_os(&matches, "command"),
     }))
+}
+
+fn many_os(matches: &clap::ArgMatches, id: &str) -> Vec<OsString> {
+    matches
+        .get_many::<OsString>(id)
+        .map(|values| values.cloned().collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! target user runs the command itself.
 
 use crate::error::{Error, Result};
+use crate::plan::{EnvPlan, RESET_ENV_KEPT};
 use crate::sys;
 use nix::errno::Errno;
 use nix::unistd::execve;
@@ -15,16 +16,20 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 /// /usr/local/bin, which every distribution puts first.
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 
-/// The target's environment: the inherited one with `changes` applied.
+/// The target's environment: the inherited one with the plan applied.
 pub fn build_environment(
     inherited: impl IntoIterator<Item = (OsString, OsString)>,
-    changes: &[(OsString, OsString)],
+    plan: &EnvPlan,
 ) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = inherited
         .into_iter()
-        .filter(|(key, _)| !changes.iter().any(|(changed, _)| changed == key))
+        .filter(|(key, _)| !plan.clear || RESET_ENV_KEPT.iter().any(|kept| key == kept))
+        .filter(|(key, _)| !plan.unset.contains(key))
         .collect();
-    env.extend(changes.iter().cloned());
+    for (key, value) in &plan.set {
+        env.retain(|(existing, _)| existing != key);
+        env.push((key.clone(), value.clone()));
+    }
     env
 }
 
@@ -64,21 +69,18 @@ pub fn search_candidates(program: &OsStr, path: Option<&OsStr>) -> Vec<Vec<u8>> 
 }
 
 /// Exec the target. Returns only on failure.
-pub fn exec(argv: &[OsString], changes: &[(OsString, OsString)]) -> Error {
-    match try_exec(argv, changes) {
+pub fn exec(argv: &[OsString], env: &EnvPlan) -> Error {
+    match try_exec(argv, env) {
         Ok(never) => match never {},
         Err(e) => e,
     }
 }
 
-fn try_exec(
-    argv: &[OsString],
-    changes: &[(OsString, OsString)],
-) -> Result<std::convert::Infallible> {
+fn try_exec(argv: &[OsString], env_plan: &EnvPlan) -> Result<std::convert::Infallible> {
     let program = argv
         .first()
         .ok_or_else(|| Error::Usage("missing the command to run".into()))?;
-    let env = build_environment(std::env::vars_os(), changes);
+    let env = build_environment(std::env::vars_os(), env_plan);
     let path = env
         .iter()
         .find(|(key, _)| key == "PATH")
@@ -170,6 +172,31 @@ mod tests {
     }
 
     #[test]
+    fn reset_keeps_only_terminal_variables_and_unset_removes() {
+        let inherited = vec![
+            ("TERM".into(), "xterm".into()),
+            ("LD_PRELOAD".into(), "/evil.so".into()),
+            ("NO_COLOR".into(), "1".into()),
+            ("KEEP".into(), "x".into()),
+        ];
+        let plan = EnvPlan {
+            clear: true,
+            set: vec![("PATH".into(), "/bin".into())],
+            ..EnvPlan::default()
+        };
+        let env = build_environment(inherited.clone(), &plan);
+        let keys: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
+        assert_eq!(keys, ["TERM", "NO_COLOR", "PATH"]);
+        let plan = EnvPlan {
+            unset: vec!["LD_PRELOAD".into()],
+            ..EnvPlan::default()
+        };
+        let env = build_environment(inherited, &plan);
+        assert!(!env.iter().any(|(k, _)| k == "LD_PRELOAD"));
+        assert_eq!(env.len(), 3);
+    }
+
+    #[test]
     fn a_slash_means_no_search() {
         assert_eq!(candidates("./x", Some("/bin")), ["./x"]);
         assert_eq!(candidates("/bin/true", Some("/usr/bin")), ["/bin/true"]);
@@ -194,11 +221,14 @@ mod tests {
             ("TERM".into(), "xterm".into()),
             ("USER".into(), "root".into()),
         ];
-        let changes = vec![
-            ("HOME".into(), "/home/a".into()),
-            ("USER".into(), "a".into()),
-        ];
-        let env = build_environment(inherited, &changes);
+        let plan = EnvPlan {
+            set: vec![
+                ("HOME".into(), "/home/a".into()),
+                ("USER".into(), "a".into()),
+            ],
+            ..EnvPlan::default()
+        };
+        let env = build_environment(inherited, &plan);
         let home: Vec<_> = env.iter().filter(|(k, _)| k == "HOME").collect();
         assert_eq!(home.len(), 1);
         assert_eq!(home[0].1, "/home/a");

@@ -5,10 +5,12 @@
 //! transition (the only credential changes) → verify (proof) → exec.
 #![deny(unsafe_code)]
 
+pub mod capability;
 pub mod cli;
 pub mod error;
 pub mod exec;
 pub mod plan;
+pub mod process;
 pub mod spec;
 pub mod sys;
 pub mod transition;
@@ -41,7 +43,21 @@ fn refuse_set_id_install() -> Result<()> {
     Ok(())
 }
 
+/// The groups owning --add-group-of paths, looked up before any change.
+fn groups_of_paths(paths: &[std::path::PathBuf]) -> Result<Vec<u32>> {
+    use std::os::unix::fs::MetadataExt;
+    paths
+        .iter()
+        .map(|path| {
+            std::fs::metadata(path).map(|m| m.gid()).map_err(|e| {
+                Error::NotPermitted(format!("--add-group-of {:?}: {e}", path.to_string_lossy()))
+            })
+        })
+        .collect()
+}
+
 fn run() -> Result<()> {
+    let original_parent = nix::unistd::getppid();
     refuse_set_id_install()?;
     let options = match cli::parse(std::env::args_os())? {
         cli::Parsed::Run(options) => options,
@@ -53,8 +69,12 @@ fn run() -> Result<()> {
     };
     let request = spec::parse_request(&options)?;
     let before = verify::read_credentials()?;
-    let plan = plan::resolve(&request, &before, &userdb::SystemDb)?;
-    let transition = transition::apply(&plan, &before)?;
+    let extra_groups = groups_of_paths(&request.add_group_of)?;
+    let plan = plan::resolve(&request, &before, &userdb::SystemDb, &extra_groups)?;
+    let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    process::detach_terminal(&plan, &before, caps_before)?;
+    let transition = transition::apply(&plan, &before, caps_before)?;
+    process::apply(&plan, original_parent)?;
     verify::verify(&plan, &before, &transition)?;
     Err(exec::exec(&options.command, &plan.env))
 }

@@ -2,8 +2,9 @@
 //! supplementary list and the environment, decided before any credential
 //! changes. Nothing here touches the process.
 
+use crate::capability;
 use crate::error::{Error, Result};
-use crate::spec::{GroupPolicy, IdSpec, Request};
+use crate::spec::{self, GroupPolicy, IdSpec, ProcessOptions, Request};
 use crate::sys::KERNEL_NGROUPS_MAX;
 use crate::userdb::{UserDb, UserRecord};
 use std::ffi::OsString;
@@ -46,9 +47,29 @@ pub struct Plan {
     pub gid: u32,
     /// Sorted, without duplicates: the set the kernel will report.
     pub groups: Vec<u32>,
-    /// Variables to set in the target's environment, in order.
-    pub env: Vec<(OsString, OsString)>,
+    pub env: EnvPlan,
+    /// Hardening and process options, validated against the identity.
+    pub process: ProcessOptions,
 }
+
+/// How the target's environment is made from runas's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvPlan {
+    /// Start from nothing but [`RESET_ENV_KEPT`].
+    pub clear: bool,
+    /// Remove these...
+    pub unset: Vec<OsString>,
+    /// ...then set these, in order (later wins).
+    pub set: Vec<(OsString, OsString)>,
+}
+
+/// What --reset-env keeps: how the terminal looks, nothing that changes
+/// what a program does.
+pub const RESET_ENV_KEPT: [&str; 3] = ["TERM", "COLORTERM", "NO_COLOR"];
+
+/// PATH after --reset-env, as login(1) and su set it.
+pub const ROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const USER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 impl Plan {
     /// Whether the process already has exactly these credentials.
@@ -141,7 +162,14 @@ fn user_environment(target: &Target) -> Vec<(OsString, OsString)> {
 }
 
 /// Resolve a request against the account database and the current credentials.
-pub fn resolve(request: &Request, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
+/// `extra_groups` are the owning groups of --add-group-of paths, which the
+/// caller looked up (before any change) so this function stays pure.
+pub fn resolve(
+    request: &Request,
+    current: &Credentials,
+    db: &dyn UserDb,
+    extra_groups: &[u32],
+) -> Result<Plan> {
     let target = request
         .user
         .as_ref()
@@ -194,7 +222,12 @@ pub fn resolve(request: &Request, current: &Credentials, db: &dyn UserDb) -> Res
             .collect::<Result<_>>()?,
         GroupPolicy::Default => unreachable!("replaced above"),
     };
-    let groups = normalize_groups(groups);
+    let groups = normalize_groups(
+        groups
+            .into_iter()
+            .chain(extra_groups.iter().copied())
+            .collect(),
+    );
     if groups.len() > KERNEL_NGROUPS_MAX {
         return Err(Error::NotPermitted(format!(
             "the supplementary list has {} groups, more than the kernel's limit of {KERNEL_NGROUPS_MAX}",
@@ -202,13 +235,100 @@ pub fn resolve(request: &Request, current: &Credentials, db: &dyn UserDb) -> Res
         )));
     }
 
-    let env = target.as_ref().map(user_environment).unwrap_or_default();
+    // The identity variables: the target's, or with --reset-env and no
+    // --user, the current user's (a reset environment still needs a HOME).
+    let identity = match &target {
+        Some(target) => Some(user_environment(target)),
+        None if request.env.reset || needs_home(&request.process) => {
+            let record = db
+                .user_by_uid(uid)
+                .map_err(lookup_error(format!("uid {uid} in the passwd database")))?;
+            Some(user_environment(&Target { uid, record }))
+        }
+        None => None,
+    };
+    let mut set = Vec::new();
+    if !request.env.keep_identity
+        && (target.is_some() || request.env.reset)
+        && let Some(identity) = &identity
+    {
+        set.extend(identity.iter().cloned());
+    }
+    if request.env.reset {
+        let path = if uid == 0 { ROOT_PATH } else { USER_PATH };
+        set.push(("PATH".into(), path.into()));
+    }
+    set.extend(request.env.set.iter().cloned());
+    let env = EnvPlan {
+        clear: request.env.reset,
+        unset: request.env.unset.clone(),
+        set,
+    };
+
+    let mut process = request.process.clone();
+    if let Some(dir) = &process.chdir {
+        let home = identity
+            .iter()
+            .flatten()
+            .find(|(k, _)| k == "HOME")
+            .map(|(_, v)| v.clone());
+        process.chdir = Some(expand_tilde(dir, home.as_deref()));
+    }
+    check_process_options(&process, uid)?;
+
     Ok(Plan {
         uid,
         gid,
         groups,
         env,
+        process,
     })
+}
+
+fn needs_home(process: &ProcessOptions) -> bool {
+    process
+        .chdir
+        .as_ref()
+        .is_some_and(|dir| dir.as_encoded_bytes().first() == Some(&b'~'))
+}
+
+/// `~` and `~/dir` name the target's home; anything else is taken as given.
+pub fn expand_tilde(dir: &std::ffi::OsStr, home: Option<&std::ffi::OsStr>) -> OsString {
+    let bytes = dir.as_encoded_bytes();
+    let home = home.unwrap_or(std::ffi::OsStr::new("/"));
+    if bytes == b"~" {
+        home.to_owned()
+    } else if let Some(rest) = bytes.strip_prefix(b"~/") {
+        let mut path = std::path::PathBuf::from(home);
+        path.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(rest));
+        path.into_os_string()
+    } else {
+        dir.to_owned()
+    }
+}
+
+/// Combinations that cannot do what they say.
+fn check_process_options(process: &ProcessOptions, uid: u32) -> Result<()> {
+    if process.keep_caps != 0 && uid == 0 {
+        return Err(Error::Usage(
+            "--keep-caps is for a target other than root: root already keeps its capabilities"
+                .into(),
+        ));
+    }
+    let both = process.keep_caps & process.bounding_drop;
+    if both != 0 {
+        return Err(Error::Usage(format!(
+            "{} would be both kept (--keep-caps) and dropped from the bounding set (--bounding-set)",
+            capability::describe(both)
+        )));
+    }
+    if process.keep_caps != 0 && process.securebits.set & spec::SECBIT_NO_CAP_AMBIENT_RAISE != 0 {
+        return Err(Error::Usage(
+            "--securebits no-cap-ambient-raise forbids the ambient capabilities --keep-caps needs"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -248,11 +368,19 @@ mod tests {
             user,
             group,
             policy,
+            add_group_of: vec![],
+            env: Default::default(),
+            process: Default::default(),
         }
+    }
+
+    fn resolve(request: &Request, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
+        super::resolve(request, current, db, &[])
     }
 
     fn env_of(plan: &Plan, key: &str) -> Option<String> {
         plan.env
+            .set
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.to_string_lossy().into_owned())
@@ -367,7 +495,7 @@ mod tests {
         .unwrap();
         assert_eq!((plan.uid, plan.gid), (0, 1700));
         assert_eq!(plan.groups, vec![0, 4, 27]);
-        assert!(plan.env.is_empty());
+        assert_eq!(plan.env, EnvPlan::default());
     }
 
     #[test]
@@ -501,6 +629,89 @@ mod tests {
             groups: vec![1500],
             ..same
         }));
+    }
+
+    #[test]
+    fn add_group_of_joins_every_policy() {
+        let req = request(Some(name("alice")), None, GroupPolicy::Clear);
+        let plan = super::resolve(&req, &root(), &db(), &[44, 44]).unwrap();
+        assert_eq!(plan.groups, vec![44]);
+        let req = request(None, None, GroupPolicy::Default);
+        let plan = super::resolve(&req, &root(), &db(), &[44]).unwrap();
+        assert_eq!(plan.groups, vec![0, 4, 27, 44]);
+    }
+
+    #[test]
+    fn reset_keep_and_explicit_environment() {
+        let mut req = request(Some(name("alice")), None, GroupPolicy::Default);
+        req.env.reset = true;
+        req.env.set = vec![("HOME".into(), "/elsewhere".into())];
+        let plan = resolve(&req, &root(), &db()).unwrap();
+        assert!(plan.env.clear);
+        assert_eq!(env_of(&plan, "PATH").as_deref(), Some(USER_PATH));
+        // -e is applied last, so it wins over the identity variables.
+        let homes: Vec<_> = plan.env.set.iter().filter(|(k, _)| k == "HOME").collect();
+        assert_eq!(homes.last().unwrap().1, "/elsewhere");
+
+        let mut keep = request(Some(name("alice")), None, GroupPolicy::Default);
+        keep.env.keep_identity = true;
+        assert!(resolve(&keep, &root(), &db()).unwrap().env.set.is_empty());
+
+        let mut root_reset = request(None, Some(name("jupiter")), GroupPolicy::Default);
+        root_reset.env.reset = true;
+        let plan = resolve(&root_reset, &root(), &db()).unwrap();
+        assert_eq!(env_of(&plan, "PATH").as_deref(), Some(ROOT_PATH));
+        assert_eq!(env_of(&plan, "HOME").as_deref(), Some("/root"));
+    }
+
+    #[test]
+    fn tilde_is_the_target_home() {
+        let mut req = request(Some(name("alice")), None, GroupPolicy::Default);
+        req.process.chdir = Some("~/src".into());
+        let plan = resolve(&req, &root(), &db()).unwrap();
+        assert_eq!(plan.process.chdir.unwrap(), "/home/alice/src");
+        req.process.chdir = Some("~".into());
+        assert_eq!(
+            resolve(&req, &root(), &db())
+                .unwrap()
+                .process
+                .chdir
+                .unwrap(),
+            "/home/alice"
+        );
+        req.process.chdir = Some("/tmp/~x".into());
+        assert_eq!(
+            resolve(&req, &root(), &db())
+                .unwrap()
+                .process
+                .chdir
+                .unwrap(),
+            "/tmp/~x"
+        );
+    }
+
+    #[test]
+    fn capability_option_conflicts_are_refused() {
+        let mut req = request(Some(name("root")), None, GroupPolicy::Default);
+        req.process.keep_caps = 1 << 10;
+        assert!(
+            resolve(&req, &root(), &db())
+                .unwrap_err()
+                .to_string()
+                .contains("other than root")
+        );
+        let mut req = request(Some(name("alice")), None, GroupPolicy::Default);
+        req.process.keep_caps = 1 << 10;
+        req.process.bounding_drop = u64::MAX;
+        assert!(
+            resolve(&req, &root(), &db())
+                .unwrap_err()
+                .to_string()
+                .contains("cap_net_bind_service")
+        );
+        req.process.bounding_drop = 0;
+        req.process.securebits.set = spec::SECBIT_NO_CAP_AMBIENT_RAISE;
+        assert!(resolve(&req, &root(), &db()).is_err());
     }
 
     #[test]

@@ -7,8 +7,13 @@
 //! typo can never become a lookup of a strangely named account, and the
 //! value 4294967295 (-1, "leave unchanged" to the kernel) can never be passed on.
 
+use crate::capability;
 use crate::cli::Options;
 use crate::error::{Error, Result};
+use nix::sys::signal::Signal;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 /// The largest valid id: 2^32 - 2. 2^32 - 1 is (uid_t)-1, which the set*id
 /// calls read as "do not change".
@@ -65,6 +70,247 @@ pub struct Request {
     pub user: Option<IdSpec>,
     pub group: Option<IdSpec>,
     pub policy: GroupPolicy,
+    /// Paths whose owning group joins the supplementary list.
+    pub add_group_of: Vec<PathBuf>,
+    pub env: EnvRequest,
+    pub process: ProcessOptions,
+}
+
+/// Environment options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvRequest {
+    /// --reset-env
+    pub reset: bool,
+    /// --keep-env: do not set HOME, USER, LOGNAME, SHELL.
+    pub keep_identity: bool,
+    /// -e NAME=VALUE, in order.
+    pub set: Vec<(OsString, OsString)>,
+    /// --unset NAME
+    pub unset: Vec<OsString>,
+}
+
+/// securebits(7) flags to set and to clear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Securebits {
+    pub set: u32,
+    pub clear: u32,
+}
+
+/// Hardening and process options, each applied at its place around the switch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessOptions {
+    /// Capabilities the target keeps in all four sets.
+    pub keep_caps: u64,
+    /// Capabilities to drop from the bounding set.
+    pub bounding_drop: u64,
+    pub securebits: Securebits,
+    pub no_new_privs: bool,
+    pub pdeathsig: Option<Signal>,
+    pub keep_tty: bool,
+    pub chdir: Option<OsString>,
+    pub umask: Option<u32>,
+    /// With --close-fds: the descriptors named by --keep-fd.
+    pub close_fds: Option<Vec<i32>>,
+}
+
+/// securebits(7) names, as setpriv spells them (underscores also accepted).
+/// keep-caps itself is absent: the kernel clears it at execve, so setting
+/// it for the target would do nothing.
+const SECUREBITS: [(&str, u32); 7] = [
+    ("noroot", 1 << 0),
+    ("noroot-locked", 1 << 1),
+    ("no-setuid-fixup", 1 << 2),
+    ("no-setuid-fixup-locked", 1 << 3),
+    ("keep-caps-locked", 1 << 5),
+    ("no-cap-ambient-raise", 1 << 6),
+    ("no-cap-ambient-raise-locked", 1 << 7),
+];
+
+/// The securebits flag that forbids raising ambient capabilities.
+pub const SECBIT_NO_CAP_AMBIENT_RAISE: u32 = 1 << 6;
+
+/// `--securebits noroot,+no-setuid-fixup,-keep-caps-locked`.
+pub fn parse_securebits(text: &str) -> Result<Securebits> {
+    let mut bits = Securebits::default();
+    for item in text.split(',') {
+        let (clear, name) = match item.as_bytes().first() {
+            Some(b'-') => (true, &item[1..]),
+            Some(b'+') => (false, &item[1..]),
+            _ => (false, item),
+        };
+        let name = name.to_ascii_lowercase().replace('_', "-");
+        let bit = SECUREBITS
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, bit)| *bit)
+            .ok_or_else(|| Error::InvalidSpec {
+                kind: "securebit",
+                value: item.to_owned(),
+                reason: format!(
+                    "known bits are {}",
+                    SECUREBITS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+        if clear {
+            bits.clear |= bit;
+            bits.set &= !bit;
+        } else {
+            bits.set |= bit;
+            bits.clear &= !bit;
+        }
+    }
+    Ok(bits)
+}
+
+/// `TERM`, `SIGTERM`, `sigterm` or `15`.
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    let invalid = || Error::InvalidSpec {
+        kind: "signal",
+        value: text.to_owned(),
+        reason: "give a signal name such as TERM or KILL, or its number".into(),
+    };
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<i32>()
+            .ok()
+            .and_then(|n| Signal::try_from(n).ok())
+            .ok_or_else(invalid);
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<Signal>().map_err(|_| invalid())
+}
+
+/// An octal file mode creation mask: 1 to 4 octal digits, at most 0777.
+pub fn parse_umask(text: &str) -> Result<u32> {
+    let invalid = |reason: &str| Error::InvalidSpec {
+        kind: "umask",
+        value: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(invalid("give an octal mode such as 022 or 0027"));
+    }
+    let mode = u32::from_str_radix(text, 8).map_err(|_| invalid("not an octal number"))?;
+    if mode > 0o777 {
+        return Err(invalid("a umask holds permission bits only, at most 0777"));
+    }
+    Ok(mode)
+}
+
+fn check_env_name(name: &[u8], shown: &OsStr) -> Result<()> {
+    if name.is_empty() || name.contains(&b'=') {
+        return Err(Error::InvalidSpec {
+            kind: "environment variable name",
+            value: shown.to_string_lossy().into_owned(),
+            reason: "a name is not empty and has no '='".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `-e NAME=VALUE`.
+pub fn parse_env_assignment(text: &OsStr) -> Result<(OsString, OsString)> {
+    let bytes = text.as_bytes();
+    let Some(eq) = bytes.iter().position(|&b| b == b'=') else {
+        return Err(Error::InvalidSpec {
+            kind: "--env value",
+            value: text.to_string_lossy().into_owned(),
+            reason: "expected NAME=VALUE".into(),
+        });
+    };
+    check_env_name(&bytes[..eq], text)?;
+    Ok((
+        OsStr::from_bytes(&bytes[..eq]).to_owned(),
+        OsStr::from_bytes(&bytes[eq + 1..]).to_owned(),
+    ))
+}
+
+/// A file descriptor number for --keep-fd.
+pub fn parse_fd(text: &str) -> Result<i32> {
+    text.parse::<i32>()
+        .ok()
+        .filter(|fd| *fd >= 0 && text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| Error::InvalidSpec {
+            kind: "file descriptor",
+            value: text.to_owned(),
+            reason: "give a non-negative decimal number".into(),
+        })
+}
+
+fn parse_process_options(options: &Options) -> Result<ProcessOptions> {
+    Ok(ProcessOptions {
+        keep_caps: options
+            .keep_caps
+            .as_deref()
+            .map(|text| capability::parse_list("--keep-caps", text))
+            .transpose()?
+            .unwrap_or(0),
+        bounding_drop: options
+            .bounding_set
+            .as_deref()
+            .map(|text| capability::parse_bounding(text, u64::MAX))
+            .transpose()?
+            .unwrap_or(0),
+        securebits: options
+            .securebits
+            .as_deref()
+            .map(parse_securebits)
+            .transpose()?
+            .unwrap_or_default(),
+        no_new_privs: options.no_new_privs,
+        pdeathsig: options.pdeathsig.as_deref().map(parse_signal).transpose()?,
+        keep_tty: options.keep_tty,
+        chdir: options.chdir.clone(),
+        umask: options.umask.as_deref().map(parse_umask).transpose()?,
+        close_fds: if options.close_fds {
+            Some(
+                options
+                    .keep_fd
+                    .iter()
+                    .map(|fd| parse_fd(fd))
+                    .collect::<Result<_>>()?,
+            )
+        } else {
+            None
+        },
+    })
+}
+
+fn parse_env_request(options: &Options) -> Result<EnvRequest> {
+    let set = options
+        .env
+        .iter()
+        .map(|item| parse_env_assignment(item))
+        .collect::<Result<Vec<_>>>()?;
+    let unset = options
+        .unset
+        .iter()
+        .map(|name| {
+            check_env_name(name.as_bytes(), OsStr::new(name))?;
+            Ok(OsString::from(name))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if let Some((name, _)) = set.iter().find(|(name, _)| unset.contains(name)) {
+        return Err(Error::Usage(format!(
+            "{:?} is both set with --env and removed with --unset: keep one",
+            name.to_string_lossy()
+        )));
+    }
+    Ok(EnvRequest {
+        reset: options.reset_env,
+        keep_identity: options.keep_env,
+        set,
+        unset,
+    })
 }
 
 fn invalid(kind: Kind, value: &str, reason: impl Into<String>) -> Error {
@@ -248,7 +494,16 @@ pub fn parse_request(options: &Options) -> Result<Request> {
     } else {
         GroupPolicy::Default
     };
-    if user.is_none() && group.is_none() && policy == GroupPolicy::Default {
+    let env = parse_env_request(options)?;
+    let process = parse_process_options(options)?;
+    let add_group_of: Vec<PathBuf> = options.add_group_of.iter().map(PathBuf::from).collect();
+    let nothing_asked = user.is_none()
+        && group.is_none()
+        && policy == GroupPolicy::Default
+        && add_group_of.is_empty()
+        && env == EnvRequest::default()
+        && process == ProcessOptions::default();
+    if nothing_asked {
         return Err(Error::Usage(
             "nothing to change: add --user USER, --group GROUP, or a group option (--groups, --keep-groups, --clear-groups); see 'runas --help'"
                 .into(),
@@ -263,6 +518,9 @@ pub fn parse_request(options: &Options) -> Result<Request> {
         user,
         group,
         policy,
+        add_group_of,
+        env,
+        process,
     })
 }
 
@@ -449,5 +707,82 @@ mod tests {
             parse_request(&empty_list).unwrap().policy,
             GroupPolicy::List(vec![])
         );
+    }
+
+    #[test]
+    fn securebits_names() {
+        let bits = parse_securebits("noroot,+no_setuid_fixup,-keep-caps-locked").unwrap();
+        assert_eq!(bits.set, 1 | 4);
+        assert_eq!(bits.clear, 1 << 5);
+        assert_eq!(parse_securebits("NOROOT-LOCKED").unwrap().set, 2);
+        for bad in ["", "keep-caps", "nope", "noroot,"] {
+            assert!(parse_securebits(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("TERM").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("sigkill").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
+        for bad in ["", "0", "99", "-9", "TERMINATE", "SIG", "+9"] {
+            let err = parse_signal(bad).unwrap_err();
+            assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn umasks() {
+        assert_eq!(parse_umask("022").unwrap(), 0o22);
+        assert_eq!(parse_umask("0027").unwrap(), 0o27);
+        assert_eq!(parse_umask("7").unwrap(), 7);
+        for bad in ["", "8", "0x22", "-022", "1000", "00000", "abc", " 022"] {
+            assert!(parse_umask(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn env_assignments() {
+        let (k, v) = parse_env_assignment(OsStr::new("A=b=c")).unwrap();
+        assert_eq!(
+            (k.as_os_str(), v.as_os_str()),
+            (OsStr::new("A"), OsStr::new("b=c"))
+        );
+        let (_, v) = parse_env_assignment(OsStr::new("EMPTY=")).unwrap();
+        assert!(v.is_empty());
+        for bad in ["=x", "NOEQUALS", ""] {
+            assert!(parse_env_assignment(OsStr::new(bad)).is_err(), "{bad:?}");
+        }
+        let mut both = options(Some("alice"), None);
+        both.env = vec!["X=1".into()];
+        both.unset = vec!["X".into()];
+        assert!(parse_request(&both).is_err());
+        let mut bad_unset = options(Some("alice"), None);
+        bad_unset.unset = vec!["A=B".into()];
+        assert!(parse_request(&bad_unset).is_err());
+    }
+
+    #[test]
+    fn process_options_alone_are_something_to_do() {
+        let nnp = Options {
+            no_new_privs: true,
+            ..options(None, None)
+        };
+        assert!(parse_request(&nnp).unwrap().process.no_new_privs);
+        let fds = Options {
+            close_fds: true,
+            keep_fd: vec!["3".into(), "7".into()],
+            ..options(None, None)
+        };
+        assert_eq!(
+            parse_request(&fds).unwrap().process.close_fds,
+            Some(vec![3, 7])
+        );
+        let bad_fd = Options {
+            close_fds: true,
+            keep_fd: vec!["-1".into()],
+            ..options(None, None)
+        };
+        assert!(parse_request(&bad_fd).is_err());
     }
 }

@@ -143,19 +143,85 @@ pub fn capset(masks: CapMasks) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
-/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL): empty the ambient set.
+/// prctl(2) for the options below, all of which take and return integers
+/// only. Private so that no caller can pass an option that takes a pointer.
+fn prctl_int(
+    option: libc::c_int,
+    arg2: libc::c_ulong,
+    arg3: libc::c_ulong,
+) -> Result<libc::c_int, Errno> {
+    // SAFETY: every option used with this wrapper reads its arguments as
+    // integers and writes no memory of ours.
+    let ret = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    Errno::result(ret)
+}
+
+/// Empty the ambient capability set.
 pub fn clear_ambient_caps() -> Result<(), Errno> {
-    // SAFETY: this prctl takes only integer arguments and touches no memory
-    // of ours.
-    let ret = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
+    prctl_int(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+        0,
+    )
+    .map(drop)
+}
+
+/// Raise one capability in the ambient set.
+pub fn raise_ambient_cap(cap: u32) -> Result<(), Errno> {
+    prctl_int(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+        cap.into(),
+    )
+    .map(drop)
+}
+
+/// Whether one capability is in the ambient set.
+pub fn ambient_cap_is_set(cap: u32) -> Result<bool, Errno> {
+    prctl_int(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
+        cap.into(),
+    )
+    .map(|v| v == 1)
+}
+
+/// Whether one capability is in the bounding set; EINVAL past the last
+/// capability the kernel knows.
+pub fn bounding_has(cap: u32) -> Result<bool, Errno> {
+    prctl_int(libc::PR_CAPBSET_READ, cap.into(), 0).map(|v| v == 1)
+}
+
+/// Remove one capability from the bounding set (needs CAP_SETPCAP).
+pub fn bounding_drop(cap: u32) -> Result<(), Errno> {
+    prctl_int(libc::PR_CAPBSET_DROP, cap.into(), 0).map(drop)
+}
+
+/// The securebits flags.
+pub fn get_securebits() -> Result<u32, Errno> {
+    prctl_int(libc::PR_GET_SECUREBITS, 0, 0).map(|v| v as u32)
+}
+
+/// Set the securebits flags (needs CAP_SETPCAP).
+pub fn set_securebits(bits: u32) -> Result<(), Errno> {
+    prctl_int(libc::PR_SET_SECUREBITS, bits.into(), 0).map(drop)
+}
+
+/// Mark every fd from `first` to `last` close-on-exec (close_range(2) with
+/// CLOSE_RANGE_CLOEXEC): they close at the execve, atomically, and runas's
+/// own descriptors stay usable until then.
+pub fn cloexec_range(first: u32, last: u32) -> Result<(), Errno> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range takes integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, CLOSE_RANGE_CLOEXEC) };
+    Errno::result(ret).map(drop)
+}
+
+/// ioctl(fd, TIOCNOTTY): give up the controlling terminal.
+pub fn tiocnotty(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: TIOCNOTTY takes no argument; `fd` is a valid open descriptor.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCNOTTY) };
     Errno::result(ret).map(drop)
 }
 

@@ -13,8 +13,12 @@ use crate::sys::{self, CapMasks};
 use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
 
-const CAP_SETGID: u32 = 6;
-const CAP_SETUID: u32 = 7;
+use crate::capability::{self, CAP_SETGID, CAP_SETUID};
+use crate::spec::Securebits;
+
+const CAP_SETPCAP: u32 = 8;
+/// SECBIT_KEEP_CAPS: keep the permitted set across setresuid from root.
+const SECBIT_KEEP_CAPS: u32 = 1 << 4;
 
 fn has_cap(mask: u64, cap: u32) -> bool {
     mask & (1 << cap) != 0
@@ -57,6 +61,22 @@ fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<
         return Err(Error::NotPermitted(format!(
             "switching to gid {} needs CAP_SETGID, which this process (uid {}) does not have: run runas as root",
             plan.gid, before.uid.effective
+        )));
+    }
+    let p = &plan.process;
+    if (p.bounding_drop != 0 || p.securebits != Securebits::default())
+        && !has_cap(caps.effective, CAP_SETPCAP)
+    {
+        return Err(Error::NotPermitted(format!(
+            "--bounding-set and --securebits need CAP_SETPCAP, which this process (uid {}) does not have: run runas as root",
+            before.uid.effective
+        )));
+    }
+    let missing = p.keep_caps & !caps.permitted;
+    if missing != 0 {
+        return Err(Error::NotPermitted(format!(
+            "cannot keep {}: this process does not hold it (not in its permitted set)",
+            capability::describe(missing)
         )));
     }
     if before.groups != plan.groups && !has_cap(caps.effective, CAP_SETGID) {
@@ -117,10 +137,12 @@ fn check_namespace(plan: &Plan, before: &Credentials) -> Result<()> {
 }
 
 /// The capability sets the target must start with. A target other than
-/// root gets none; root keeps its permitted and effective sets. Inheritable
-/// is always cleared: whatever the caller's parent put there must not leak
-/// into the target (and clearing it clears the ambient set too, which the
-/// kernel keeps a subset of permitted ∩ inheritable).
+/// root gets exactly --keep-caps (usually nothing) in every set, the ambient
+/// one included, so the capabilities survive its execve; root keeps its
+/// permitted and effective sets. Inheritable is otherwise cleared: whatever
+/// the caller's parent put there must not leak into the target (and
+/// clearing it clears the ambient set too, which the kernel keeps a subset
+/// of permitted ∩ inheritable).
 pub fn planned_caps(plan: &Plan, now: CapMasks) -> CapMasks {
     if plan.uid == 0 {
         CapMasks {
@@ -128,15 +150,70 @@ pub fn planned_caps(plan: &Plan, now: CapMasks) -> CapMasks {
             ..now
         }
     } else {
-        CapMasks::default()
+        let keep = plan.process.keep_caps;
+        CapMasks {
+            effective: keep,
+            permitted: keep,
+            inheritable: keep,
+        }
     }
 }
 
-/// Apply the plan to this process.
-pub fn apply(plan: &Plan, before: &Credentials) -> Result<Transition> {
-    let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+/// The securebits after the change: the current ones with the requested
+/// set and cleared.
+pub fn planned_securebits(current: u32, wanted: Securebits) -> u32 {
+    (current | wanted.set) & !wanted.clear
+}
+
+/// Drop the requested capabilities from the bounding set, stopping at the
+/// last capability this kernel has (PR_CAPBSET_READ answers EINVAL past it).
+fn drop_bounding(mask: u64) -> Result<()> {
+    for cap in (0..64).filter(|c| mask & capability::bit(*c) != 0) {
+        match sys::bounding_has(cap) {
+            Ok(false) => {}
+            Ok(true) => sys::bounding_drop(cap).map_err(|e| {
+                Error::syscall(
+                    format!("prctl(PR_CAPBSET_DROP, {})", capability::name(cap)),
+                    e,
+                )
+            })?,
+            Err(Errno::EINVAL) => break,
+            Err(e) => return Err(Error::syscall("prctl(PR_CAPBSET_READ)", e)),
+        }
+    }
+    Ok(())
+}
+
+/// Apply the plan to this process. `caps_before` is what capget reported
+/// before anything changed.
+pub fn apply(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<Transition> {
     check_privilege(plan, before, caps_before)?;
     check_namespace(plan, before)?;
+
+    // Bounding set and securebits need CAP_SETPCAP, which a non-root target
+    // loses at setresuid: they come first.
+    let p = &plan.process;
+    drop_bounding(p.bounding_drop)?;
+    let keep_caps = p.keep_caps != 0;
+    if p.securebits != Securebits::default() || keep_caps {
+        let current =
+            sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
+        let mut wanted = planned_securebits(current, p.securebits);
+        if keep_caps {
+            // Keep the permitted set across setresuid; execve clears it again.
+            wanted |= SECBIT_KEEP_CAPS;
+        }
+        if wanted != current {
+            if keep_caps && p.securebits == Securebits::default() {
+                nix::sys::prctl::set_keepcaps(true)
+                    .map_err(|e| Error::syscall("prctl(PR_SET_KEEPCAPS, 1)", e))?;
+            } else {
+                sys::set_securebits(wanted).map_err(|e| {
+                    Error::syscall(format!("prctl(PR_SET_SECUREBITS, {wanted:#x})"), e)
+                })?;
+            }
+        }
+    }
 
     if before.groups != plan.groups {
         let gids: Vec<Gid> = plan.groups.iter().copied().map(Gid::from_raw).collect();
@@ -159,6 +236,16 @@ pub fn apply(plan: &Plan, before: &Credentials) -> Result<Transition> {
     // "usually" is what the parent's securebits can change.
     let caps_now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
     sys::capset(planned_caps(plan, caps_now)).map_err(|e| Error::syscall("capset", e))?;
+    if plan.uid != 0 {
+        for cap in (0..64).filter(|c| p.keep_caps & capability::bit(*c) != 0) {
+            sys::raise_ambient_cap(cap).map_err(|e| {
+                Error::syscall(
+                    format!("prctl(PR_CAP_AMBIENT_RAISE, {})", capability::name(cap)),
+                    e,
+                )
+            })?;
+        }
+    }
 
     Ok(Transition {
         caller_could_setuid: has_cap(caps_before.effective, CAP_SETUID),
@@ -224,7 +311,8 @@ mod tests {
             uid,
             gid,
             groups,
-            env: vec![],
+            env: Default::default(),
+            process: Default::default(),
         }
     }
 
@@ -277,6 +365,40 @@ mod tests {
         let root = planned_caps(&plan(0, 0, vec![]), full);
         assert_eq!(root.inheritable, 0);
         assert_eq!(root.permitted, full.permitted);
+    }
+
+    #[test]
+    fn kept_capabilities_fill_every_set_of_a_non_root_target() {
+        let mut p = plan(1500, 1500, vec![]);
+        p.process.keep_caps = 1 << 10;
+        let full = CapMasks {
+            effective: u64::MAX >> 23,
+            permitted: u64::MAX >> 23,
+            inheritable: 0,
+        };
+        assert_eq!(
+            planned_caps(&p, full),
+            CapMasks {
+                effective: 1 << 10,
+                permitted: 1 << 10,
+                inheritable: 1 << 10
+            }
+        );
+        let setid = (1 << CAP_SETUID) | (1 << CAP_SETGID);
+        let without_it = CapMasks {
+            effective: setid,
+            permitted: setid,
+            inheritable: 0,
+        };
+        let err = check_privilege(&p, &user(0, 0, vec![]), without_it).unwrap_err();
+        assert!(err.to_string().contains("cap_net_bind_service"), "{err}");
+    }
+
+    #[test]
+    fn securebits_are_merged() {
+        let wanted = Securebits { set: 1, clear: 4 };
+        assert_eq!(planned_securebits(0b100, wanted), 0b001);
+        assert_eq!(planned_securebits(0b010, Securebits::default()), 0b010);
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! seccomp filter returning 0, a fault injector), so the only trustworthy
 //! evidence is what the kernel reports afterwards.
 
+use crate::capability;
 use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan, ResIds, normalize_groups};
+use crate::process;
 use crate::sys;
 use crate::transition::{self, Transition, planned_caps};
 use nix::errno::Errno;
@@ -92,8 +94,45 @@ fn check_caps(plan: &Plan) -> Result<()> {
             )));
         }
     }
-    // The ambient set needs no read of its own: the kernel keeps it a subset
-    // of permitted ∩ inheritable, and inheritable was just proven empty.
+    // The kernel keeps the ambient set a subset of permitted ∩ inheritable,
+    // both just proven to be --keep-caps (or empty): only the kept
+    // capabilities can be ambient, and each of them must be.
+    if plan.uid != 0 {
+        for cap in (0..64).filter(|c| plan.process.keep_caps & capability::bit(*c) != 0) {
+            let set = sys::ambient_cap_is_set(cap)
+                .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_IS_SET)", e))?;
+            if !set {
+                return Err(Error::Verification(format!(
+                    "{} is not in the ambient set",
+                    capability::name(cap)
+                )));
+            }
+        }
+    }
+    let dropped = plan.process.bounding_drop;
+    for cap in (0..64).filter(|c| dropped & capability::bit(*c) != 0) {
+        match sys::bounding_has(cap) {
+            Ok(false) | Err(Errno::EINVAL) => {}
+            Ok(true) => {
+                return Err(Error::Verification(format!(
+                    "{} is still in the bounding set",
+                    capability::name(cap)
+                )));
+            }
+            Err(e) => return Err(Error::syscall("prctl(PR_CAPBSET_READ)", e)),
+        }
+    }
+    let wanted = plan.process.securebits;
+    if wanted != Default::default() {
+        let bits =
+            sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
+        if bits & wanted.set != wanted.set || bits & wanted.clear != 0 {
+            return Err(Error::Verification(format!(
+                "securebits are {bits:#x}, expected {:#x} set and {:#x} clear",
+                wanted.set, wanted.clear
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -118,19 +157,21 @@ pub fn verify(plan: &Plan, before: &Credentials, transition: &Transition) -> Res
     check_caps(plan)?;
     // Only a caller that could change ids at will had anything to give up;
     // root as the target can always switch back, by design.
+    // A kept CAP_SETUID or CAP_SETGID makes the change undoable on purpose.
+    let keeps = |cap| plan.process.keep_caps & capability::bit(cap) != 0;
     if transition.caller_could_setuid && plan.uid != 0 {
-        if before.uid.effective != plan.uid {
+        if before.uid.effective != plan.uid && !keeps(capability::CAP_SETUID) {
             let old = before.uid.effective;
             expect_refused("uid", old, transition::attempt_setresuid(old))?;
         }
-        if before.gid.effective != plan.gid {
+        if before.gid.effective != plan.gid && !keeps(capability::CAP_SETGID) {
             let old = before.gid.effective;
             expect_refused("gid", old, transition::attempt_setresgid(old))?;
         }
         // The ids must still be the planned ones after the attempts.
         check_credentials(plan, &read_credentials()?)?;
     }
-    Ok(())
+    process::verify(plan)
 }
 
 #[cfg(test)]
@@ -142,7 +183,8 @@ mod tests {
             uid: 1500,
             gid: 1500,
             groups: vec![1500, 1700],
-            env: vec![],
+            env: Default::default(),
+            process: Default::default(),
         }
     }
 

@@ -1,0 +1,212 @@
+//! Process attributes the target inherits besides its credentials: the
+//! controlling terminal, the parent-death signal, no_new_privs, the umask,
+//! the working directory and the open file descriptors.
+
+use crate::error::{Error, Result};
+use crate::plan::{Credentials, Plan};
+use crate::sys::{self, CapMasks};
+use crate::transition::planned_caps;
+use nix::errno::Errno;
+use nix::sys::stat::Mode;
+use nix::unistd::{Pid, getpid, getppid, getsid};
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+/// Whether the target ends up with less privilege than the caller: another
+/// uid, or fewer permitted capabilities.
+pub fn lowers_privilege(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> bool {
+    let after = planned_caps(plan, caps_before);
+    plan.uid != before.uid.effective || caps_before.permitted & !after.permitted != 0
+}
+
+fn open_controlling_terminal() -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_CLOEXEC)
+        .open("/dev/tty")
+}
+
+/// TIOCSTI defence. A less privileged target that shares the caller's
+/// controlling terminal can push keystrokes into it, which the caller's
+/// (root) shell reads once the target exits. Detach from the terminal
+/// before exec: TIOCSTI then fails with EPERM in the target, while the
+/// process group stays the terminal's foreground group, so Ctrl-C still
+/// reaches it. It is not enough to look at fds 0-2: the target could open
+/// /dev/tty itself, so whether there is a controlling terminal at all decides.
+pub fn detach_terminal(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<()> {
+    if plan.process.keep_tty || !lowers_privilege(plan, before, caps_before) {
+        return Ok(());
+    }
+    // The kernel already refuses TIOCSTI to everyone without CAP_SYS_ADMIN.
+    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
+        return Ok(());
+    }
+    let tty = match open_controlling_terminal() {
+        Ok(tty) => tty,
+        // ENXIO: no controlling terminal. ENOENT: no /dev/tty in this mount
+        // namespace, so the target cannot open one either.
+        Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENXIO | nix::libc::ENOENT)) => {
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(Error::NotPermitted(format!(
+                "cannot tell whether there is a controlling terminal to detach from: /dev/tty: {e}"
+            )));
+        }
+    };
+    // A session leader's session holds only what it started; detaching
+    // there would hang up the foreground group instead, so it is left alone.
+    if getsid(None).map_err(|e| Error::syscall("getsid", e))? == getpid() {
+        return Ok(());
+    }
+    sys::tiocnotty(tty.as_fd()).map_err(|e| {
+        Error::syscall(
+            "ioctl(TIOCNOTTY) on the controlling terminal (use --keep-tty to keep it)",
+            e,
+        )
+    })?;
+    drop(tty);
+    // Prove it: the controlling terminal is gone.
+    match open_controlling_terminal() {
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => Ok(()),
+        _ => Err(Error::Verification(
+            "the controlling terminal is still attached after TIOCNOTTY".into(),
+        )),
+    }
+}
+
+/// The descriptors --close-fds keeps above 2: --keep-fd ones and, when
+/// systemd passed sockets to this very process, LISTEN_FDS of them from 3.
+pub fn kept_fds(
+    keep: &[i32],
+    listen_pid: Option<&str>,
+    listen_fds: Option<&str>,
+    pid: i32,
+) -> Vec<u32> {
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .filter_map(|fd| u32::try_from(*fd).ok())
+        .collect();
+    if listen_pid.and_then(|p| p.parse::<i32>().ok()) == Some(pid)
+        && let Some(count) = listen_fds.and_then(|n| n.parse::<u32>().ok())
+    {
+        kept.extend(3..3u32.saturating_add(count));
+    }
+    kept.retain(|fd| *fd > 2);
+    kept.sort_unstable();
+    kept.dedup();
+    kept
+}
+
+/// The ranges of descriptors from 3 up that are not kept.
+pub fn closing_ranges(kept: &[u32]) -> Vec<(u32, u32)> {
+    let mut ranges = Vec::new();
+    let mut next = 3u32;
+    for &fd in kept {
+        if fd > next {
+            ranges.push((next, fd - 1));
+        }
+        next = fd.saturating_add(1);
+    }
+    ranges.push((next, u32::MAX));
+    ranges
+}
+
+fn close_fds(keep: &[i32]) -> Result<()> {
+    let kept = kept_fds(
+        keep,
+        std::env::var("LISTEN_PID").ok().as_deref(),
+        std::env::var("LISTEN_FDS").ok().as_deref(),
+        getpid().as_raw(),
+    );
+    for (first, last) in closing_ranges(&kept) {
+        sys::cloexec_range(first, last).map_err(|e| {
+            Error::syscall(
+                format!("close_range({first}, {last}, CLOSE_RANGE_CLOEXEC)"),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Apply the process options that belong after the identity change.
+/// `original_parent` is the parent runas had when it started.
+pub fn apply(plan: &Plan, original_parent: Pid) -> Result<()> {
+    let p = &plan.process;
+    if let Some(signal) = p.pdeathsig {
+        // After the switch: the kernel clears the setting on a credential change.
+        nix::sys::prctl::set_pdeathsig(signal)
+            .map_err(|e| Error::syscall(format!("prctl(PR_SET_PDEATHSIG, {signal})"), e))?;
+        // A parent that died before this point sends nothing: do it now.
+        if getppid() != original_parent {
+            nix::sys::signal::raise(signal).map_err(|e| Error::syscall("raise", e))?;
+            return Err(Error::NotPermitted(format!(
+                "the parent exited before --pdeathsig {signal} was set"
+            )));
+        }
+    }
+    if p.no_new_privs {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| Error::syscall("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+    }
+    if let Some(mask) = p.umask {
+        nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    }
+    if let Some(dir) = &p.chdir {
+        // As the target, so the kernel checks its access, not root's.
+        nix::unistd::chdir(dir.as_os_str())
+            .map_err(|e: Errno| Error::syscall(format!("chdir({:?})", dir.to_string_lossy()), e))?;
+    }
+    if let Some(keep) = &p.close_fds {
+        close_fds(keep)?;
+    }
+    Ok(())
+}
+
+/// Read back what can be read back.
+pub fn verify(plan: &Plan) -> Result<()> {
+    let p = &plan.process;
+    if p.no_new_privs {
+        let set = nix::sys::prctl::get_no_new_privs()
+            .map_err(|e| Error::syscall("prctl(PR_GET_NO_NEW_PRIVS)", e))?;
+        if !set {
+            return Err(Error::Verification("no_new_privs is not set".into()));
+        }
+    }
+    if let Some(signal) = p.pdeathsig {
+        let now = nix::sys::prctl::get_pdeathsig()
+            .map_err(|e| Error::syscall("prctl(PR_GET_PDEATHSIG)", e))?;
+        if now != Some(signal) {
+            return Err(Error::Verification(format!(
+                "the parent-death signal is {now:?}, expected {signal}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systemd_sockets_are_kept_only_for_this_pid() {
+        assert_eq!(kept_fds(&[7], Some("42"), Some("2"), 42), vec![3, 4, 7]);
+        assert_eq!(kept_fds(&[7], Some("41"), Some("2"), 42), vec![7]);
+        assert_eq!(kept_fds(&[1, 2], None, None, 42), Vec::<u32>::new());
+        assert_eq!(
+            kept_fds(&[], Some("42"), Some("junk"), 42),
+            Vec::<u32>::new()
+        );
+    }
+
+    #[test]
+    fn ranges_skip_the_kept_descriptors() {
+        assert_eq!(closing_ranges(&[]), vec![(3, u32::MAX)]);
+        assert_eq!(closing_ranges(&[3, 4, 7]), vec![(5, 6), (8, u32::MAX)]);
+        assert_eq!(closing_ranges(&[5]), vec![(3, 4), (6, u32::MAX)]);
+    }
+}
