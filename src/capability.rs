@@ -114,6 +114,14 @@ pub fn parse_bounding(text: &str, known: u64) -> Result<u64> {
     }
     text.split(',').try_fold(0u64, |drop, item| {
         let (sign, name) = item.split_at(item.chars().next().map_or(0, char::len_utf8));
+        if sign != "-" && sign != "+" {
+            return Err(Error::InvalidSpec {
+                kind: "bounding-set item",
+                value: item.to_owned(),
+                reason: "each item starts with - (drop) or + (keep), as in -all,+net_bind_service"
+                    .into(),
+            });
+        }
         let caps = if name.eq_ignore_ascii_case("all") {
             known
         } else {

@@ -36,7 +36,7 @@ pub struct Options {
 /// Either options to act on, or text to print and exit 0 (--help, --version).
 #[derive(Debug)]
 pub enum Parsed {
-    Run(Options),
+    Run(Box<Options>),
     Print(String),
 }
 
@@ -172,6 +172,7 @@ pub fn command() -> Command {
             Arg::new("pdeathsig")
                 .long("pdeathsig")
                 .value_name("SIGNAL")
+                .allow_hyphen_values(true)
                 .help("Signal the target receives when its parent dies (set after the identity change)"),
         )
         .arg(
@@ -221,6 +222,7 @@ pub fn command() -> Command {
             Arg::new("umask")
                 .long("umask")
                 .value_name("MODE")
+                .allow_hyphen_values(true)
                 .help("Set the file mode creation mask (octal, e.g. 027)"),
         )
         .arg(
@@ -233,6 +235,7 @@ pub fn command() -> Command {
             Arg::new("keep-fd")
                 .long("keep-fd")
                 .value_name("FD")
+                .allow_hyphen_values(true)
                 .action(ArgAction::Append)
                 .requires("close-fds")
                 .help("With --close-fds, keep this descriptor open (repeatable)"),
@@ -276,7 +279,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             };
         }
     };
-    Ok(Parsed::Run(Options {
+    Ok(Parsed::Run(Box::new(Options {
         user: matches.get_one::<String>("user").cloned(),
         group: matches.get_one::<String>("group").cloned(),
         groups: matches.get_one::<String>("groups").cloned(),
@@ -305,7 +308,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             .map(|values| values.cloned().collect())
             .unwrap_or_default(),
         command: many_os(&matches, "command"),
-    }))
+    })))
 }
 
 fn many_os(matches: &clap::ArgMatches, id: &str) -> Vec<OsString> {
@@ -324,7 +327,7 @@ mod tests {
             .chain(args.iter().copied())
             .map(OsString::from);
         match parse(args)? {
-            Parsed::Run(options) => Ok(options),
+            Parsed::Run(options) => Ok(*options),
             Parsed::Print(text) => panic!("printed {text}"),
         }
     }

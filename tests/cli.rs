@@ -169,3 +169,33 @@ fn unknown_user_is_refused_before_anything_runs() {
             .contains("unknown user \"no-such-user-runas-test\"")
     );
 }
+
+#[test]
+fn invalid_values_of_hardening_and_process_options_are_refused() {
+    let table: &[(&[&str], &str)] = &[
+        (&["--keep-caps", "net_bind_servic"], "\"net_bind_servic\""),
+        (&["--keep-caps", ""], "needs at least one capability"),
+        (
+            &["--bounding-set", "net_raw"],
+            "starts with - (drop) or + (keep)",
+        ),
+        (&["--bounding-set", "-bogus"], "\"-bogus\""),
+        (&["--securebits", "keep-caps"], "\"keep-caps\""),
+        (&["--pdeathsig", "NOPE"], "\"NOPE\""),
+        (&["--pdeathsig", "-9"], "\"-9\""),
+        (&["--umask", "999"], "\"999\""),
+        (&["--umask", "-1"], "\"-1\""),
+        (&["-e", "NOEQUALS"], "expected NAME=VALUE"),
+        (&["-e", "=v"], "\"=v\""),
+        (&["--unset", "A=B"], "\"A=B\""),
+        (&["--close-fds", "--keep-fd", "-3"], "\"-3\""),
+        (&["--keep-fd", "3"], "--close-fds"),
+        (&["--reset-env", "--keep-env"], "cannot be used with"),
+    ];
+    for (options, needle) in table {
+        let mut args = vec!["-u", "nobody"];
+        args.extend_from_slice(options);
+        args.extend(["--", "/bin/echo", "ran"]);
+        assert_usage_error(&args, needle);
+    }
+}

@@ -27,14 +27,15 @@ fn help_options() -> BTreeSet<String> {
         .output()
         .unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
-    let options = help
-        .split("Options:")
-        .nth(1)
-        .unwrap()
-        .split("\n\n")
-        .next()
-        .unwrap();
-    long_options(options)
+    // Option lines start (after indentation) with '-'; take the long name
+    // each one defines, not the options its help text mentions.
+    help.lines()
+        .filter(|line| line.trim_start().starts_with('-'))
+        .filter_map(|line| {
+            let definition = line.trim_start().split("  ").next().unwrap_or("");
+            long_options(definition).into_iter().next()
+        })
+        .collect()
 }
 
 fn read(path: &str) -> String {
