@@ -63,6 +63,14 @@ pub enum Error {
         effective: u32,
     },
 
+    /// A gosu/su-exec spec failed; names the whole spec as well as the part.
+    #[error("{source} (in {mode} {spec:?})")]
+    InCompatSpec {
+        mode: &'static str,
+        spec: String,
+        source: Box<Error>,
+    },
+
     /// The target could not be executed.
     #[error("{:?}: {}", .program.to_string_lossy(), reason_text(.source))]
     Exec { program: OsString, source: Errno },

@@ -7,6 +7,7 @@
 
 pub mod capability;
 pub mod cli;
+pub mod compat;
 pub mod error;
 pub mod exec;
 pub mod plan;
@@ -56,14 +57,38 @@ fn groups_of_paths(paths: &[std::path::PathBuf]) -> Result<Vec<u32>> {
         .collect()
 }
 
-fn run() -> Result<()> {
-    let original_parent = nix::unistd::getppid();
-    refuse_set_id_install()?;
+/// Print --help or --version text. A closed stdout (`runas --help | head
+/// -1`) is not an error.
+fn print(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+/// Everything after the plan: the terminal, the switch, the process
+/// options, the proof, and the exec. Returns only on failure.
+fn switch_and_exec(
+    plan: &plan::Plan,
+    before: &plan::Credentials,
+    command: &[std::ffi::OsString],
+    original_parent: nix::unistd::Pid,
+) -> Error {
+    let attempt = || -> Result<()> {
+        let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+        process::detach_terminal(plan, before, caps_before)?;
+        let transition = transition::apply(plan, before, caps_before)?;
+        process::apply(plan, original_parent)?;
+        verify::verify(plan, before, &transition)
+    };
+    match attempt() {
+        Ok(()) => exec::exec(command, &plan.env),
+        Err(e) => e,
+    }
+}
+
+fn run_runas(original_parent: nix::unistd::Pid) -> Result<()> {
     let options = match cli::parse(std::env::args_os())? {
         cli::Parsed::Run(options) => options,
         cli::Parsed::Print(text) => {
-            // A closed stdout (`runas --help | head -1`) is not an error.
-            let _ = std::io::stdout().write_all(text.as_bytes());
+            print(&text);
             return Ok(());
         }
     };
@@ -71,12 +96,37 @@ fn run() -> Result<()> {
     let before = verify::read_credentials()?;
     let extra_groups = groups_of_paths(&request.add_group_of)?;
     let plan = plan::resolve(&request, &before, &userdb::SystemDb, &extra_groups)?;
-    let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-    process::detach_terminal(&plan, &before, caps_before)?;
-    let transition = transition::apply(&plan, &before, caps_before)?;
-    process::apply(&plan, original_parent)?;
-    verify::verify(&plan, &before, &transition)?;
-    Err(exec::exec(&options.command, &plan.env))
+    Err(switch_and_exec(
+        &plan,
+        &before,
+        &options.command,
+        original_parent,
+    ))
+}
+
+fn run_compat(mode: compat::Mode, original_parent: nix::unistd::Pid) -> Result<()> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match compat::parse_args(mode, &args)? {
+        compat::Invocation::Print(text) => {
+            print(&text);
+            Ok(())
+        }
+        compat::Invocation::Run { spec, command } => {
+            let before = verify::read_credentials()?;
+            let plan = compat::resolve(mode, &spec, &before, &userdb::SystemDb)?;
+            Err(switch_and_exec(&plan, &before, &command, original_parent))
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let original_parent = nix::unistd::getppid();
+    refuse_set_id_install()?;
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    match compat::Mode::from_program_name(&argv0) {
+        Some(mode) => run_compat(mode, original_parent),
+        None => run_runas(original_parent),
+    }
 }
 
 /// The program: run, and on failure print the one message and exit with

@@ -22,6 +22,8 @@ pub const CROWD_FIRST_GID: u32 = 20000;
 const PASSWD: &str = "\
 root:x:0:0:root:/root:/bin/bash
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+games:x:5:60:games:/usr/games:/usr/sbin/nologin
 alice:x:1500:1500:Alice:/home/alice:/bin/bash
 bob:x:1501:1501:Bob:/home/bob:/bin/sh
 orphan:x:1502:1999:primary gid without a group entry:/home/orphan:/bin/sh
@@ -34,6 +36,9 @@ crowd:x:1600:1600:member of 2000 groups:/home/crowd:/bin/sh
 const GROUP_HEAD: &str = "\
 root:x:0:
 nogroup:x:65534:
+daemon:x:1:
+games:x:60:
+users:x:100:games
 alice:x:1500:
 bob:x:1501:
 homeless:x:1503:
@@ -127,6 +132,20 @@ impl World {
             .env("RUNAS_WORLD", self.dir.path())
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
         command
+    }
+
+    /// A link to runas under another name (gosu, su-exec), in the world.
+    pub fn link(&self, name: &str) -> PathBuf {
+        let link = self.dir.path().join(name);
+        std::os::unix::fs::symlink(&self.runas, &link).unwrap();
+        link
+    }
+
+    /// Run any program with these arguments inside the fixture world.
+    pub fn program<S: AsRef<OsStr>>(&self, program: &Path, args: &[S]) -> Run {
+        let mut argv: Vec<OsString> = vec![program.into()];
+        argv.extend(args.iter().map(|a| a.as_ref().to_owned()));
+        Run::from(self.command(&argv).output().expect("run unshare"))
     }
 
     /// Run runas with these arguments inside the fixture world.
