@@ -27,8 +27,11 @@ fn probe_args(spec: &str) -> Vec<String> {
     args
 }
 
+/// A spec and the uid, gid, supplementary groups and HOME it must give.
+type Expected = (&'static str, (u32, u32, &'static [u32], &'static str));
+
 /// gosu's own table (its Dockerfile.test cases), in the fixture world.
-const GOSU_TABLE: &[(&str, (u32, u32, &[u32], &str))] = &[
+const GOSU_TABLE: &[Expected] = &[
     ("0", (0, 0, &[], "/root")),
     ("0:0", (0, 0, &[], "/root")),
     ("root", (0, 0, &[], "/root")),
@@ -135,7 +138,7 @@ fn gosu_mode_usage_help_version_and_separator() {
 fn su_exec_mode_follows_su_exec() {
     let Some(w) = world("su_exec") else { return };
     let su_exec = w.link("su-exec");
-    let table: &[(&str, (u32, u32, &[u32], &str))] = &[
+    let table: &[Expected] = &[
         ("alice", (1500, 1500, &[1500, 1700, 1701], "/home/alice")),
         ("1500", (1500, 1500, &[1500, 1700, 1701], "/home/alice")),
         ("alice:jupiter", (1500, 1700, &[1700], "/home/alice")),
