@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compat;
 pub mod error;
 pub mod exec;
+pub mod newgrp;
 pub mod plan;
 pub mod process;
 pub mod spec;
@@ -92,10 +93,17 @@ fn run_runas(original_parent: nix::unistd::Pid) -> Result<()> {
             return Ok(());
         }
     };
-    let request = spec::parse_request(&options)?;
+    let mut request = spec::parse_request(&options)?;
     let before = verify::read_credentials()?;
+    let restricted = newgrp::is_restricted(&before, sys::at_secure());
+    if restricted {
+        request = newgrp::restrict(request, &before)?;
+    }
     let extra_groups = groups_of_paths(&request.add_group_of)?;
     let plan = plan::resolve(&request, &before, &userdb::SystemDb, &extra_groups)?;
+    if restricted {
+        newgrp::check_plan(&plan, &before)?;
+    }
     Err(switch_and_exec(
         &plan,
         &before,
@@ -113,6 +121,13 @@ fn run_compat(mode: compat::Mode, original_parent: nix::unistd::Pid) -> Result<(
         }
         compat::Invocation::Run { spec, command } => {
             let before = verify::read_credentials()?;
+            // gosu/su-exec rules would let a file capability set any gid.
+            if newgrp::is_restricted(&before, sys::at_secure()) {
+                return Err(Error::NotPermitted(format!(
+                    "{} mode is not available when runas runs with a file capability for a non-root caller; use runas --group GROUP (newgrp mode)",
+                    mode.name()
+                )));
+            }
             let plan = compat::resolve(mode, &spec, &before, &userdb::SystemDb)?;
             Err(switch_and_exec(&plan, &before, &command, original_parent))
         }

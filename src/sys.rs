@@ -225,6 +225,16 @@ pub fn tiocnotty(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// Whether the kernel started this program in secure-execution mode
+/// (getauxval(AT_SECURE)): it gained privilege at exec, through set-user-ID,
+/// set-group-ID or file capabilities. The C library has then already
+/// removed LD_PRELOAD and the other unsafe variables from the environment.
+pub fn at_secure() -> bool {
+    // SAFETY: getauxval reads the auxiliary vector the kernel passed; it
+    // takes an integer and returns an integer.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
 /// An id no credential can hold: (uid_t)-1. The spec parser never accepts
 /// it, so a value still equal to it was never written by the kernel.
 pub const UNSET_ID: u32 = u32::MAX;

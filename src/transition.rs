@@ -59,7 +59,7 @@ fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<
     let gid_change = before.gid != ResIds::all(plan.gid);
     if gid_change && !before.gid.contains(plan.gid) && !has_cap(caps.effective, CAP_SETGID) {
         return Err(Error::NotPermitted(format!(
-            "switching to gid {} needs CAP_SETGID, which this process (uid {}) does not have: run runas as root",
+            "switching to gid {} needs CAP_SETGID, which this process (uid {}) does not have: run runas as root; to switch to a group you already hold without root, install runas with 'setcap cap_setgid=ep' (newgrp mode, see runas(1))",
             plan.gid, before.uid.effective
         )));
     }

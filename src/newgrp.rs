@@ -1,0 +1,177 @@
+//! Restricted group mode: newgrp without set-user-ID root.
+//!
+//! Installed with `setcap cap_setgid=ep`, runas starts with CAP_SETGID in a
+//! non-root caller's process. That one capability could set any gid and
+//! any group list, so in this mode runas allows exactly one thing: making a
+//! group the caller already holds (its real gid or a member of its current,
+//! kernel-held list) the primary group. The list never shrinks (losing a
+//! group can grant access through deny-by-group permissions); the old real
+//! gid joins it. Every capability is dropped before the target runs.
+
+use crate::error::{Error, Result};
+use crate::plan::{Credentials, Plan, ResIds};
+use crate::spec::{GroupPolicy, IdSpec, ProcessOptions, Request};
+
+/// Whether runas runs with privilege it gained at exec from its file (not
+/// from the caller): secure-execution mode, same real and effective uid,
+/// and a caller other than root.
+pub fn is_restricted(before: &Credentials, at_secure: bool) -> bool {
+    at_secure && before.uid.real == before.uid.effective && before.uid.real != 0
+}
+
+fn refuse(option: &str) -> Error {
+    Error::NotPermitted(format!(
+        "{option} is not allowed in newgrp mode: runas runs with a file capability for a non-root caller, and may only switch the primary group to one the caller already holds (see \"newgrp mode\" in runas(1))"
+    ))
+}
+
+/// The caller's list plus its old real gid: what the target gets.
+pub fn kept_list(before: &Credentials) -> Vec<u32> {
+    let mut groups = before.groups.clone();
+    groups.push(before.gid.real);
+    crate::plan::normalize_groups(groups)
+}
+
+/// Check a request against the mode's rules and pin its group list.
+pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
+    match &request.user {
+        None => {}
+        Some(IdSpec::Id(uid)) if *uid == before.uid.real => {}
+        // A name is checked after resolution, when its uid is known.
+        Some(IdSpec::Name(_)) => {}
+        Some(IdSpec::Id(_)) => return Err(refuse("--user with another user")),
+    }
+    match &request.policy {
+        GroupPolicy::Default => {}
+        GroupPolicy::Keep => {}
+        GroupPolicy::Init => return Err(refuse("--init-groups")),
+        GroupPolicy::Clear => return Err(refuse("--clear-groups")),
+        GroupPolicy::List(_) => return Err(refuse("--groups")),
+    }
+    if !request.add_group_of.is_empty() {
+        return Err(refuse("--add-group-of"));
+    }
+    let p: &ProcessOptions = &request.process;
+    if p.keep_caps != 0 {
+        return Err(refuse("--keep-caps"));
+    }
+    if p.bounding_drop != 0 {
+        return Err(refuse("--bounding-set"));
+    }
+    if p.securebits != Default::default() {
+        return Err(refuse("--securebits"));
+    }
+    request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
+    Ok(request)
+}
+
+/// After resolution: the uid is the caller's, the gid one it holds, and the
+/// list the caller's plus its old gid.
+pub fn check_plan(plan: &Plan, before: &Credentials) -> Result<()> {
+    if ResIds::all(plan.uid) != before.uid {
+        return Err(refuse("--user with another user"));
+    }
+    let held = plan.gid == before.gid.real || before.groups.contains(&plan.gid);
+    if !held {
+        return Err(Error::NotPermitted(format!(
+            "newgrp mode switches only to a group you hold now, and gid {} is not among them ({}); if you were added to it since you logged in, log in again",
+            plan.gid,
+            kept_list(before)
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    if plan.groups != kept_list(before) {
+        return Err(Error::Verification(
+            "the planned group list is not the caller's list".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Credentials {
+        Credentials {
+            uid: ResIds::all(1500),
+            gid: ResIds::all(1500),
+            groups: vec![1700, 1701],
+        }
+    }
+
+    fn request(user: Option<IdSpec>, policy: GroupPolicy) -> Request {
+        Request {
+            user,
+            group: Some(IdSpec::Id(1700)),
+            policy,
+            add_group_of: vec![],
+            env: Default::default(),
+            process: Default::default(),
+        }
+    }
+
+    #[test]
+    fn mode_needs_gained_privilege_and_a_non_root_caller() {
+        assert!(is_restricted(&caller(), true));
+        assert!(!is_restricted(&caller(), false));
+        let root = Credentials {
+            uid: ResIds::all(0),
+            ..caller()
+        };
+        assert!(!is_restricted(&root, true));
+    }
+
+    #[test]
+    fn identity_options_are_refused_by_name() {
+        let refused = |r: Request, name: &str| {
+            let err = restrict(r, &caller()).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+            assert_eq!(err.exit_code(), 125);
+        };
+        refused(request(Some(IdSpec::Id(0)), GroupPolicy::Default), "--user");
+        refused(request(None, GroupPolicy::Clear), "--clear-groups");
+        refused(request(None, GroupPolicy::List(vec![])), "--groups");
+        refused(request(None, GroupPolicy::Init), "--init-groups");
+        let mut r = request(None, GroupPolicy::Default);
+        r.process.keep_caps = 1;
+        refused(r, "--keep-caps");
+        let mut r = request(None, GroupPolicy::Default);
+        r.process.bounding_drop = 1;
+        refused(r, "--bounding-set");
+        let mut r = request(None, GroupPolicy::Default);
+        r.add_group_of = vec!["/dev/null".into()];
+        refused(r, "--add-group-of");
+    }
+
+    #[test]
+    fn the_list_is_pinned_to_the_callers_plus_its_old_gid() {
+        let r = restrict(
+            request(Some(IdSpec::Id(1500)), GroupPolicy::Keep),
+            &caller(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.policy,
+            GroupPolicy::List(vec![IdSpec::Id(1500), IdSpec::Id(1700), IdSpec::Id(1701)])
+        );
+    }
+
+    #[test]
+    fn only_held_groups_pass() {
+        let plan = |gid| Plan {
+            uid: 1500,
+            gid,
+            groups: vec![1500, 1700, 1701],
+            env: Default::default(),
+            process: Default::default(),
+        };
+        assert!(check_plan(&plan(1700), &caller()).is_ok());
+        assert!(check_plan(&plan(1500), &caller()).is_ok());
+        let err = check_plan(&plan(31337), &caller()).unwrap_err();
+        assert!(err.to_string().contains("log in again"), "{err}");
+    }
+}
