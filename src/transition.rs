@@ -184,69 +184,159 @@ fn drop_bounding(mask: u64) -> Result<()> {
     Ok(())
 }
 
+/// One credential change, in the order [`steps`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Remove these capabilities from the bounding set.
+    DropBounding(u64),
+    /// PR_SET_KEEPCAPS: keep the permitted set across setresuid (--keep-caps).
+    KeepCaps,
+    SetSecurebits(u32),
+    SetGroups(Vec<u32>),
+    SetResGid(u32),
+    SetResUid(u32),
+    ClearAmbient,
+    Capset(CapMasks),
+    RaiseAmbient(u32),
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::DropBounding(mask) => {
+                write!(
+                    f,
+                    "prctl(PR_CAPBSET_DROP) for {}",
+                    capability::describe(*mask)
+                )
+            }
+            Step::KeepCaps => write!(f, "prctl(PR_SET_KEEPCAPS, 1)"),
+            Step::SetSecurebits(bits) => write!(f, "prctl(PR_SET_SECUREBITS, {bits:#x})"),
+            Step::SetGroups(groups) => write!(f, "{}", describe_groups(groups)),
+            Step::SetResGid(g) => write!(f, "setresgid({g}, {g}, {g})"),
+            Step::SetResUid(u) => write!(f, "setresuid({u}, {u}, {u})"),
+            Step::ClearAmbient => write!(f, "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)"),
+            Step::Capset(m) => write!(
+                f,
+                "capset(effective={:#x}, permitted={:#x}, inheritable={:#x})",
+                m.effective, m.permitted, m.inheritable
+            ),
+            Step::RaiseAmbient(cap) => write!(
+                f,
+                "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {})",
+                capability::name(*cap)
+            ),
+        }
+    }
+}
+
+/// The credential changes the plan needs, in order, given the state before.
+/// Both the real run and --dry-run use this list, so the dry run shows
+/// exactly what would be done.
+pub fn steps(
+    plan: &Plan,
+    before: &Credentials,
+    caps_before: CapMasks,
+    securebits: u32,
+) -> Vec<Step> {
+    let p = &plan.process;
+    let mut steps = Vec::new();
+    // The bounding set and securebits need CAP_SETPCAP, which a non-root
+    // target loses at setresuid: they come first.
+    if p.bounding_drop != 0 {
+        steps.push(Step::DropBounding(p.bounding_drop));
+    }
+    if p.securebits != Securebits::default() {
+        let mut wanted = planned_securebits(securebits, p.securebits);
+        if p.keep_caps != 0 {
+            wanted |= SECBIT_KEEP_CAPS;
+        }
+        if wanted != securebits {
+            steps.push(Step::SetSecurebits(wanted));
+        }
+    } else if p.keep_caps != 0 && securebits & SECBIT_KEEP_CAPS == 0 {
+        steps.push(Step::KeepCaps);
+    }
+    if before.groups != plan.groups {
+        steps.push(Step::SetGroups(plan.groups.clone()));
+    }
+    if before.gid != ResIds::all(plan.gid) {
+        steps.push(Step::SetResGid(plan.gid));
+    }
+    if before.uid != ResIds::all(plan.uid) {
+        steps.push(Step::SetResUid(plan.uid));
+    }
+    // Securebits a parent set (SECBIT_NO_SETUID_FIXUP) can keep capabilities
+    // across setresuid; never rely on the kernel's automatic clearing: set
+    // the sets explicitly, always.
+    steps.push(Step::ClearAmbient);
+    steps.push(Step::Capset(planned_caps(plan, caps_before)));
+    if plan.uid != 0 {
+        steps.extend(
+            (0..64)
+                .filter(|c| p.keep_caps & capability::bit(*c) != 0)
+                .map(Step::RaiseAmbient),
+        );
+    }
+    steps
+}
+
+fn execute(step: &Step) -> Result<()> {
+    match step {
+        Step::DropBounding(mask) => drop_bounding(*mask),
+        Step::KeepCaps => {
+            nix::sys::prctl::set_keepcaps(true).map_err(|e| Error::syscall(step.to_string(), e))
+        }
+        Step::SetSecurebits(bits) => {
+            sys::set_securebits(*bits).map_err(|e| Error::syscall(step.to_string(), e))
+        }
+        Step::SetGroups(groups) => {
+            let gids: Vec<Gid> = groups.iter().copied().map(Gid::from_raw).collect();
+            setgroups(&gids).map_err(|e| setgroups_error(groups, e))
+        }
+        Step::SetResGid(gid) => {
+            let g = Gid::from_raw(*gid);
+            setresgid(g, g, g).map_err(|e| id_error("setresgid", *gid, "gid", e))
+        }
+        Step::SetResUid(uid) => {
+            let u = Uid::from_raw(*uid);
+            setresuid(u, u, u).map_err(|e| id_error("setresuid", *uid, "uid", e))
+        }
+        Step::ClearAmbient => sys::clear_ambient_caps()
+            .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e)),
+        Step::Capset(masks) => sys::capset(*masks).map_err(|e| Error::syscall("capset", e)),
+        Step::RaiseAmbient(cap) => sys::raise_ambient_cap(*cap).map_err(|e| {
+            Error::syscall(
+                format!("prctl(PR_CAP_AMBIENT_RAISE, {})", capability::name(*cap)),
+                e,
+            )
+        }),
+    }
+}
+
+/// The checks that come before any change.
+pub fn preflight(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<()> {
+    check_privilege(plan, before, caps_before)?;
+    check_namespace(plan, before)
+}
+
+/// Read the securebits when the steps depend on them (--securebits,
+/// --keep-caps); otherwise 0, and no system call.
+pub fn read_securebits(plan: &Plan) -> Result<u32> {
+    let p = &plan.process;
+    if p.securebits == Securebits::default() && p.keep_caps == 0 {
+        return Ok(0);
+    }
+    sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))
+}
+
 /// Apply the plan to this process. `caps_before` is what capget reported
 /// before anything changed.
 pub fn apply(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<Transition> {
-    check_privilege(plan, before, caps_before)?;
-    check_namespace(plan, before)?;
-
-    // Bounding set and securebits need CAP_SETPCAP, which a non-root target
-    // loses at setresuid: they come first.
-    let p = &plan.process;
-    drop_bounding(p.bounding_drop)?;
-    let keep_caps = p.keep_caps != 0;
-    if p.securebits != Securebits::default() || keep_caps {
-        let current =
-            sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
-        let mut wanted = planned_securebits(current, p.securebits);
-        if keep_caps {
-            // Keep the permitted set across setresuid; execve clears it again.
-            wanted |= SECBIT_KEEP_CAPS;
-        }
-        if wanted != current {
-            if keep_caps && p.securebits == Securebits::default() {
-                nix::sys::prctl::set_keepcaps(true)
-                    .map_err(|e| Error::syscall("prctl(PR_SET_KEEPCAPS, 1)", e))?;
-            } else {
-                sys::set_securebits(wanted).map_err(|e| {
-                    Error::syscall(format!("prctl(PR_SET_SECUREBITS, {wanted:#x})"), e)
-                })?;
-            }
-        }
+    preflight(plan, before, caps_before)?;
+    for step in steps(plan, before, caps_before, read_securebits(plan)?) {
+        execute(&step)?;
     }
-
-    if before.groups != plan.groups {
-        let gids: Vec<Gid> = plan.groups.iter().copied().map(Gid::from_raw).collect();
-        setgroups(&gids).map_err(|e| setgroups_error(&plan.groups, e))?;
-    }
-    if before.gid != ResIds::all(plan.gid) {
-        let gid = Gid::from_raw(plan.gid);
-        setresgid(gid, gid, gid).map_err(|e| id_error("setresgid", plan.gid, "gid", e))?;
-    }
-    if before.uid != ResIds::all(plan.uid) {
-        let uid = Uid::from_raw(plan.uid);
-        setresuid(uid, uid, uid).map_err(|e| id_error("setresuid", plan.uid, "uid", e))?;
-    }
-
-    // Securebits (SECBIT_KEEP_CAPS, SECBIT_NO_SETUID_FIXUP) set by a parent
-    // can keep capabilities across setresuid; never rely on the kernel's
-    // automatic clearing, set the sets explicitly.
-    sys::clear_ambient_caps().map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e))?;
-    // Set unconditionally: the kernel usually cleared them already, but
-    // "usually" is what the parent's securebits can change.
-    let caps_now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-    sys::capset(planned_caps(plan, caps_now)).map_err(|e| Error::syscall("capset", e))?;
-    if plan.uid != 0 {
-        for cap in (0..64).filter(|c| p.keep_caps & capability::bit(*c) != 0) {
-            sys::raise_ambient_cap(cap).map_err(|e| {
-                Error::syscall(
-                    format!("prctl(PR_CAP_AMBIENT_RAISE, {})", capability::name(cap)),
-                    e,
-                )
-            })?;
-        }
-    }
-
     Ok(Transition {
         caller_could_setuid: has_cap(caps_before.effective, CAP_SETUID),
         caller_could_setgid: has_cap(caps_before.effective, CAP_SETGID),
