@@ -29,6 +29,14 @@ pub struct Options {
     pub umask: Option<String>,
     pub close_fds: bool,
     pub keep_fd: Vec<String>,
+    pub new_pgroup: bool,
+    pub setsid: bool,
+    pub daemon: bool,
+    pub pidfile: Option<OsString>,
+    pub log: Option<OsString>,
+    pub dump: bool,
+    pub dry_run: bool,
+    pub json: bool,
     /// The target's argv, verbatim.
     pub command: Vec<OsString>,
 }
@@ -237,8 +245,65 @@ pub fn command() -> Command {
                 .value_name("FD")
                 .allow_hyphen_values(true)
                 .action(ArgAction::Append)
-                .requires("close-fds")
-                .help("With --close-fds, keep this descriptor open (repeatable)"),
+                .requires("fd-closing")
+                .help("With --close-fds or --daemon, keep this descriptor open (repeatable)"),
+        )
+        .group(ArgGroup::new("fd-closing").args(["close-fds", "daemon"]).multiple(true))
+        .next_help_heading("Session and process group")
+        .arg(
+            Arg::new("new-pgroup")
+                .long("new-pgroup")
+                .action(ArgAction::SetTrue)
+                .help("Run the command as the leader of a new process group"),
+        )
+        .arg(
+            Arg::new("setsid")
+                .long("setsid")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("new-pgroup")
+                .help("Run the command in a new session, without a controlling terminal"),
+        )
+        .arg(
+            Arg::new("daemon")
+                .long("daemon")
+                .action(ArgAction::SetTrue)
+                .conflicts_with_all(["new-pgroup", "setsid"])
+                .help("Detach as a daemon (fork, setsid, fork); exit 0 once the command is running"),
+        )
+        .arg(
+            Arg::new("pidfile")
+                .long("pidfile")
+                .value_name("FILE")
+                .requires("daemon")
+                .value_parser(value_parser!(OsString))
+                .help("With --daemon: write the daemon's pid to FILE, locked, so a second start fails"),
+        )
+        .arg(
+            Arg::new("log")
+                .long("log")
+                .value_name("FILE")
+                .requires("daemon")
+                .value_parser(value_parser!(OsString))
+                .help("With --daemon: append the command's stdout and stderr to FILE (opened before the switch)"),
+        )
+        .next_help_heading("Showing credentials")
+        .arg(
+            Arg::new("dump")
+                .long("dump")
+                .action(ArgAction::SetTrue)
+                .help("Print this process's identity and process model, and exit"),
+        )
+        .arg(
+            Arg::new("dry-run")
+                .long("dry-run")
+                .action(ArgAction::SetTrue)
+                .help("Resolve everything and print the plan and its system calls instead of running"),
+        )
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .action(ArgAction::SetTrue)
+                .help("With --dump or --dry-run: one JSON object"),
         )
         .arg(
             Arg::new("command")
@@ -307,6 +372,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             .get_many::<String>("keep-fd")
             .map(|values| values.cloned().collect())
             .unwrap_or_default(),
+        new_pgroup: matches.get_flag("new-pgroup"),
+        setsid: matches.get_flag("setsid"),
+        daemon: matches.get_flag("daemon"),
+        pidfile: matches.get_one::<OsString>("pidfile").cloned(),
+        log: matches.get_one::<OsString>("log").cloned(),
+        dump: matches.get_flag("dump"),
+        dry_run: matches.get_flag("dry-run"),
+        json: matches.get_flag("json"),
         command: many_os(&matches, "command"),
     })))
 }

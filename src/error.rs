@@ -71,6 +71,10 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A failure reported by the daemon process through its status pipe.
+    #[error("{message}")]
+    Relayed { code: u8, message: String },
+
     /// The target could not be executed.
     #[error("{:?}: {}", .program.to_string_lossy(), reason_text(.source))]
     Exec { program: OsString, source: Errno },
@@ -112,6 +116,7 @@ impl Error {
                 _ => EXIT_CANNOT_EXECUTE,
             },
             Error::NotFoundUnsearchable { .. } => EXIT_NOT_FOUND,
+            Error::Relayed { code, .. } => *code,
             _ => EXIT_FAILURE,
         }
     }

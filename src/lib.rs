@@ -13,6 +13,8 @@ pub mod exec;
 pub mod newgrp;
 pub mod plan;
 pub mod process;
+pub mod session;
+pub mod show;
 pub mod spec;
 pub mod sys;
 pub mod transition;
@@ -77,7 +79,8 @@ fn switch_and_exec(
         process::detach_terminal(plan, before, caps_before)?;
         let transition = transition::apply(plan, before, caps_before)?;
         process::apply(plan, original_parent)?;
-        verify::verify(plan, before, &transition)
+        verify::verify(plan, before, &transition)?;
+        session::enter(&plan.process.session)
     };
     match attempt() {
         Ok(()) => exec::exec(command, &plan.env),
@@ -93,6 +96,18 @@ fn run_runas(original_parent: nix::unistd::Pid) -> Result<()> {
             return Ok(());
         }
     };
+    if options.dump {
+        let mut others = (*options).clone();
+        others.dump = false;
+        others.json = false;
+        if others != cli::Options::default() {
+            return Err(Error::Usage(
+                "--dump takes no other option than --json, and no command".into(),
+            ));
+        }
+        print(&show::dump(options.json)?);
+        return Ok(());
+    }
     let mut request = spec::parse_request(&options)?;
     let before = verify::read_credentials()?;
     let restricted = newgrp::is_restricted(&before, sys::at_secure());
@@ -103,6 +118,32 @@ fn run_runas(original_parent: nix::unistd::Pid) -> Result<()> {
     let plan = plan::resolve(&request, &before, &userdb::SystemDb, &extra_groups)?;
     if restricted {
         newgrp::check_plan(&plan, &before)?;
+    }
+    if options.dry_run {
+        let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+        print(&show::dry_run(
+            &plan,
+            &before,
+            caps_before,
+            &options.command,
+            options.json,
+        )?);
+        return Ok(());
+    }
+    if let Some(daemon) = &plan.process.daemon {
+        let files = session::open_daemon_files(daemon.pidfile.as_deref(), daemon.log.as_deref())?;
+        return session::daemonize(files, |keep| {
+            let mut plan = plan.clone();
+            // Every inherited descriptor above 2 closes, but the kept ones
+            // and the pidfile's lock; the daemon starts in / unless --chdir.
+            if let Some(kept) = plan.process.close_fds.as_mut() {
+                kept.extend_from_slice(keep);
+            }
+            plan.process.chdir.get_or_insert_with(|| "/".into());
+            // The parent is gone by design: a parent-death signal refers
+            // to the daemon's new parent from here on.
+            switch_and_exec(&plan, &before, &options.command, nix::unistd::getppid())
+        });
     }
     Err(switch_and_exec(
         &plan,

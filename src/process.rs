@@ -36,7 +36,10 @@ fn open_controlling_terminal() -> std::io::Result<File> {
 /// reaches it. It is not enough to look at fds 0-2: the target could open
 /// /dev/tty itself, so whether there is a controlling terminal at all decides.
 pub fn detach_terminal(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<()> {
-    if plan.process.keep_tty || !lowers_privilege(plan, before, caps_before) {
+    // A new session has no controlling terminal at all.
+    let new_session = plan.process.session == crate::session::Session::NewSession
+        || plan.process.daemon.is_some();
+    if plan.process.keep_tty || new_session || !lowers_privilege(plan, before, caps_before) {
         return Ok(());
     }
     // The kernel already refuses TIOCSTI to everyone without CAP_SYS_ADMIN.

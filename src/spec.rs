@@ -10,6 +10,7 @@
 use crate::capability;
 use crate::cli::Options;
 use crate::error::{Error, Result};
+use crate::session::{DaemonOptions, Session};
 use nix::sys::signal::Signal;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -111,6 +112,9 @@ pub struct ProcessOptions {
     pub umask: Option<u32>,
     /// With --close-fds: the descriptors named by --keep-fd.
     pub close_fds: Option<Vec<i32>>,
+    pub session: Session,
+    /// --daemon, with its pidfile and log.
+    pub daemon: Option<DaemonOptions>,
 }
 
 /// securebits(7) names, as setpriv spells them (underscores also accepted).
@@ -271,7 +275,7 @@ fn parse_process_options(options: &Options) -> Result<ProcessOptions> {
         keep_tty: options.keep_tty,
         chdir: options.chdir.clone(),
         umask: options.umask.as_deref().map(parse_umask).transpose()?,
-        close_fds: if options.close_fds {
+        close_fds: if options.close_fds || options.daemon {
             Some(
                 options
                     .keep_fd
@@ -282,6 +286,17 @@ fn parse_process_options(options: &Options) -> Result<ProcessOptions> {
         } else {
             None
         },
+        session: if options.setsid {
+            Session::NewSession
+        } else if options.new_pgroup {
+            Session::NewProcessGroup
+        } else {
+            Session::Inherit
+        },
+        daemon: options.daemon.then(|| DaemonOptions {
+            pidfile: options.pidfile.as_ref().map(PathBuf::from),
+            log: options.log.as_ref().map(PathBuf::from),
+        }),
     })
 }
 
@@ -508,6 +523,9 @@ pub fn parse_request(options: &Options) -> Result<Request> {
             "nothing to change: add --user USER, --group GROUP, or a group option (--groups, --keep-groups, --clear-groups); see 'runas --help'"
                 .into(),
         ));
+    }
+    if options.json && !options.dry_run {
+        return Err(Error::Usage("--json goes with --dump or --dry-run".into()));
     }
     if options.command.is_empty() {
         return Err(Error::Usage(

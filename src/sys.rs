@@ -235,6 +235,13 @@ pub fn at_secure() -> bool {
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
 }
 
+/// fork(2).
+pub fn fork() -> Result<nix::unistd::ForkResult, Errno> {
+    // SAFETY: runas never starts a thread, so the child is a complete copy
+    // of a single-threaded process and may run any code, allocation included.
+    unsafe { nix::unistd::fork() }
+}
+
 /// An id no credential can hold: (uid_t)-1. The spec parser never accepts
 /// it, so a value still equal to it was never written by the kernel.
 pub const UNSET_ID: u32 = u32::MAX;

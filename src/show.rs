@@ -1,0 +1,446 @@
+//! --dump and --dry-run: the credential model made visible, as text or as
+//! one JSON object (field names are documented in the README and pinned by
+//! a test).
+
+use crate::capability;
+use crate::error::{Error, Result};
+use crate::plan::{Credentials, Plan};
+use crate::process;
+use crate::session::Session;
+use crate::sys::{self, CapMasks};
+use crate::transition;
+use nix::unistd::{Gid, Group, Uid, User};
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_os(s: &OsStr) -> String {
+    json_str(&s.to_string_lossy())
+}
+
+fn json_list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+    format!("[{}]", items.iter().map(f).collect::<Vec<_>>().join(","))
+}
+
+fn user_name(uid: u32) -> Option<String> {
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+}
+
+fn group_name(gid: u32) -> Option<String> {
+    Group::from_gid(Gid::from_raw(gid))
+        .ok()
+        .flatten()
+        .map(|g| g.name)
+}
+
+fn id_text(id: u32, name: Option<String>) -> String {
+    match name {
+        Some(name) => format!("{id}({name})"),
+        None => id.to_string(),
+    }
+}
+
+fn id_json(id: u32, name: Option<String>) -> String {
+    format!(
+        "{{\"id\":{id},\"name\":{}}}",
+        name.map_or("null".to_owned(), |n| json_str(&n))
+    )
+}
+
+fn cap_names(mask: u64) -> Vec<String> {
+    (0..64)
+        .filter(|c| mask & capability::bit(*c) != 0)
+        .map(capability::name)
+        .collect()
+}
+
+fn caps_json(mask: u64) -> String {
+    json_list(&cap_names(mask), |n| json_str(n))
+}
+
+/// Fields of /proc/self/status and /proc/self/stat that no system call
+/// returns as directly.
+struct ProcView {
+    status: String,
+    stat_fields: Vec<String>,
+}
+
+impl ProcView {
+    fn read() -> Result<ProcView> {
+        let read = |f: &str| {
+            std::fs::read_to_string(f).map_err(|e| {
+                Error::NotPermitted(format!("--dump reads {f}: {e} (is /proc mounted?)"))
+            })
+        };
+        let status = read("/proc/self/status")?;
+        let stat = read("/proc/self/stat")?;
+        // Fields after the command name, which is in parentheses and may
+        // itself hold spaces: state, ppid, pgrp, session, tty_nr, tpgid...
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        Ok(ProcView {
+            status,
+            stat_fields: rest.split_whitespace().map(str::to_owned).collect(),
+        })
+    }
+
+    fn status(&self, key: &str) -> &str {
+        self.status
+            .lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
+            .map_or("", str::trim)
+    }
+
+    fn stat(&self, index: usize) -> i64 {
+        self.stat_fields
+            .get(index)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1)
+    }
+
+    fn ids(&self, key: &str) -> Vec<u32> {
+        self.status(key)
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect()
+    }
+
+    fn mask(&self, key: &str) -> u64 {
+        u64::from_str_radix(self.status(key), 16).unwrap_or(0)
+    }
+}
+
+/// The name of a terminal from its device number, as ps shows it.
+fn tty_name(tty_nr: i64) -> Option<String> {
+    if tty_nr <= 0 {
+        return None;
+    }
+    let major = (tty_nr >> 8) & 0xfff;
+    let minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+    Some(match major {
+        136..=143 => format!("pts/{}", (major - 136) * 256 + minor),
+        4 if minor < 64 => format!("tty{minor}"),
+        4 => format!("ttyS{}", minor - 64),
+        _ => format!("{major}:{minor}"),
+    })
+}
+
+/// --dump: this process's identity and process model.
+pub fn dump(json: bool) -> Result<String> {
+    let proc = ProcView::read()?;
+    let caps = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    let securebits =
+        sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
+    let uids = proc.ids("Uid");
+    let gids = proc.ids("Gid");
+    let groups = proc.ids("Groups");
+    let (ppid, pgid, sid, tty_nr, tpgid) = (
+        proc.stat(1),
+        proc.stat(2),
+        proc.stat(3),
+        proc.stat(4),
+        proc.stat(5),
+    );
+    let pid = std::process::id();
+    let tty = tty_name(tty_nr);
+    let ambient = proc.mask("CapAmb");
+    let bounding = proc.mask("CapBnd");
+    let no_new_privs = proc.status("NoNewPrivs") == "1";
+    let umask = proc.status("Umask").to_owned();
+    let which = ["real", "effective", "saved", "filesystem"];
+    if json {
+        let ids = |values: &[u32], name: &dyn Fn(u32) -> Option<String>| {
+            let fields: Vec<String> = which
+                .iter()
+                .zip(values)
+                .map(|(w, v)| format!("{}:{}", json_str(w), id_json(*v, name(*v))))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        };
+        return Ok(format!(
+            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{}}}\n",
+            tty.as_deref().map_or("null".to_owned(), json_str),
+            if tty.is_some() && tpgid > 0 {
+                tpgid.to_string()
+            } else {
+                "null".into()
+            },
+            ids(&uids, &user_name),
+            ids(&gids, &group_name),
+            json_list(&groups, |g| id_json(*g, group_name(*g))),
+            caps_json(caps.effective),
+            caps_json(caps.permitted),
+            caps_json(caps.inheritable),
+            caps_json(ambient),
+            caps_json(bounding),
+            json_str(&umask),
+        ));
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "pid: {pid}\nppid: {ppid}\npgid: {pgid}\nsid: {sid}");
+    match &tty {
+        Some(name) => {
+            let _ = writeln!(out, "tty: {name} (foreground process group {tpgid})");
+        }
+        None => out.push_str("tty: none\n"),
+    }
+    for (label, values, name) in [
+        ("uid", &uids, &user_name as &dyn Fn(u32) -> Option<String>),
+        ("gid", &gids, &group_name),
+    ] {
+        let parts: Vec<String> = which
+            .iter()
+            .zip(values.iter())
+            .map(|(w, v)| format!("{w}={}", id_text(*v, name(*v))))
+            .collect();
+        let _ = writeln!(out, "{label}: {}", parts.join(" "));
+    }
+    let names: Vec<String> = groups.iter().map(|g| id_text(*g, group_name(*g))).collect();
+    let _ = writeln!(
+        out,
+        "groups: {}",
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(",")
+        }
+    );
+    for (label, mask) in [
+        ("effective", caps.effective),
+        ("permitted", caps.permitted),
+        ("inheritable", caps.inheritable),
+        ("ambient", ambient),
+        ("bounding", bounding),
+    ] {
+        let _ = writeln!(out, "capabilities {label}: {}", capability::describe(mask));
+    }
+    let _ = writeln!(out, "securebits: {securebits:#x}");
+    let _ = writeln!(out, "no_new_privs: {}", u8::from(no_new_privs));
+    let _ = writeln!(out, "umask: {umask}");
+    Ok(out)
+}
+
+/// The process-level calls made after the credential steps, for --dry-run.
+fn process_calls(plan: &Plan) -> Vec<String> {
+    let p = &plan.process;
+    let mut calls = Vec::new();
+    if let Some(signal) = p.pdeathsig {
+        calls.push(format!("prctl(PR_SET_PDEATHSIG, {signal})"));
+    }
+    if p.no_new_privs {
+        calls.push("prctl(PR_SET_NO_NEW_PRIVS, 1)".into());
+    }
+    if let Some(mask) = p.umask {
+        calls.push(format!("umask({mask:04o})"));
+    }
+    if let Some(dir) = &p.chdir {
+        calls.push(format!("chdir({})", json_os(dir)));
+    }
+    if let Some(keep) = &p.close_fds {
+        let kept: Vec<u32> = process::kept_fds(keep, None, None, 0);
+        calls.push(format!(
+            "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping {kept:?} and any LISTEN_FDS"
+        ));
+    }
+    match p.session {
+        Session::Inherit => {}
+        Session::NewProcessGroup => calls.push("setpgid(0, 0)".into()),
+        Session::NewSession => {
+            calls.push("setsid() (after a fork when runas leads its process group)".into())
+        }
+    }
+    calls
+}
+
+/// --dry-run: the whole plan and the system calls a real run would make.
+pub fn dry_run(
+    plan: &Plan,
+    before: &Credentials,
+    caps_before: CapMasks,
+    command: &[std::ffi::OsString],
+    json: bool,
+) -> Result<String> {
+    transition::preflight(plan, before, caps_before)?;
+    let securebits = transition::read_securebits(plan)?;
+    let mut calls: Vec<String> = Vec::new();
+    let detach = !plan.process.keep_tty
+        && plan.process.session != Session::NewSession
+        && plan.process.daemon.is_none()
+        && process::lowers_privilege(plan, before, caps_before);
+    if plan.process.daemon.is_some() {
+        calls.push("fork(), setsid(), fork(): the caller waits for the daemon's execve".into());
+    }
+    if detach {
+        calls.push("ioctl(TIOCNOTTY) on the controlling terminal, if there is one".into());
+    }
+    calls.extend(
+        transition::steps(plan, before, caps_before, securebits)
+            .iter()
+            .map(ToString::to_string),
+    );
+    calls.extend(process_calls(plan));
+    let program = command
+        .first()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    calls.push(format!(
+        "execve({program:?}), searched in the new environment's PATH as uid {}",
+        plan.uid
+    ));
+
+    let env_set: Vec<(String, String)> = plan
+        .env
+        .set
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let p = &plan.process;
+    let options: Vec<(&str, String)> = vec![
+        ("keep_caps", caps_json(p.keep_caps)),
+        ("bounding_drop", caps_json(p.bounding_drop)),
+        ("securebits_set", p.securebits.set.to_string()),
+        ("securebits_clear", p.securebits.clear.to_string()),
+        ("no_new_privs", p.no_new_privs.to_string()),
+        (
+            "pdeathsig",
+            p.pdeathsig.map_or("null".into(), |s| json_str(s.as_str())),
+        ),
+        ("detach_terminal", detach.to_string()),
+        ("chdir", p.chdir.as_deref().map_or("null".into(), json_os)),
+        (
+            "umask",
+            p.umask
+                .map_or("null".into(), |m| json_str(&format!("{m:04o}"))),
+        ),
+        (
+            "close_fds",
+            p.close_fds
+                .as_ref()
+                .map_or("null".into(), |k| json_list(k, |fd| fd.to_string())),
+        ),
+        (
+            "session",
+            json_str(match (&p.session, &p.daemon) {
+                (_, Some(_)) => "daemon",
+                (Session::Inherit, None) => "inherit",
+                (Session::NewProcessGroup, None) => "new-pgroup",
+                (Session::NewSession, None) => "setsid",
+            }),
+        ),
+    ];
+    if json {
+        let env = format!(
+            "{{\"clear\":{},\"set\":{{{}}},\"unset\":{}}}",
+            plan.env.clear,
+            env_set
+                .iter()
+                .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+                .collect::<Vec<_>>()
+                .join(","),
+            json_list(&plan.env.unset, |u| json_os(u)),
+        );
+        return Ok(format!(
+            "{{\"valid\":true,\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"syscalls\":{}}}\n",
+            id_json(plan.uid, user_name(plan.uid)),
+            id_json(plan.gid, group_name(plan.gid)),
+            json_list(&plan.groups, |g| id_json(*g, group_name(*g))),
+            options
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", json_str(k)))
+                .collect::<Vec<_>>()
+                .join(","),
+            json_list(command, |c| json_os(c)),
+            json_list(&calls, |c| json_str(c)),
+        ));
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "uid: {}", id_text(plan.uid, user_name(plan.uid)));
+    let _ = writeln!(out, "gid: {}", id_text(plan.gid, group_name(plan.gid)));
+    let groups: Vec<String> = plan
+        .groups
+        .iter()
+        .map(|g| id_text(*g, group_name(*g)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "groups: {}",
+        if groups.is_empty() {
+            "none".into()
+        } else {
+            groups.join(",")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "environment: {}",
+        if plan.env.clear { "reset" } else { "inherited" }
+    );
+    for (k, v) in &env_set {
+        let _ = writeln!(out, "  set {k}={v}");
+    }
+    for name in &plan.env.unset {
+        let _ = writeln!(out, "  unset {}", name.to_string_lossy());
+    }
+    let _ = writeln!(
+        out,
+        "command: {}",
+        command
+            .iter()
+            .map(|c| json_os(c))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    out.push_str("options:\n");
+    for (k, v) in &options {
+        let _ = writeln!(out, "  {k}: {v}");
+    }
+    out.push_str("system calls, in order:\n");
+    for call in &calls {
+        let _ = writeln!(out, "  {call}");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn tty_names() {
+        assert_eq!(tty_name(0), None);
+        assert_eq!(tty_name((136 << 8) | 3), Some("pts/3".into()));
+        assert_eq!(tty_name((4 << 8) | 1), Some("tty1".into()));
+    }
+}
