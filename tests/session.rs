@@ -1,0 +1,529 @@
+//! Process groups, sessions, daemon mode, --dump and --dry-run, each read
+//! back from /proc of the target.
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+fn world(test: &str) -> Option<World> {
+    privileged(test).then(World::new)
+}
+
+/// The target prints its /proc/self/stat fields: pid ppid pgrp session tty_nr.
+const STAT: &str = r#"read -r line < /proc/$$/stat; rest=${line##*) }; set -- $rest; echo "stat pid=$$ ppid=$2 pgid=$3 sid=$4 tty=$5""#;
+
+#[derive(Debug)]
+struct Stat {
+    pid: i64,
+    ppid: i64,
+    pgid: i64,
+    sid: i64,
+    tty: i64,
+}
+
+fn stat_of(text: &str) -> Stat {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("stat "))
+        .unwrap_or_else(|| panic!("no stat line in\n{text}"));
+    let get = |key: &str| -> i64 {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    Stat {
+        pid: get("pid"),
+        ppid: get("ppid"),
+        pgid: get("pgid"),
+        sid: get("sid"),
+        tty: get("tty"),
+    }
+}
+
+fn launcher_pid(run: &Run) -> i64 {
+    run.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("launcher-pid "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// runas, made the leader of its own process group first (as an interactive
+/// shell does for every job), so setsid(2) would fail with EPERM.
+fn as_group_leader(w: &World, args: &[&str]) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = ["perl", "-e", "setpgrp(0, 0) or die; exec @ARGV or die"]
+        .map(OsString::from)
+        .to_vec();
+    argv.push(w.runas.clone().into());
+    argv.extend(args.iter().map(OsString::from));
+    argv
+}
+
+#[test]
+fn new_pgroup_makes_the_target_lead_its_own_process_group() {
+    let Some(w) = world("new_pgroup") else { return };
+    let run = w.runas(&["-u", "alice", "--new-pgroup", "--", "/bin/sh", "-c", STAT]);
+    let stat = stat_of(&run.stdout);
+    assert_eq!(stat.pgid, stat.pid, "{}", run.describe());
+    assert_eq!(stat.pid, launcher_pid(&run), "exec in place");
+}
+
+#[test]
+fn setsid_from_a_non_leader_needs_no_fork() {
+    let Some(w) = world("setsid_direct") else {
+        return;
+    };
+    let run = w.runas(&["-u", "alice", "--setsid", "--", "/bin/sh", "-c", STAT]);
+    let stat = stat_of(&run.stdout);
+    assert_eq!(
+        (stat.sid, stat.pgid),
+        (stat.pid, stat.pid),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(stat.tty, 0);
+    assert_eq!(stat.pid, launcher_pid(&run), "no fork was needed");
+}
+
+#[test]
+fn setsid_from_a_group_leader_forks_waits_and_passes_the_status_on() {
+    let Some(w) = world("setsid_fork") else {
+        return;
+    };
+    let run = Run::from(
+        w.command(&as_group_leader(
+            &w,
+            &["-u", "alice", "--setsid", "--", "/bin/sh", "-c", STAT],
+        ))
+        .output()
+        .unwrap(),
+    );
+    let stat = stat_of(&run.stdout);
+    assert_eq!(
+        (stat.sid, stat.pgid),
+        (stat.pid, stat.pid),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(stat.tty, 0);
+    assert_ne!(stat.pid, launcher_pid(&run), "the fork path was not taken");
+    assert_eq!(stat.ppid, launcher_pid(&run), "the waiting parent is runas");
+    let run = Run::from(
+        w.command(&as_group_leader(
+            &w,
+            &["-u", "alice", "--setsid", "--", "/bin/sh", "-c", "exit 7"],
+        ))
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code(), Some(7), "{}", run.describe());
+    let run = Run::from(
+        w.command(&as_group_leader(
+            &w,
+            &[
+                "-u",
+                "alice",
+                "--setsid",
+                "--",
+                "/bin/sh",
+                "-c",
+                "kill -TERM $$",
+            ],
+        ))
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(run.code(), Some(128 + 15), "{}", run.describe());
+}
+
+#[test]
+fn setsid_fork_path_forwards_sigterm_to_the_target() {
+    let Some(w) = world("setsid_forward") else {
+        return;
+    };
+    let script = "trap 'echo got-term; exit 3' TERM; echo ready; i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; echo not-signalled";
+    let mut child = w
+        .command(&as_group_leader(
+            &w,
+            &["-u", "alice", "--setsid", "--", "/bin/sh", "-c", script],
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The launcher pid is the waiting runas parent (unshare, sh and perl exec in place).
+    let pid = child.id() as i32;
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    use std::io::Read;
+    let mut buf = [0u8; 256];
+    while !seen.contains("ready") && Instant::now() < deadline {
+        let n = stdout.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        rest.contains("got-term"),
+        "target did not get SIGTERM: {seen}{rest}"
+    );
+    assert_eq!(status.code(), Some(3));
+}
+
+fn wait_for(path: &std::path::Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn daemon_detaches_records_its_pid_logs_and_refuses_a_second_start() {
+    let Some(w) = world("daemon") else { return };
+    let log = w.path().join("daemon.log");
+    let pidfile = w.path().join("daemon.pid");
+    let script = format!(
+        "{STAT}; ls -l /proc/$$/fd | sed -n 's/.* \\([0-9]*\\) -> /fd \\1 /p'; echo cwd=$(pwd); sleep 2"
+    );
+    let (log_s, pid_s) = (log.to_str().unwrap(), pidfile.to_str().unwrap());
+    let run = w.runas(&[
+        "-u",
+        "alice",
+        "--daemon",
+        "--pidfile",
+        pid_s,
+        "--log",
+        log_s,
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let text = wait_for(&log, "cwd=");
+    let stat = stat_of(&text);
+    // Double fork: the daemon is in a session of its own but does not lead
+    // it, so it can never acquire a controlling terminal.
+    assert_eq!(stat.sid, stat.pgid, "{text}");
+    assert_ne!(stat.sid, stat.pid, "{text}");
+    assert_eq!(stat.tty, 0);
+    assert_ne!(
+        stat.ppid,
+        launcher_pid(&run),
+        "the caller is not the daemon's parent"
+    );
+    assert!(text.contains("fd 0 /dev/null"), "{text}");
+    assert!(
+        text.contains(&format!("fd 1 {log_s}")) && text.contains(&format!("fd 2 {log_s}")),
+        "{text}"
+    );
+    assert!(text.contains("cwd=/\n"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap().trim(),
+        stat.pid.to_string()
+    );
+    // While it runs, a second start is refused.
+    let second = w.runas(&[
+        "-u",
+        "alice",
+        "--daemon",
+        "--pidfile",
+        pid_s,
+        "--",
+        "/bin/true",
+    ]);
+    second.assert_refused("is locked by a running instance");
+    assert!(
+        second.stderr.contains(&stat.pid.to_string()),
+        "{}",
+        second.describe()
+    );
+}
+
+#[test]
+fn daemon_failures_reach_the_caller() {
+    let Some(w) = world("daemon_failures") else {
+        return;
+    };
+    let run = w.runas(&["-u", "alice", "--daemon", "--", "/no/such/program"]);
+    assert_eq!(run.code(), Some(127), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("runas: \"/no/such/program\": command not found"),
+        "{}",
+        run.describe()
+    );
+    w.runas(&["-u", "mallory", "--daemon", "--", "/bin/true"])
+        .assert_refused("unknown user \"mallory\"");
+    let run = w.runas(&[
+        "-u",
+        "alice",
+        "--daemon",
+        "--chdir",
+        "/root",
+        "--",
+        "/bin/true",
+    ]);
+    run.assert_refused("Permission denied");
+}
+
+#[test]
+fn dump_reports_what_proc_says() {
+    let Some(w) = world("dump") else { return };
+    let runas = w.runas.to_str().unwrap().to_owned();
+    let run = w.runas(&["-u", "alice", "--", &runas, "--dump"]);
+    assert!(run.output.status.success(), "{}", run.describe());
+    let out = &run.stdout;
+    assert!(
+        out.contains(&format!("pid: {}\n", launcher_pid(&run))),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("ppid: {}\n", std::process::id())),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "uid: real=1500(alice) effective=1500(alice) saved=1500(alice) filesystem=1500(alice)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "gid: real=1500(alice) effective=1500(alice) saved=1500(alice) filesystem=1500(alice)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("groups: 1500(alice),1700(jupiter),1701(saturn)"),
+        "{out}"
+    );
+    for set in ["effective", "permitted", "inheritable", "ambient"] {
+        assert!(out.contains(&format!("capabilities {set}: none")), "{out}");
+    }
+    assert!(out.contains("no_new_privs: 0"), "{out}");
+    assert!(out.contains("tty: none"), "{out}");
+    let run = w.runas(&[
+        "-u",
+        "alice",
+        "--no-new-privs",
+        "--umask",
+        "027",
+        "--",
+        &runas,
+        "--dump",
+    ]);
+    assert!(
+        run.stdout.contains("no_new_privs: 1") && run.stdout.contains("umask: 0027"),
+        "{}",
+        run.describe()
+    );
+    w.runas(&["--dump", "-u", "alice"])
+        .assert_refused("--dump takes no other option");
+}
+
+/// Load JSON with python and print its keys (dotted, sorted) and values.
+fn json_fields(json: &str) -> String {
+    let script = r#"
+import json, sys
+def walk(prefix, v):
+    if isinstance(v, dict):
+        for k in sorted(v): walk(prefix + k + ".", v[k])
+    else:
+        print(prefix[:-1] + "=" + json.dumps(v))
+walk("", json.loads(sys.stdin.read()))
+"#;
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "invalid JSON: {json}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn keys(fields: &str) -> Vec<&str> {
+    fields
+        .lines()
+        .map(|l| l.split('=').next().unwrap())
+        .collect()
+}
+
+#[test]
+fn json_field_names_are_stable() {
+    let Some(w) = world("json_fields") else {
+        return;
+    };
+    let runas = w.runas.to_str().unwrap().to_owned();
+    let dump = w.runas(&["-u", "alice", "--", &runas, "--dump", "--json"]);
+    let json = dump
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .collect::<String>();
+    let fields = json_fields(&json);
+    assert_eq!(
+        keys(&fields),
+        [
+            "capabilities.ambient",
+            "capabilities.bounding",
+            "capabilities.effective",
+            "capabilities.inheritable",
+            "capabilities.permitted",
+            "foreground_pgid",
+            "gid.effective.id",
+            "gid.effective.name",
+            "gid.filesystem.id",
+            "gid.filesystem.name",
+            "gid.real.id",
+            "gid.real.name",
+            "gid.saved.id",
+            "gid.saved.name",
+            "groups",
+            "no_new_privs",
+            "pgid",
+            "pid",
+            "ppid",
+            "securebits",
+            "sid",
+            "tty",
+            "uid.effective.id",
+            "uid.effective.name",
+            "uid.filesystem.id",
+            "uid.filesystem.name",
+            "uid.real.id",
+            "uid.real.name",
+            "uid.saved.id",
+            "uid.saved.name",
+            "umask",
+        ]
+    );
+    let plan = w.runas(&["--dry-run", "--json", "-u", "alice", "--", "id"]);
+    let json = plan
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .collect::<String>();
+    let fields = json_fields(&json);
+    assert_eq!(
+        keys(&fields),
+        [
+            "command",
+            "environment.clear",
+            "environment.set.HOME",
+            "environment.set.LOGNAME",
+            "environment.set.SHELL",
+            "environment.set.USER",
+            "environment.unset",
+            "gid.id",
+            "gid.name",
+            "groups",
+            "options.bounding_drop",
+            "options.chdir",
+            "options.close_fds",
+            "options.detach_terminal",
+            "options.keep_caps",
+            "options.no_new_privs",
+            "options.pdeathsig",
+            "options.securebits_clear",
+            "options.securebits_set",
+            "options.session",
+            "options.umask",
+            "syscalls",
+            "uid.id",
+            "uid.name",
+            "valid",
+        ]
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing_and_matches_a_real_run() {
+    let Some(w) = world("dry_run") else { return };
+    let trace = w.path().join("trace");
+    let mut argv: Vec<OsString> = [
+        "strace",
+        "-qq",
+        "-f",
+        "-e",
+        "trace=setgroups,setresgid,setresuid,capset,prctl,execve",
+        "-o",
+    ]
+    .map(OsString::from)
+    .to_vec();
+    argv.push(trace.clone().into());
+    argv.push(w.runas.clone().into());
+    argv.extend(["--dry-run", "--json", "-u", "alice:jupiter", "--", "id"].map(OsString::from));
+    let run = Run::from(w.command(&argv).output().unwrap());
+    assert!(run.output.status.success(), "{}", run.describe());
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let changes: Vec<&str> = calls
+        .lines()
+        .filter(|l| {
+            ["setgroups", "setresgid", "setresuid", "capset", "prctl"]
+                .iter()
+                .any(|c| l.contains(c))
+        })
+        .collect();
+    assert!(
+        changes.is_empty(),
+        "the dry run changed credentials:\n{calls}"
+    );
+    assert_eq!(
+        calls.matches("execve(").count(),
+        1,
+        "only runas itself was executed:\n{calls}"
+    );
+    let json = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .collect::<String>();
+    let fields = json_fields(&json);
+    let id = w.runas(&with_probe(&["-u", "alice:jupiter"])).identity();
+    assert!(
+        fields.contains(&format!("uid.id={}", id.uid[0])),
+        "{fields}"
+    );
+    assert!(
+        fields.contains(&format!("gid.id={}", id.gid[0])),
+        "{fields}"
+    );
+    let groups: Vec<String> = id.groups.iter().map(|g| g.to_string()).collect();
+    let line = fields.lines().find(|l| l.starts_with("groups=")).unwrap();
+    for g in &groups {
+        assert!(line.contains(&format!("\"id\": {g}")), "{line} lacks {g}");
+    }
+    assert_eq!(line.matches("\"id\"").count(), groups.len(), "{line}");
+    assert!(fields.contains("setresuid(1500, 1500, 1500)"), "{fields}");
+    // An invalid plan is a 125, with the usual message.
+    w.runas(&["--dry-run", "-u", "mallory", "--", "id"])
+        .assert_refused("unknown user \"mallory\"");
+}
