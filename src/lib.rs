@@ -27,22 +27,15 @@ use std::process::ExitCode;
 
 /// A set-user-ID or set-group-ID install would hand every local user the
 /// owner's identity through runas's options. Refuse before parsing anything.
-fn refuse_set_id_install() -> Result<()> {
-    let (real, effective, _) = sys::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
-    if real != effective {
-        return Err(Error::SetIdInstall {
-            kind: "uid",
-            real,
-            effective,
-        });
-    }
-    let (real, effective, _) = sys::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
-    if real != effective {
-        return Err(Error::SetIdInstall {
-            kind: "gid",
-            real,
-            effective,
-        });
+fn refuse_set_id_install(before: &plan::Credentials) -> Result<()> {
+    for (kind, ids) in [("uid", before.uid), ("gid", before.gid)] {
+        if ids.real != ids.effective {
+            return Err(Error::SetIdInstall {
+                kind,
+                real: ids.real,
+                effective: ids.effective,
+            });
+        }
     }
     Ok(())
 }
@@ -88,7 +81,7 @@ fn switch_and_exec(
     }
 }
 
-fn run_runas(original_parent: nix::unistd::Pid) -> Result<()> {
+fn run_runas(original_parent: nix::unistd::Pid, before: plan::Credentials) -> Result<()> {
     let options = match cli::parse(std::env::args_os())? {
         cli::Parsed::Run(options) => options,
         cli::Parsed::Print(text) => {
@@ -109,7 +102,6 @@ fn run_runas(original_parent: nix::unistd::Pid) -> Result<()> {
         return Ok(());
     }
     let mut request = spec::parse_request(&options)?;
-    let before = verify::read_credentials()?;
     let restricted = newgrp::is_restricted(&before, sys::at_secure());
     if restricted {
         request = newgrp::restrict(request, &before)?;
@@ -153,7 +145,11 @@ fn run_runas(original_parent: nix::unistd::Pid) -> Result<()> {
     ))
 }
 
-fn run_compat(mode: compat::Mode, original_parent: nix::unistd::Pid) -> Result<()> {
+fn run_compat(
+    mode: compat::Mode,
+    original_parent: nix::unistd::Pid,
+    before: plan::Credentials,
+) -> Result<()> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     match compat::parse_args(mode, &args)? {
         compat::Invocation::Print(text) => {
@@ -161,7 +157,6 @@ fn run_compat(mode: compat::Mode, original_parent: nix::unistd::Pid) -> Result<(
             Ok(())
         }
         compat::Invocation::Run { spec, command } => {
-            let before = verify::read_credentials()?;
             // gosu/su-exec rules would let a file capability set any gid.
             if newgrp::is_restricted(&before, sys::at_secure()) {
                 return Err(Error::NotPermitted(format!(
@@ -177,11 +172,13 @@ fn run_compat(mode: compat::Mode, original_parent: nix::unistd::Pid) -> Result<(
 
 fn run() -> Result<()> {
     let original_parent = nix::unistd::getppid();
-    refuse_set_id_install()?;
+    // Read once: the set-ID check and the plan both start from these.
+    let before = verify::read_credentials()?;
+    refuse_set_id_install(&before)?;
     let argv0 = std::env::args_os().next().unwrap_or_default();
     match compat::Mode::from_program_name(&argv0) {
-        Some(mode) => run_compat(mode, original_parent),
-        None => run_runas(original_parent),
+        Some(mode) => run_compat(mode, original_parent, before),
+        None => run_runas(original_parent, before),
     }
 }
 

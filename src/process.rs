@@ -42,10 +42,6 @@ pub fn detach_terminal(plan: &Plan, before: &Credentials, caps_before: CapMasks)
     if plan.process.keep_tty || new_session || !lowers_privilege(plan, before, caps_before) {
         return Ok(());
     }
-    // The kernel already refuses TIOCSTI to everyone without CAP_SYS_ADMIN.
-    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
-        return Ok(());
-    }
     let tty = match open_controlling_terminal() {
         Ok(tty) => tty,
         // ENXIO: no controlling terminal. ENOENT: no /dev/tty in this mount
@@ -59,6 +55,11 @@ pub fn detach_terminal(plan: &Plan, before: &Credentials, caps_before: CapMasks)
             )));
         }
     };
+    // The kernel already refuses TIOCSTI to everyone without CAP_SYS_ADMIN.
+    // (Read only now: services and containers have no terminal at all.)
+    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
+        return Ok(());
+    }
     // A session leader's session holds only what it started; detaching
     // there would hang up the foreground group instead, so it is left alone.
     if getsid(None).map_err(|e| Error::syscall("getsid", e))? == getpid() {

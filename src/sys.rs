@@ -16,11 +16,10 @@ pub const KERNEL_NGROUPS_MAX: usize = 65536;
 ///
 /// Sized from the count the call reports rather than by doubling: glibc
 /// rescans the group database on every call, so a doubling loop costs
-/// log(n) scans. The first call offers room for the kernel's maximum, which
-/// costs address space only (pages never written are never touched), so a
-/// single scan is the normal case.
+/// log(n) scans. The first call offers room for 1024 groups (one page);
+/// a user in more costs exactly one more scan, at the reported size.
 pub fn getgrouplist(user: &CStr, primary: u32) -> Result<Vec<u32>, Errno> {
-    let mut capacity = KERNEL_NGROUPS_MAX + 1;
+    let mut capacity = 1024;
     // The database can grow between two calls; give up after a few tries
     // rather than loop forever.
     for _ in 0..4 {
@@ -278,4 +277,133 @@ pub fn restore_default_sigpipe() -> Result<(), Errno> {
     // SAFETY: installing SIG_DFL runs no code of ours in signal context, so
     // none of signal()'s handler-safety requirements apply.
     unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map(drop)
+}
+
+/// A bump allocator for this short-lived process.
+///
+/// runas allocates a few hundred small blocks (mostly while building the
+/// command-line parser) and then replaces itself with execve, so freeing
+/// memory buys nothing. musl's allocator, by contrast, maps and unmaps pages
+/// for many of these blocks, and each munmap costs a TLB flush: measured by
+/// bench/run, that churn was a large share of runas's start-up. Blocks come
+/// from a zero-initialised static arena (its pages are touched only as it
+/// fills); what does not fit goes to the system allocator.
+pub struct BumpAllocator;
+
+const ARENA_SIZE: usize = 1 << 20;
+
+struct Arena {
+    bytes: std::cell::UnsafeCell<[u8; ARENA_SIZE]>,
+    used: std::sync::atomic::AtomicUsize,
+}
+
+// SAFETY: the arena hands out disjoint ranges, reserved with an atomic
+// compare-and-swap, so no two threads ever get the same bytes.
+unsafe impl Sync for Arena {}
+
+static ARENA: Arena = Arena {
+    bytes: std::cell::UnsafeCell::new([0; ARENA_SIZE]),
+    used: std::sync::atomic::AtomicUsize::new(0),
+};
+
+impl Arena {
+    fn contains(&self, ptr: *mut u8) -> bool {
+        let start = self.bytes.get() as usize;
+        (start..start + ARENA_SIZE).contains(&(ptr as usize))
+    }
+}
+
+// SAFETY: every pointer returned is either a fresh, suitably aligned,
+// exclusively reserved range of the arena, or comes from System, and
+// dealloc/realloc pass System's pointers back to System only.
+unsafe impl std::alloc::GlobalAlloc for BumpAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        use std::sync::atomic::Ordering;
+        let base = ARENA.bytes.get() as usize;
+        let mut used = ARENA.used.load(Ordering::Relaxed);
+        loop {
+            let start = (base + used).next_multiple_of(layout.align()) - base;
+            let Some(end) = start
+                .checked_add(layout.size())
+                .filter(|end| *end <= ARENA_SIZE)
+            else {
+                // SAFETY: forwarded unchanged to the system allocator.
+                return unsafe { std::alloc::System.alloc(layout) };
+            };
+            match ARENA
+                .used
+                .compare_exchange_weak(used, end, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                // SAFETY: start..end lies inside the arena and is now ours.
+                Ok(_) => return unsafe { (ARENA.bytes.get() as *mut u8).add(start) },
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        if !ARENA.contains(ptr) {
+            // SAFETY: not an arena block, so System allocated it with this layout.
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // Large zeroed blocks (the getgrouplist buffer) go to the system,
+        // which gets them zeroed from the kernel without writing them.
+        if layout.size() > 4096 {
+            // SAFETY: forwarded unchanged to the system allocator.
+            return unsafe { std::alloc::System.alloc_zeroed(layout) };
+        }
+        // SAFETY: as alloc; arena bytes are zero until handed out, and
+        // never handed out twice.
+        unsafe { self.alloc(layout) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout};
+
+    #[test]
+    fn bump_blocks_are_aligned_disjoint_and_large_ones_fall_back() {
+        let a = BumpAllocator;
+        let mut blocks = Vec::new();
+        for (size, align) in [(1, 1), (3, 2), (24, 8), (100, 64), (7, 4096), (4096, 16)] {
+            let layout = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: valid non-zero layouts; freed below with the same layout.
+            let p = unsafe { a.alloc(layout) };
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0, "alignment {align}");
+            // SAFETY: the block has `size` writable bytes.
+            unsafe { std::ptr::write_bytes(p, 0xAB, size) };
+            blocks.push((p as usize, size, layout, p));
+        }
+        let mut ranges: Vec<(usize, usize)> = blocks.iter().map(|b| (b.0, b.0 + b.1)).collect();
+        ranges.sort_unstable();
+        assert!(
+            ranges.windows(2).all(|w| w[0].1 <= w[1].0),
+            "overlapping blocks"
+        );
+        let big = Layout::from_size_align(ARENA_SIZE * 2, 8).unwrap();
+        // SAFETY: valid layout; freed with the same layout.
+        let p = unsafe { a.alloc_zeroed(big) };
+        assert!(!p.is_null() && !ARENA.contains(p));
+        // SAFETY: zeroed block of that size.
+        assert_eq!(unsafe { *p.add(ARENA_SIZE) }, 0);
+        // SAFETY: each pointer came from this allocator with this layout.
+        unsafe {
+            a.dealloc(p, big);
+            for (_, _, layout, p) in blocks {
+                a.dealloc(p, layout);
+            }
+        }
+    }
+
+    #[test]
+    fn getgrouplist_reports_the_primary_gid_even_for_an_unknown_user() {
+        let groups = getgrouplist(c"no-such-user-runas-unit-test", 4242).unwrap();
+        assert_eq!(groups, vec![4242]);
+    }
 }
