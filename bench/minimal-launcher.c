@@ -1,6 +1,7 @@
 /* The reference: the least a privilege-dropping launcher can do.
  * setgroups, setresgid, setresuid with fixed ids given as numbers, then
  * execve. No name lookup, no verification. Built static with musl. */
+#define _GNU_SOURCE
 #include <grp.h>
 #include <stdlib.h>
 #include <unistd.h>

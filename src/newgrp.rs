@@ -12,6 +12,42 @@ use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan, ResIds};
 use crate::spec::{GroupPolicy, IdSpec, ProcessOptions, Request};
 
+/// The variables glibc removes from the environment of a program started in
+/// secure-execution mode (its UNSECURE_ENVVARS). A static musl build does
+/// not remove them, so this mode removes them itself: the target never
+/// receives what the caller meant for a privileged process.
+pub const UNSECURE_ENV: [&str; 29] = [
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LD_AUDIT",
+    "LD_DEBUG",
+    "LD_DEBUG_OUTPUT",
+    "LD_DYNAMIC_WEAK",
+    "LD_HWCAP_MASK",
+    "LD_LIBRARY_PATH",
+    "LD_ORIGIN_PATH",
+    "LD_PRELOAD",
+    "LD_PROFILE",
+    "LD_SHOW_AUXV",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_ARENA_TEST",
+    "MALLOC_MMAP_MAX_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_PERTURB_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_TRACE",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TMPDIR",
+    "TZDIR",
+];
+
 /// Whether runas runs with privilege it gained at exec from its file (not
 /// from the caller): secure-execution mode, same real and effective uid,
 /// and a caller other than root.
@@ -62,6 +98,10 @@ pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
         return Err(refuse("--securebits"));
     }
     request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
+    request
+        .env
+        .unset
+        .extend(UNSECURE_ENV.iter().map(Into::into));
     Ok(request)
 }
 
@@ -158,6 +198,14 @@ mod tests {
             r.policy,
             GroupPolicy::List(vec![IdSpec::Id(1500), IdSpec::Id(1700), IdSpec::Id(1701)])
         );
+    }
+
+    #[test]
+    fn unsafe_variables_are_removed_whatever_the_c_library() {
+        let r = restrict(request(None, GroupPolicy::Default), &caller()).unwrap();
+        for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
+            assert!(r.env.unset.iter().any(|u| u == name), "{name}");
+        }
     }
 
     #[test]

@@ -64,6 +64,13 @@ done
 printf 'launcher-pid %s\n' "$$"
 exec "$@""#;
 
+/// The binary under test: the one cargo built, or RUNAS_TEST_BIN (CI points
+/// it at the static musl build to run a smoke subset against it too).
+pub fn runas_under_test() -> PathBuf {
+    std::env::var_os("RUNAS_TEST_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_runas")), PathBuf::from)
+}
+
 /// True when the tests that really switch identity can run. When they
 /// cannot, says so on stderr, so a skip is never silent.
 pub fn privileged(test: &str) -> bool {
@@ -97,7 +104,7 @@ impl World {
         fs::write(dir.path().join("group"), group).unwrap();
         fs::write(dir.path().join("nsswitch.conf"), NSSWITCH).unwrap();
         let runas = dir.path().join("runas");
-        fs::copy(env!("CARGO_BIN_EXE_runas"), &runas).unwrap();
+        fs::copy(runas_under_test(), &runas).unwrap();
         fs::set_permissions(&runas, fs::Permissions::from_mode(0o755)).unwrap();
         World { dir, runas }
     }

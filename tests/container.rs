@@ -1,0 +1,148 @@
+//! The static build in a minimal container, without a container engine:
+//! a root filesystem with busybox, fixture accounts and the static runas,
+//! entered as an ENTRYPOINT would be, in new mount and pid namespaces.
+//!
+//! Needs RUNAS_STATIC_BIN (the x86_64-unknown-linux-musl build) and
+//! /bin/busybox from Debian's busybox-static; CI provides both.
+
+mod common;
+
+use common::privileged;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn static_runas(test: &str) -> Option<PathBuf> {
+    if !privileged(test) {
+        return None;
+    }
+    let Some(bin) = std::env::var_os("RUNAS_STATIC_BIN") else {
+        eprintln!(
+            "SKIPPED {test}: RUNAS_STATIC_BIN is not set (CI builds the musl binary and sets it)"
+        );
+        return None;
+    };
+    if !Path::new("/bin/busybox").exists() {
+        eprintln!(
+            "SKIPPED {test}: /bin/busybox (busybox-static) is not installed (CI installs it)"
+        );
+        return None;
+    }
+    Some(PathBuf::from(bin))
+}
+
+fn rootfs(runas: &Path) -> tempfile::TempDir {
+    let root = tempfile::Builder::new()
+        .prefix("runas-rootfs.")
+        .tempdir()
+        .unwrap();
+    let r = root.path();
+    for dir in ["bin", "etc", "app/data", "usr/local/bin"] {
+        fs::create_dir_all(r.join(dir)).unwrap();
+    }
+    fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::copy("/bin/busybox", r.join("bin/busybox")).unwrap();
+    for applet in ["sh", "id", "chown"] {
+        symlink("busybox", r.join("bin").join(applet)).unwrap();
+    }
+    fs::copy(runas, r.join("runas")).unwrap();
+    fs::set_permissions(r.join("runas"), fs::Permissions::from_mode(0o755)).unwrap();
+    symlink("/runas", r.join("usr/local/bin/runas")).unwrap();
+    symlink("runas", r.join("gosu")).unwrap();
+    let entrypoint = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/docker/entrypoint.sh"
+    );
+    fs::copy(entrypoint, r.join("entrypoint.sh")).unwrap();
+    fs::write(
+        r.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/app:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(
+        r.join("etc/group"),
+        "root:x:0:\napp:x:1000:\nmedia:x:1001:app\n",
+    )
+    .unwrap();
+    root
+}
+
+/// `unshare --mount --pid --fork --mount-proc chroot ROOT ARGS...`
+fn enter(root: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "/usr/sbin/chroot",
+        ])
+        .arg(root)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/bin")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn static_runas_drops_to_the_app_user_in_a_minimal_rootfs() {
+    let Some(bin) = static_runas("container_runas") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let (code, out, err) = enter(
+        root.path(),
+        &["/runas", "-u", "app", "--", "/bin/busybox", "id"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "uid=1000(app) gid=1000(app) groups=1000(app),1001(media)"
+    );
+    // No passwd entry, no group: refused, never gid 0.
+    let (code, _, err) = enter(
+        root.path(),
+        &["/runas", "-u", "4242", "--", "/bin/busybox", "id"],
+    );
+    assert_eq!(code, 125, "{err}");
+    assert!(err.contains("give --group"), "{err}");
+}
+
+#[test]
+fn static_runas_as_gosu_in_a_minimal_rootfs() {
+    let Some(bin) = static_runas("container_gosu") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let (code, out, err) = enter(root.path(), &["/gosu", "app", "/bin/busybox", "id"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("uid=1000(app) gid=1000(app)"), "{out}");
+    let (code, out, err) = enter(
+        root.path(),
+        &["/gosu", "app:media", "/bin/busybox", "id", "-g"],
+    );
+    assert_eq!((code, out.trim()), (0, "1001"), "{err}");
+}
+
+#[test]
+fn docker_entrypoint_script_prepares_as_root_then_drops() {
+    let Some(bin) = static_runas("container_entrypoint") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let (code, out, err) = enter(root.path(), &["/entrypoint.sh", "/bin/busybox", "id", "-u"]);
+    assert_eq!((code, out.trim()), (0, "1000"), "{err}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        fs::metadata(root.path().join("app/data")).unwrap().uid(),
+        1000,
+        "the data volume was handed over"
+    );
+}
