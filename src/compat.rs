@@ -7,7 +7,7 @@
 //! 125/126/127 instead of 1.
 
 use crate::error::{Error, Result};
-use crate::plan::{Credentials, EnvPlan, Plan, normalize_groups};
+use crate::plan::{Credentials, EnvPlan, Plan, lookup_error, normalize_groups, resolve_group};
 use crate::spec::{self, IdSpec, Kind};
 use crate::userdb::{UserDb, UserRecord};
 
@@ -80,36 +80,24 @@ fn parse_compat_spec(text: &str, mode: Mode) -> Result<CompatSpec> {
     })
 }
 
-fn lookup(what: String) -> impl FnOnce(nix::errno::Errno) -> Error {
-    move |source| Error::Lookup { what, source }
-}
-
 fn user_by_id(db: &dyn UserDb, uid: u32) -> Result<Option<UserRecord>> {
     db.user_by_uid(uid)
-        .map_err(lookup(format!("uid {uid} in the passwd database")))
+        .map_err(lookup_error(format!("uid {uid} in the passwd database")))
 }
 
 fn user_by_name(db: &dyn UserDb, name: &str) -> Result<UserRecord> {
     db.user_by_name(name)
-        .map_err(lookup(format!("user {name:?} in the passwd database")))?
+        .map_err(lookup_error(format!(
+            "user {name:?} in the passwd database"
+        )))?
         .ok_or_else(|| Error::UnknownUser(name.to_owned()))
-}
-
-fn group_id(db: &dyn UserDb, spec: &IdSpec) -> Result<u32> {
-    match spec {
-        IdSpec::Id(gid) => Ok(*gid),
-        IdSpec::Name(name) => db
-            .group_by_name(name)
-            .map_err(lookup(format!("group {name:?} in the group database")))?
-            .ok_or_else(|| Error::UnknownGroup(name.clone())),
-    }
 }
 
 /// The groups that list `user` as a member, and no primary gid: gosu's
 /// supplementary list. getgrouplist always adds the gid it is given, so it
 /// is given (gid_t)-1, which no group can have, and that is removed again.
 fn member_groups(db: &dyn UserDb, user: &str) -> Result<Vec<u32>> {
-    let mut groups = db.group_list(user, u32::MAX).map_err(lookup(format!(
+    let mut groups = db.group_list(user, u32::MAX).map_err(lookup_error(format!(
         "the groups of user {user:?} in the group database"
     )))?;
     groups.retain(|g| *g != u32::MAX);
@@ -151,7 +139,7 @@ fn resolve_gosu(spec: &CompatSpec, current: &Credentials, db: &dyn UserDb) -> Re
         (None, _) => current.uid.real,
     };
     let (gid, groups) = match &spec.group {
-        Some(group) => (group_id(db, group)?, Vec::new()),
+        Some(group) => (resolve_group(group, db)?, Vec::new()),
         None => match &record {
             Some(r) => (r.gid, member_groups(db, &r.name)?),
             None => (current.gid.real, Vec::new()),
@@ -177,10 +165,10 @@ fn resolve_su_exec(spec: &CompatSpec, current: &Credentials, db: &dyn UserDb) ->
     let home = home_of(record.as_ref());
     let groups = match (&spec.group, &record) {
         (Some(group), _) => {
-            gid = group_id(db, group)?;
+            gid = resolve_group(group, db)?;
             vec![gid]
         }
-        (None, Some(r)) => db.group_list(&r.name, gid).map_err(lookup(format!(
+        (None, Some(r)) => db.group_list(&r.name, gid).map_err(lookup_error(format!(
             "the groups of user {:?} in the group database",
             r.name
         )))?,

@@ -87,7 +87,8 @@ pub fn normalize_groups(mut groups: Vec<u32>) -> Vec<u32> {
     groups
 }
 
-fn lookup_error(what: String) -> impl FnOnce(nix::errno::Errno) -> Error {
+/// Turn a name-service failure into an error that says what was looked up.
+pub(crate) fn lookup_error(what: String) -> impl FnOnce(nix::errno::Errno) -> Error {
     move |source| Error::Lookup { what, source }
 }
 
@@ -120,7 +121,8 @@ fn resolve_user(spec: &IdSpec, db: &dyn UserDb) -> Result<Target> {
     }
 }
 
-fn resolve_group(spec: &IdSpec, db: &dyn UserDb) -> Result<u32> {
+/// A group spec to its gid: ids as they are, names through the database.
+pub(crate) fn resolve_group(spec: &IdSpec, db: &dyn UserDb) -> Result<u32> {
     match spec {
         IdSpec::Id(gid) => Ok(*gid),
         IdSpec::Name(name) => db
