@@ -192,37 +192,33 @@ pub fn resolve(
     };
     let uid = target.as_ref().map_or(current.uid.effective, |t| t.uid);
 
-    let policy = match (&request.policy, &target) {
-        (GroupPolicy::Default, Some(_)) => &GroupPolicy::Init,
-        (GroupPolicy::Default, None) => &GroupPolicy::Keep,
-        (policy, _) => policy,
-    };
-    let groups = match policy {
-        GroupPolicy::Init => match &target {
+    // With a user, the default is --init-groups; without one, --keep-groups.
+    let groups = match (&request.policy, &target) {
+        (
+            GroupPolicy::Init | GroupPolicy::Default,
             Some(Target {
                 record: Some(record),
                 ..
-            }) => db
-                .group_list(&record.name, gid)
-                .map_err(lookup_error(format!(
-                    "the groups of user {:?} in the group database",
-                    record.name
-                )))?,
-            // No passwd entry means no name, and group membership is by name.
-            Some(Target { record: None, .. }) => vec![gid],
-            None => {
-                return Err(Error::Usage(
-                    "--init-groups needs --user: it reads the user's memberships from the group database".into(),
-                ));
-            }
-        },
-        GroupPolicy::Keep => current.groups.clone(),
-        GroupPolicy::Clear => Vec::new(),
-        GroupPolicy::List(items) => items
+            }),
+        ) => db
+            .group_list(&record.name, gid)
+            .map_err(lookup_error(format!(
+                "the groups of user {:?} in the group database",
+                record.name
+            )))?,
+        // No passwd entry means no name, and group membership is by name.
+        (GroupPolicy::Init | GroupPolicy::Default, Some(Target { record: None, .. })) => vec![gid],
+        (GroupPolicy::Init, None) => {
+            return Err(Error::Usage(
+                "--init-groups needs --user: it reads the user's memberships from the group database".into(),
+            ));
+        }
+        (GroupPolicy::Keep | GroupPolicy::Default, _) => current.groups.clone(),
+        (GroupPolicy::Clear, _) => Vec::new(),
+        (GroupPolicy::List(items), _) => items
             .iter()
             .map(|item| resolve_group(item, db))
             .collect::<Result<_>>()?,
-        GroupPolicy::Default => unreachable!("replaced above"),
     };
     let groups = normalize_groups(
         groups
