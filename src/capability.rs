@@ -49,10 +49,21 @@ const NAMES: [&str; 41] = [
 
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
+pub const CAP_SETPCAP: u32 = 8;
 
 /// The bit of one capability in a 64-bit mask.
 pub fn bit(cap: u32) -> u64 {
     1u64 << cap
+}
+
+/// Whether `mask` holds capability `cap`.
+pub fn has(mask: u64, cap: u32) -> bool {
+    mask & bit(cap) != 0
+}
+
+/// The capabilities in `mask`, lowest first.
+pub fn each(mask: u64) -> impl Iterator<Item = u32> {
+    (0..64).filter(move |cap| has(mask, *cap))
 }
 
 /// `net_bind_service`, `CAP_NET_BIND_SERVICE` or `Net_Bind_Service`.
@@ -71,7 +82,7 @@ pub fn name(cap: u32) -> String {
 
 /// The names in a mask, comma-separated.
 pub fn describe(mask: u64) -> String {
-    let names: Vec<String> = (0..64).filter(|c| mask & bit(*c) != 0).map(name).collect();
+    let names: Vec<String> = each(mask).map(name).collect();
     if names.is_empty() {
         "none".into()
     } else {
@@ -153,6 +164,14 @@ mod tests {
         assert_eq!(parse_name("cap_"), None);
         assert_eq!(parse_name("net-bind-service"), None);
         assert_eq!(name(13), "cap_net_raw");
+    }
+
+    #[test]
+    fn masks_enumerate_and_test() {
+        let mask = bit(0) | bit(10) | bit(63);
+        assert_eq!(each(mask).collect::<Vec<_>>(), [0, 10, 63]);
+        assert!(has(mask, 10) && !has(mask, 11));
+        assert_eq!(each(0).count(), 0);
     }
 
     #[test]

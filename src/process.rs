@@ -15,9 +15,18 @@ use std::os::unix::fs::OpenOptionsExt;
 
 /// Whether the target ends up with less privilege than the caller: another
 /// uid, or fewer permitted capabilities.
-pub fn lowers_privilege(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> bool {
+fn lowers_privilege(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> bool {
     let after = planned_caps(plan, caps_before);
     plan.uid != before.uid.effective || caps_before.permitted & !after.permitted != 0
+}
+
+/// Whether the plan calls for giving up the controlling terminal (if there
+/// is one): a less privileged target that keeps the caller's session. A new
+/// session has no controlling terminal at all, and --keep-tty opts out.
+pub fn detach_wanted(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> bool {
+    let p = &plan.process;
+    let new_session = p.session == crate::session::Session::NewSession || p.daemon.is_some();
+    !p.keep_tty && !new_session && lowers_privilege(plan, before, caps_before)
 }
 
 fn open_controlling_terminal() -> std::io::Result<File> {
@@ -36,10 +45,7 @@ fn open_controlling_terminal() -> std::io::Result<File> {
 /// reaches it. It is not enough to look at fds 0-2: the target could open
 /// /dev/tty itself, so whether there is a controlling terminal at all decides.
 pub fn detach_terminal(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<()> {
-    // A new session has no controlling terminal at all.
-    let new_session = plan.process.session == crate::session::Session::NewSession
-        || plan.process.daemon.is_some();
-    if plan.process.keep_tty || new_session || !lowers_privilege(plan, before, caps_before) {
+    if !detach_wanted(plan, before, caps_before) {
         return Ok(());
     }
     let tty = match open_controlling_terminal() {

@@ -71,10 +71,7 @@ fn id_json(id: u32, name: Option<String>) -> String {
 }
 
 fn cap_names(mask: u64) -> Vec<String> {
-    (0..64)
-        .filter(|c| mask & capability::bit(*c) != 0)
-        .map(capability::name)
-        .collect()
+    capability::each(mask).map(capability::name).collect()
 }
 
 fn caps_json(mask: u64) -> String {
@@ -285,10 +282,7 @@ pub fn dry_run(
     transition::preflight(plan, before, caps_before)?;
     let securebits = transition::read_securebits(plan)?;
     let mut calls: Vec<String> = Vec::new();
-    let detach = !plan.process.keep_tty
-        && plan.process.session != Session::NewSession
-        && plan.process.daemon.is_none()
-        && process::lowers_privilege(plan, before, caps_before);
+    let detach = process::detach_wanted(plan, before, caps_before);
     if plan.process.daemon.is_some() {
         calls.push("fork(), setsid(), fork(): the caller waits for the daemon's execve".into());
     }

@@ -13,16 +13,11 @@ use crate::sys::{self, CapMasks};
 use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
 
-use crate::capability::{self, CAP_SETGID, CAP_SETUID};
+use crate::capability::{self, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, has as has_cap};
 use crate::spec::Securebits;
 
-const CAP_SETPCAP: u32 = 8;
 /// SECBIT_KEEP_CAPS: keep the permitted set across setresuid from root.
 const SECBIT_KEEP_CAPS: u32 = 1 << 4;
-
-fn has_cap(mask: u64, cap: u32) -> bool {
-    mask & (1 << cap) != 0
-}
 
 /// What the transition found and did; verification needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +25,6 @@ pub struct Transition {
     /// The caller could change its uid at will (CAP_SETUID in its effective
     /// set), so failing to regain the old ids proves the drop.
     pub caller_could_setuid: bool,
-    pub caller_could_setgid: bool,
 }
 
 /// `setgroups(1500,1700,1701)`, shortened for long lists.
@@ -168,7 +162,7 @@ pub fn planned_securebits(current: u32, wanted: Securebits) -> u32 {
 /// Drop the requested capabilities from the bounding set, stopping at the
 /// last capability this kernel has (PR_CAPBSET_READ answers EINVAL past it).
 fn drop_bounding(mask: u64) -> Result<()> {
-    for cap in (0..64).filter(|c| mask & capability::bit(*c) != 0) {
+    for cap in capability::each(mask) {
         match sys::bounding_has(cap) {
             Ok(false) => {}
             Ok(true) => sys::bounding_drop(cap).map_err(|e| {
@@ -272,11 +266,7 @@ pub fn steps(
     steps.push(Step::ClearAmbient);
     steps.push(Step::Capset(planned_caps(plan, caps_before)));
     if plan.uid != 0 {
-        steps.extend(
-            (0..64)
-                .filter(|c| p.keep_caps & capability::bit(*c) != 0)
-                .map(Step::RaiseAmbient),
-        );
+        steps.extend(capability::each(p.keep_caps).map(Step::RaiseAmbient));
     }
     steps
 }
@@ -339,7 +329,6 @@ pub fn apply(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result
     }
     Ok(Transition {
         caller_could_setuid: has_cap(caps_before.effective, CAP_SETUID),
-        caller_could_setgid: has_cap(caps_before.effective, CAP_SETGID),
     })
 }
 

@@ -98,7 +98,7 @@ fn check_caps(plan: &Plan) -> Result<()> {
     // both just proven to be --keep-caps (or empty): only the kept
     // capabilities can be ambient, and each of them must be.
     if plan.uid != 0 {
-        for cap in (0..64).filter(|c| plan.process.keep_caps & capability::bit(*c) != 0) {
+        for cap in capability::each(plan.process.keep_caps) {
             let set = sys::ambient_cap_is_set(cap)
                 .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_IS_SET)", e))?;
             if !set {
@@ -110,7 +110,7 @@ fn check_caps(plan: &Plan) -> Result<()> {
         }
     }
     let dropped = plan.process.bounding_drop;
-    for cap in (0..64).filter(|c| dropped & capability::bit(*c) != 0) {
+    for cap in capability::each(dropped) {
         match sys::bounding_has(cap) {
             Ok(false) | Err(Errno::EINVAL) => {}
             Ok(true) => {
@@ -158,7 +158,7 @@ pub fn verify(plan: &Plan, before: &Credentials, transition: &Transition) -> Res
     // Only a caller that could change ids at will had anything to give up;
     // root as the target can always switch back, by design.
     // A kept CAP_SETUID or CAP_SETGID makes the change undoable on purpose.
-    let keeps = |cap| plan.process.keep_caps & capability::bit(cap) != 0;
+    let keeps = |cap| capability::has(plan.process.keep_caps, cap);
     if transition.caller_could_setuid && plan.uid != 0 {
         if before.uid.effective != plan.uid && !keeps(capability::CAP_SETUID) {
             let old = before.uid.effective;
