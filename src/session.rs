@@ -190,8 +190,9 @@ pub fn daemonize(files: DaemonFiles, body: impl FnOnce(&[i32]) -> Error) -> Resu
             let mut report = String::new();
             let read = File::from(reader).read_to_string(&mut report);
             let _ = waitpid(child, None);
-            // The daemon holds the lock now; this process must not unlock it.
-            std::mem::forget(files);
+            // Dropping `files` closes this process's descriptors only: the
+            // lock is in a ManuallyDrop, so nothing here unlocks the daemon's.
+            drop(files);
             match read {
                 Ok(_) if report.is_empty() => Ok(()),
                 Ok(_) => Err(relayed(&report)),
@@ -259,6 +260,5 @@ fn daemon_child(
     let out = files.log.as_ref().unwrap_or(&null);
     nix::unistd::dup2_stdout(out).map_err(|e| Error::syscall("dup2(stdout)", e))?;
     nix::unistd::dup2_stderr(out).map_err(|e| Error::syscall("dup2(stderr)", e))?;
-    std::mem::forget(files);
     Err(body(&keep))
 }
