@@ -238,10 +238,7 @@ pub fn resolve(
     let identity = match &target {
         Some(target) => Some(user_environment(target)),
         None if request.env.reset || needs_home(&request.process) => {
-            let record = db
-                .user_by_uid(uid)
-                .map_err(lookup_error(format!("uid {uid} in the passwd database")))?;
-            Some(user_environment(&Target { uid, record }))
+            Some(user_environment(&resolve_user(&IdSpec::Id(uid), db)?))
         }
         None => None,
     };
