@@ -7,7 +7,9 @@
 //! 125/126/127 instead of 1.
 
 use crate::error::{Error, Result};
-use crate::plan::{Credentials, EnvPlan, Plan, lookup_error, normalize_groups, resolve_group};
+use crate::plan::{
+    Credentials, EnvPlan, Plan, lookup_error, normalize_groups, resolve_group, resolve_user,
+};
 use crate::spec::{self, IdSpec, Kind};
 use crate::userdb::{UserDb, UserRecord};
 
@@ -80,17 +82,14 @@ fn parse_compat_spec(text: &str, mode: Mode) -> Result<CompatSpec> {
     })
 }
 
-fn user_by_id(db: &dyn UserDb, uid: u32) -> Result<Option<UserRecord>> {
-    db.user_by_uid(uid)
-        .map_err(lookup_error(format!("uid {uid} in the passwd database")))
-}
-
-fn user_by_name(db: &dyn UserDb, name: &str) -> Result<UserRecord> {
-    db.user_by_name(name)
-        .map_err(lookup_error(format!(
-            "user {name:?} in the passwd database"
-        )))?
-        .ok_or_else(|| Error::UnknownUser(name.to_owned()))
+/// The passwd entry of the spec's user; an empty USER is the caller.
+fn user_record(
+    spec: &CompatSpec,
+    current: &Credentials,
+    db: &dyn UserDb,
+) -> Result<Option<UserRecord>> {
+    let user = spec.user.clone().unwrap_or(IdSpec::Id(current.uid.real));
+    Ok(resolve_user(&user, db)?.record)
 }
 
 /// The groups that list `user` as a member, and no primary gid: gosu's
@@ -128,11 +127,7 @@ fn plan_of(uid: u32, gid: u32, groups: Vec<u32>, home: std::ffi::OsString) -> Pl
 /// caller; a numeric uid without an entry keeps the caller's gid and gets
 /// HOME=/. USER alone: the database memberships; USER:GROUP: only that gid.
 fn resolve_gosu(spec: &CompatSpec, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
-    let record = match &spec.user {
-        None => user_by_id(db, current.uid.real)?,
-        Some(IdSpec::Id(uid)) => user_by_id(db, *uid)?,
-        Some(IdSpec::Name(name)) => Some(user_by_name(db, name)?),
-    };
+    let record = user_record(spec, current, db)?;
     let uid = match (&record, &spec.user) {
         (Some(r), _) => r.uid,
         (None, Some(IdSpec::Id(uid))) => *uid,
@@ -152,11 +147,7 @@ fn resolve_gosu(spec: &CompatSpec, current: &Credentials, db: &dyn UserDb) -> Re
 /// (memberships plus the primary gid), and without an entry the list is the
 /// gid alone.
 fn resolve_su_exec(spec: &CompatSpec, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
-    let record = match &spec.user {
-        Some(IdSpec::Name(name)) => Some(user_by_name(db, name)?),
-        Some(IdSpec::Id(uid)) => user_by_id(db, *uid)?,
-        None => user_by_id(db, current.uid.real)?,
-    };
+    let record = user_record(spec, current, db)?;
     let (uid, mut gid) = match (&record, &spec.user) {
         (Some(r), _) => (r.uid, r.gid),
         (None, Some(IdSpec::Id(uid))) => (*uid, current.gid.real),

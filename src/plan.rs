@@ -93,12 +93,12 @@ pub(crate) fn lookup_error(what: String) -> impl FnOnce(nix::errno::Errno) -> Er
 }
 
 /// The target user: its uid and, when the passwd database has it, its entry.
-struct Target {
-    uid: u32,
-    record: Option<UserRecord>,
+pub(crate) struct Target {
+    pub(crate) uid: u32,
+    pub(crate) record: Option<UserRecord>,
 }
 
-fn resolve_user(spec: &IdSpec, db: &dyn UserDb) -> Result<Target> {
+pub(crate) fn resolve_user(spec: &IdSpec, db: &dyn UserDb) -> Result<Target> {
     match spec {
         IdSpec::Id(uid) => Ok(Target {
             uid: *uid,
