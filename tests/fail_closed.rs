@@ -24,10 +24,7 @@ fn case(test: &str) -> Option<Case> {
         return None;
     }
     let world = World::new();
-    let shared = world.path().join("shared");
-    std::fs::create_dir(&shared).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let shared = world.shared_dir("shared");
     Some(Case {
         marker: shared.join("target-ran"),
         world,

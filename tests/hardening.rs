@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use std::ffi::OsString;
 
 fn world(test: &str) -> Option<World> {
     privileged(test).then(World::new)
@@ -168,10 +167,7 @@ fn pdeathsig_is_set_after_the_switch_and_fires() {
     // The target reads its own parent-death signal through python's prctl-free
     // /proc view is not available, so let the parent die and watch the signal:
     // a parent shell starts runas in the background and exits at once.
-    let out = w.path().join("shared");
-    std::fs::create_dir(&out).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = w.shared_dir("shared");
     let script = format!(
         r#"sh -c '{runas} -u nobody --pdeathsig USR1 -- /bin/sh -c "trap \"echo got-usr1 > {out}/result; exit 0\" USR1; echo started > {out}/started; while :; do sleep 0.05; done" & while [ ! -e {out}/started ]; do sleep 0.02; done; exit 0'
         for i in $(seq 100); do [ -e {out}/result ] && break; sleep 0.05; done
@@ -187,18 +183,15 @@ fn pdeathsig_is_set_after_the_switch_and_fires() {
 #[test]
 fn reset_env_keeps_exactly_the_listed_variables() {
     let Some(w) = world("reset_env") else { return };
-    let mut argv: Vec<OsString> = [
-        "env",
-        "TERM=xterm-test",
-        "NO_COLOR=1",
-        "LD_LIBRARY_PATH=/evil",
-        "SECRET=x",
-    ]
-    .map(OsString::from)
-    .to_vec();
-    argv.push(w.runas.clone().into());
-    argv.extend(
-        [
+    let run = w.runas_under(
+        &[
+            "env",
+            "TERM=xterm-test",
+            "NO_COLOR=1",
+            "LD_LIBRARY_PATH=/evil",
+            "SECRET=x",
+        ],
+        &[
             "-u",
             "alice",
             "--reset-env",
@@ -206,10 +199,8 @@ fn reset_env_keeps_exactly_the_listed_variables() {
             "EXTRA=1",
             "--",
             "/usr/bin/env",
-        ]
-        .map(OsString::from),
+        ],
     );
-    let run = Run::from(w.command(&argv).output().unwrap());
     let mut vars: Vec<&str> = run
         .stdout
         .lines()
@@ -238,12 +229,9 @@ fn env_unset_and_keep_env() {
     let Some(w) = world("env_options") else {
         return;
     };
-    let mut argv: Vec<OsString> = ["env", "USER=caller", "HOME=/caller", "DROPME=1"]
-        .map(OsString::from)
-        .to_vec();
-    argv.push(w.runas.clone().into());
-    argv.extend(
-        [
+    let run = w.runas_under(
+        &["env", "USER=caller", "HOME=/caller", "DROPME=1"],
+        &[
             "-u",
             "alice",
             "--keep-env",
@@ -253,10 +241,8 @@ fn env_unset_and_keep_env() {
             "A=b=c",
             "--",
             "/usr/bin/env",
-        ]
-        .map(OsString::from),
+        ],
     );
-    let run = Run::from(w.command(&argv).output().unwrap());
     assert!(
         run.stdout.lines().any(|l| l == "USER=caller"),
         "{}",

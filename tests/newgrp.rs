@@ -138,10 +138,7 @@ fn ld_preload_does_not_reach_runas_or_the_target() {
     let Some(w) = world("newgrp_ld_preload") else {
         return;
     };
-    let marker = w.path().join("shared");
-    std::fs::create_dir(&marker).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&marker, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let marker = w.shared_dir("shared");
     let source = w.file(
         "evil.c",
         &format!(
@@ -161,6 +158,7 @@ fn ld_preload_does_not_reach_runas_or_the_target() {
         return;
     };
     assert!(status.success());
+    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&library, std::fs::Permissions::from_mode(0o755)).unwrap();
     let runas = capable_copy(&w, "runas-setgid", "cap_setgid=ep");
     let args = with_probe_args(&["-g", "jupiter"]);

@@ -175,25 +175,27 @@ fn primary_gid_without_group_entry_and_empty_passwd_fields() {
     assert_eq!(id.env("SHELL"), "/bin/sh");
 }
 
+/// A parent that hands runas raised inheritable and ambient capabilities.
+const RAISED_INHERITABLE_AND_AMBIENT: [&str; 6] = [
+    "setpriv",
+    "--inh-caps",
+    "+net_raw",
+    "--ambient-caps",
+    "+net_raw",
+    "--",
+];
+
 #[test]
 fn root_target_keeps_root_but_loses_inherited_inheritable_and_ambient() {
     let Some(w) = world("root_target") else {
         return;
     };
-    let mut argv: Vec<OsString> = [
-        "setpriv",
-        "--inh-caps",
-        "+net_raw",
-        "--ambient-caps",
-        "+net_raw",
-        "--",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
-    argv.push(w.runas.clone().into());
-    argv.extend(with_probe(&["-u", "root"]).into_iter().map(OsString::from));
-    let id = Run::from(w.command(&argv).output().unwrap()).identity();
+    let id = w
+        .runas_under(
+            &RAISED_INHERITABLE_AND_AMBIENT,
+            &with_probe(&["-u", "root"]),
+        )
+        .identity();
     id.assert_ids(0, 0, &[0]);
     assert_eq!((id.cap_inh, id.cap_amb), (0, 0));
     assert_ne!(id.cap_prm, 0, "root keeps its permitted set");
@@ -204,20 +206,12 @@ fn inherited_inheritable_and_ambient_capabilities_do_not_reach_a_non_root_target
     let Some(w) = world("inherited_caps") else {
         return;
     };
-    let mut argv: Vec<OsString> = [
-        "setpriv",
-        "--inh-caps",
-        "+net_raw",
-        "--ambient-caps",
-        "+net_raw",
-        "--",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
-    argv.push(w.runas.clone().into());
-    argv.extend(with_probe(&["-u", "alice"]).into_iter().map(OsString::from));
-    let id = Run::from(w.command(&argv).output().unwrap()).identity();
+    let id = w
+        .runas_under(
+            &RAISED_INHERITABLE_AND_AMBIENT,
+            &with_probe(&["-u", "alice"]),
+        )
+        .identity();
     id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
     id.assert_no_capabilities();
 }
@@ -389,11 +383,8 @@ fn path_lookup_happens_as_the_target_in_its_environment() {
         std::fs::Permissions::from_mode(0o755),
     )
     .unwrap();
-    let mut argv: Vec<OsString> = vec!["env".into()];
-    argv.push(format!("PATH=/usr/bin:/bin:{}", bin.display()).into());
-    argv.push(w.runas.clone().into());
-    argv.extend(["-u", "alice", "--", "hello-runas"].map(OsString::from));
-    let run = Run::from(w.command(&argv).output().unwrap());
+    let path = format!("PATH=/usr/bin:/bin:{}", bin.display());
+    let run = w.runas_under(&["env", &path], &["-u", "alice", "--", "hello-runas"]);
     assert!(run.stdout.contains("hello from 1500"), "{}", run.describe());
 }
 
@@ -463,10 +454,9 @@ fn non_root_caller_with_nothing_to_change_execs_without_setid_calls() {
         .map(OsString::from),
     );
     argv.push(trace.clone().into());
-    argv.push(w.runas.clone().into());
-    argv.extend(with_probe(&["-u", "alice"]).into_iter().map(OsString::from));
-    let run = Run::from(w.command(&argv).output().unwrap());
-    let id = run.identity();
+    let id = w
+        .runas_under(&argv, &with_probe(&["-u", "alice"]))
+        .identity();
     id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
     let calls = std::fs::read_to_string(&trace).unwrap();
     assert!(!calls.contains("set"), "set*id calls were made:\n{calls}");

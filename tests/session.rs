@@ -56,12 +56,10 @@ fn launcher_pid(run: &Run) -> i64 {
 /// runas, made the leader of its own process group first (as an interactive
 /// shell does for every job), so setsid(2) would fail with EPERM.
 fn as_group_leader(w: &World, args: &[&str]) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = ["perl", "-e", "setpgrp(0, 0) or die; exec @ARGV or die"]
-        .map(OsString::from)
-        .to_vec();
-    argv.push(w.runas.clone().into());
-    argv.extend(args.iter().map(OsString::from));
-    argv
+    w.under(
+        &["perl", "-e", "setpgrp(0, 0) or die; exec @ARGV or die"],
+        args,
+    )
 }
 
 #[test]
@@ -340,6 +338,11 @@ fn dump_reports_what_proc_says() {
         .assert_refused("--dump takes no other option");
 }
 
+/// The JSON object runas printed (the harness's launcher-pid line aside).
+fn json_line(run: &Run) -> String {
+    run.stdout.lines().filter(|l| l.starts_with('{')).collect()
+}
+
 /// Load JSON with python and print its keys (dotted, sorted) and values.
 fn json_fields(json: &str) -> String {
     let script = r#"
@@ -383,11 +386,7 @@ fn json_field_names_are_stable() {
     };
     let runas = w.runas.to_str().unwrap().to_owned();
     let dump = w.runas(&["-u", "alice", "--", &runas, "--dump", "--json"]);
-    let json = dump
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .collect::<String>();
+    let json = json_line(&dump);
     let fields = json_fields(&json);
     assert_eq!(
         keys(&fields),
@@ -426,11 +425,7 @@ fn json_field_names_are_stable() {
         ]
     );
     let plan = w.runas(&["--dry-run", "--json", "-u", "alice", "--", "id"]);
-    let json = plan
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .collect::<String>();
+    let json = json_line(&plan);
     let fields = json_fields(&json);
     assert_eq!(
         keys(&fields),
@@ -479,9 +474,10 @@ fn dry_run_changes_nothing_and_matches_a_real_run() {
     .map(OsString::from)
     .to_vec();
     argv.push(trace.clone().into());
-    argv.push(w.runas.clone().into());
-    argv.extend(["--dry-run", "--json", "-u", "alice:jupiter", "--", "id"].map(OsString::from));
-    let run = Run::from(w.command(&argv).output().unwrap());
+    let run = w.runas_under(
+        &argv,
+        &["--dry-run", "--json", "-u", "alice:jupiter", "--", "id"],
+    );
     assert!(run.output.status.success(), "{}", run.describe());
     let calls = std::fs::read_to_string(&trace).unwrap();
     let changes: Vec<&str> = calls
@@ -501,11 +497,7 @@ fn dry_run_changes_nothing_and_matches_a_real_run() {
         1,
         "only runas itself was executed:\n{calls}"
     );
-    let json = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .collect::<String>();
+    let json = json_line(&run);
     let fields = json_fields(&json);
     let id = w.runas(&with_probe(&["-u", "alice:jupiter"])).identity();
     assert!(

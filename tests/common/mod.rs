@@ -162,6 +162,37 @@ impl World {
         Run::from(self.command(&argv).output().expect("run unshare"))
     }
 
+    /// `prefix` (a launcher such as setpriv, env or strace, with its
+    /// arguments), then this world's runas, then `args`.
+    pub fn under<P: AsRef<OsStr>, A: AsRef<OsStr>>(
+        &self,
+        prefix: &[P],
+        args: &[A],
+    ) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = prefix.iter().map(|p| p.as_ref().to_owned()).collect();
+        argv.push(self.runas.clone().into());
+        argv.extend(args.iter().map(|a| a.as_ref().to_owned()));
+        argv
+    }
+
+    /// Run runas started by `prefix` inside the fixture world.
+    pub fn runas_under<P: AsRef<OsStr>, A: AsRef<OsStr>>(&self, prefix: &[P], args: &[A]) -> Run {
+        Run::from(
+            self.command(&self.under(prefix, args))
+                .output()
+                .expect("run unshare"),
+        )
+    }
+
+    /// A directory in the world that every user may write (mode 1777), for
+    /// markers and results written by the target.
+    pub fn shared_dir(&self, name: &str) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+        dir
+    }
+
     /// Run runas as an unprivileged caller (uid, gid, groups), started by
     /// a strictly numeric helper inside the fixture world (see caller_prefix).
     pub fn runas_from<S: AsRef<OsStr>>(
@@ -171,10 +202,7 @@ impl World {
         groups: &[u32],
         args: &[S],
     ) -> Run {
-        let mut argv = caller_prefix(uid, gid, groups);
-        argv.push(self.runas.clone().into());
-        argv.extend(args.iter().map(|a| a.as_ref().to_owned()));
-        Run::from(self.command(&argv).output().expect("run unshare"))
+        self.runas_under(&caller_prefix(uid, gid, groups), args)
     }
 }
 
