@@ -1,9 +1,17 @@
-//! The command line, and nothing else: clap definitions and the raw values.
-//! Meaning is given to them in spec.rs.
+//! The command line, and nothing else: the option table, a parser for it,
+//! and the raw values. Meaning is given to them in spec.rs.
+//!
+//! Hand-written rather than clap: a launcher's parser runs at every start of
+//! the program it wraps, and clap's (about 70,000 instructions and a few
+//! dozen pages touched here) was a large part of runas's launch cost
+//! (docs/performance.md). One table, `OPTIONS`, is the single definition:
+//! the parser, `--help` and the shell completions (examples/completions.rs)
+//! are all made from it.
 
 use crate::error::{Error, Result};
-use clap::{Arg, ArgAction, ArgGroup, Command, value_parser};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
 
 /// The options as typed, before any parsing of ids or names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +58,8 @@ pub enum Parsed {
 
 const ABOUT: &str = "Run a command as another user and/or group, in place.";
 
+const USAGE: &str = "runas [OPTIONS] [--] COMMAND [ARG]...";
+
 const AFTER_HELP: &str = "\
 USER and GROUP are names, or decimal ids from 0 to 4294967294. A string of
 digits is always an id, never a name. Without --group, the user's primary
@@ -80,315 +90,475 @@ Examples:
   runas --group jupiter -- make
   runas -u 1000 -g 1000 --clear-groups -- ./build.sh";
 
-pub fn command() -> Command {
-    Command::new("runas")
-        .version(env!("CARGO_PKG_VERSION"))
-        .about(ABOUT)
-        .override_usage("runas [OPTIONS] [--] COMMAND [ARG]...")
-        .after_help(AFTER_HELP)
-        .infer_long_args(false)
-        .arg(
-            Arg::new("user")
-                .short('u')
-                .long("user")
-                .value_name("USER[:GROUP]")
-                // Let "-1" reach the id parser, which says why it is refused.
-                .allow_hyphen_values(true)
-                .help("Run as USER (name or uid); USER:GROUP also sets the primary group"),
-        )
-        .arg(
-            Arg::new("group")
-                .short('g')
-                .long("group")
-                .value_name("GROUP")
-                .allow_hyphen_values(true)
-                .help(
-                    "Primary group (name or gid); alone, switches only the group, as newgrp does",
-                ),
-        )
-        .arg(
-            Arg::new("groups")
-                .short('G')
-                .long("groups")
-                .value_name("LIST")
-                .allow_hyphen_values(true)
-                .help(
-                    "Supplementary groups, exactly: comma-separated names or gids (\"\" for none)",
-                ),
-        )
-        .arg(
-            Arg::new("init-groups")
-                .long("init-groups")
-                .action(ArgAction::SetTrue)
-                .help(
-                    "Supplementary groups from the group database for USER (default with --user)",
-                ),
-        )
-        .arg(
-            Arg::new("keep-groups")
-                .long("keep-groups")
-                .action(ArgAction::SetTrue)
-                .help("Keep the caller's supplementary groups"),
-        )
-        .arg(
-            Arg::new("clear-groups")
-                .long("clear-groups")
-                .action(ArgAction::SetTrue)
-                .help("No supplementary groups"),
-        )
-        .group(
-            ArgGroup::new("group-policy")
-                .args(["groups", "init-groups", "keep-groups", "clear-groups"])
-                .multiple(false),
-        )
-        .arg(
-            Arg::new("add-group-of")
-                .long("add-group-of")
-                .value_name("PATH")
-                .action(ArgAction::Append)
-                .value_parser(value_parser!(OsString))
-                .help("Also add the group that owns PATH (a device, a socket) to the supplementary groups"),
-        )
-        .next_help_heading("Capabilities and privileges")
-        .arg(
-            Arg::new("keep-caps")
-                .long("keep-caps")
-                .value_name("CAPS")
-                .help("Give the (non-root) target exactly these capabilities, e.g. net_bind_service,sys_nice"),
-        )
-        .arg(
-            Arg::new("bounding-set")
-                .long("bounding-set")
-                .value_name("LIST")
-                .allow_hyphen_values(true)
-                .help("Drop capabilities from the bounding set: -all, -net_raw,-sys_admin, -all,+net_bind_service"),
-        )
-        .arg(
-            Arg::new("securebits")
-                .long("securebits")
-                .value_name("BITS")
-                .allow_hyphen_values(true)
-                .help("Set (or with -, clear) securebits: noroot, no-setuid-fixup, no-cap-ambient-raise, keep-caps-locked, ...-locked"),
-        )
-        .arg(
-            Arg::new("no-new-privs")
-                .long("no-new-privs")
-                .action(ArgAction::SetTrue)
-                .help("Set no_new_privs: the target and its children can never gain privileges through exec"),
-        )
-        .arg(
-            Arg::new("pdeathsig")
-                .long("pdeathsig")
-                .value_name("SIGNAL")
-                .allow_hyphen_values(true)
-                .help("Signal the target receives when its parent dies (set after the identity change)"),
-        )
-        .arg(
-            Arg::new("keep-tty")
-                .long("keep-tty")
-                .action(ArgAction::SetTrue)
-                .help("Keep the controlling terminal (risky: the target may type into it, see TIOCSTI)"),
-        )
-        .next_help_heading("Environment and process")
-        .arg(
-            Arg::new("reset-env")
-                .long("reset-env")
-                .action(ArgAction::SetTrue)
-                .conflicts_with("keep-env")
-                .help("Start from an empty environment but TERM, COLORTERM, NO_COLOR; set HOME, USER, LOGNAME, SHELL, PATH"),
-        )
-        .arg(
-            Arg::new("keep-env")
-                .long("keep-env")
-                .action(ArgAction::SetTrue)
-                .help("Do not set HOME, USER, LOGNAME and SHELL for the target user"),
-        )
-        .arg(
-            Arg::new("env")
-                .short('e')
-                .long("env")
-                .value_name("NAME=VALUE")
-                .action(ArgAction::Append)
-                .value_parser(value_parser!(OsString))
-                .help("Set a variable in the target's environment (repeatable)"),
-        )
-        .arg(
-            Arg::new("unset")
-                .long("unset")
-                .value_name("NAME")
-                .action(ArgAction::Append)
-                .help("Remove a variable from the target's environment (repeatable)"),
-        )
-        .arg(
-            Arg::new("chdir")
-                .long("chdir")
-                .value_name("DIR")
-                .value_parser(value_parser!(OsString))
-                .help("Change directory after the switch, as the target (~ is the target's home)"),
-        )
-        .arg(
-            Arg::new("umask")
-                .long("umask")
-                .value_name("MODE")
-                .allow_hyphen_values(true)
-                .help("Set the file mode creation mask (octal, e.g. 027)"),
-        )
-        .arg(
-            Arg::new("close-fds")
-                .long("close-fds")
-                .action(ArgAction::SetTrue)
-                .help("Close inherited file descriptors above 2 (not --keep-fd ones, nor systemd's LISTEN_FDS)"),
-        )
-        .arg(
-            Arg::new("keep-fd")
-                .long("keep-fd")
-                .value_name("FD")
-                .allow_hyphen_values(true)
-                .action(ArgAction::Append)
-                .requires("fd-closing")
-                .help("With --close-fds or --daemon, keep this descriptor open (repeatable)"),
-        )
-        .group(ArgGroup::new("fd-closing").args(["close-fds", "daemon"]).multiple(true))
-        .next_help_heading("Session and process group")
-        .arg(
-            Arg::new("new-pgroup")
-                .long("new-pgroup")
-                .action(ArgAction::SetTrue)
-                .help("Run the command as the leader of a new process group"),
-        )
-        .arg(
-            Arg::new("setsid")
-                .long("setsid")
-                .action(ArgAction::SetTrue)
-                .conflicts_with("new-pgroup")
-                .help("Run the command in a new session, without a controlling terminal"),
-        )
-        .arg(
-            Arg::new("daemon")
-                .long("daemon")
-                .action(ArgAction::SetTrue)
-                .conflicts_with_all(["new-pgroup", "setsid"])
-                .help("Detach as a daemon (fork, setsid, fork); exit 0 once the command is running"),
-        )
-        .arg(
-            Arg::new("pidfile")
-                .long("pidfile")
-                .value_name("FILE")
-                .requires("daemon")
-                .value_parser(value_parser!(OsString))
-                .help("With --daemon: write the daemon's pid to FILE, locked, so a second start fails"),
-        )
-        .arg(
-            Arg::new("log")
-                .long("log")
-                .value_name("FILE")
-                .requires("daemon")
-                .value_parser(value_parser!(OsString))
-                .help("With --daemon: append the command's stdout and stderr to FILE (opened before the switch)"),
-        )
-        .next_help_heading("Showing credentials")
-        .arg(
-            Arg::new("dump")
-                .long("dump")
-                .action(ArgAction::SetTrue)
-                .help("Print this process's identity and process model, and exit"),
-        )
-        .arg(
-            Arg::new("dry-run")
-                .long("dry-run")
-                .action(ArgAction::SetTrue)
-                .help("Resolve everything and print the plan and its system calls instead of running"),
-        )
-        .arg(
-            Arg::new("json")
-                .long("json")
-                .action(ArgAction::SetTrue)
-                .help("With --dump or --dry-run: one JSON object"),
-        )
-        .arg(
-            Arg::new("command")
-                .value_name("COMMAND")
-                .help("The program to run, then its arguments, passed on verbatim")
-                .num_args(1..)
-                .trailing_var_arg(true)
-                .value_parser(value_parser!(OsString)),
-        )
+/// Which option an entry of `OPTIONS` is. At most 64 (a seen-set is a u64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Id {
+    User,
+    Group,
+    Groups,
+    InitGroups,
+    KeepGroups,
+    ClearGroups,
+    AddGroupOf,
+    Help,
+    Version,
+    KeepCaps,
+    BoundingSet,
+    Securebits,
+    NoNewPrivs,
+    Pdeathsig,
+    KeepTty,
+    ResetEnv,
+    KeepEnv,
+    Env,
+    Unset,
+    Chdir,
+    Umask,
+    CloseFds,
+    KeepFd,
+    NewPgroup,
+    Setsid,
+    Daemon,
+    Pidfile,
+    Log,
+    Dump,
+    DryRun,
+    Json,
 }
 
-/// Turn clap's error text into one line: its first sentence and any tip.
-fn usage_error(err: &clap::Error) -> Error {
-    let text = err.to_string();
-    let mut parts = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with("Usage:") || line.starts_with("For more information") {
-            break;
+impl Id {
+    fn bit(self) -> u64 {
+        1 << (self as u32)
+    }
+}
+
+/// What an option takes after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// Nothing: a switch such as `--keep-env`.
+    Nothing,
+    /// One value: `--user alice`, `--user=alice`, `-u alice`, `-ualice`.
+    Value(Value),
+}
+
+/// How an option's value is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Value {
+    /// As --help shows it: `USER[:GROUP]`.
+    pub name: &'static str,
+    /// The next word is taken even when it starts with '-': `--bounding-set
+    /// -all`, and `--user -1` reaches the id parser, which says why -1 is
+    /// refused. Otherwise such a word means the value was forgotten.
+    pub may_start_with_dash: bool,
+    /// May be given more than once (`-e A=1 -e B=2`); otherwise twice is
+    /// an error, never "the last one wins".
+    pub repeatable: bool,
+    /// Any bytes (paths, environment values); otherwise it must be UTF-8.
+    pub any_bytes: bool,
+}
+
+/// One option: the parser, --help and the completions all read this.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    pub id: Id,
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub takes: Takes,
+    /// The --help section it is listed under.
+    pub heading: &'static str,
+    pub help: &'static str,
+}
+
+const fn switch(
+    id: Id,
+    long: &'static str,
+    heading: &'static str,
+    help: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        id,
+        long,
+        short: None,
+        takes: Takes::Nothing,
+        heading,
+        help,
+    }
+}
+
+const fn valued(
+    id: Id,
+    long: &'static str,
+    name: &'static str,
+    heading: &'static str,
+    help: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        id,
+        long,
+        short: None,
+        takes: Takes::Value(Value {
+            name,
+            may_start_with_dash: false,
+            repeatable: false,
+            any_bytes: false,
+        }),
+        heading,
+        help,
+    }
+}
+
+impl OptionSpec {
+    const fn short(mut self, short: char) -> Self {
+        self.short = Some(short);
+        self
+    }
+
+    const fn dash_ok(mut self) -> Self {
+        if let Takes::Value(ref mut value) = self.takes {
+            value.may_start_with_dash = true;
         }
-        if !line.is_empty() {
-            parts.push(line.trim_start_matches("error: ").to_owned());
+        self
+    }
+
+    const fn repeatable(mut self) -> Self {
+        if let Takes::Value(ref mut value) = self.takes {
+            value.repeatable = true;
+        }
+        self
+    }
+
+    const fn any_bytes(mut self) -> Self {
+        if let Takes::Value(ref mut value) = self.takes {
+            value.any_bytes = true;
+        }
+        self
+    }
+
+    /// `'--user <USER[:GROUP]>'`, as messages quote it.
+    fn quoted(&self) -> String {
+        match self.takes {
+            Takes::Nothing => format!("'--{}'", self.long),
+            Takes::Value(value) => format!("'--{} <{}>'", self.long, value.name),
         }
     }
-    Error::Usage(format!("{}; see 'runas --help'", parts.join("; ")))
 }
 
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
-    let mut command = command();
-    let matches = match command.try_get_matches_from_mut(args) {
-        Ok(matches) => matches,
-        Err(err) => {
-            return match err.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    Ok(Parsed::Print(err.to_string()))
-                }
-                _ => Err(usage_error(&err)),
-            };
-        }
+const GENERAL: &str = "Options";
+const PRIVILEGES: &str = "Capabilities and privileges";
+const PROCESS: &str = "Environment and process";
+const SESSION: &str = "Session and process group";
+const SHOWING: &str = "Showing credentials";
+
+/// Every option, in --help order.
+pub static OPTIONS: &[OptionSpec] = &[
+    valued(Id::User, "user", "USER[:GROUP]", GENERAL, "Run as USER (name or uid); USER:GROUP also sets the primary group").short('u').dash_ok(),
+    valued(Id::Group, "group", "GROUP", GENERAL, "Primary group (name or gid); alone, switches only the group, as newgrp does").short('g').dash_ok(),
+    valued(Id::Groups, "groups", "LIST", GENERAL, "Supplementary groups, exactly: comma-separated names or gids (\"\" for none)").short('G').dash_ok(),
+    switch(Id::InitGroups, "init-groups", GENERAL, "Supplementary groups from the group database for USER (default with --user)"),
+    switch(Id::KeepGroups, "keep-groups", GENERAL, "Keep the caller's supplementary groups"),
+    switch(Id::ClearGroups, "clear-groups", GENERAL, "No supplementary groups"),
+    valued(Id::AddGroupOf, "add-group-of", "PATH", GENERAL, "Also add the group that owns PATH (a device, a socket) to the supplementary groups").repeatable().any_bytes(),
+    switch(Id::Help, "help", GENERAL, "Print help").short('h'),
+    switch(Id::Version, "version", GENERAL, "Print version").short('V'),
+    valued(Id::KeepCaps, "keep-caps", "CAPS", PRIVILEGES, "Give the (non-root) target exactly these capabilities, e.g. net_bind_service,sys_nice"),
+    valued(Id::BoundingSet, "bounding-set", "LIST", PRIVILEGES, "Drop capabilities from the bounding set: -all, -net_raw,-sys_admin, -all,+net_bind_service").dash_ok(),
+    valued(Id::Securebits, "securebits", "BITS", PRIVILEGES, "Set (or with -, clear) securebits: noroot, no-setuid-fixup, no-cap-ambient-raise, keep-caps-locked, ...-locked").dash_ok(),
+    switch(Id::NoNewPrivs, "no-new-privs", PRIVILEGES, "Set no_new_privs: the target and its children can never gain privileges through exec"),
+    valued(Id::Pdeathsig, "pdeathsig", "SIGNAL", PRIVILEGES, "Signal the target receives when its parent dies (set after the identity change)").dash_ok(),
+    switch(Id::KeepTty, "keep-tty", PRIVILEGES, "Keep the controlling terminal (risky: the target may type into it, see TIOCSTI)"),
+    switch(Id::ResetEnv, "reset-env", PROCESS, "Start from an empty environment but TERM, COLORTERM, NO_COLOR; set HOME, USER, LOGNAME, SHELL, PATH"),
+    switch(Id::KeepEnv, "keep-env", PROCESS, "Do not set HOME, USER, LOGNAME and SHELL for the target user"),
+    valued(Id::Env, "env", "NAME=VALUE", PROCESS, "Set a variable in the target's environment (repeatable)").short('e').repeatable().any_bytes(),
+    valued(Id::Unset, "unset", "NAME", PROCESS, "Remove a variable from the target's environment (repeatable)").repeatable(),
+    valued(Id::Chdir, "chdir", "DIR", PROCESS, "Change directory after the switch, as the target (~ is the target's home)").any_bytes(),
+    valued(Id::Umask, "umask", "MODE", PROCESS, "Set the file mode creation mask (octal, e.g. 027)").dash_ok(),
+    switch(Id::CloseFds, "close-fds", PROCESS, "Close inherited file descriptors above 2 (not --keep-fd ones, nor systemd's LISTEN_FDS)"),
+    valued(Id::KeepFd, "keep-fd", "FD", PROCESS, "With --close-fds or --daemon, keep this descriptor open (repeatable)").dash_ok().repeatable(),
+    switch(Id::NewPgroup, "new-pgroup", SESSION, "Run the command as the leader of a new process group"),
+    switch(Id::Setsid, "setsid", SESSION, "Run the command in a new session, without a controlling terminal"),
+    switch(Id::Daemon, "daemon", SESSION, "Detach as a daemon (fork, setsid, fork); exit 0 once the command is running"),
+    valued(Id::Pidfile, "pidfile", "FILE", SESSION, "With --daemon: write the daemon's pid to FILE, locked, so a second start fails").any_bytes(),
+    valued(Id::Log, "log", "FILE", SESSION, "With --daemon: append the command's stdout and stderr to FILE (opened before the switch)").any_bytes(),
+    switch(Id::Dump, "dump", SHOWING, "Print this process's identity and process model, and exit"),
+    switch(Id::DryRun, "dry-run", SHOWING, "Resolve everything and print the plan and its system calls instead of running"),
+    switch(Id::Json, "json", SHOWING, "With --dump or --dry-run: one JSON object"),
+];
+
+/// The positional part, as --help describes it.
+pub const COMMAND_HELP: &str = "The program to run, then its arguments, passed on verbatim";
+
+/// Options that exclude each other.
+pub const CONFLICTS: &[(Id, Id)] = &[
+    (Id::Groups, Id::InitGroups),
+    (Id::Groups, Id::KeepGroups),
+    (Id::Groups, Id::ClearGroups),
+    (Id::InitGroups, Id::KeepGroups),
+    (Id::InitGroups, Id::ClearGroups),
+    (Id::KeepGroups, Id::ClearGroups),
+    (Id::ResetEnv, Id::KeepEnv),
+    (Id::Setsid, Id::NewPgroup),
+    (Id::Daemon, Id::NewPgroup),
+    (Id::Daemon, Id::Setsid),
+];
+
+/// Options that mean nothing without one of some others.
+pub const REQUIRES: &[(Id, &[Id])] = &[
+    (Id::KeepFd, &[Id::CloseFds, Id::Daemon]),
+    (Id::Pidfile, &[Id::Daemon]),
+    (Id::Log, &[Id::Daemon]),
+];
+
+fn spec_of(id: Id) -> &'static OptionSpec {
+    // Every Id has its entry: the unit test `every_id_has_one_entry` checks.
+    OPTIONS
+        .iter()
+        .find(|spec| spec.id == id)
+        .unwrap_or(&OPTIONS[0])
+}
+
+fn usage(message: String) -> Error {
+    Error::Usage(format!("{message}; see 'runas --help'"))
+}
+
+/// `--us`, `--bogus`: never guessed from a prefix, but a prefix is named.
+fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
+    let shown = arg.to_string_lossy();
+    let candidates: Vec<String> = OPTIONS
+        .iter()
+        .filter(|spec| !name.is_empty() && spec.long.as_bytes().starts_with(name))
+        .map(|spec| format!("'--{}'", spec.long))
+        .collect();
+    let hint = if candidates.is_empty() {
+        format!("to run a command named '{shown}', put '--' before it")
+    } else {
+        format!(
+            "options are never abbreviated: did you mean {}?",
+            candidates.join(" or ")
+        )
     };
-    Ok(Parsed::Run(Box::new(Options {
-        user: matches.get_one::<String>("user").cloned(),
-        group: matches.get_one::<String>("group").cloned(),
-        groups: matches.get_one::<String>("groups").cloned(),
-        init_groups: matches.get_flag("init-groups"),
-        keep_groups: matches.get_flag("keep-groups"),
-        clear_groups: matches.get_flag("clear-groups"),
-        add_group_of: many_os(&matches, "add-group-of"),
-        keep_caps: matches.get_one::<String>("keep-caps").cloned(),
-        bounding_set: matches.get_one::<String>("bounding-set").cloned(),
-        securebits: matches.get_one::<String>("securebits").cloned(),
-        no_new_privs: matches.get_flag("no-new-privs"),
-        pdeathsig: matches.get_one::<String>("pdeathsig").cloned(),
-        keep_tty: matches.get_flag("keep-tty"),
-        reset_env: matches.get_flag("reset-env"),
-        keep_env: matches.get_flag("keep-env"),
-        env: many_os(&matches, "env"),
-        unset: matches
-            .get_many::<String>("unset")
-            .map(|values| values.cloned().collect())
-            .unwrap_or_default(),
-        chdir: matches.get_one::<OsString>("chdir").cloned(),
-        umask: matches.get_one::<String>("umask").cloned(),
-        close_fds: matches.get_flag("close-fds"),
-        keep_fd: matches
-            .get_many::<String>("keep-fd")
-            .map(|values| values.cloned().collect())
-            .unwrap_or_default(),
-        new_pgroup: matches.get_flag("new-pgroup"),
-        setsid: matches.get_flag("setsid"),
-        daemon: matches.get_flag("daemon"),
-        pidfile: matches.get_one::<OsString>("pidfile").cloned(),
-        log: matches.get_one::<OsString>("log").cloned(),
-        dump: matches.get_flag("dump"),
-        dry_run: matches.get_flag("dry-run"),
-        json: matches.get_flag("json"),
-        command: many_os(&matches, "command"),
-    })))
+    usage(format!("unknown option '{shown}'; {hint}"))
 }
 
-fn many_os(matches: &clap::ArgMatches, id: &str) -> Vec<OsString> {
-    matches
-        .get_many::<OsString>(id)
-        .map(|values| values.cloned().collect())
-        .unwrap_or_default()
+fn unknown_short(arg: &OsStr) -> Error {
+    let shown = arg.to_string_lossy();
+    usage(format!(
+        "unknown option '{shown}'; to run a command named '{shown}', put '--' before it"
+    ))
+}
+
+fn missing_value(spec: &OptionSpec, next: Option<&OsStr>) -> Error {
+    let mut message = format!(
+        "a value is required for {} but none was supplied",
+        spec.quoted()
+    );
+    if let Some(next) = next {
+        message.push_str(&format!(
+            "; for a value that starts with '-', write --{}={}",
+            spec.long,
+            next.to_string_lossy()
+        ));
+    }
+    usage(message)
+}
+
+fn utf8(spec: &OptionSpec, value: OsString) -> Result<String> {
+    value.into_string().map_err(|bad| {
+        usage(format!(
+            "the value of {} is not valid UTF-8: {:?}",
+            spec.quoted(),
+            bad.to_string_lossy()
+        ))
+    })
+}
+
+/// Put one option's value where it belongs.
+fn store(options: &mut Options, spec: &OptionSpec, value: Option<OsString>) -> Result<()> {
+    let value = value.unwrap_or_default();
+    match spec.id {
+        Id::User => options.user = Some(utf8(spec, value)?),
+        Id::Group => options.group = Some(utf8(spec, value)?),
+        Id::Groups => options.groups = Some(utf8(spec, value)?),
+        Id::InitGroups => options.init_groups = true,
+        Id::KeepGroups => options.keep_groups = true,
+        Id::ClearGroups => options.clear_groups = true,
+        Id::AddGroupOf => options.add_group_of.push(value),
+        // Acted on as soon as they are seen, in `parse`.
+        Id::Help | Id::Version => {}
+        Id::KeepCaps => options.keep_caps = Some(utf8(spec, value)?),
+        Id::BoundingSet => options.bounding_set = Some(utf8(spec, value)?),
+        Id::Securebits => options.securebits = Some(utf8(spec, value)?),
+        Id::NoNewPrivs => options.no_new_privs = true,
+        Id::Pdeathsig => options.pdeathsig = Some(utf8(spec, value)?),
+        Id::KeepTty => options.keep_tty = true,
+        Id::ResetEnv => options.reset_env = true,
+        Id::KeepEnv => options.keep_env = true,
+        Id::Env => options.env.push(value),
+        Id::Unset => options.unset.push(utf8(spec, value)?),
+        Id::Chdir => options.chdir = Some(value),
+        Id::Umask => options.umask = Some(utf8(spec, value)?),
+        Id::CloseFds => options.close_fds = true,
+        Id::KeepFd => options.keep_fd.push(utf8(spec, value)?),
+        Id::NewPgroup => options.new_pgroup = true,
+        Id::Setsid => options.setsid = true,
+        Id::Daemon => options.daemon = true,
+        Id::Pidfile => options.pidfile = Some(value),
+        Id::Log => options.log = Some(value),
+        Id::Dump => options.dump = true,
+        Id::DryRun => options.dry_run = true,
+        Id::Json => options.json = true,
+    }
+    Ok(())
+}
+
+/// Conflicts and requirements, once every option is known.
+fn check_combinations(seen: u64) -> Result<()> {
+    let has = |id: Id| seen & id.bit() != 0;
+    for &(a, b) in CONFLICTS {
+        if has(a) && has(b) {
+            return Err(usage(format!(
+                "the argument {} cannot be used with {}",
+                spec_of(a).quoted(),
+                spec_of(b).quoted()
+            )));
+        }
+    }
+    for &(option, needs) in REQUIRES {
+        if has(option) && !needs.iter().any(|&id| has(id)) {
+            let needs: Vec<String> = needs
+                .iter()
+                .map(|&id| format!("--{}", spec_of(id).long))
+                .collect();
+            return Err(usage(format!(
+                "{} needs {}",
+                spec_of(option).quoted(),
+                needs.join(" or ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Parse argv (argv[0] first). Options come before the command; the first
+/// word that is not an option, or whatever follows `--`, starts it, and
+/// every word from there on is passed on verbatim.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
+    let mut args = args.into_iter().skip(1);
+    let mut options = Options::default();
+    let mut seen = 0u64;
+    while let Some(arg) = args.next() {
+        let bytes = arg.as_bytes();
+        let (spec, inline) = if bytes == b"--" {
+            options.command.extend(args);
+            break;
+        } else if let Some(rest) = bytes.strip_prefix(b"--") {
+            let (name, inline) = match rest.iter().position(|&b| b == b'=') {
+                Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+                None => (rest, None),
+            };
+            let spec = OPTIONS
+                .iter()
+                .find(|spec| spec.long.as_bytes() == name)
+                .ok_or_else(|| unknown_long(&arg, name))?;
+            (spec, inline)
+        } else if bytes.len() > 1 && bytes[0] == b'-' {
+            let spec = OPTIONS
+                .iter()
+                .find(|spec| spec.short.is_some_and(|s| u32::from(bytes[1]) == s as u32))
+                .ok_or_else(|| unknown_short(&arg))?;
+            // -ualice and -u=alice are -u alice.
+            let rest = &bytes[2..];
+            let inline = (!rest.is_empty()).then(|| rest.strip_prefix(b"=").unwrap_or(rest));
+            (spec, inline)
+        } else {
+            options.command.push(arg);
+            options.command.extend(args);
+            break;
+        };
+        let value = match (spec.takes, inline) {
+            (Takes::Nothing, None) => None,
+            (Takes::Nothing, Some(extra)) => {
+                return Err(usage(format!(
+                    "unexpected value '{}' for {}; it takes none",
+                    String::from_utf8_lossy(extra),
+                    spec.quoted()
+                )));
+            }
+            (Takes::Value(_), Some(inline)) => Some(OsStr::from_bytes(inline).to_owned()),
+            (Takes::Value(value), None) => match args.next() {
+                None => return Err(missing_value(spec, None)),
+                Some(next) if next.as_bytes() == b"--" => {
+                    return Err(missing_value(spec, None));
+                }
+                Some(next)
+                    if !value.may_start_with_dash
+                        && next.len() > 1
+                        && next.as_bytes()[0] == b'-' =>
+                {
+                    return Err(missing_value(spec, Some(&next)));
+                }
+                Some(next) => Some(next),
+            },
+        };
+        match spec.id {
+            Id::Help => return Ok(Parsed::Print(help())),
+            Id::Version => return Ok(Parsed::Print(version())),
+            _ => {}
+        }
+        let repeatable = matches!(spec.takes, Takes::Value(value) if value.repeatable);
+        if seen & spec.id.bit() != 0 && !repeatable {
+            return Err(usage(format!(
+                "the argument {} cannot be used multiple times",
+                spec.quoted()
+            )));
+        }
+        seen |= spec.id.bit();
+        store(&mut options, spec, value)?;
+    }
+    check_combinations(seen)?;
+    Ok(Parsed::Run(Box::new(options)))
+}
+
+/// `runas 0.1.0`
+pub fn version() -> String {
+    format!("runas {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// `-u, --user <USER[:GROUP]>` or `    --keep-env`, as --help lists it.
+fn definition(spec: &OptionSpec) -> String {
+    let mut text = match spec.short {
+        Some(short) => format!("-{short}, --{}", spec.long),
+        None => format!("    --{}", spec.long),
+    };
+    if let Takes::Value(value) = spec.takes {
+        let _ = write!(text, " <{}>", value.name);
+    }
+    text
+}
+
+/// The --help text, made from `OPTIONS`.
+pub fn help() -> String {
+    let mut out =
+        format!("{ABOUT}\n\nUsage: {USAGE}\n\nArguments:\n  [COMMAND]...  {COMMAND_HELP}\n");
+    let mut headings: Vec<&str> = Vec::new();
+    for spec in OPTIONS {
+        if !headings.contains(&spec.heading) {
+            headings.push(spec.heading);
+        }
+    }
+    for heading in headings {
+        let rows: Vec<(String, &str)> = OPTIONS
+            .iter()
+            .filter(|spec| spec.heading == heading)
+            .map(|spec| (definition(spec), spec.help))
+            .collect();
+        let width = rows.iter().map(|(left, _)| left.len()).max().unwrap_or(0);
+        let _ = write!(out, "\n{heading}:\n");
+        for (left, help) in rows {
+            let _ = writeln!(out, "  {left:width$}  {help}");
+        }
+    }
+    let _ = write!(out, "\n{AFTER_HELP}\n");
+    out
 }
 
 #[cfg(test)]
@@ -444,6 +614,176 @@ mod tests {
     #[test]
     fn repeated_options_are_errors() {
         assert!(run(&["-u", "a", "-u", "b", "id"]).is_err());
+    }
+
+    #[test]
+    fn every_id_has_exactly_one_entry_and_fits_the_seen_set() {
+        for spec in OPTIONS {
+            assert!((spec.id as u32) < 64);
+            assert_eq!(OPTIONS.iter().filter(|s| s.id == spec.id).count(), 1);
+            assert_eq!(OPTIONS.iter().filter(|s| s.long == spec.long).count(), 1);
+            if let Some(short) = spec.short {
+                assert_eq!(OPTIONS.iter().filter(|s| s.short == Some(short)).count(), 1);
+            }
+            assert!(std::ptr::eq(spec_of(spec.id), spec));
+        }
+    }
+
+    #[test]
+    fn every_way_of_giving_a_value_gives_the_same_value() {
+        for form in [
+            &["--user", "alice"][..],
+            &["--user=alice"],
+            &["-u", "alice"],
+            &["-ualice"],
+            &["-u=alice"],
+        ] {
+            let mut args = form.to_vec();
+            args.push("id");
+            let o = run(&args).unwrap();
+            assert_eq!(o.user.as_deref(), Some("alice"), "{form:?}");
+            assert_eq!(o.command, ["id"], "{form:?}");
+        }
+        // An '=' after the first is part of the value.
+        let o = run(&["--env=A=b=c", "id"]).unwrap();
+        assert_eq!(o.env, ["A=b=c"]);
+        let o = run(&["--user=", "id"]).unwrap();
+        assert_eq!(o.user.as_deref(), Some(""), "empty reaches the id parser");
+    }
+
+    #[test]
+    fn values_starting_with_a_dash_only_where_they_make_sense() {
+        let o = run(&["-u", "-1", "--bounding-set", "-all", "id"]).unwrap();
+        assert_eq!(o.user.as_deref(), Some("-1"));
+        assert_eq!(o.bounding_set.as_deref(), Some("-all"));
+        // --env --keep-env is a forgotten value, not a variable named so.
+        let err = run(&["--env", "--keep-env", "id"]).unwrap_err().to_string();
+        assert!(err.contains("a value is required for '--env"), "{err}");
+        assert!(err.contains("write --env=--keep-env"), "{err}");
+        let o = run(&["--env=-x=1", "--chdir", "-", "id"]).unwrap();
+        assert_eq!(o.env, ["-x=1"]);
+        assert_eq!(o.chdir.as_deref(), Some(OsStr::new("-")));
+        // "--" is never a value.
+        let err = run(&["-u", "--", "id"]).unwrap_err().to_string();
+        assert!(err.contains("a value is required"), "{err}");
+    }
+
+    #[test]
+    fn switches_take_no_value() {
+        let err = run(&["--keep-env=yes", "id"]).unwrap_err().to_string();
+        assert!(
+            err.contains("'yes'") && err.contains("'--keep-env'"),
+            "{err}"
+        );
+        assert!(run(&["-hV"]).is_err());
+    }
+
+    #[test]
+    fn repeatable_options_collect_in_order() {
+        let o = run(&[
+            "-e",
+            "A=1",
+            "--env",
+            "B=2",
+            "--unset",
+            "C",
+            "--unset=D",
+            "id",
+        ])
+        .unwrap();
+        assert_eq!(o.env, ["A=1", "B=2"]);
+        assert_eq!(o.unset, ["C", "D"]);
+        let o = run(&["--close-fds", "--keep-fd", "3", "--keep-fd=4", "id"]).unwrap();
+        assert_eq!(o.keep_fd, ["3", "4"]);
+        assert!(run(&["--keep-env", "--keep-env", "id"]).is_err());
+        assert!(run(&["-u", "a", "--user=a", "id"]).is_err());
+    }
+
+    #[test]
+    fn requirements_and_conflicts_are_order_independent() {
+        assert!(run(&["--keep-fd", "3", "--close-fds", "id"]).is_ok());
+        assert!(run(&["--keep-fd", "3", "--daemon", "id"]).is_ok());
+        assert!(run(&["--pidfile", "/p", "id"]).is_err());
+        assert!(run(&["--log", "/l", "--daemon", "id"]).is_ok());
+        assert!(run(&["--keep-env", "--reset-env", "id"]).is_err());
+        assert!(run(&["--setsid", "--daemon", "id"]).is_err());
+        assert!(run(&["--new-pgroup", "--setsid", "id"]).is_err());
+    }
+
+    #[test]
+    fn a_lone_dash_or_an_empty_word_starts_the_command() {
+        assert_eq!(run(&["-u", "a", "-", "x"]).unwrap().command, ["-", "x"]);
+        assert_eq!(run(&["-u", "a", "", "x"]).unwrap().command, ["", "x"]);
+        assert_eq!(
+            run(&["-u", "a", "--", "--", "x"]).unwrap().command,
+            ["--", "x"]
+        );
+        assert!(run(&["-u", "a"]).unwrap().command.is_empty());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8() {
+        let bad = OsStr::from_bytes(b"ali\xffce").to_owned();
+        let parse_with = |option: &str| {
+            parse([
+                OsString::from("runas"),
+                option.into(),
+                bad.clone(),
+                "id".into(),
+            ])
+        };
+        // Paths and environment values may hold any bytes...
+        for option in ["--chdir", "-e", "--add-group-of"] {
+            assert!(parse_with(option).is_ok(), "{option}");
+        }
+        // ...names and numbers may not.
+        let err = parse_with("--user").unwrap_err().to_string();
+        assert!(
+            err.contains("not valid UTF-8") && err.contains("ali"),
+            "{err}"
+        );
+        // The command's words are passed on untouched.
+        let args = [
+            OsString::from("runas"),
+            "-u".into(),
+            "a".into(),
+            bad.clone(),
+        ];
+        match parse(args).unwrap() {
+            Parsed::Run(o) => assert_eq!(o.command, [bad]),
+            Parsed::Print(text) => panic!("{text}"),
+        }
+    }
+
+    #[test]
+    fn an_abbreviation_names_what_it_might_mean() {
+        let err = run(&["--keep", "id"]).unwrap_err().to_string();
+        for candidate in [
+            "'--keep-groups'",
+            "'--keep-caps'",
+            "'--keep-tty'",
+            "'--keep-env'",
+        ] {
+            assert!(err.contains(candidate), "{err}");
+        }
+        let err = run(&["--bogus", "id"]).unwrap_err().to_string();
+        assert!(err.contains("put '--' before it"), "{err}");
+    }
+
+    #[test]
+    fn help_lists_each_option_once_under_its_heading() {
+        let text = help();
+        for spec in OPTIONS {
+            let definition = definition(spec);
+            assert_eq!(
+                text.matches(&format!("  {definition} ")).count(),
+                1,
+                "{definition}"
+            );
+            let heading = text.find(&format!("\n{}:\n", spec.heading)).unwrap();
+            assert!(text.find(&format!("  {definition} ")).unwrap() > heading);
+        }
+        assert!(text.contains("Usage: runas [OPTIONS] [--] COMMAND [ARG]..."));
     }
 
     #[test]

@@ -6,7 +6,6 @@
 
 use crate::error::{Error, Result};
 use crate::plan::{EnvPlan, RESET_ENV_KEPT};
-use crate::sys;
 use nix::errno::Errno;
 use nix::unistd::execve;
 use std::ffi::{CString, OsStr, OsString};
@@ -100,8 +99,6 @@ fn try_exec(argv: &[OsString], env_plan: &EnvPlan) -> Result<std::convert::Infal
             c_string(entry)
         })
         .collect::<Result<Vec<_>>>()?;
-
-    sys::restore_default_sigpipe().map_err(|e| Error::syscall("signal(SIGPIPE, SIG_DFL)", e))?;
 
     // Like execvp: skip candidates that do not exist, stop at the first
     // failure of one that does. EACCES is ambiguous: a file that exists but

@@ -22,8 +22,8 @@ pub mod userdb;
 pub mod verify;
 
 use error::{Error, Result};
+use std::ffi::OsString;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// A set-user-ID or set-group-ID install would hand every local user the
 /// owner's identity through runas's options. Refuse before parsing anything.
@@ -55,8 +55,12 @@ fn groups_of_paths(paths: &[std::path::PathBuf]) -> Result<Vec<u32>> {
 
 /// Print --help or --version text. A closed stdout (`runas --help | head
 /// -1`) is not an error.
+/// Flushed here: without std's start-up and shut-down code (src/main.rs),
+/// nothing flushes stdout at exit.
 fn print(text: &str) {
-    let _ = std::io::stdout().write_all(text.as_bytes());
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 /// Everything after the plan: the terminal, the switch, the process
@@ -81,8 +85,12 @@ fn switch_and_exec(
     }
 }
 
-fn run_runas(original_parent: nix::unistd::Pid, before: plan::Credentials) -> Result<()> {
-    let options = match cli::parse(std::env::args_os())? {
+fn run_runas(
+    args: Vec<OsString>,
+    original_parent: nix::unistd::Pid,
+    before: plan::Credentials,
+) -> Result<()> {
+    let options = match cli::parse(args)? {
         cli::Parsed::Run(options) => options,
         cli::Parsed::Print(text) => {
             print(&text);
@@ -147,11 +155,11 @@ fn run_runas(original_parent: nix::unistd::Pid, before: plan::Credentials) -> Re
 
 fn run_compat(
     mode: compat::Mode,
+    args: &[OsString],
     original_parent: nix::unistd::Pid,
     before: plan::Credentials,
 ) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    match compat::parse_args(mode, &args)? {
+    match compat::parse_args(mode, args)? {
         compat::Invocation::Print(text) => {
             print(&text);
             Ok(())
@@ -170,26 +178,26 @@ fn run_compat(
     }
 }
 
-fn run() -> Result<()> {
+fn run(args: Vec<OsString>) -> Result<()> {
     let original_parent = nix::unistd::getppid();
     // Read once: the set-ID check and the plan both start from these.
     let before = verify::read_credentials()?;
     refuse_set_id_install(&before)?;
-    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let argv0 = args.first().cloned().unwrap_or_default();
     match compat::Mode::from_program_name(&argv0) {
-        Some(mode) => run_compat(mode, original_parent, before),
-        None => run_runas(original_parent, before),
+        Some(mode) => run_compat(mode, &args, original_parent, before),
+        None => run_runas(args, original_parent, before),
     }
 }
 
-/// The program: run, and on failure print the one message and exit with
-/// the status the failure maps to.
-pub fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
+/// The program, given its argv: run, and on failure print the one message
+/// and return the exit status the failure maps to.
+pub fn main(args: Vec<OsString>) -> u8 {
+    match run(args) {
+        Ok(()) => 0,
         Err(error) => {
             eprintln!("runas: {error}");
-            ExitCode::from(error.exit_code())
+            error.exit_code()
         }
     }
 }

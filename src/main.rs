@@ -1,9 +1,24 @@
 //! The binary: everything lives in the library so it can be tested.
-#![forbid(unsafe_code)]
+//!
+//! There is no Rust `main`. std's start-up code would set SIGPIPE to
+//! "ignore" (which survives execve), open /dev/null over closed descriptors
+//! 0-2 and set up a signal stack for stack-overflow reports: a dozen system
+//! calls at every launch, and a target that no longer inherits exactly what
+//! its caller gave it. The C runtime calls this `main` directly instead.
+#![no_main]
+#![deny(unsafe_code)]
+
+use std::ffi::{c_char, c_int};
 
 #[global_allocator]
 static ALLOCATOR: runas::sys::BumpAllocator = runas::sys::BumpAllocator;
 
-fn main() -> std::process::ExitCode {
-    runas::main()
+// SAFETY (no_mangle): this is the one `main` symbol of the program; the C
+// runtime calls it with the process's argc and argv.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: argc and argv are exactly what the C runtime passed to main.
+    let args = unsafe { runas::sys::args_from_c_main(argc, argv) };
+    c_int::from(runas::main(args))
 }

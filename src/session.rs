@@ -13,7 +13,7 @@ use nix::unistd::{ForkResult, Pid, getpgrp, getpid, setpgid, setsid};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -122,6 +122,7 @@ pub struct DaemonFiles {
 
 /// Open and lock the pidfile, open the log for appending.
 pub fn open_daemon_files(pidfile: Option<&Path>, log: Option<&Path>) -> Result<DaemonFiles> {
+    occupy_standard_fds()?;
     let pidfile = match pidfile {
         None => None,
         Some(path) => {
@@ -172,6 +173,22 @@ pub fn open_daemon_files(pidfile: Option<&Path>, log: Option<&Path>) -> Result<D
         ),
     };
     Ok(DaemonFiles { pidfile, log })
+}
+
+/// runas has no std start-up code (src/main.rs), so a caller may hand it
+/// closed descriptors 0-2. The daemon points them at /dev/null or the log
+/// anyway; fill the gaps first, or the pidfile or the status pipe could be
+/// opened as descriptor 0, 1 or 2 and then be replaced by those dup2 calls.
+fn occupy_standard_fds() -> Result<()> {
+    loop {
+        let null =
+            File::open("/dev/null").map_err(|e| Error::NotPermitted(format!("/dev/null: {e}")))?;
+        if null.as_raw_fd() > 2 {
+            return Ok(());
+        }
+        // Left open on purpose: it now is the missing standard descriptor.
+        let _ = null.into_raw_fd();
+    }
 }
 
 /// The classic procedure: fork (the parent waits for the word from the

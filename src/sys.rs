@@ -267,16 +267,28 @@ pub fn getresgid() -> Result<ResIdTriple, Errno> {
     Ok((real, effective, saved))
 }
 
-/// Put SIGPIPE back to its default action.
+/// The command line, from the C entry point's argc and argv.
 ///
-/// Rust's runtime sets SIGPIPE to "ignore" before main, and an ignored
-/// disposition survives execve: without this, `runas ... yes | head -n1`
-/// would never end.
-pub fn restore_default_sigpipe() -> Result<(), Errno> {
-    use nix::sys::signal::{SigHandler, Signal, signal};
-    // SAFETY: installing SIG_DFL runs no code of ours in signal context, so
-    // none of signal()'s handler-safety requirements apply.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map(drop)
+/// The binary has no Rust `main` (see src/main.rs), and on musl std learns
+/// argv only in its own start-up, so argv is read here.
+///
+/// # Safety
+/// `argv` must point to `argc` pointers to NUL-terminated strings, as the C
+/// runtime's call of `main` guarantees.
+pub unsafe fn args_from_c_main(
+    argc: std::ffi::c_int,
+    argv: *const *const std::ffi::c_char,
+) -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    let count = usize::try_from(argc).unwrap_or(0);
+    (0..count)
+        .map(|i| {
+            // SAFETY: i < argc, and argv[i] is a NUL-terminated string (the
+            // caller's guarantee); the bytes are copied out at once.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            std::ffi::OsStr::from_bytes(arg.to_bytes()).to_owned()
+        })
+        .collect()
 }
 
 /// A bump allocator for this short-lived process.
