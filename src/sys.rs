@@ -258,6 +258,35 @@ pub fn getresuid() -> Result<ResIdTriple, Errno> {
     Ok((real, effective, saved))
 }
 
+/// getgroups(2), sized by asking the kernel for the count first. (nix's
+/// version sizes its buffer with sysconf(NGROUPS_MAX), which glibc answers
+/// by reading /proc/sys/kernel/ngroups_max at every call.) Only what the
+/// kernel reports it wrote is kept, so a call that "succeeds" without
+/// writing yields an empty list, which matches no plan that has groups.
+pub fn getgroups() -> Result<Vec<u32>, Errno> {
+    let mut last = Errno::EINVAL;
+    // The list cannot grow between the two calls of a single-threaded
+    // process; a few attempts bound the loop against a kernel (or a fault
+    // injector) that says otherwise.
+    for _ in 0..4 {
+        // SAFETY: a size of 0 with a null list only returns the count.
+        let count = Errno::result(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
+        let mut groups = vec![UNSET_ID; usize::try_from(count).unwrap_or(0)];
+        // SAFETY: `groups` has room for exactly `count` gids.
+        let written = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
+        match Errno::result(written) {
+            Ok(n) if usize::try_from(n).is_ok_and(|n| n <= groups.len()) => {
+                groups.truncate(usize::try_from(n).unwrap_or(0));
+                return Ok(groups);
+            }
+            Ok(_) => last = Errno::EINVAL,
+            Err(Errno::EINVAL) => last = Errno::EINVAL,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
 /// getresgid(2), with the same guarantee as [`getresuid`].
 pub fn getresgid() -> Result<ResIdTriple, Errno> {
     let (mut real, mut effective, mut saved) = (UNSET_ID, UNSET_ID, UNSET_ID);

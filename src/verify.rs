@@ -13,7 +13,6 @@ use crate::process;
 use crate::sys;
 use crate::transition::{self, Transition, planned_caps};
 use nix::errno::Errno;
-use nix::unistd::getgroups;
 
 /// Read this process's ids and supplementary groups.
 pub fn read_credentials() -> Result<Credentials> {
@@ -29,11 +28,11 @@ pub fn read_credentials() -> Result<Credentials> {
         effective,
         saved,
     };
-    let groups = getgroups().map_err(|e| Error::syscall("getgroups", e))?;
+    let groups = sys::getgroups().map_err(|e| Error::syscall("getgroups", e))?;
     Ok(Credentials {
         uid,
         gid,
-        groups: normalize_groups(groups.into_iter().map(|g| g.as_raw()).collect()),
+        groups: normalize_groups(groups),
     })
 }
 
