@@ -39,8 +39,11 @@ pub enum Error {
     UidWithoutEntry(u32),
 
     /// The name service answered with an error (not "not found"): fail closed.
-    #[error("looking up {what}: {}", .source.desc())]
-    Lookup { what: String, source: Errno },
+    #[error("looking up {what}: {source}")]
+    Lookup {
+        what: String,
+        source: crate::userdb::LookupError,
+    },
 
     /// A credential system call failed. `call` shows the call and its arguments.
     #[error("{call}: {}", .source.desc())]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compat;
 pub mod error;
 pub mod exec;
+pub mod files;
 pub mod newgrp;
 pub mod plan;
 pub mod process;

@@ -88,7 +88,7 @@ pub fn normalize_groups(mut groups: Vec<u32>) -> Vec<u32> {
 }
 
 /// Turn a name-service failure into an error that says what was looked up.
-pub(crate) fn lookup_error(what: String) -> impl FnOnce(nix::errno::Errno) -> Error {
+pub(crate) fn lookup_error(what: String) -> impl FnOnce(crate::userdb::LookupError) -> Error {
     move |source| Error::Lookup { what, source }
 }
 

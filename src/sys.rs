@@ -271,6 +271,9 @@ pub fn getgroups() -> Result<Vec<u32>, Errno> {
     for _ in 0..4 {
         // SAFETY: a size of 0 with a null list only returns the count.
         let count = Errno::result(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
+        if count == 0 {
+            return Ok(Vec::new());
+        }
         let mut groups = vec![UNSET_ID; usize::try_from(count).unwrap_or(0)];
         // SAFETY: `groups` has room for exactly `count` gids.
         let written = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };

@@ -432,6 +432,34 @@ fn sigpipe_is_as_the_caller_left_it() {
     assert!(target_ignores_sigpipe(&ignored), "{}", ignored.describe());
 }
 
+/// An empty id field is no id. musl's libc reads it as 0 (root); glibc skips
+/// the line; runas's own reader (static build) refuses the entry. Whichever
+/// build runs, the target never runs as uid or gid 0.
+#[test]
+fn an_empty_id_field_never_becomes_root() {
+    let Some(w) = world("empty_id_field") else {
+        return;
+    };
+    let run = w.runas(&with_probe(&["-u", "mangled"]));
+    assert_eq!(run.code(), Some(125), "{}", run.describe());
+    assert!(
+        run.stderr.contains("unknown user \"mangled\"")
+            || run.stderr.contains("line 12 of /etc/passwd is malformed"),
+        "{}",
+        run.describe()
+    );
+    run.assert_refused("runas: ");
+
+    let run = w.runas(&with_probe(&["-u", "carol"]));
+    if run.code() == Some(125) {
+        run.assert_refused("line 15 of /etc/group is malformed: it lists the user");
+    } else {
+        let id = run.identity();
+        assert_eq!(id.groups, [1505], "{}", run.describe());
+        assert_eq!(id.gid, [1505; 4]);
+    }
+}
+
 #[test]
 fn the_target_cannot_regain_root() {
     let Some(w) = world("cannot_regain_root") else {

@@ -31,6 +31,8 @@ homeless:x:1503:1503:empty home and shell fields::
 crowd:x:1600:1600:member of 2000 groups:/home/crowd:/bin/sh
 4242:x:0:0:digits-only name that maps to uid 0:/root:/bin/sh
 1501:x:0:0:digits-only name equal to bob's uid, mapping to uid 0:/root:/bin/sh
+mangled:x::1504:empty uid field (musl's libc reads it as 0):/:/bin/sh
+carol:x:1505:1505:member of a group whose gid field is empty:/home/carol:/bin/sh
 ";
 
 const GROUP_HEAD: &str = "\
@@ -47,6 +49,8 @@ jupiter:x:1700:alice
 saturn:x:1701:alice,bob
 4243:x:0:
 1700:x:0:
+carol:x:1505:
+mangledgroup:x::carol
 ";
 
 const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\n";
