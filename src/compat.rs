@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::plan::{
-    Credentials, EnvPlan, Plan, lookup_error, normalize_groups, resolve_group, resolve_user,
+    Credentials, Entry, EnvPlan, Plan, lookup_error, normalize_groups, resolve_group, resolve_user,
 };
 use crate::spec::{self, IdSpec, Kind};
 use crate::userdb::{UserDb, UserRecord};
@@ -89,7 +89,7 @@ fn user_record(
     db: &dyn UserDb,
 ) -> Result<Option<UserRecord>> {
     let user = spec.user.clone().unwrap_or(IdSpec::Id(current.uid.real));
-    Ok(resolve_user(&user, db)?.record)
+    Ok(resolve_user(&user, db, Entry::Wanted)?.record)
 }
 
 /// The groups that list `user` as a member, and no primary gid: gosu's

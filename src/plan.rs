@@ -92,14 +92,29 @@ pub(crate) fn lookup_error(what: String) -> impl FnOnce(crate::userdb::LookupErr
     move |source| Error::Lookup { what, source }
 }
 
-/// The target user: its uid and, when the passwd database has it, its entry.
+/// The target user: its uid and, when the passwd database has it (and it
+/// was needed), its entry.
 pub(crate) struct Target {
     pub(crate) uid: u32,
     pub(crate) record: Option<UserRecord>,
 }
 
-pub(crate) fn resolve_user(spec: &IdSpec, db: &dyn UserDb) -> Result<Target> {
+/// Whether a numeric uid's passwd entry is worth a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// Look it up: some field of it is used.
+    Wanted,
+    /// No field of it is used (the group, the supplementary list and the
+    /// environment are all given): a numeric uid is not looked up at all.
+    NotNeeded,
+}
+
+pub(crate) fn resolve_user(spec: &IdSpec, db: &dyn UserDb, entry: Entry) -> Result<Target> {
     match spec {
+        IdSpec::Id(uid) if entry == Entry::NotNeeded => Ok(Target {
+            uid: *uid,
+            record: None,
+        }),
         IdSpec::Id(uid) => Ok(Target {
             uid: *uid,
             record: db
@@ -172,10 +187,22 @@ pub fn resolve(
     db: &dyn UserDb,
     extra_groups: &[u32],
 ) -> Result<Plan> {
+    // The entry gives the primary group, the name for the group database,
+    // and HOME, USER, LOGNAME and SHELL; with all of those given otherwise,
+    // a numeric uid needs no lookup at all.
+    let entry = if request.group.is_none()
+        || matches!(request.policy, GroupPolicy::Init | GroupPolicy::Default)
+        || !request.env.keep_identity
+        || needs_home(&request.process)
+    {
+        Entry::Wanted
+    } else {
+        Entry::NotNeeded
+    };
     let target = request
         .user
         .as_ref()
-        .map(|spec| resolve_user(spec, db))
+        .map(|spec| resolve_user(spec, db, entry))
         .transpose()?;
 
     let gid = match (&request.group, &target) {
@@ -237,9 +264,9 @@ pub fn resolve(
     // --user, the current user's (a reset environment still needs a HOME).
     let identity = match &target {
         Some(target) => Some(user_environment(target)),
-        None if request.env.reset || needs_home(&request.process) => {
-            Some(user_environment(&resolve_user(&IdSpec::Id(uid), db)?))
-        }
+        None if request.env.reset || needs_home(&request.process) => Some(user_environment(
+            &resolve_user(&IdSpec::Id(uid), db, Entry::Wanted)?,
+        )),
         None => None,
     };
     let mut set = Vec::new();
@@ -595,6 +622,48 @@ mod tests {
         ] {
             let err = resolve(&req, &root(), &broken).unwrap_err();
             assert!(matches!(err, Error::Lookup { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn numeric_ids_with_nothing_else_to_look_up_never_touch_the_database() {
+        let broken = FakeDb {
+            broken: true,
+            ..db()
+        };
+        let mut req = request(
+            Some(IdSpec::Id(1500)),
+            Some(IdSpec::Id(1700)),
+            GroupPolicy::List(vec![IdSpec::Id(1701)]),
+        );
+        req.env.keep_identity = true;
+        for policy in [
+            GroupPolicy::List(vec![IdSpec::Id(1701)]),
+            GroupPolicy::Clear,
+            GroupPolicy::Keep,
+        ] {
+            req.policy = policy;
+            let plan = resolve(&req, &root(), &broken).unwrap();
+            assert_eq!((plan.uid, plan.gid), (1500, 1700));
+            assert!(plan.env.set.is_empty(), "{:?}", plan.env);
+        }
+        // Each thing the entry would give makes the lookup necessary again.
+        let mut needs_group = req.clone();
+        needs_group.group = None;
+        let mut needs_memberships = req.clone();
+        needs_memberships.policy = GroupPolicy::Init;
+        let mut needs_environment = req.clone();
+        needs_environment.env.keep_identity = false;
+        let mut needs_home = req.clone();
+        needs_home.process.chdir = Some("~/src".into());
+        for req in [
+            needs_group,
+            needs_memberships,
+            needs_environment,
+            needs_home,
+        ] {
+            let err = resolve(&req, &root(), &broken).unwrap_err();
+            assert!(matches!(err, Error::Lookup { .. }), "{req:?}: {err}");
         }
     }
 

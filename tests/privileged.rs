@@ -432,6 +432,64 @@ fn sigpipe_is_as_the_caller_left_it() {
     assert!(target_ignores_sigpipe(&ignored), "{}", ignored.describe());
 }
 
+/// How many times a run of runas opened each account file, from strace.
+fn account_file_opens(w: &World, args: &[&str]) -> (usize, usize) {
+    let dir = w.shared_dir("trace");
+    let log = dir.join("opens");
+    let log_arg = log.to_str().unwrap();
+    let prefix = [
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=open,openat",
+        "-o",
+        log_arg,
+    ];
+    let mut all = args.to_vec();
+    all.extend(["--", "/bin/true"]);
+    let run = w.runas_under(&prefix, &all);
+    assert!(run.output.status.success(), "{}", run.describe());
+    let trace = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let count = |path: &str| trace.matches(&format!("\"{path}\"")).count();
+    (count("/etc/passwd"), count("/etc/group"))
+}
+
+/// One passwd read and at most two group reads, whatever the number of
+/// memberships; none at all when every id is a number and no passwd field is needed.
+#[test]
+fn account_files_are_read_once_and_only_when_needed() {
+    let Some(w) = world("account_file_reads") else {
+        return;
+    };
+    assert_eq!(account_file_opens(&w, &["-u", "alice"]), (1, 1));
+    // 2,000 groups: glibc's getgrouplist needs a second scan once the
+    // first buffer (1,024 groups) is too small; the static build reads once.
+    let (passwd, group) = account_file_opens(&w, &["-u", "crowd"]);
+    assert_eq!(passwd, 1);
+    assert!((1..=2).contains(&group), "{group} group reads");
+    assert_eq!(
+        account_file_opens(
+            &w,
+            &["-u", "1500", "-g", "1500", "--clear-groups", "--keep-env"]
+        ),
+        (0, 0)
+    );
+    assert_eq!(
+        account_file_opens(
+            &w,
+            &["-u", "1500", "-g", "1500", "-G", "1700,1701", "--keep-env"]
+        ),
+        (0, 0)
+    );
+    // The default supplementary list needs the name: one read of each.
+    assert_eq!(
+        account_file_opens(&w, &["-u", "1500", "-g", "1500", "--keep-env"]),
+        (1, 1)
+    );
+}
+
 /// An empty id field is no id. musl's libc reads it as 0 (root); glibc skips
 /// the line; runas's own reader (static build) refuses the entry. Whichever
 /// build runs, the target never runs as uid or gid 0.
