@@ -8,28 +8,62 @@ use crate::error::{Error, Result};
 use crate::plan::{EnvPlan, RESET_ENV_KEPT};
 use nix::errno::Errno;
 use nix::unistd::execve;
-use std::ffi::{CString, OsStr, OsString};
+use std::borrow::Cow;
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// Used when the environment has no PATH; the same as glibc's execvp plus
 /// /usr/local/bin, which every distribution puts first.
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 
-/// The target's environment: the inherited one with the plan applied.
-pub fn build_environment(
-    inherited: impl IntoIterator<Item = (OsString, OsString)>,
+/// The name part of a `NAME=value` entry: the bytes before the first '='
+/// (the whole entry if it has none).
+fn entry_name(entry: &CStr) -> &[u8] {
+    let bytes = entry.to_bytes();
+    bytes.split(|&b| b == b'=').next().unwrap_or(bytes)
+}
+
+/// The target's environment: the inherited entries with the plan applied.
+/// Inherited entries pass through as they are, byte for byte and uncopied
+/// (even one without '=', or a name given twice); a variable the plan
+/// unsets or sets loses every entry of that name.
+pub fn build_environment<'a>(
+    inherited: impl IntoIterator<Item = &'a CStr>,
     plan: &EnvPlan,
-) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = inherited
+) -> Result<Vec<Cow<'a, CStr>>> {
+    let changed = |name: &[u8]| {
+        plan.unset
+            .iter()
+            .chain(plan.set.iter().map(|(key, _)| key))
+            .any(|key| key.as_bytes() == name)
+    };
+    let mut env: Vec<Cow<'a, CStr>> = inherited
         .into_iter()
-        .filter(|(key, _)| !plan.clear || RESET_ENV_KEPT.iter().any(|kept| key == kept))
-        .filter(|(key, _)| !plan.unset.contains(key))
+        .filter(|entry| {
+            let name = entry_name(entry);
+            (!plan.clear || RESET_ENV_KEPT.iter().any(|kept| kept.as_bytes() == name))
+                && !changed(name)
+        })
+        .map(Cow::Borrowed)
         .collect();
     for (key, value) in &plan.set {
-        env.retain(|(existing, _)| existing != key);
-        env.push((key.clone(), value.clone()));
+        env.retain(|entry| entry_name(entry) != key.as_bytes());
+        let mut entry = Vec::with_capacity(key.len() + 1 + value.len());
+        entry.extend_from_slice(key.as_bytes());
+        entry.push(b'=');
+        entry.extend_from_slice(value.as_bytes());
+        env.push(Cow::Owned(c_string(entry)?));
     }
-    env
+    Ok(env)
+}
+
+/// The value of the first `name=` entry, as getenv(3) finds it.
+fn lookup<'e>(env: &'e [Cow<'_, CStr>], name: &[u8]) -> Option<&'e OsStr> {
+    env.iter().find_map(|entry| {
+        let bytes = entry.to_bytes();
+        let value = bytes.strip_prefix(name)?.strip_prefix(b"=")?;
+        Some(OsStr::from_bytes(value))
+    })
 }
 
 fn c_string(bytes: Vec<u8>) -> Result<CString> {
@@ -79,27 +113,13 @@ fn try_exec(argv: &[OsString], env_plan: &EnvPlan) -> Result<std::convert::Infal
     let program = argv
         .first()
         .ok_or_else(|| Error::Usage("missing the command to run".into()))?;
-    let env = build_environment(std::env::vars_os(), env_plan);
-    let path = env
-        .iter()
-        .find(|(key, _)| key == "PATH")
-        .map(|(_, value)| value.as_os_str());
-    let candidates = search_candidates(program, path);
+    let c_env = build_environment(crate::sys::environ(), env_plan)?;
+    let candidates = search_candidates(program, lookup(&c_env, b"PATH"));
 
     let c_argv = argv
         .iter()
         .map(|arg| c_string(arg.clone().into_vec()))
         .collect::<Result<Vec<_>>>()?;
-    let c_env = env
-        .into_iter()
-        .map(|(key, value)| {
-            let mut entry = key.into_vec();
-            entry.push(b'=');
-            entry.extend(value.into_vec());
-            c_string(entry)
-        })
-        .collect::<Result<Vec<_>>>()?;
-
     // Like execvp: skip candidates that do not exist, stop at the first
     // failure of one that does. EACCES is ambiguous: a file that exists but
     // may not be executed (126), or a PATH directory the target user may not
@@ -161,6 +181,18 @@ fn visible(path: &CString) -> bool {
 mod tests {
     use super::*;
 
+    fn entries(pairs: &[&str]) -> Vec<CString> {
+        pairs.iter().map(|e| CString::new(*e).unwrap()).collect()
+    }
+
+    fn built(inherited: &[CString], plan: &EnvPlan) -> Vec<String> {
+        build_environment(inherited.iter().map(CString::as_c_str), plan)
+            .unwrap()
+            .iter()
+            .map(|e| e.to_str().unwrap().to_owned())
+            .collect()
+    }
+
     fn candidates(program: &str, path: Option<&str>) -> Vec<String> {
         search_candidates(OsStr::new(program), path.map(OsStr::new))
             .into_iter()
@@ -170,27 +202,49 @@ mod tests {
 
     #[test]
     fn reset_keeps_only_terminal_variables_and_unset_removes() {
-        let inherited = vec![
-            ("TERM".into(), "xterm".into()),
-            ("LD_PRELOAD".into(), "/evil.so".into()),
-            ("NO_COLOR".into(), "1".into()),
-            ("KEEP".into(), "x".into()),
-        ];
+        let inherited = entries(&[
+            "TERM=xterm",
+            "LD_PRELOAD=/evil.so",
+            "NO_COLOR=1",
+            "KEEP=x",
+            "TERMINAL=not TERM",
+            "TERM",
+        ]);
         let plan = EnvPlan {
             clear: true,
             set: vec![("PATH".into(), "/bin".into())],
             ..EnvPlan::default()
         };
-        let env = build_environment(inherited.clone(), &plan);
-        let keys: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
-        assert_eq!(keys, ["TERM", "NO_COLOR", "PATH"]);
+        assert_eq!(
+            built(&inherited, &plan),
+            ["TERM=xterm", "NO_COLOR=1", "TERM", "PATH=/bin"]
+        );
         let plan = EnvPlan {
             unset: vec!["LD_PRELOAD".into()],
             ..EnvPlan::default()
         };
-        let env = build_environment(inherited, &plan);
-        assert!(!env.iter().any(|(k, _)| k == "LD_PRELOAD"));
-        assert_eq!(env.len(), 3);
+        let env = built(&inherited, &plan);
+        assert!(!env.iter().any(|e| e.starts_with("LD_PRELOAD")));
+        assert_eq!(env.len(), 5);
+    }
+
+    #[test]
+    fn path_is_found_as_getenv_finds_it() {
+        let env: Vec<Cow<'_, CStr>> = entries(&["PATHX=/no", "PATH=/first", "PATH=/second"])
+            .into_iter()
+            .map(Cow::Owned)
+            .collect();
+        assert_eq!(lookup(&env, b"PATH"), Some(OsStr::new("/first")));
+        assert_eq!(lookup(&env, b"HOME"), None);
+    }
+
+    #[test]
+    fn a_nul_in_a_value_to_set_is_refused() {
+        let plan = EnvPlan {
+            set: vec![("HOME".into(), OsString::from_vec(b"/a\0b".to_vec()))],
+            ..EnvPlan::default()
+        };
+        assert!(build_environment(std::iter::empty(), &plan).is_err());
     }
 
     #[test]
@@ -213,23 +267,19 @@ mod tests {
 
     #[test]
     fn changes_replace_inherited_values_and_the_rest_passes_through() {
-        let inherited = vec![
-            ("HOME".into(), "/root".into()),
-            ("TERM".into(), "xterm".into()),
-            ("USER".into(), "root".into()),
-        ];
+        // HOME twice (a hostile parent can do that): both go.
+        let inherited = entries(&["HOME=/root", "TERM=xterm", "USER=root", "HOME=/evil"]);
         let plan = EnvPlan {
             set: vec![
                 ("HOME".into(), "/home/a".into()),
                 ("USER".into(), "a".into()),
+                ("USER".into(), "b".into()),
             ],
             ..EnvPlan::default()
         };
-        let env = build_environment(inherited, &plan);
-        let home: Vec<_> = env.iter().filter(|(k, _)| k == "HOME").collect();
-        assert_eq!(home.len(), 1);
-        assert_eq!(home[0].1, "/home/a");
-        assert!(env.iter().any(|(k, v)| k == "TERM" && v == "xterm"));
-        assert_eq!(env.len(), 3);
+        assert_eq!(
+            built(&inherited, &plan),
+            ["TERM=xterm", "HOME=/home/a", "USER=b"]
+        );
     }
 }

@@ -299,6 +299,27 @@ pub fn getresgid() -> Result<ResIdTriple, Errno> {
     Ok((real, effective, saved))
 }
 
+/// The environment's entries as the C runtime holds them, borrowed rather
+/// than copied: the target inherits them byte for byte.
+pub fn environ() -> Vec<&'static CStr> {
+    unsafe extern "C" {
+        static environ: *const *const std::ffi::c_char;
+    }
+    let mut entries = Vec::new();
+    // SAFETY: `environ` is the C runtime's NULL-terminated array of
+    // NUL-terminated strings (or NULL). Nothing in runas changes the
+    // environment (no setenv, putenv or std::env::set_var), so the array
+    // and its strings stay valid, unchanged, until execve.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            entries.push(CStr::from_ptr(*entry));
+            entry = entry.add(1);
+        }
+    }
+    entries
+}
+
 /// The command line, from the C entry point's argc and argv.
 ///
 /// The binary has no Rust `main` (see src/main.rs), and on musl std learns
