@@ -22,11 +22,14 @@ pub enum Mode {
 
 impl Mode {
     /// The mode for an argv[0], by its file name.
+    /// By the last component of argv[0]. (Bytes rather than std::path,
+    /// whose parser is code this launch would otherwise not touch.)
     pub fn from_program_name(argv0: &std::ffi::OsStr) -> Option<Mode> {
-        let name = std::path::Path::new(argv0).file_name()?;
-        match name.to_str()? {
-            "gosu" => Some(Mode::Gosu),
-            "su-exec" => Some(Mode::SuExec),
+        let path = argv0.as_encoded_bytes();
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        match name {
+            b"gosu" => Some(Mode::Gosu),
+            b"su-exec" => Some(Mode::SuExec),
             _ => None,
         }
     }
@@ -344,6 +347,12 @@ mod tests {
             Some(Mode::SuExec)
         );
         assert_eq!(Mode::from_program_name(OsStr::new("runas")), None);
+        assert_eq!(
+            Mode::from_program_name(OsStr::new("./gosu")),
+            Some(Mode::Gosu)
+        );
+        assert_eq!(Mode::from_program_name(OsStr::new("/opt/gosu/runas")), None);
+        assert_eq!(Mode::from_program_name(OsStr::new("gosu-wrapper")), None);
         let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         match parse_args(Mode::Gosu, &args(&["gosu", "app", "--", "-x"])).unwrap() {
             Invocation::Run { spec, command } => {
