@@ -432,6 +432,28 @@ fn sigpipe_is_as_the_caller_left_it() {
     assert!(target_ignores_sigpipe(&ignored), "{}", ignored.describe());
 }
 
+/// A closed descriptor stays closed: runas has no start-up code that would
+/// put /dev/null there, so the target inherits exactly what its caller gave.
+#[test]
+fn a_closed_stdin_reaches_the_target_closed() {
+    let Some(w) = world("closed_stdin") else {
+        return;
+    };
+    let closing = ["/bin/sh", "-c", "exec \"$@\" <&-", "sh"];
+    let show = [
+        "-u",
+        "alice",
+        "--",
+        "/bin/sh",
+        "-c",
+        "if [ -e /proc/$$/fd/0 ]; then echo stdin-open; else echo stdin-closed; fi",
+    ];
+    let run = w.runas_under(&closing, &show);
+    assert!(run.stdout.contains("stdin-closed"), "{}", run.describe());
+    let run = w.runas(&show);
+    assert!(run.stdout.contains("stdin-open"), "{}", run.describe());
+}
+
 /// How many times a run of runas opened each account file, from strace.
 fn account_file_opens(w: &World, args: &[&str]) -> (usize, usize) {
     let dir = w.shared_dir("trace");

@@ -256,6 +256,57 @@ fn daemon_detaches_records_its_pid_logs_and_refuses_a_second_start() {
     );
 }
 
+/// runas has no std start-up code to reopen closed descriptors 0-2, so a
+/// caller that closed them must not cost the daemon its pidfile lock (the
+/// pidfile would otherwise be opened as descriptor 0 and replaced by
+/// /dev/null).
+#[test]
+fn daemon_started_with_closed_standard_descriptors_keeps_its_lock() {
+    let Some(w) = world("daemon_closed_stdio") else {
+        return;
+    };
+    let log = w.path().join("daemon.log");
+    let pidfile = w.path().join("daemon.pid");
+    let (log_s, pid_s) = (log.to_str().unwrap(), pidfile.to_str().unwrap());
+    let script = "ls -l /proc/$$/fd | sed -n 's/.* \\([0-9]*\\) -> /fd \\1 /p'; echo done; sleep 2";
+    let closing = ["/bin/sh", "-c", "exec \"$@\" <&- >&- 2>&-", "sh"];
+    let run = w.runas_under(
+        &closing,
+        &[
+            "-u",
+            "alice",
+            "--daemon",
+            "--pidfile",
+            pid_s,
+            "--log",
+            log_s,
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+        ],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let text = wait_for(&log, "done");
+    assert!(text.contains("fd 0 /dev/null"), "{text}");
+    assert!(text.contains(&format!("fd 1 {log_s}")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with(pid_s) && !l.starts_with("fd 0 ")),
+        "the pidfile's locked descriptor is gone\n{text}"
+    );
+    let second = w.runas(&[
+        "-u",
+        "alice",
+        "--daemon",
+        "--pidfile",
+        pid_s,
+        "--",
+        "/bin/true",
+    ]);
+    second.assert_refused("is locked by a running instance");
+}
+
 #[test]
 fn daemon_failures_reach_the_caller() {
     let Some(w) = world("daemon_failures") else {
