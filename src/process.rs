@@ -4,11 +4,15 @@
 
 use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan};
+use crate::show::json_str;
 use crate::sys::{self, CapMasks};
 use crate::transition::planned_caps;
 use nix::errno::Errno;
+use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use nix::unistd::{Pid, getpid, getppid, getsid};
+use std::ffi::OsString;
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -144,36 +148,90 @@ fn close_fds(keep: &[i32]) -> Result<()> {
 
 /// Apply the process options that belong after the identity change.
 /// `original_parent` is the parent runas had when it started.
-pub fn apply(plan: &Plan, original_parent: Pid) -> Result<()> {
+/// One change of a process attribute, made after the switch. `steps` lists
+/// them: a real run executes the list and --dry-run prints it, so what the
+/// dry run shows is what runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// After the switch: the kernel clears the setting on a credential change.
+    ParentDeathSignal(Signal),
+    NoNewPrivs,
+    Umask(u32),
+    /// As the target, so the kernel checks its access, not root's.
+    Chdir(OsString),
+    /// Close-on-exec every descriptor above 2 but these (and LISTEN_FDS).
+    CloseFds(Vec<i32>),
+}
+
+/// The process-attribute changes the plan asks for, in the order made.
+pub fn steps(plan: &Plan) -> Vec<Step> {
     let p = &plan.process;
+    let mut steps = Vec::new();
     if let Some(signal) = p.pdeathsig {
-        // After the switch: the kernel clears the setting on a credential change.
-        nix::sys::prctl::set_pdeathsig(signal)
-            .map_err(|e| Error::syscall(format!("prctl(PR_SET_PDEATHSIG, {signal})"), e))?;
-        // A parent that died before this point sends nothing: do it now.
-        if getppid() != original_parent {
-            nix::sys::signal::raise(signal).map_err(|e| Error::syscall("raise", e))?;
-            return Err(Error::NotPermitted(format!(
-                "the parent exited before --pdeathsig {signal} was set"
-            )));
-        }
+        steps.push(Step::ParentDeathSignal(signal));
     }
     if p.no_new_privs {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| Error::syscall("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+        steps.push(Step::NoNewPrivs);
     }
     if let Some(mask) = p.umask {
-        nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+        steps.push(Step::Umask(mask));
     }
     if let Some(dir) = &p.chdir {
-        // As the target, so the kernel checks its access, not root's.
-        nix::unistd::chdir(dir.as_os_str())
-            .map_err(|e: Errno| Error::syscall(format!("chdir({:?})", dir.to_string_lossy()), e))?;
+        steps.push(Step::Chdir(dir.clone()));
     }
     if let Some(keep) = &p.close_fds {
-        close_fds(keep)?;
+        steps.push(Step::CloseFds(keep.clone()));
+    }
+    steps
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::ParentDeathSignal(signal) => write!(f, "prctl(PR_SET_PDEATHSIG, {signal})"),
+            Step::NoNewPrivs => f.write_str("prctl(PR_SET_NO_NEW_PRIVS, 1)"),
+            Step::Umask(mask) => write!(f, "umask({mask:04o})"),
+            Step::Chdir(dir) => write!(f, "chdir({})", json_str(&dir.to_string_lossy())),
+            Step::CloseFds(keep) => write!(
+                f,
+                "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping {:?} and any LISTEN_FDS",
+                kept_fds(keep, None, None, 0)
+            ),
+        }
+    }
+}
+
+fn execute(step: &Step, original_parent: Pid) -> Result<()> {
+    match step {
+        Step::ParentDeathSignal(signal) => {
+            let signal = *signal;
+            nix::sys::prctl::set_pdeathsig(signal)
+                .map_err(|e| Error::syscall(format!("prctl(PR_SET_PDEATHSIG, {signal})"), e))?;
+            // A parent that died before this point sends nothing: do it now.
+            if getppid() != original_parent {
+                nix::sys::signal::raise(signal).map_err(|e| Error::syscall("raise", e))?;
+                return Err(Error::NotPermitted(format!(
+                    "the parent exited before --pdeathsig {signal} was set"
+                )));
+            }
+        }
+        Step::NoNewPrivs => nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| Error::syscall("prctl(PR_SET_NO_NEW_PRIVS)", e))?,
+        Step::Umask(mask) => {
+            nix::sys::stat::umask(Mode::from_bits_truncate(*mask));
+        }
+        Step::Chdir(dir) => nix::unistd::chdir(dir.as_os_str())
+            .map_err(|e: Errno| Error::syscall(format!("chdir({:?})", dir.to_string_lossy()), e))?,
+        Step::CloseFds(keep) => close_fds(keep)?,
     }
     Ok(())
+}
+
+/// Make the plan's process-attribute changes, in order.
+pub fn apply(plan: &Plan, original_parent: Pid) -> Result<()> {
+    steps(plan)
+        .iter()
+        .try_for_each(|step| execute(step, original_parent))
 }
 
 /// Read back what can be read back.
@@ -210,6 +268,34 @@ mod tests {
         assert_eq!(
             kept_fds(&[], Some("42"), Some("junk"), 42),
             Vec::<u32>::new()
+        );
+    }
+
+    #[test]
+    fn steps_follow_the_plan_in_order_and_print_as_system_calls() {
+        let mut plan = Plan {
+            uid: 1500,
+            gid: 1500,
+            groups: vec![],
+            env: Default::default(),
+            process: Default::default(),
+        };
+        assert!(steps(&plan).is_empty());
+        plan.process.pdeathsig = Some(Signal::SIGTERM);
+        plan.process.no_new_privs = true;
+        plan.process.umask = Some(0o27);
+        plan.process.chdir = Some("/srv/a\"b".into());
+        plan.process.close_fds = Some(vec![7, 2]);
+        let printed: Vec<String> = steps(&plan).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            printed,
+            [
+                "prctl(PR_SET_PDEATHSIG, SIGTERM)",
+                "prctl(PR_SET_NO_NEW_PRIVS, 1)",
+                "umask(0027)",
+                "chdir(\"/srv/a\\\"b\")",
+                "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping [7] and any LISTEN_FDS",
+            ]
         );
     }
 

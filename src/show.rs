@@ -241,27 +241,11 @@ pub fn dump(json: bool) -> Result<String> {
 
 /// The process-level calls made after the credential steps, for --dry-run.
 fn process_calls(plan: &Plan) -> Vec<String> {
-    let p = &plan.process;
-    let mut calls = Vec::new();
-    if let Some(signal) = p.pdeathsig {
-        calls.push(format!("prctl(PR_SET_PDEATHSIG, {signal})"));
-    }
-    if p.no_new_privs {
-        calls.push("prctl(PR_SET_NO_NEW_PRIVS, 1)".into());
-    }
-    if let Some(mask) = p.umask {
-        calls.push(format!("umask({mask:04o})"));
-    }
-    if let Some(dir) = &p.chdir {
-        calls.push(format!("chdir({})", json_os(dir)));
-    }
-    if let Some(keep) = &p.close_fds {
-        let kept: Vec<u32> = process::kept_fds(keep, None, None, 0);
-        calls.push(format!(
-            "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping {kept:?} and any LISTEN_FDS"
-        ));
-    }
-    match p.session {
+    let mut calls: Vec<String> = process::steps(plan)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    match plan.process.session {
         Session::Inherit => {}
         Session::NewProcessGroup => calls.push("setpgid(0, 0)".into()),
         Session::NewSession => {
