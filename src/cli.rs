@@ -309,7 +309,8 @@ pub const REQUIRES: &[(Id, &[Id])] = &[
 ];
 
 fn spec_of(id: Id) -> &'static OptionSpec {
-    // Every Id has its entry: the unit test `every_id_has_one_entry` checks.
+    // Every Id has its entry: the unit test
+    // `every_id_has_exactly_one_entry_and_fits_the_seen_set` checks.
     OPTIONS
         .iter()
         .find(|spec| spec.id == id)
