@@ -192,19 +192,14 @@ const fn valued(
     heading: &'static str,
     help: &'static str,
 ) -> OptionSpec {
-    OptionSpec {
-        id,
-        long,
-        short: None,
-        takes: Takes::Value(Value {
-            name,
-            may_start_with_dash: false,
-            repeatable: false,
-            any_bytes: false,
-        }),
-        heading,
-        help,
-    }
+    let mut spec = switch(id, long, heading, help);
+    spec.takes = Takes::Value(Value {
+        name,
+        may_start_with_dash: false,
+        repeatable: false,
+        any_bytes: false,
+    });
+    spec
 }
 
 impl OptionSpec {

@@ -193,28 +193,49 @@ fn wait_for(path: &std::path::Path, needle: &str) -> String {
     }
 }
 
+/// The shell's open descriptors, one `fd N TARGET` line each.
+const LIST_FDS: &str = r"ls -l /proc/$$/fd | sed -n 's/.* \([0-9]*\) -> /fd \1 /p'";
+
+/// runas's arguments for a daemon run as alice with a pidfile and a log.
+fn daemon_args<'a>(pidfile: &'a str, log: &'a str, script: &'a str) -> [&'a str; 11] {
+    [
+        "-u",
+        "alice",
+        "--daemon",
+        "--pidfile",
+        pidfile,
+        "--log",
+        log,
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]
+}
+
+/// A second daemon start on the same pidfile: refused while the first runs.
+fn second_start(w: &World, pidfile: &str) -> Run {
+    let second = w.runas(&[
+        "-u",
+        "alice",
+        "--daemon",
+        "--pidfile",
+        pidfile,
+        "--",
+        "/bin/true",
+    ]);
+    second.assert_refused("is locked by a running instance");
+    second
+}
+
 #[test]
 fn daemon_detaches_records_its_pid_logs_and_refuses_a_second_start() {
     let Some(w) = world("daemon") else { return };
     let log = w.path().join("daemon.log");
     let pidfile = w.path().join("daemon.pid");
-    let script = format!(
-        "{STAT}; ls -l /proc/$$/fd | sed -n 's/.* \\([0-9]*\\) -> /fd \\1 /p'; echo cwd=$(pwd); sleep 2"
-    );
+    let script = format!("{STAT}; {LIST_FDS}; echo cwd=$(pwd); sleep 2");
     let (log_s, pid_s) = (log.to_str().unwrap(), pidfile.to_str().unwrap());
-    let run = w.runas(&[
-        "-u",
-        "alice",
-        "--daemon",
-        "--pidfile",
-        pid_s,
-        "--log",
-        log_s,
-        "--",
-        "/bin/sh",
-        "-c",
-        &script,
-    ]);
+    let run = w.runas(&daemon_args(pid_s, log_s, &script));
     assert_eq!(run.code(), Some(0), "{}", run.describe());
     let text = wait_for(&log, "cwd=");
     let stat = stat_of(&text);
@@ -239,16 +260,7 @@ fn daemon_detaches_records_its_pid_logs_and_refuses_a_second_start() {
         stat.pid.to_string()
     );
     // While it runs, a second start is refused.
-    let second = w.runas(&[
-        "-u",
-        "alice",
-        "--daemon",
-        "--pidfile",
-        pid_s,
-        "--",
-        "/bin/true",
-    ]);
-    second.assert_refused("is locked by a running instance");
+    let second = second_start(&w, pid_s);
     assert!(
         second.stderr.contains(&stat.pid.to_string()),
         "{}",
@@ -268,24 +280,9 @@ fn daemon_started_with_closed_standard_descriptors_keeps_its_lock() {
     let log = w.path().join("daemon.log");
     let pidfile = w.path().join("daemon.pid");
     let (log_s, pid_s) = (log.to_str().unwrap(), pidfile.to_str().unwrap());
-    let script = "ls -l /proc/$$/fd | sed -n 's/.* \\([0-9]*\\) -> /fd \\1 /p'; echo done; sleep 2";
+    let script = format!("{LIST_FDS}; echo done; sleep 2");
     let closing = ["/bin/sh", "-c", "exec \"$@\" <&- >&- 2>&-", "sh"];
-    let run = w.runas_under(
-        &closing,
-        &[
-            "-u",
-            "alice",
-            "--daemon",
-            "--pidfile",
-            pid_s,
-            "--log",
-            log_s,
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-        ],
-    );
+    let run = w.runas_under(&closing, &daemon_args(pid_s, log_s, &script));
     assert_eq!(run.code(), Some(0), "{}", run.describe());
     let text = wait_for(&log, "done");
     assert!(text.contains("fd 0 /dev/null"), "{text}");
@@ -295,16 +292,7 @@ fn daemon_started_with_closed_standard_descriptors_keeps_its_lock() {
             .any(|l| l.ends_with(pid_s) && !l.starts_with("fd 0 ")),
         "the pidfile's locked descriptor is gone\n{text}"
     );
-    let second = w.runas(&[
-        "-u",
-        "alice",
-        "--daemon",
-        "--pidfile",
-        pid_s,
-        "--",
-        "/bin/true",
-    ]);
-    second.assert_refused("is locked by a running instance");
+    second_start(&w, pid_s);
 }
 
 #[test]
