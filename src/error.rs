@@ -78,6 +78,27 @@ pub enum Error {
     #[error("{message}")]
     Relayed { code: u8, message: String },
 
+    /// A path root would open or inspect for the target could be steered
+    /// by someone other than root.
+    #[error("{option} {}: {}", crate::trusted_path::quoted(.path), path_problem(.path, .problem))]
+    UnsafePath {
+        option: &'static str,
+        path: std::path::PathBuf,
+        problem: crate::trusted_path::Problem,
+    },
+
+    /// The daemon's log, opened with the target's rights, could not be.
+    #[error(
+        "--log {}: {}, opening it as uid {uid} (the log is opened with the target's rights: let the target create or write it, for example: install -d -o {uid} /var/log/app)",
+        crate::trusted_path::quoted(.path),
+        .source.desc()
+    )]
+    LogAsTarget {
+        path: std::path::PathBuf,
+        uid: u32,
+        source: Errno,
+    },
+
     /// The target could not be executed.
     #[error("{:?}: {}", .program.to_string_lossy(), reason_text(.source))]
     Exec { program: OsString, source: Errno },
@@ -92,6 +113,16 @@ pub enum Error {
         program: OsString,
         places: Vec<String>,
     },
+}
+
+/// What is wrong with a path and how to fix it, without repeating the path
+/// when the failure is about the path itself.
+fn path_problem(path: &std::path::Path, problem: &crate::trusted_path::Problem) -> String {
+    use crate::trusted_path::Problem;
+    match problem {
+        Problem::Io { at, errno } if at == path => errno.desc().to_owned(),
+        problem => format!("{}; {}", problem.what(), problem.fix()),
+    }
 }
 
 fn reason_text(errno: &Errno) -> String {

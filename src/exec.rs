@@ -102,18 +102,22 @@ pub fn search_candidates(program: &OsStr, path: Option<&OsStr>) -> Vec<Vec<u8>> 
 }
 
 /// Exec the target. Returns only on failure.
-pub fn exec(argv: &[OsString], env: &EnvPlan) -> Error {
-    match try_exec(argv, env) {
+pub fn exec(argv: &[OsString], env: &EnvPlan, promise: crate::sys::WholeProgram) -> Error {
+    match try_exec(argv, env, promise) {
         Ok(never) => match never {},
         Err(e) => e,
     }
 }
 
-fn try_exec(argv: &[OsString], env_plan: &EnvPlan) -> Result<std::convert::Infallible> {
+fn try_exec(
+    argv: &[OsString],
+    env_plan: &EnvPlan,
+    promise: crate::sys::WholeProgram,
+) -> Result<std::convert::Infallible> {
     let program = argv
         .first()
         .ok_or_else(|| Error::Usage("missing the command to run".into()))?;
-    let c_env = build_environment(crate::sys::environ(), env_plan)?;
+    let c_env = build_environment(crate::sys::environ(promise), env_plan)?;
     let candidates = search_candidates(program, lookup(&c_env, b"PATH"));
 
     let c_argv = argv

@@ -18,7 +18,9 @@ pub mod session;
 pub mod show;
 pub mod spec;
 pub mod sys;
+pub mod terminal;
 pub mod transition;
+pub mod trusted_path;
 pub mod userdb;
 pub mod verify;
 
@@ -41,14 +43,17 @@ fn refuse_set_id_install(before: &plan::Credentials) -> Result<()> {
     Ok(())
 }
 
-/// The groups owning --add-group-of paths, looked up before any change.
+/// The groups owning --add-group-of paths, looked up before any change,
+/// through paths only root controls (trusted_path.rs): the target must not
+/// pick its own group by swapping the path for a link.
 fn groups_of_paths(paths: &[std::path::PathBuf]) -> Result<Vec<u32>> {
-    use std::os::unix::fs::MetadataExt;
     paths
         .iter()
         .map(|path| {
-            std::fs::metadata(path).map(|m| m.gid()).map_err(|e| {
-                Error::NotPermitted(format!("--add-group-of {:?}: {e}", path.to_string_lossy()))
+            trusted_path::group_of(path).map_err(|problem| Error::UnsafePath {
+                option: "--add-group-of",
+                path: path.clone(),
+                problem,
             })
         })
         .collect()
@@ -64,33 +69,61 @@ fn print(text: &str) {
     let _ = stdout.flush();
 }
 
-/// Everything after the plan: the terminal, the switch, the process
-/// options, the proof, and the exec. Returns only on failure.
+/// What runas knew about itself when it started.
+struct Start {
+    /// The credentials before any change: the set-ID check and the plan
+    /// both start from these.
+    before: plan::Credentials,
+    /// The parent a parent-death signal refers to.
+    parent: nix::unistd::Pid,
+    promise: sys::WholeProgram,
+}
+
+/// Everything after the plan: the terminal, the switch, the daemon's log,
+/// the session, the process options, the proof, and the exec. Returns only
+/// on failure. `parent` is the process a parent-death signal refers to;
+/// `daemon` is the daemon's status pipe.
 fn switch_and_exec(
     plan: &plan::Plan,
-    before: &plan::Credentials,
+    start: &Start,
     command: &[std::ffi::OsString],
-    original_parent: nix::unistd::Pid,
+    parent: nix::unistd::Pid,
+    daemon: Option<&session::StatusPipe>,
 ) -> Error {
+    let before = &start.before;
     let attempt = || -> Result<()> {
         let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-        process::detach_terminal(plan, before, caps_before)?;
+        let defence = terminal::decide(plan, before, caps_before)?;
+        if let terminal::Defence::Detach(tty) = &defence {
+            terminal::detach(tty)?;
+        }
         let transition = transition::apply(plan, before, caps_before)?;
-        process::apply(plan, original_parent)?;
+        if let Some(log) = plan.process.daemon.as_ref().and_then(|d| d.log.as_deref()) {
+            session::redirect_to_log(log, plan.uid)?;
+        }
+        let mut parent = parent;
+        match (&plan.process.session, &defence) {
+            (session::Session::NewSession, _) | (_, terminal::Defence::NewSession(_)) => {
+                parent = session::enter_new_session(plan.process.pdeathsig, parent, start.promise)?;
+            }
+            (session::Session::NewProcessGroup, _) => session::enter_process_group()?,
+            (session::Session::Inherit, _) => {}
+        }
+        process::apply(plan, parent)?;
         verify::verify(plan, before, &transition)?;
-        session::enter(&plan.process.session)
+        if let Some(status) = daemon {
+            status.about_to_exec();
+        }
+        Ok(())
     };
     match attempt() {
-        Ok(()) => exec::exec(command, &plan.env),
+        Ok(()) => exec::exec(command, &plan.env, start.promise),
         Err(e) => e,
     }
 }
 
-fn run_runas(
-    args: Vec<OsString>,
-    original_parent: nix::unistd::Pid,
-    before: plan::Credentials,
-) -> Result<()> {
+fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
+    let before = &start.before;
     let options = match cli::parse(args)? {
         cli::Parsed::Run(options) => options,
         cli::Parsed::Print(text) => {
@@ -111,20 +144,20 @@ fn run_runas(
         return Ok(());
     }
     let mut request = spec::parse_request(&options)?;
-    let restricted = newgrp::is_restricted(&before, sys::at_secure());
+    let restricted = newgrp::is_restricted(before, sys::at_secure());
     if restricted {
-        request = newgrp::restrict(request, &before)?;
+        request = newgrp::restrict(request, before)?;
     }
     let extra_groups = groups_of_paths(&request.add_group_of)?;
-    let plan = plan::resolve(&request, &before, &userdb::SystemDb, &extra_groups)?;
+    let plan = plan::resolve(&request, before, &userdb::SystemDb, &extra_groups)?;
     if restricted {
-        newgrp::check_plan(&plan, &before)?;
+        newgrp::check_plan(&plan, before)?;
     }
     if options.dry_run {
         let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
         print(&show::dry_run(
             &plan,
-            &before,
+            before,
             caps_before,
             &options.command,
             options.json,
@@ -132,34 +165,40 @@ fn run_runas(
         return Ok(());
     }
     if let Some(daemon) = &plan.process.daemon {
-        let files = session::open_daemon_files(daemon.pidfile.as_deref(), daemon.log.as_deref())?;
-        return session::daemonize(files, |keep| {
+        session::occupy_standard_fds()?;
+        let pidfile = daemon
+            .pidfile
+            .as_deref()
+            .map(session::Pidfile::open_locked)
+            .transpose()?;
+        return session::daemonize(pidfile, start.promise, |kept, status| {
             let mut plan = plan.clone();
             // Every inherited descriptor above 2 closes, but the kept ones
             // and the pidfile's lock; the daemon starts in / unless --chdir.
-            if let Some(kept) = plan.process.close_fds.as_mut() {
-                kept.extend_from_slice(keep);
+            if let (Some(close), Some(fd)) = (plan.process.close_fds.as_mut(), kept) {
+                close.push(fd);
             }
             plan.process.chdir.get_or_insert_with(|| "/".into());
-            // The parent is gone by design: a parent-death signal refers
-            // to the daemon's new parent from here on.
-            switch_and_exec(&plan, &before, &options.command, nix::unistd::getppid())
+            switch_and_exec(
+                &plan,
+                start,
+                &options.command,
+                nix::unistd::getppid(),
+                Some(status),
+            )
         });
     }
     Err(switch_and_exec(
         &plan,
-        &before,
+        start,
         &options.command,
-        original_parent,
+        start.parent,
+        None,
     ))
 }
 
-fn run_compat(
-    mode: compat::Mode,
-    args: &[OsString],
-    original_parent: nix::unistd::Pid,
-    before: plan::Credentials,
-) -> Result<()> {
+fn run_compat(mode: compat::Mode, args: &[OsString], start: &Start) -> Result<()> {
+    let before = &start.before;
     match compat::parse_args(mode, args)? {
         compat::Invocation::Print(text) => {
             print(&text);
@@ -167,34 +206,39 @@ fn run_compat(
         }
         compat::Invocation::Run { spec, command } => {
             // gosu/su-exec rules would let a file capability set any gid.
-            if newgrp::is_restricted(&before, sys::at_secure()) {
+            if newgrp::is_restricted(before, sys::at_secure()) {
                 return Err(Error::NotPermitted(format!(
                     "{} mode is not available when runas runs with a file capability for a non-root caller; use runas --group GROUP (newgrp mode)",
                     mode.name()
                 )));
             }
-            let plan = compat::resolve(mode, &spec, &before, &userdb::SystemDb)?;
-            Err(switch_and_exec(&plan, &before, &command, original_parent))
+            let plan = compat::resolve(mode, &spec, before, &userdb::SystemDb)?;
+            Err(switch_and_exec(&plan, start, &command, start.parent, None))
         }
     }
 }
 
-fn run(args: Vec<OsString>) -> Result<()> {
-    let original_parent = nix::unistd::getppid();
-    // Read once: the set-ID check and the plan both start from these.
+fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
+    let parent = nix::unistd::getppid();
     let before = verify::read_credentials()?;
     refuse_set_id_install(&before)?;
+    let start = Start {
+        before,
+        parent,
+        promise,
+    };
     let argv0 = args.first().cloned().unwrap_or_default();
     match compat::Mode::from_program_name(&argv0) {
-        Some(mode) => run_compat(mode, &args, original_parent, before),
-        None => run_runas(args, original_parent, before),
+        Some(mode) => run_compat(mode, &args, &start),
+        None => run_runas(args, &start),
     }
 }
 
-/// The program, given its argv: run, and on failure print the one message
-/// and return the exit status the failure maps to.
-pub fn main(args: Vec<OsString>) -> u8 {
-    match run(args) {
+/// The program, given its argv and the whole-program promises: run, and
+/// on failure print the one message and return the exit status the
+/// failure maps to.
+pub fn main(args: Vec<OsString>, promise: sys::WholeProgram) -> u8 {
+    match run(args, promise) {
         Ok(()) => 0,
         Err(error) => {
             eprintln!("runas: {error}");

@@ -20,5 +20,7 @@ static ALLOCATOR: runas::sys::BumpAllocator = runas::sys::BumpAllocator;
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: argc and argv are exactly what the C runtime passed to main.
     let args = unsafe { runas::sys::args_from_c_main(argc, argv) };
-    c_int::from(runas::main(args))
+    // SAFETY: runas starts no thread and never changes its environment.
+    let promise = unsafe { runas::sys::WholeProgram::promise() };
+    c_int::from(runas::main(args, promise))
 }

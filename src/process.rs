@@ -1,95 +1,17 @@
 //! Process attributes the target inherits besides its credentials: the
-//! controlling terminal, the parent-death signal, no_new_privs, the umask,
-//! the working directory and the open file descriptors.
+//! parent-death signal, no_new_privs, the umask, the working directory and
+//! the open file descriptors. (The controlling terminal: terminal.rs.)
 
 use crate::error::{Error, Result};
-use crate::plan::{Credentials, Plan};
+use crate::plan::Plan;
 use crate::show::json_str;
-use crate::sys::{self, CapMasks};
-use crate::transition::planned_caps;
+use crate::sys;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
-use nix::unistd::{Pid, getpid, getppid, getsid};
+use nix::unistd::{Pid, getpid, getppid};
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
-
-/// Whether the target ends up with less privilege than the caller: another
-/// uid, or fewer permitted capabilities.
-fn lowers_privilege(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> bool {
-    let after = planned_caps(plan, caps_before);
-    plan.uid != before.uid.effective || caps_before.permitted & !after.permitted != 0
-}
-
-/// Whether the plan calls for giving up the controlling terminal (if there
-/// is one): a less privileged target that keeps the caller's session. A new
-/// session has no controlling terminal at all, and --keep-tty opts out.
-pub fn detach_wanted(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> bool {
-    let p = &plan.process;
-    let new_session = p.session == crate::session::Session::NewSession || p.daemon.is_some();
-    !p.keep_tty && !new_session && lowers_privilege(plan, before, caps_before)
-}
-
-fn open_controlling_terminal() -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_CLOEXEC)
-        .open("/dev/tty")
-}
-
-/// TIOCSTI defence. A less privileged target that shares the caller's
-/// controlling terminal can push keystrokes into it, which the caller's
-/// (root) shell reads once the target exits. Detach from the terminal
-/// before exec: TIOCSTI then fails with EPERM in the target, while the
-/// process group stays the terminal's foreground group, so Ctrl-C still
-/// reaches it. It is not enough to look at fds 0-2: the target could open
-/// /dev/tty itself, so whether there is a controlling terminal at all decides.
-pub fn detach_terminal(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<()> {
-    if !detach_wanted(plan, before, caps_before) {
-        return Ok(());
-    }
-    let tty = match open_controlling_terminal() {
-        Ok(tty) => tty,
-        // ENXIO: no controlling terminal. ENOENT: no /dev/tty in this mount
-        // namespace, so the target cannot open one either.
-        Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENXIO | nix::libc::ENOENT)) => {
-            return Ok(());
-        }
-        Err(e) => {
-            return Err(Error::NotPermitted(format!(
-                "cannot tell whether there is a controlling terminal to detach from: /dev/tty: {e}"
-            )));
-        }
-    };
-    // The kernel already refuses TIOCSTI to everyone without CAP_SYS_ADMIN.
-    // (Read only now: services and containers have no terminal at all.)
-    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
-        return Ok(());
-    }
-    // A session leader's session holds only what it started; detaching
-    // there would hang up the foreground group instead, so it is left alone.
-    if getsid(None).map_err(|e| Error::syscall("getsid", e))? == getpid() {
-        return Ok(());
-    }
-    sys::tiocnotty(tty.as_fd()).map_err(|e| {
-        Error::syscall(
-            "ioctl(TIOCNOTTY) on the controlling terminal (use --keep-tty to keep it)",
-            e,
-        )
-    })?;
-    drop(tty);
-    // Prove it: the controlling terminal is gone.
-    match open_controlling_terminal() {
-        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => Ok(()),
-        _ => Err(Error::Verification(
-            "the controlling terminal is still attached after TIOCNOTTY".into(),
-        )),
-    }
-}
 
 /// The descriptors --close-fds keeps above 2: --keep-fd ones and, when
 /// systemd passed sockets to this very process, LISTEN_FDS of them from 3.
@@ -146,8 +68,6 @@ fn close_fds(keep: &[i32]) -> Result<()> {
     Ok(())
 }
 
-/// Apply the process options that belong after the identity change.
-/// `original_parent` is the parent runas had when it started.
 /// One change of a process attribute, made after the switch. `steps` lists
 /// them: a real run executes the list and --dry-run prints it, so what the
 /// dry run shows is what runs.
@@ -227,7 +147,9 @@ fn execute(step: &Step, original_parent: Pid) -> Result<()> {
     Ok(())
 }
 
-/// Make the plan's process-attribute changes, in order.
+/// Make the plan's process-attribute changes, in order. `parent` is the
+/// process the target's parent-death signal refers to: the one that
+/// started runas, or the waiting parent of a new session.
 pub fn apply(plan: &Plan, original_parent: Pid) -> Result<()> {
     steps(plan)
         .iter()

@@ -5,15 +5,17 @@
 
 use crate::error::{EXIT_FAILURE, Error, Result};
 use crate::sys;
+use crate::trusted_path::{self, Problem, is_type, kind_of};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, Flock, FlockArg, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::sys::stat::{FileStat, SFlag, fstat};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, getpgrp, getpid, setpgid, setsid};
+use nix::unistd::{ForkResult, Pid, getpgrp, getpid, getppid, setpgid, setsid};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +38,7 @@ pub enum Session {
     NewSession,
 }
 
-/// The signals the waiting parent of --setsid passes on to the target.
+/// The signals the waiting parent of a new session passes on to the target.
 const FORWARDED: [Signal; 6] = [
     Signal::SIGINT,
     Signal::SIGTERM,
@@ -46,26 +48,60 @@ const FORWARDED: [Signal; 6] = [
     Signal::SIGUSR2,
 ];
 
-/// Enter the planned process group or session, right before exec.
-pub fn enter(session: &Session) -> Result<()> {
-    match session {
-        Session::Inherit => Ok(()),
-        Session::NewProcessGroup => setpgid(Pid::from_raw(0), Pid::from_raw(0))
-            .map_err(|e| Error::syscall("setpgid(0, 0)", e)),
-        Session::NewSession => {
-            // A process-group leader cannot call setsid (EPERM): as
-            // `setsid --wait` does, the child goes on and the parent waits.
-            if getpgrp() == getpid() {
-                fork_and_wait()?;
-            }
-            setsid().map(drop).map_err(|e| Error::syscall("setsid", e))
-        }
-    }
+/// Whether this process leads its process group.
+pub fn leads_process_group() -> bool {
+    getpgrp() == getpid()
 }
 
-/// Fork; the child returns, the parent waits for it, forwarding signals,
-/// and exits with its status (128+N for death by signal N).
-fn fork_and_wait() -> Result<()> {
+/// --new-pgroup: lead a process group of its own. A process that already
+/// leads one (a session leader always does: PID 1 of a container, a systemd
+/// service) has what was asked for; setpgid would fail there with EPERM.
+pub fn enter_process_group() -> Result<()> {
+    if leads_process_group() {
+        return Ok(());
+    }
+    setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| Error::syscall("setpgid(0, 0)", e))
+}
+
+/// Start a new session for the target. A process-group leader cannot call
+/// setsid (EPERM), so there, as `setsid --wait` does, runas forks: the
+/// child goes on to become the target, and the parent waits for it,
+/// forwarding signals, and exits with its status. Called after the
+/// credential switch and before the process steps and the verification, so
+/// that everything the target relies on happens, and is checked, in the
+/// process that execs. Returns the process the target's parent-death
+/// signal refers to from now on.
+pub fn enter_new_session(
+    pdeathsig: Option<Signal>,
+    parent: Pid,
+    promise: sys::WholeProgram,
+) -> Result<Pid> {
+    let parent = if leads_process_group() {
+        fork_waiter(pdeathsig, parent, promise)?
+    } else {
+        parent
+    };
+    setsid().map_err(|e| Error::syscall("setsid", e))?;
+    // Prove it: a new session, led by this process.
+    if nix::unistd::getsid(None).map_err(|e| Error::syscall("getsid", e))? != getpid() {
+        return Err(Error::Verification(
+            "setsid reported success but this process does not lead a new session".into(),
+        ));
+    }
+    Ok(parent)
+}
+
+/// Fork. The child returns the waiting parent's pid; the parent waits.
+fn fork_waiter(
+    pdeathsig: Option<Signal>,
+    original_parent: Pid,
+    promise: sys::WholeProgram,
+) -> Result<Pid> {
+    // The parent must see the child's exit even if the caller ignored
+    // SIGCHLD (an ignored SIGCHLD survives execve, and makes the kernel
+    // reap children unseen); the child gets the caller's disposition back.
+    let caller_sigchld = sys::default_disposition(nix::libc::SIGCHLD)
+        .map_err(|e| Error::syscall("sigaction(SIGCHLD, SIG_DFL)", e))?;
     // Block the forwarded signals and SIGCHLD before the fork, so none
     // arrives unseen between the fork and the wait.
     let mut watched = SigSet::empty();
@@ -76,18 +112,48 @@ fn fork_and_wait() -> Result<()> {
     let mut original = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut original))
         .map_err(|e| Error::syscall("sigprocmask", e))?;
-    match sys::fork().map_err(|e| Error::syscall("fork", e))? {
+    let waiter = getpid();
+    match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
         ForkResult::Child => {
-            // The target gets the caller's signal mask, not ours.
+            // The target gets the caller's signal mask and SIGCHLD, not ours.
             sigprocmask(SigmaskHow::SIG_SETMASK, Some(&original), None)
                 .map_err(|e| Error::syscall("sigprocmask", e))?;
-            Ok(())
+            sys::restore_disposition(caller_sigchld)
+                .map_err(|e| Error::syscall("sigaction(SIGCHLD)", e))?;
+            Ok(waiter)
         }
-        ForkResult::Parent { child } => std::process::exit(wait_forwarding(child, &watched)),
+        ForkResult::Parent { child } => {
+            std::process::exit(wait(child, &watched, pdeathsig, original_parent))
+        }
     }
 }
 
-fn wait_forwarding(child: Pid, watched: &SigSet) -> i32 {
+/// The waiting parent: it holds nothing the target relies on (every
+/// descriptor above 2 closes, so locks, pipes and systemd's sockets stay
+/// with the target alone), cannot be inspected or traced by the target
+/// (not dumpable), dies with the parent-death signal or passes it on, and
+/// reaps every child (it may be PID 1 of a container).
+fn wait(child: Pid, watched: &SigSet, pdeathsig: Option<Signal>, original_parent: Pid) -> i32 {
+    let prepared = (|| -> Result<()> {
+        sys::close_range(3, u32::MAX).map_err(|e| Error::syscall("close_range(3, ~0)", e))?;
+        nix::sys::prctl::set_dumpable(false)
+            .map_err(|e| Error::syscall("prctl(PR_SET_DUMPABLE, 0)", e))?;
+        if let Some(signal) = pdeathsig {
+            nix::sys::prctl::set_pdeathsig(signal)
+                .map_err(|e| Error::syscall("prctl(PR_SET_PDEATHSIG)", e))?;
+            if getppid() != original_parent {
+                return Err(Error::NotPermitted(format!(
+                    "the parent exited before --pdeathsig {signal} was set"
+                )));
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = prepared {
+        eprintln!("runas: {e}");
+        let _ = kill(child, Signal::SIGKILL);
+        return i32::from(EXIT_FAILURE);
+    }
     loop {
         let Ok(signal) = watched.wait() else {
             continue;
@@ -98,12 +164,13 @@ fn wait_forwarding(child: Pid, watched: &SigSet) -> i32 {
             continue;
         }
         loop {
-            match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(_, code)) => return code,
-                Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
-                Ok(WaitStatus::StillAlive) => break,
-                Ok(_) => continue,
-                Err(Errno::EINTR) => continue,
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == child => return code,
+                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == child => {
+                    return 128 + signal as i32;
+                }
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                Ok(_) | Err(Errno::EINTR) => continue,
                 Err(e) => {
                     eprintln!("runas: waiting for the command: {}", e.desc());
                     return i32::from(EXIT_FAILURE);
@@ -113,73 +180,11 @@ fn wait_forwarding(child: Pid, watched: &SigSet) -> i32 {
     }
 }
 
-/// What --daemon needs opened before the switch, as root: the pidfile
-/// (locked) and the log.
-pub struct DaemonFiles {
-    pidfile: Option<(PathBuf, ManuallyDrop<Flock<File>>)>,
-    log: Option<File>,
-}
-
-/// Open and lock the pidfile, open the log for appending.
-pub fn open_daemon_files(pidfile: Option<&Path>, log: Option<&Path>) -> Result<DaemonFiles> {
-    occupy_standard_fds()?;
-    let pidfile = match pidfile {
-        None => None,
-        Some(path) => {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o644)
-                .open(path)
-                .map_err(|e| {
-                    Error::NotPermitted(format!("--pidfile {:?}: {e}", path.to_string_lossy()))
-                })?;
-            let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(lock) => lock,
-                Err((mut file, Errno::EWOULDBLOCK)) => {
-                    let mut pid = String::new();
-                    let _ = file.read_to_string(&mut pid);
-                    return Err(Error::NotPermitted(format!(
-                        "--pidfile {:?} is locked by a running instance (pid {}): stop it first",
-                        path.to_string_lossy(),
-                        pid.trim()
-                    )));
-                }
-                Err((_, e)) => {
-                    return Err(Error::syscall(
-                        format!("flock({:?})", path.to_string_lossy()),
-                        e,
-                    ));
-                }
-            };
-            // Never unlocked by a destructor: an unlock in any process that
-            // shares the open file would release the daemon's lock too.
-            Some((path.to_owned(), ManuallyDrop::new(lock)))
-        }
-    };
-    let log = match log {
-        None => None,
-        Some(path) => Some(
-            OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o640)
-                .open(path)
-                .map_err(|e| {
-                    Error::NotPermitted(format!("--log {:?}: {e}", path.to_string_lossy()))
-                })?,
-        ),
-    };
-    Ok(DaemonFiles { pidfile, log })
-}
-
 /// runas has no std start-up code (src/main.rs), so a caller may hand it
 /// closed descriptors 0-2. The daemon points them at /dev/null or the log
 /// anyway; fill the gaps first, or the pidfile or the status pipe could be
 /// opened as descriptor 0, 1 or 2 and then be replaced by those dup2 calls.
-fn occupy_standard_fds() -> Result<()> {
+pub fn occupy_standard_fds() -> Result<()> {
     loop {
         let null =
             File::open("/dev/null").map_err(|e| Error::NotPermitted(format!("/dev/null: {e}")))?;
@@ -191,91 +196,411 @@ fn occupy_standard_fds() -> Result<()> {
     }
 }
 
-/// The classic procedure: fork (the parent waits for the word from the
+fn pidfile_problem(path: &Path, problem: Problem) -> Error {
+    Error::UnsafePath {
+        option: "--pidfile",
+        path: path.to_owned(),
+        problem,
+    }
+}
+
+/// What an existing pidfile must be: a regular file with one name, that
+/// only root may change (stop scripts trust what it says).
+fn check_pidfile(stat: &FileStat) -> std::result::Result<(), Problem> {
+    if is_type(stat, SFlag::S_IFLNK) {
+        return Err(Problem::Symlink);
+    }
+    if !is_type(stat, SFlag::S_IFREG) {
+        return Err(Problem::NotRegular(kind_of(stat)));
+    }
+    if stat.st_nlink != 1 {
+        return Err(Problem::HardLinks(stat.st_nlink));
+    }
+    if stat.st_uid != 0 {
+        return Err(Problem::FileOwner(stat.st_uid));
+    }
+    if stat.st_mode & 0o022 != 0 {
+        return Err(Problem::FileWritable(stat.st_mode & 0o7777));
+    }
+    Ok(())
+}
+
+/// The daemon's pidfile: opened by root before the switch, in a path only
+/// root controls (trusted_path.rs), locked, and written by the daemon.
+/// The lock is held on a read-only descriptor, the only one the daemon
+/// keeps: the target can never write the pid a stop script will kill.
+pub struct Pidfile {
+    path: PathBuf,
+    writer: File,
+    /// Never unlocked by a destructor: an unlock in any process that shares
+    /// the open file would release the daemon's lock too.
+    lock: ManuallyDrop<Flock<File>>,
+}
+
+impl Pidfile {
+    pub fn open_locked(path: &Path) -> Result<Pidfile> {
+        let refuse = |problem| pidfile_problem(path, problem);
+        let parent = trusted_path::walk(path).map_err(refuse)?;
+        // Created new when absent (O_EXCL: whatever appears meanwhile is
+        // looked at again), otherwise opened without following a link.
+        let mut writer = None;
+        for _ in 0..2 {
+            match parent.lstat().map_err(refuse)? {
+                None => match parent.open(OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL, 0o644) {
+                    Ok(fd) => writer = Some(fd),
+                    Err(Problem::Io {
+                        errno: Errno::EEXIST,
+                        ..
+                    }) => continue,
+                    Err(problem) => return Err(refuse(problem)),
+                },
+                Some(stat) => {
+                    check_pidfile(&stat).map_err(refuse)?;
+                    writer = Some(parent.open(OFlag::O_RDWR, 0).map_err(refuse)?);
+                }
+            }
+            break;
+        }
+        let writer = writer.ok_or_else(|| {
+            refuse(Problem::Io {
+                at: parent.entry(),
+                errno: Errno::EEXIST,
+            })
+        })?;
+        let io = |errno| {
+            refuse(Problem::Io {
+                at: path.to_owned(),
+                errno,
+            })
+        };
+        let written = fstat(&writer).map_err(io)?;
+        check_pidfile(&written).map_err(refuse)?;
+        // A second, read-only open file for the lock: the same file (the
+        // directory is root's, so nobody can swap it in between).
+        let reader = parent.open(OFlag::O_RDONLY, 0).map_err(refuse)?;
+        let read = fstat(&reader).map_err(io)?;
+        if (read.st_dev, read.st_ino) != (written.st_dev, written.st_ino) {
+            return Err(io(Errno::EAGAIN));
+        }
+        let lock = match Flock::lock(File::from(reader), FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((mut file, Errno::EWOULDBLOCK)) => {
+                return Err(Error::NotPermitted(format!(
+                    "--pidfile {} is locked by a running instance ({}): stop it first",
+                    trusted_path::quoted(path),
+                    describe_pid(&mut file)
+                )));
+            }
+            Err((_, e)) => {
+                return Err(Error::syscall(
+                    format!("flock({})", trusted_path::quoted(path)),
+                    e,
+                ));
+            }
+        };
+        Ok(Pidfile {
+            path: path.to_owned(),
+            writer: File::from(writer),
+            lock: ManuallyDrop::new(lock),
+        })
+    }
+
+    /// Record `pid`, and close the writable descriptor in this process.
+    fn record(self, pid: Pid) -> Result<RawFd> {
+        let Pidfile { path, writer, lock } = self;
+        writer
+            .set_len(0)
+            .and_then(|()| (&writer).write_all(format!("{pid}\n").as_bytes()))
+            .map_err(|e| {
+                Error::NotPermitted(format!("--pidfile {}: {e}", trusted_path::quoted(&path)))
+            })?;
+        drop(writer);
+        let file: &File = &lock;
+        // The daemon keeps the locked, read-only descriptor across execve.
+        nix::fcntl::fcntl(file, FcntlArg::F_SETFD(FdFlag::empty()))
+            .map_err(|e| Error::syscall("fcntl(F_SETFD)", e))?;
+        Ok(file.as_raw_fd())
+    }
+
+    /// After a failed start: no pid is left behind for a stop script.
+    fn clear(&self) {
+        let _ = self.writer.set_len(0);
+    }
+}
+
+/// The pid another instance wrote, shown only if it is a number: the file
+/// may hold anything, terminal escapes included.
+fn describe_pid(file: &mut File) -> String {
+    let mut text = [0u8; 24];
+    let n = file.read(&mut text).unwrap_or(0);
+    let text = std::str::from_utf8(&text[..n]).unwrap_or("");
+    match text.trim_end_matches('\n').parse::<u32>() {
+        Ok(pid) => format!("pid {pid}"),
+        Err(_) => "its pidfile does not hold a pid".into(),
+    }
+}
+
+/// --log: open the daemon's log and make it its stdout and stderr. Called
+/// in the daemon after the credential switch, so a target other than root
+/// opens it with its own rights, exactly as if it had opened the file
+/// itself: a link it planted leads only where it could write anyway. A
+/// root target's log goes through the same trusted walk as the pidfile.
+/// Either way: no link in the last component, no blocking on a FIFO, and
+/// only a regular file with one name.
+pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
+    let refuse = |problem| Error::UnsafePath {
+        option: "--log",
+        path: path.to_owned(),
+        problem,
+    };
+    let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT;
+    let fd: OwnedFd = if target_uid == 0 {
+        let parent = trusted_path::walk(path).map_err(refuse)?;
+        if let Some(stat) = parent.lstat().map_err(refuse)? {
+            parent.check_shared_entry(&stat).map_err(refuse)?;
+        }
+        parent.open(flags, 0o640).map_err(refuse)?
+    } else {
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o640)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| match e.raw_os_error().map(Errno::from_raw) {
+                Some(Errno::ELOOP) => refuse(Problem::Symlink),
+                Some(Errno::ENXIO) => refuse(Problem::NotRegular("a FIFO or a device")),
+                errno => Error::LogAsTarget {
+                    path: path.to_owned(),
+                    uid: target_uid,
+                    source: errno.unwrap_or(Errno::EIO),
+                },
+            })?;
+        file.into()
+    };
+    let stat = fstat(&fd).map_err(|errno| {
+        refuse(Problem::Io {
+            at: path.to_owned(),
+            errno,
+        })
+    })?;
+    if !is_type(&stat, SFlag::S_IFREG) {
+        return Err(refuse(Problem::NotRegular(kind_of(&stat))));
+    }
+    if stat.st_nlink != 1 {
+        return Err(refuse(Problem::HardLinks(stat.st_nlink)));
+    }
+    nix::fcntl::fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_APPEND))
+        .map_err(|e| Error::syscall("fcntl(F_SETFL)", e))?;
+    nix::unistd::dup2_stdout(&fd).map_err(|e| Error::syscall("dup2(stdout)", e))?;
+    nix::unistd::dup2_stderr(&fd).map_err(|e| Error::syscall("dup2(stderr)", e))?;
+    Ok(())
+}
+
+/// How the daemon talks to the caller over the status pipe, one record
+/// per line: the middle process sends `pid N` (the daemon's), the daemon
+/// sends `exec` right before execve, or `fail CODE MESSAGE` instead.
+/// The pipe is close-on-exec: after `exec`, end of file means execve
+/// succeeded (or the daemon was killed in the few instructions between).
+struct Report {
+    daemon: Option<Pid>,
+    exec: bool,
+    failure: Option<Error>,
+}
+
+fn parse_report(text: &str) -> Report {
+    let mut report = Report {
+        daemon: None,
+        exec: false,
+        failure: None,
+    };
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(failure) = rest.strip_prefix("fail ") {
+            let (code, message) = failure.split_once(' ').unwrap_or((failure, ""));
+            report.failure = Some(Error::Relayed {
+                code: code.parse().unwrap_or(EXIT_FAILURE),
+                message: message.trim_end().to_owned(),
+            });
+            break;
+        }
+        let (line, next) = rest.split_once('\n').unwrap_or((rest, ""));
+        if let Some(pid) = line.strip_prefix("pid ") {
+            report.daemon = pid.parse().ok().map(Pid::from_raw);
+        } else if line == "exec" {
+            report.exec = true;
+        }
+        rest = next;
+    }
+    report
+}
+
+/// The daemon's end of the status pipe.
+pub struct StatusPipe(File);
+
+impl StatusPipe {
+    /// Right before execve: the daemon got this far alive.
+    pub fn about_to_exec(&self) {
+        self.send("exec\n");
+    }
+
+    /// One write each: records from the middle process and the daemon
+    /// must not interleave (a pipe write of up to PIPE_BUF bytes is atomic).
+    fn send(&self, record: &str) {
+        let _ = (&self.0).write_all(record.as_bytes());
+    }
+
+    fn fail(&self, failure: &Error) -> ! {
+        let message = failure.to_string().replace('\n', " ");
+        self.send(&format!("fail {} {message}", failure.exit_code()));
+        std::process::exit(i32::from(failure.exit_code()))
+    }
+}
+
+/// The classic procedure: fork (the caller waits for the word from the
 /// daemon and exits with it), setsid, fork again (the daemon is no session
-/// leader and can never gain a terminal), record the pid, point stdio at
-/// /dev/null or the log, then `body` switches and execs. A close-on-exec
-/// pipe carries the outcome: end of file means execve succeeded; otherwise
-/// it carries the exit status and the message, which the caller prints.
-/// `body` receives descriptors it must keep open (the pidfile's lock).
-pub fn daemonize(files: DaemonFiles, body: impl FnOnce(&[i32]) -> Error) -> Result<()> {
+/// leader and can never gain a terminal), record the pid, point stdin at
+/// /dev/null (stdout and stderr too, until the log replaces them), then
+/// `body` switches and execs. The caller is a child subreaper while it
+/// waits, so the daemon, orphaned by the middle process, is its child and
+/// its fate is known: runas exits 0 only after the daemon said it was
+/// about to exec and then its status pipe closed; a daemon that died
+/// before is reported with its signal or status. `body` receives the
+/// descriptor it must keep open (the pidfile's lock).
+pub fn daemonize(
+    pidfile: Option<Pidfile>,
+    promise: sys::WholeProgram,
+    body: impl FnOnce(Option<RawFd>, &StatusPipe) -> Error,
+) -> Result<()> {
     let (reader, writer) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::syscall("pipe2", e))?;
-    match sys::fork().map_err(|e| Error::syscall("fork", e))? {
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| Error::syscall("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
+    match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
         ForkResult::Parent { child } => {
             drop(writer);
-            let mut report = String::new();
-            let read = File::from(reader).read_to_string(&mut report);
+            let mut text = String::new();
+            let read = File::from(reader).read_to_string(&mut text);
+            // The middle process exits as soon as it forked the daemon.
             let _ = waitpid(child, None);
-            // Dropping `files` closes this process's descriptors only: the
-            // lock is in a ManuallyDrop, so nothing here unlocks the daemon's.
-            drop(files);
-            match read {
-                Ok(_) if report.is_empty() => Ok(()),
-                Ok(_) => Err(relayed(&report)),
+            let outcome = match read {
                 Err(e) => Err(Error::NotPermitted(format!(
                     "reading the daemon's status: {e}"
                 ))),
+                Ok(_) => judge(parse_report(&text)),
+            };
+            if outcome.is_err()
+                && let Some(pidfile) = &pidfile
+            {
+                pidfile.clear();
             }
+            // Dropping `pidfile` closes this process's descriptors only: the
+            // lock is in a ManuallyDrop, so nothing here unlocks the daemon's.
+            drop(pidfile);
+            outcome
         }
         ForkResult::Child => {
             drop(reader);
-            let failure = match daemon_child(files, body) {
+            let status = StatusPipe(File::from(writer));
+            let failure = match middle(pidfile, &status, promise, body) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
-            report_and_exit(writer, &failure)
+            status.fail(&failure)
         }
     }
 }
 
-fn relayed(report: &str) -> Error {
-    let (code, message) = report.split_once('\n').unwrap_or(("125", report));
-    Error::Relayed {
-        code: code.trim().parse().unwrap_or(EXIT_FAILURE),
-        message: message.trim_end().to_owned(),
+/// The caller's verdict from the daemon's report.
+fn judge(report: Report) -> Result<()> {
+    if let Some(failure) = report.failure {
+        return Err(failure);
     }
+    if report.exec {
+        return Ok(());
+    }
+    // End of file without a word: the daemon died before exec, and is this
+    // process's child (subreaper), so its status is known.
+    let status = report
+        .daemon
+        .map(|pid| waitpid(pid, None))
+        .transpose()
+        .ok()
+        .flatten();
+    let how = match status {
+        Some(WaitStatus::Signaled(_, signal, _)) => format!("killed by {signal}"),
+        Some(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
+        _ => "status unknown".into(),
+    };
+    Err(Error::NotPermitted(format!(
+        "the daemon died before it ran the command ({how})"
+    )))
 }
 
-fn report_and_exit(writer: OwnedFd, failure: &Error) -> ! {
-    let mut pipe = File::from(writer);
-    let _ = write!(pipe, "{}\n{failure}", failure.exit_code());
-    std::process::exit(i32::from(failure.exit_code()))
-}
-
-fn daemon_child(
-    files: DaemonFiles,
-    body: impl FnOnce(&[i32]) -> Error,
+/// The middle process: a new session, then the daemon.
+fn middle(
+    pidfile: Option<Pidfile>,
+    status: &StatusPipe,
+    promise: sys::WholeProgram,
+    body: impl FnOnce(Option<RawFd>, &StatusPipe) -> Error,
 ) -> Result<std::convert::Infallible> {
     setsid().map_err(|e| Error::syscall("setsid", e))?;
-    match sys::fork().map_err(|e| Error::syscall("fork", e))? {
+    match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
         // The session leader leaves at once; the daemon is its orphan.
-        ForkResult::Parent { .. } => std::process::exit(0),
+        ForkResult::Parent { child } => {
+            status.send(&format!("pid {child}\n"));
+            std::process::exit(0)
+        }
         ForkResult::Child => {}
     }
-    let mut keep = Vec::new();
-    if let Some((path, lock)) = &files.pidfile {
-        let file: &File = lock;
-        let pid = getpid();
-        let written = file
-            .set_len(0)
-            .and_then(|()| (&*file).write_all(format!("{pid}\n").as_bytes()));
-        written.map_err(|e| {
-            Error::NotPermitted(format!("--pidfile {:?}: {e}", path.to_string_lossy()))
-        })?;
-        // The daemon keeps the locked descriptor across execve.
-        nix::fcntl::fcntl(file, FcntlArg::F_SETFD(FdFlag::empty()))
-            .map_err(|e| Error::syscall("fcntl(F_SETFD)", e))?;
-        keep.push(file.as_raw_fd());
-    }
+    let kept = pidfile.map(|p| p.record(getpid())).transpose()?;
     let null = OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/null")
         .map_err(|e| Error::NotPermitted(format!("/dev/null: {e}")))?;
     nix::unistd::dup2_stdin(&null).map_err(|e| Error::syscall("dup2(stdin)", e))?;
-    let out = files.log.as_ref().unwrap_or(&null);
-    nix::unistd::dup2_stdout(out).map_err(|e| Error::syscall("dup2(stdout)", e))?;
-    nix::unistd::dup2_stderr(out).map_err(|e| Error::syscall("dup2(stderr)", e))?;
-    Err(body(&keep))
+    nix::unistd::dup2_stdout(&null).map_err(|e| Error::syscall("dup2(stdout)", e))?;
+    nix::unistd::dup2_stderr(&null).map_err(|e| Error::syscall("dup2(stderr)", e))?;
+    Err(body(kept, status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_are_read_line_by_line_and_a_failure_ends_them() {
+        let r = parse_report("pid 42\nexec\n");
+        assert_eq!((r.daemon, r.exec), (Some(Pid::from_raw(42)), true));
+        assert!(r.failure.is_none());
+        let r = parse_report("pid 42\nexec\nfail 127 \"x\": command not found");
+        assert!(r.exec);
+        let failure = r.failure.unwrap();
+        assert_eq!(failure.exit_code(), 127);
+        assert_eq!(failure.to_string(), "\"x\": command not found");
+        let r = parse_report("pid 42\n");
+        assert!(!r.exec && r.failure.is_none());
+        assert!(judge(parse_report("pid 1\nexec\n")).is_ok());
+    }
+
+    #[test]
+    fn only_a_number_from_a_pidfile_is_shown() {
+        let mut file = tempfile_with(b"\x1b]2;pwned\x07 4242\n");
+        assert_eq!(describe_pid(&mut file), "its pidfile does not hold a pid");
+        let mut file = tempfile_with(b"4242\n");
+        assert_eq!(describe_pid(&mut file), "pid 4242");
+    }
+
+    fn tempfile_with(bytes: &[u8]) -> File {
+        let path = std::env::temp_dir().join(format!(
+            "runas-session-unit-{}-{}",
+            std::process::id(),
+            bytes.len()
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
+    }
 }

@@ -6,31 +6,44 @@ use crate::capability;
 use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan};
 use crate::process;
-use crate::session::Session;
+use crate::session::{self, Session};
 use crate::sys::{self, CapMasks};
+use crate::terminal;
 use crate::transition;
 use nix::unistd::{Gid, Group, Uid, User};
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 
-/// A JSON string literal.
+/// A JSON string literal. Besides what JSON requires, DEL and the C1
+/// controls (U+0080 to U+009F, which some terminals obey as escape
+/// sequences) are escaped too, so the output is safe on a terminal.
 pub fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    format!("\"{}\"", escaped(s, true))
+}
+
+/// Text for a terminal: control characters (C0, DEL, C1) become \uXXXX
+/// escapes, so a name or a value from a directory service or the caller's
+/// environment cannot drive the admin's terminal. Backslashes are doubled,
+/// so the escapes are unambiguous.
+pub fn text_str(s: &str) -> String {
+    escaped(s, false)
+}
+
+fn escaped(s: &str, json: bool) -> String {
+    let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '"' => out.push_str("\\\""),
+            '"' if json => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
+            '\n' if json => out.push_str("\\n"),
+            '\r' if json => out.push_str("\\r"),
+            '\t' if json => out.push_str("\\t"),
+            c if c.is_control() => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
         }
     }
-    out.push('"');
     out
 }
 
@@ -58,7 +71,7 @@ fn group_name(gid: u32) -> Option<String> {
 
 fn id_text(id: u32, name: Option<String>) -> String {
     match name {
-        Some(name) => format!("{id}({name})"),
+        Some(name) => format!("{id}({})", text_str(&name)),
         None => id.to_string(),
     }
 }
@@ -239,19 +252,41 @@ pub fn dump(json: bool) -> Result<String> {
     Ok(out)
 }
 
-/// The process-level calls made after the credential steps, for --dry-run.
-fn process_calls(plan: &Plan) -> Vec<String> {
-    let mut calls: Vec<String> = process::steps(plan)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    match plan.process.session {
-        Session::Inherit => {}
-        Session::NewProcessGroup => calls.push("setpgid(0, 0)".into()),
-        Session::NewSession => {
-            calls.push("setsid() (after a fork when runas leads its process group)".into())
+/// The session and process-level calls made after the credential steps,
+/// for --dry-run, in the order a real run makes them.
+fn session_and_process_calls(plan: &Plan, defence: &terminal::Defence) -> Vec<String> {
+    let mut calls = Vec::new();
+    if let Some(daemon) = &plan.process.daemon
+        && let Some(log) = &daemon.log
+    {
+        calls.push(format!(
+            "open({}) with {}, then dup2 onto stdout and stderr",
+            json_os(log.as_os_str()),
+            if plan.uid == 0 {
+                "root's rights through a root-owned path"
+            } else {
+                "the target's rights"
+            }
+        ));
+    }
+    let new_session = plan.process.session == Session::NewSession
+        || matches!(defence, terminal::Defence::NewSession(_));
+    if new_session {
+        if session::leads_process_group() {
+            calls.push(
+                "fork(): the parent waits for the command and forwards signals; the child goes on"
+                    .into(),
+            );
+        }
+        calls.push("setsid()".into());
+    } else if plan.process.session == Session::NewProcessGroup {
+        if session::leads_process_group() {
+            calls.push("(no setpgid: runas already leads its process group)".into());
+        } else {
+            calls.push("setpgid(0, 0)".into());
         }
     }
+    calls.extend(process::steps(plan).iter().map(ToString::to_string));
     calls
 }
 
@@ -266,19 +301,18 @@ pub fn dry_run(
     transition::preflight(plan, before, caps_before)?;
     let securebits = transition::read_securebits(plan)?;
     let mut calls: Vec<String> = Vec::new();
-    let detach = process::detach_wanted(plan, before, caps_before);
+    let defence = terminal::decide(plan, before, caps_before)?;
+    let detach = !matches!(defence, terminal::Defence::None);
     if plan.process.daemon.is_some() {
         calls.push("fork(), setsid(), fork(): the caller waits for the daemon's execve".into());
     }
-    if detach {
-        calls.push("ioctl(TIOCNOTTY) on the controlling terminal, if there is one".into());
-    }
+    calls.extend(terminal::describe(&defence).map(str::to_owned));
     calls.extend(
         transition::steps(plan, before, caps_before, securebits)
             .iter()
             .map(ToString::to_string),
     );
-    calls.extend(process_calls(plan));
+    calls.extend(session_and_process_calls(plan, &defence));
     let program = command
         .first()
         .map(|c| c.to_string_lossy().into_owned())
@@ -381,10 +415,10 @@ pub fn dry_run(
         if plan.env.clear { "reset" } else { "inherited" }
     );
     for (k, v) in &env_set {
-        let _ = writeln!(out, "  set {k}={v}");
+        let _ = writeln!(out, "  set {}={}", text_str(k), text_str(v));
     }
     for name in &plan.env.unset {
-        let _ = writeln!(out, "  unset {}", name.to_string_lossy());
+        let _ = writeln!(out, "  unset {}", text_str(&name.to_string_lossy()));
     }
     let _ = writeln!(
         out,
@@ -400,6 +434,8 @@ pub fn dry_run(
         let _ = writeln!(out, "  {k}: {v}");
     }
     out.push_str("system calls, in order:\n");
+    // Each call's text quotes what it holds with json_str or {:?}, which
+    // escape control characters already.
     for call in &calls {
         let _ = writeln!(out, "  {call}");
     }
@@ -413,6 +449,17 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+        // DEL and the C1 controls (CSI is U+009B) too.
+        assert_eq!(json_str("\u{7f}\u{9b}2J"), "\"\\u007f\\u009b2J\"");
+    }
+
+    #[test]
+    fn text_for_a_terminal_escapes_every_control_character() {
+        assert_eq!(
+            text_str("/home/\u{1b}]2;x\u{7}"),
+            "/home/\\u001b]2;x\\u0007"
+        );
+        assert_eq!(text_str("a\tb\\c \u{9b}"), "a\\u0009b\\\\c \\u009b");
     }
 
     #[test]

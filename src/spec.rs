@@ -511,6 +511,11 @@ pub fn parse_request(options: &Options) -> Result<Request> {
     };
     let env = parse_env_request(options)?;
     let process = parse_process_options(options)?;
+    if process.daemon.is_some() && process.pdeathsig.is_some() {
+        return Err(Error::Usage(
+            "--pdeathsig cannot be used with --daemon: a daemon's parent is init (or the nearest subreaper), not the process that started it, and the intermediate process of the double fork exits by design".into(),
+        ));
+    }
     let add_group_of: Vec<PathBuf> = options.add_group_of.iter().map(PathBuf::from).collect();
     let nothing_asked = user.is_none()
         && group.is_none()

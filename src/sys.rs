@@ -1,4 +1,4 @@
-//! The few libc calls that have no safe wrapper in nix or caps.
+//! The few libc calls that have no safe wrapper in nix.
 //!
 //! This is the only module allowed to use `unsafe`; each block says why it
 //! is sound. Everything here is a thin, checked wrapper with no policy.
@@ -216,11 +216,63 @@ pub fn cloexec_range(first: u32, last: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// Close every fd from `first` to `last` (close_range(2) without flags).
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    // SAFETY: close_range takes integers only; the descriptors it closes
+    // are not used afterwards (the caller's contract: the waiting parent
+    // of a new session keeps nothing above 2).
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0 as libc::c_uint) };
+    Errno::result(ret).map(drop)
+}
+
+/// ioctl(fd, TIOCGPGRP): the foreground process group of the terminal on
+/// `fd`. The kernel answers only when that terminal is the caller's
+/// controlling terminal (ENOTTY otherwise), which is what makes this the
+/// test for "is this descriptor my controlling terminal".
+/// A raw descriptor, so that 0-2 can be asked even when the caller closed
+/// them (EBADF then).
+pub fn tiocgpgrp(fd: std::os::fd::RawFd) -> Result<i32, Errno> {
+    let mut pgrp: libc::pid_t = 0;
+    // SAFETY: TIOCGPGRP writes one pid_t to the pointer, which is valid;
+    // any integer is a memory-safe descriptor argument (a closed one fails).
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGPGRP, &mut pgrp as *mut libc::pid_t) };
+    Errno::result(ret)?;
+    Ok(pgrp)
+}
+
+/// A signal's disposition as it was, to give back to the target.
+#[derive(Clone, Copy)]
+pub struct SavedDisposition(libc::sigaction, libc::c_int);
+
+/// Set `signal` to its default action, returning the disposition it had.
+/// The waiting parent of a new session needs SIGCHLD at its default: a
+/// caller that left it ignored (which survives execve) would make the
+/// kernel reap the child unseen.
+pub fn default_disposition(signal: libc::c_int) -> Result<SavedDisposition, Errno> {
+    // SAFETY: a zeroed sigaction with SIG_DFL is a valid new action; the
+    // old one is written to `old`, which is valid for writes.
+    unsafe {
+        let mut new: libc::sigaction = std::mem::zeroed();
+        new.sa_sigaction = libc::SIG_DFL;
+        let mut old: libc::sigaction = std::mem::zeroed();
+        Errno::result(libc::sigaction(signal, &new, &mut old))?;
+        Ok(SavedDisposition(old, signal))
+    }
+}
+
+/// Put back a disposition saved by [`default_disposition`].
+pub fn restore_disposition(saved: SavedDisposition) -> Result<(), Errno> {
+    // SAFETY: the action is one the kernel reported for this signal, so
+    // it is either SIG_DFL, SIG_IGN, or a handler of this very program.
+    let ret = unsafe { libc::sigaction(saved.1, &saved.0, std::ptr::null_mut()) };
+    Errno::result(ret).map(drop)
+}
+
 /// ioctl(fd, TIOCNOTTY): give up the controlling terminal.
-pub fn tiocnotty(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: TIOCNOTTY takes no argument; `fd` is a valid open descriptor.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCNOTTY) };
+pub fn tiocnotty(fd: std::os::fd::RawFd) -> Result<(), Errno> {
+    // SAFETY: TIOCNOTTY takes no argument; any integer is a memory-safe
+    // descriptor argument.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCNOTTY) };
     Errno::result(ret).map(drop)
 }
 
@@ -234,10 +286,28 @@ pub fn at_secure() -> bool {
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
 }
 
+/// The promises runas keeps as a whole program, on which fork(2) and
+/// borrowing the C runtime's `environ` rest: the process has exactly one
+/// thread, and nothing changes the environment (no setenv, putenv or
+/// std::env::set_var). Functions that need them take this token, which
+/// only the unsafe [`WholeProgram::promise`] makes.
+#[derive(Debug, Clone, Copy)]
+pub struct WholeProgram(());
+
+impl WholeProgram {
+    /// # Safety
+    /// From the moment of the call to the end of the process, it has one
+    /// thread and its environment does not change. src/main.rs calls this:
+    /// runas starts no thread and never changes its environment.
+    pub unsafe fn promise() -> WholeProgram {
+        WholeProgram(())
+    }
+}
+
 /// fork(2).
-pub fn fork() -> Result<nix::unistd::ForkResult, Errno> {
-    // SAFETY: runas never starts a thread, so the child is a complete copy
-    // of a single-threaded process and may run any code, allocation included.
+pub fn fork(_: WholeProgram) -> Result<nix::unistd::ForkResult, Errno> {
+    // SAFETY: the token's promise: one thread, so the child is a complete
+    // copy of the process and may run any code, allocation included.
     unsafe { nix::unistd::fork() }
 }
 
@@ -301,15 +371,15 @@ pub fn getresgid() -> Result<ResIdTriple, Errno> {
 
 /// The environment's entries as the C runtime holds them, borrowed rather
 /// than copied: the target inherits them byte for byte.
-pub fn environ() -> Vec<&'static CStr> {
+pub fn environ(_: WholeProgram) -> Vec<&'static CStr> {
     unsafe extern "C" {
         static environ: *const *const std::ffi::c_char;
     }
     let mut entries = Vec::new();
     // SAFETY: `environ` is the C runtime's NULL-terminated array of
-    // NUL-terminated strings (or NULL). Nothing in runas changes the
-    // environment (no setenv, putenv or std::env::set_var), so the array
-    // and its strings stay valid, unchanged, until execve.
+    // NUL-terminated strings (or NULL). Nothing changes the environment
+    // (the token's promise), so the array and its strings stay valid,
+    // unchanged, until execve.
     unsafe {
         let mut entry = environ;
         while !entry.is_null() && !(*entry).is_null() {

@@ -43,7 +43,7 @@ fn rootfs(runas: &Path) -> tempfile::TempDir {
     }
     fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
     fs::copy("/bin/busybox", r.join("bin/busybox")).unwrap();
-    for applet in ["sh", "id", "chown"] {
+    for applet in ["sh", "id", "chown", "stat"] {
         symlink("busybox", r.join("bin").join(applet)).unwrap();
     }
     fs::copy(runas, r.join("runas")).unwrap();
@@ -145,4 +145,35 @@ fn docker_entrypoint_script_prepares_as_root_then_drops() {
         1000,
         "the data volume was handed over"
     );
+}
+
+/// The image's home for the app (/app) once belonged to the app user, as
+/// `useradd --create-home` makes it; the app then swapped its data
+/// directory for a link to /etc before the next start. Root's setup must
+/// not hand /etc over.
+#[test]
+fn docker_entrypoint_does_no_root_work_through_paths_the_app_controls() {
+    let Some(bin) = static_runas("container_entrypoint_symlink") else {
+        return;
+    };
+    use std::os::unix::fs::{MetadataExt, chown};
+    let root = rootfs(&bin);
+    let r = root.path();
+    chown(r.join("app"), Some(1000), Some(1000)).unwrap();
+    fs::remove_dir(r.join("app/data")).unwrap();
+    symlink("/etc", r.join("app/data")).unwrap();
+    let (code, out, err) = enter(r, &["/entrypoint.sh", "/bin/busybox", "id", "-u"]);
+    assert_eq!(
+        fs::metadata(r.join("etc")).unwrap().uid(),
+        0,
+        "/etc was handed to the app user"
+    );
+    assert_ne!(code, 0, "the entry point went on: {out}");
+    assert!(err.contains("/app"), "{err}");
+    // Root-owned /app, but the link is still there: refused as well.
+    chown(r.join("app"), Some(0), Some(0)).unwrap();
+    let (code, _, err) = enter(r, &["/entrypoint.sh", "/bin/busybox", "id", "-u"]);
+    assert_eq!(fs::metadata(r.join("etc")).unwrap().uid(), 0);
+    assert_ne!(code, 0);
+    assert!(err.contains("/app/data"), "{err}");
 }

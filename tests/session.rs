@@ -139,6 +139,47 @@ fn setsid_from_a_group_leader_forks_waits_and_passes_the_status_on() {
     assert_eq!(run.code(), Some(128 + 15), "{}", run.describe());
 }
 
+/// A caller that ignores SIGCHLD (the disposition survives execve) must
+/// not make the waiting parent miss the command's exit; the command still
+/// gets the caller's disposition.
+#[test]
+fn setsid_waiter_returns_the_status_when_the_caller_ignores_sigchld() {
+    let Some(w) = world("setsid_sigchld_ignored") else {
+        return;
+    };
+    // Python, not a shell: a shell sets up SIGCHLD for itself.
+    let script = "import sys; sys.stdout.write(open('/proc/self/status').read()); sys.exit(3)";
+    let argv = w.under(
+        &[
+            "/usr/bin/timeout",
+            "-k",
+            "5",
+            "20",
+            "perl",
+            "-e",
+            "$SIG{CHLD} = 'IGNORE'; setpgrp(0, 0) or die; exec @ARGV or die",
+        ],
+        &[
+            "-u",
+            "alice",
+            "--setsid",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ],
+    );
+    let run = Run::from(w.command(&argv).output().unwrap());
+    assert_eq!(run.code(), Some(3), "{}", run.describe());
+    let ignored = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .unwrap_or_else(|| panic!("no SigIgn line\n{}", run.describe()));
+    assert_ne!(ignored & (1 << (17 - 1)), 0, "SIGCHLD is no longer ignored");
+}
+
 #[test]
 fn setsid_fork_path_forwards_sigterm_to_the_target() {
     let Some(w) = world("setsid_forward") else {
@@ -148,7 +189,15 @@ fn setsid_fork_path_forwards_sigterm_to_the_target() {
     let mut child = w
         .command(&as_group_leader(
             &w,
-            &["-u", "alice", "--setsid", "--", "/bin/sh", "-c", script],
+            &[
+                "-u",
+                "alice",
+                "--setsid",
+                "--",
+                "/usr/bin/python3",
+                "-c",
+                script,
+            ],
         ))
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -231,7 +280,8 @@ fn second_start(w: &World, pidfile: &str) -> Run {
 #[test]
 fn daemon_detaches_records_its_pid_logs_and_refuses_a_second_start() {
     let Some(w) = world("daemon") else { return };
-    let log = w.path().join("daemon.log");
+    // The log is opened with the target's rights: in a directory of its own.
+    let log = w.owned_dir("log", 1500, 1500).join("daemon.log");
     let pidfile = w.path().join("daemon.pid");
     let script = format!("{STAT}; {LIST_FDS}; echo cwd=$(pwd); sleep 2");
     let (log_s, pid_s) = (log.to_str().unwrap(), pidfile.to_str().unwrap());
@@ -244,10 +294,22 @@ fn daemon_detaches_records_its_pid_logs_and_refuses_a_second_start() {
     assert_eq!(stat.sid, stat.pgid, "{text}");
     assert_ne!(stat.sid, stat.pid, "{text}");
     assert_eq!(stat.tty, 0);
+    // runas has returned: the daemon's parent is init (or a subreaper), not
+    // the caller.
+    let now = std::fs::read_to_string(format!("/proc/{}/stat", stat.pid)).unwrap();
+    let ppid: i64 = now
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_ne!(
-        stat.ppid,
+        ppid,
         launcher_pid(&run),
-        "the caller is not the daemon's parent"
+        "the caller is the daemon's parent"
     );
     assert!(text.contains("fd 0 /dev/null"), "{text}");
     assert!(
@@ -277,7 +339,7 @@ fn daemon_started_with_closed_standard_descriptors_keeps_its_lock() {
     let Some(w) = world("daemon_closed_stdio") else {
         return;
     };
-    let log = w.path().join("daemon.log");
+    let log = w.owned_dir("log", 1500, 1500).join("daemon.log");
     let pidfile = w.path().join("daemon.pid");
     let (log_s, pid_s) = (log.to_str().unwrap(), pidfile.to_str().unwrap());
     let script = format!("{LIST_FDS}; echo done; sleep 2");

@@ -33,6 +33,7 @@ crowd:x:1600:1600:member of 2000 groups:/home/crowd:/bin/sh
 1501:x:0:0:digits-only name equal to bob's uid, mapping to uid 0:/root:/bin/sh
 mangled:x::1504:empty uid field (musl's libc reads it as 0):/:/bin/sh
 carol:x:1505:1505:member of a group whose gid field is empty:/home/carol:/bin/sh
+escapes:x:1506:1506:control characters from a directory service:/home/\x1b]2;pwned\x07:/bin/sh
 ";
 
 const GROUP_HEAD: &str = "\
@@ -51,6 +52,8 @@ saturn:x:1701:alice,bob
 1700:x:0:
 carol:x:1505:
 mangledgroup:x::carol
+escapes:x:1506:
+\x1b[31mred:x:1507:escapes
 ";
 
 const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\n";
@@ -194,6 +197,16 @@ impl World {
         let dir = self.dir.path().join(name);
         fs::create_dir(&dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+        dir
+    }
+
+    /// A directory in the world owned by `uid`:`gid`, mode 0755, as
+    /// /run/app or /var/log/app are owned by the service they serve.
+    pub fn owned_dir(&self, name: &str, uid: u32, gid: u32) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         dir
     }
 
