@@ -78,10 +78,14 @@ the switch, and replaces runas (same process id).
 Exit status: 125 if runas itself fails, 126 if COMMAND cannot be executed,
 127 if it is not found; otherwise the status of COMMAND.
 
-Terminal safety: when runas lowers privileges and has a controlling
-terminal, it detaches from it before running COMMAND, so COMMAND cannot push
+Terminal safety: when COMMAND will be less privileged than the caller and
+runas has a controlling terminal, COMMAND does not keep it, so it cannot push
 input into the caller's terminal (TIOCSTI); Ctrl-C still reaches it. Use
 --keep-tty for interactive shells that need job control.
+
+Paths root opens for the target (--pidfile, --add-group-of) must be in
+directories only root can write; a symbolic link as the last component is
+never followed. See runas(1) and docs/security.md.
 
 Examples:
   runas --user app -- server --port 8080
@@ -272,8 +276,8 @@ pub static OPTIONS: &[OptionSpec] = &[
     switch(Id::NewPgroup, "new-pgroup", SESSION, "Run the command as the leader of a new process group"),
     switch(Id::Setsid, "setsid", SESSION, "Run the command in a new session, without a controlling terminal"),
     switch(Id::Daemon, "daemon", SESSION, "Detach as a daemon (fork, setsid, fork); exit 0 once the command is running"),
-    valued(Id::Pidfile, "pidfile", "FILE", SESSION, "With --daemon: write the daemon's pid to FILE, locked, so a second start fails").any_bytes(),
-    valued(Id::Log, "log", "FILE", SESSION, "With --daemon: append the command's stdout and stderr to FILE (opened before the switch)").any_bytes(),
+    valued(Id::Pidfile, "pidfile", "FILE", SESSION, "With --daemon: write the daemon's pid to FILE, locked, so a second start fails (FILE in a root-owned directory)").any_bytes(),
+    valued(Id::Log, "log", "FILE", SESSION, "With --daemon: append the command's stdout and stderr to FILE (opened with the target's rights)").any_bytes(),
     switch(Id::Dump, "dump", SHOWING, "Print this process's identity and process model, and exit"),
     switch(Id::DryRun, "dry-run", SHOWING, "Resolve everything and print the plan and its system calls instead of running"),
     switch(Id::Json, "json", SHOWING, "With --dump or --dry-run: one JSON object"),
