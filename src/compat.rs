@@ -173,9 +173,20 @@ fn resolve_su_exec(spec: &CompatSpec, current: &Credentials, db: &dyn UserDb) ->
 
 /// Resolve a gosu or su-exec `USER[:GROUP]`.
 pub fn resolve(mode: Mode, text: &str, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
-    let resolved = parse_compat_spec(text, mode).and_then(|spec| match mode {
-        Mode::Gosu => resolve_gosu(&spec, current, db),
-        Mode::SuExec => resolve_su_exec(&spec, current, db),
+    let resolved = parse_compat_spec(text, mode).and_then(|spec| {
+        // gosu and su-exec keep the caller's user for an empty USER, so
+        // `ENTRYPOINT ["gosu", "$APP_USER"]` with the variable unset runs
+        // the command as root, exit 0. Keeping root must be written.
+        if spec.user.is_none() && current.uid.real == 0 {
+            return Err(Error::Usage(format!(
+                "the USER part is empty, which would keep root: write root or 0 to keep root (is a variable such as $APP_USER unset?); usage: {} USER[:GROUP] COMMAND",
+                mode.name()
+            )));
+        }
+        match mode {
+            Mode::Gosu => resolve_gosu(&spec, current, db),
+            Mode::SuExec => resolve_su_exec(&spec, current, db),
+        }
     });
     resolved.map_err(|source| Error::InCompatSpec {
         mode: mode.name(),
@@ -288,8 +299,11 @@ mod tests {
             ids(Gosu, "daemon:games"),
             (1, 60, vec![], "/usr/sbin".into())
         );
-        assert_eq!(ids(Gosu, ""), (0, 0, vec![], "/root".into()));
-        assert_eq!(ids(Gosu, ":1700"), (0, 1700, vec![], "/root".into()));
+        // An empty USER would keep root: refused for a root caller.
+        for empty in ["", ":", ":1700", ":0"] {
+            let err = resolve(Gosu, empty, &root(), &db()).unwrap_err();
+            assert!(err.to_string().contains("write root or 0"), "{err}");
+        }
         for bad in [
             "bogus",
             "0day",
@@ -327,7 +341,15 @@ mod tests {
             ids(SuExec, "4242:4243"),
             (4242, 4243, vec![4243], "/".into())
         );
-        assert_eq!(ids(SuExec, ""), (0, 0, vec![0], "/root".into()));
+        assert!(resolve(SuExec, "", &root(), &db()).is_err());
+        // For anyone else an empty USER is the caller, as in su-exec.
+        let alice = Credentials {
+            uid: ResIds::all(1500),
+            gid: ResIds::all(1500),
+            groups: vec![1500],
+        };
+        let plan = resolve(SuExec, "", &alice, &db()).unwrap();
+        assert_eq!((plan.uid, plan.gid), (1500, 1500));
         assert!(resolve(SuExec, "bogus", &root(), &db()).is_err());
         assert!(resolve(SuExec, "alice:bogus", &root(), &db()).is_err());
         // su-exec's strtol would take these; runas does not.

@@ -1,19 +1,46 @@
-//! /etc/passwd and /etc/group, read and parsed directly.
+//! /etc/passwd and /etc/group, read as glibc's files backend reads them,
+//! or refused.
 //!
-//! The static (musl) build reads the account files itself when no nscd
-//! socket exists, which is exactly when musl's own lookups read only these
-//! files. musl's readers were most of the static build's launch cost: a
-//! probe of the nscd socket at every group-list lookup, a malloc'd buffer
-//! per line and page mappings made and unmade around each lookup, about
-//! 100,000 instructions for two small files (docs/performance.md). Here
-//! each file is read once per run, whatever the number of lookups.
+//! The static (musl) build reads the account files itself, and the shipped
+//! Dockerfile puts it into glibc images, where `id`, `su`, `useradd` and
+//! runas must agree on who a user is. musl's own reader disagrees with
+//! glibc in dangerous ways (an empty uid field is uid 0; a commented-out or
+//! indented line is a live entry), and its lookups cost a probe of the nscd
+//! socket and page mappings per call. This reader reads each file once per
+//! run and gives, for every lookup, exactly glibc's answer or a refusal
+//! naming the line; never another uid or gid, never a group glibc does not
+//! give, never fewer groups, never an entry where glibc finds none.
 //!
-//! Parsing is stricter than musl's, which reads an empty or overflowing
-//! uid as 0: an entry for the account asked about must be well formed, or
-//! the lookup is an error, never a guess. Other malformed lines are skipped,
-//! as both C libraries skip them. Blank lines and lines starting with '#'
-//! are not entries (glibc skips them too; musl would take a commented-out
-//! "#name:x:0:..." line for a real one when looking up by uid).
+//! glibc's rules (glibc 2.36 as Debian ships it: nss/nss_readline.c,
+//! nss/nss_files/files-parse.c, pwd/fgetpwent_r.c, grp/fgetgrent_r.c,
+//! nss/nss_files/files-initgroups.c), and what this reader does with each:
+//!
+//! - getpwnam, getpwuid, getgrnam, getgrgid strip leading white space (C
+//!   locale), skip blank lines and lines then starting with `#`, cut a line
+//!   at its first NUL, skip lines that do not parse, skip names starting
+//!   with `+` or `-` (NIS compat lines), and take the first match.
+//! - getgrouplist (initgroups) reads the *raw* lines: no stripping, no
+//!   comment or NIS skipping. A `#wheel:x:10:app` line gives app group 10.
+//! - Numbers are read with strtoul: leading white space, a sign and leading
+//!   zeros are accepted, trailing characters invalidate the line; Debian
+//!   refuses values above 4294967295, upstream clamps them.
+//! - `\r` is data (a CRLF file gives the shell `/bin/sh\r`); a member list
+//!   is split on `,`, leading white space of each member skipped, trailing
+//!   white space kept, empty members dropped.
+//!
+//! This reader accepts only *canonical* lines where a line could matter:
+//! no leading white space, no NUL, no `\r`, all fields present, ids as
+//! plain decimal numbers without leading zeros from 0 to 4294967294, no
+//! white space in a member list, a name that is not a NIS compat line. On
+//! a canonical line both readers agree by construction. A line that is not
+//! canonical is refused if glibc might read it as the entry asked for: the
+//! same name, a uid field that might be the uid asked for, a member list
+//! that might list the user; otherwise it cannot change glibc's answer and
+//! is passed over as glibc passes it over. In particular a commented-out
+//! or NIS group line that lists the user is refused, not taken as a
+//! comment: glibc's getgrouplist counts it, and running with fewer groups
+//! than the C library gives is never right (a lost group can grant access
+//! through deny-by-group permissions).
 
 use crate::spec::MAX_ID;
 use nix::errno::Errno;
@@ -56,6 +83,25 @@ impl PasswdEntry<'_> {
     }
 }
 
+/// A group entry, borrowed from the file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntry<'a> {
+    pub name: &'a [u8],
+    pub gid: u32,
+    /// The member list, as written: comma-separated, no white space.
+    pub members: &'a [u8],
+}
+
+impl GroupEntry<'_> {
+    /// Whether `user` is a member (empty items are not members, as glibc
+    /// drops them).
+    pub fn lists(&self, user: &[u8]) -> bool {
+        self.members
+            .split(|&b| b == b',')
+            .any(|member| !member.is_empty() && member == user)
+    }
+}
+
 /// A file's contents; a missing file reads as empty, as both C libraries
 /// treat it ("no entries"), any other failure is an error.
 pub fn read(path: &str) -> Result<Vec<u8>, Errno> {
@@ -69,18 +115,57 @@ pub fn read(path: &str) -> Result<Vec<u8>, Errno> {
     }
 }
 
-/// The entries of a file: (1-based line number, line without its newline),
-/// blank and '#' lines left out.
-fn lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    text.split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, line)| (i + 1, line))
-        .filter(|(_, line)| !line.is_empty() && line[0] != b'#')
+/// isspace(3) in the C locale.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// An id field: ASCII digits only, at most MAX_ID (4294967295 is "-1").
-fn id_field(field: &[u8]) -> Option<u32> {
-    if field.is_empty() || field.len() > 10 || !field.iter().all(u8::is_ascii_digit) {
+/// One physical line, without its newline.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    /// 1-based.
+    number: usize,
+    raw: &'a [u8],
+}
+
+fn lines(text: &[u8]) -> impl Iterator<Item = Line<'_>> {
+    // A newline at the end of the file does not start another line.
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    text.split(|&b| b == b'\n')
+        .enumerate()
+        .filter(move |_| !text.is_empty())
+        .map(|(i, raw)| Line { number: i + 1, raw })
+}
+
+/// A line as glibc's lookups (getpwnam and friends) see it: cut at the
+/// first NUL, leading white space stripped; `None` for a blank line or a
+/// comment, which they skip.
+fn lookup_view(raw: &[u8]) -> Option<&[u8]> {
+    let c_string = raw.split(|&b| b == 0).next().unwrap_or(raw);
+    let start = c_string.iter().position(|&b| !is_c_space(b))?;
+    let view = &c_string[start..];
+    (view[0] != b'#').then_some(view)
+}
+
+/// The `index`th `:`-separated field of a line, if it has one.
+fn field(line: &[u8], index: usize) -> Option<&[u8]> {
+    line.split(|&b| b == b':').nth(index)
+}
+
+/// A NIS compat entry (`+name`, `-name`, `+`, `+@netgroup`): glibc's
+/// lookups never return it.
+fn is_nis(name: &[u8]) -> bool {
+    matches!(name.first(), Some(b'+' | b'-'))
+}
+
+/// An id as runas writes it and as every reader reads it the same way:
+/// ASCII digits, no leading zero, at most MAX_ID (4294967295 is "-1").
+fn canonical_id(field: &[u8]) -> Option<u32> {
+    if field.is_empty()
+        || field.len() > 10
+        || !field.iter().all(u8::is_ascii_digit)
+        || (field.len() > 1 && field[0] == b'0')
+    {
         return None;
     }
     let value = field
@@ -89,104 +174,245 @@ fn id_field(field: &[u8]) -> Option<u32> {
     u32::try_from(value).ok().filter(|&id| id <= MAX_ID)
 }
 
-/// `name:password:uid:gid:gecos:home:shell`; the shell is the rest of the
-/// line, colons included, as both C libraries read it.
-fn passwd_entry(line: &[u8]) -> Result<PasswdEntry<'_>, &'static str> {
-    let mut fields = line.splitn(7, |&b| b == b':');
+/// Whether some reader could take this id field for `id`: strtoul's
+/// leading white space, sign and zeros, trailing junk, wrapping or clamping
+/// of large values, musl's empty field as 0.
+fn could_be(field: Option<&[u8]>, id: u32) -> bool {
+    let Some(field) = field else {
+        return false;
+    };
+    let start = field
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(field.len());
+    let mut rest = &field[start..];
+    if let Some((&sign, after)) = rest.split_first()
+        && (sign == b'+' || sign == b'-')
+    {
+        if sign == b'-' {
+            // Negation is modular in strtoul: any value is possible.
+            return true;
+        }
+        rest = after;
+    }
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return id == 0;
+    }
+    if digits > 10 {
+        return true;
+    }
+    let value = rest[..digits]
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    value as u32 == id || value.min(u64::from(u32::MAX)) == u64::from(id)
+}
+
+/// What makes a line unusable for the entry it would be, in words.
+fn common_checks(raw: &[u8]) -> Result<(), &'static str> {
+    if raw.contains(&0) {
+        return Err("it contains a NUL byte (the file is corrupt)");
+    }
+    if raw.contains(&b'\r') {
+        return Err("it contains a carriage return (DOS line endings?)");
+    }
+    match raw.first() {
+        Some(&b) if is_c_space(b) => Err("it starts with white space"),
+        Some(b'#') => Err("it is commented out, but glibc's getgrouplist still reads it"),
+        Some(b'+' | b'-') => Err("it is a NIS compat line, which the files backend does not use"),
+        _ => Ok(()),
+    }
+}
+
+/// A name is data to both readers once the line is canonical (other bytes
+/// do not change how the line splits); only an empty one is refused.
+fn check_name(name: &[u8]) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("its name is empty");
+    }
+    Ok(())
+}
+
+/// `name:password:uid:gid:gecos:home:shell`, canonical; the shell is the
+/// rest of the line, colons included, as glibc reads it.
+fn passwd_entry(raw: &[u8]) -> Result<PasswdEntry<'_>, &'static str> {
+    common_checks(raw)?;
+    let mut fields = raw.splitn(7, |&b| b == b':');
     let mut next = || fields.next();
     let (Some(name), Some(_password), Some(uid), Some(gid), Some(_gecos), Some(home), Some(shell)) =
         (next(), next(), next(), next(), next(), next(), next())
     else {
         return Err("it has fewer than 7 fields");
     };
+    check_name(name)?;
     Ok(PasswdEntry {
         name,
-        uid: id_field(uid).ok_or("its uid is not a number from 0 to 4294967294")?,
-        gid: id_field(gid).ok_or("its gid is not a number from 0 to 4294967294")?,
+        uid: canonical_id(uid)
+            .ok_or("its uid is not a plain decimal number from 0 to 4294967294")?,
+        gid: canonical_id(gid)
+            .ok_or("its gid is not a plain decimal number from 0 to 4294967294")?,
         home,
         shell,
     })
 }
 
-/// The first field of a line (the account name).
-fn name_of(line: &[u8]) -> &[u8] {
-    line.split(|&b| b == b':').next().unwrap_or(line)
-}
-
-/// The passwd entry named `name`: the first line with that name.
-pub fn user_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<PasswdEntry<'a>>, Malformed> {
-    for (number, line) in lines(text) {
-        if name_of(line) == name.as_bytes() {
-            return passwd_entry(line).map(Some).map_err(|why| Malformed {
-                file: PASSWD,
-                line: number,
-                why,
-            });
-        }
+/// `name:password:gid:member,member,...`, canonical.
+fn group_entry(raw: &[u8]) -> Result<GroupEntry<'_>, &'static str> {
+    common_checks(raw)?;
+    let mut fields = raw.splitn(4, |&b| b == b':');
+    let (Some(name), Some(_password), Some(gid), Some(members)) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err("it has fewer than 4 fields");
+    };
+    check_name(name)?;
+    if members.iter().any(|&b| is_c_space(b)) {
+        return Err("its member list contains white space");
     }
-    Ok(None)
+    Ok(GroupEntry {
+        name,
+        gid: canonical_id(gid)
+            .ok_or("its gid is not a plain decimal number from 0 to 4294967294")?,
+        members,
+    })
 }
 
-/// The first passwd entry with this uid. A line whose uid cannot be read
-/// cannot be said to have it, and is skipped.
-pub fn user_by_uid(text: &[u8], uid: u32) -> Option<PasswdEntry<'_>> {
-    lines(text)
-        .filter_map(|(_, line)| passwd_entry(line).ok())
-        .find(|entry| entry.uid == uid)
-}
-
-/// `name:password:gid:member,member,...`, split into (name, gid field,
-/// members field); the members are the rest of the line, as musl reads it.
-fn group_fields(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let mut fields = line.splitn(4, |&b| b == b':');
-    match (fields.next(), fields.next(), fields.next(), fields.next()) {
-        (Some(name), Some(_password), Some(gid), Some(members)) => Some((name, gid, members)),
-        _ => None,
-    }
-}
-
-fn group_malformed(line: usize, why: &'static str) -> Malformed {
-    Malformed {
-        file: GROUP,
-        line,
+fn malformed(file: &'static str, line: Line<'_>) -> impl FnOnce(&'static str) -> Malformed {
+    move |why| Malformed {
+        file,
+        line: line.number,
         why,
     }
 }
 
-/// The gid of the group named `name`: the first line with that name.
-pub fn group_by_name(text: &[u8], name: &str) -> Result<Option<u32>, Malformed> {
-    for (number, line) in lines(text) {
-        if name_of(line) == name.as_bytes() {
-            let (_, gid, _) =
-                group_fields(line).ok_or(group_malformed(number, "it has fewer than 4 fields"))?;
-            return id_field(gid).map(Some).ok_or(group_malformed(
-                number,
-                "its gid is not a number from 0 to 4294967294",
-            ));
+/// The entry named `name` (getpwnam).
+pub fn user_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<PasswdEntry<'a>>, Malformed> {
+    let name = name.as_bytes();
+    if is_nis(name) {
+        return Ok(None);
+    }
+    for line in lines(text) {
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0) == Some(name) {
+            return passwd_entry(line.raw)
+                .map(Some)
+                .map_err(malformed(PASSWD, line));
         }
     }
     Ok(None)
 }
 
-/// `primary`, then the gid of every group that lists `user` as a member,
-/// in file order: what getgrouplist(3) returns. A group that lists the
-/// user but whose gid cannot be read is an error: leaving it out could
-/// grant what a group-deny rule was meant to refuse.
-pub fn group_list(text: &[u8], user: &str, primary: u32) -> Result<Vec<u32>, Malformed> {
-    let mut list = vec![primary];
-    let user = user.as_bytes();
-    for (number, line) in lines(text) {
-        let Some((_, gid, members)) = group_fields(line) else {
+/// The first entry with this uid (getpwuid).
+pub fn user_by_uid(text: &[u8], uid: u32) -> Result<Option<PasswdEntry<'_>>, Malformed> {
+    for line in lines(text) {
+        let Some(view) = lookup_view(line.raw) else {
             continue;
         };
-        if members.split(|&b| b == b',').any(|member| member == user) {
-            list.push(id_field(gid).ok_or(group_malformed(
-                number,
-                "it lists the user, but its gid is not a number from 0 to 4294967294",
-            ))?);
+        if field(view, 0).is_some_and(is_nis) {
+            continue;
+        }
+        match passwd_entry(line.raw) {
+            Ok(entry) if entry.uid == uid => return Ok(Some(entry)),
+            Ok(_) => {}
+            Err(why) if could_be(field(view, 2), uid) => {
+                return Err(malformed(PASSWD, line)(why));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// The group named `name` (getgrnam).
+pub fn group_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<GroupEntry<'a>>, Malformed> {
+    let name = name.as_bytes();
+    if is_nis(name) {
+        return Ok(None);
+    }
+    for line in lines(text) {
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0) == Some(name) {
+            return group_entry(line.raw)
+                .map(Some)
+                .map_err(malformed(GROUP, line));
+        }
+    }
+    Ok(None)
+}
+
+/// The first group with this gid (getgrgid).
+pub fn group_by_gid(text: &[u8], gid: u32) -> Result<Option<GroupEntry<'_>>, Malformed> {
+    for line in lines(text) {
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0).is_some_and(is_nis) {
+            continue;
+        }
+        match group_entry(line.raw) {
+            Ok(entry) if entry.gid == gid => return Ok(Some(entry)),
+            Ok(_) => {}
+            Err(why) if could_be(field(view, 2), gid) => {
+                return Err(malformed(GROUP, line)(why));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Whether some reader could take `user` for a member of this raw line:
+/// glibc's getgrouplist parses raw lines, and its member list is what
+/// follows the third `:`; the user is looked for there as a token between
+/// commas, white space, colons and NUL bytes.
+fn might_list(raw: &[u8], user: &[u8]) -> bool {
+    let mut colons = raw.iter().enumerate().filter(|(_, b)| **b == b':');
+    let Some((third, _)) = colons.nth(2) else {
+        return false;
+    };
+    raw[third + 1..]
+        .split(|&b| b == b',' || b == b':' || b == 0 || is_c_space(b))
+        .any(|token| token == user)
+}
+
+/// `primary`, then the gid of every group that lists `user` as a member,
+/// in file order, groups whose gid is `primary` left out: what glibc's
+/// getgrouplist(3) returns over the files backend (duplicates included).
+/// A line that might list the user but is not canonical is an error.
+pub fn group_list(text: &[u8], user: &str, primary: u32) -> Result<Vec<u32>, Malformed> {
+    let user = user.as_bytes();
+    let mut list = vec![primary];
+    for line in lines(text) {
+        if !might_list(line.raw, user) {
+            continue;
+        }
+        let entry = group_entry(line.raw).map_err(malformed(GROUP, line))?;
+        if entry.gid != primary && entry.lists(user) {
+            list.push(entry.gid);
         }
     }
     Ok(list)
+}
+
+/// Whether some line of /etc/passwd might be read as an entry named
+/// `name` or with uid `uid` by a reader other than glibc's (musl's, which
+/// reads raw lines): used to check an answer that did not come from this
+/// reader (see userdb.rs).
+pub fn passwd_mentions(text: &[u8], name: Option<&str>, uid: Option<u32>) -> bool {
+    lines(text).any(|line| {
+        let raw_name = field(line.raw, 0);
+        name.is_some_and(|n| raw_name == Some(n.as_bytes()))
+            || uid.is_some_and(|u| could_be(field(line.raw, 2), u))
+    })
+}
+
+/// The same for /etc/group: a line that might be the group `name`.
+pub fn group_mentions(text: &[u8], name: &str) -> bool {
+    lines(text).any(|line| field(line.raw, 0) == Some(name.as_bytes()))
 }
 
 #[cfg(test)]
@@ -239,20 +465,72 @@ last:x:8:8::/l:/bin/dash";
     #[test]
     fn commented_out_lines_are_not_entries() {
         assert_eq!(user_by_name(PASSWD_TEXT, "#old").unwrap(), None);
-        assert_eq!(user_by_uid(PASSWD_TEXT, 1500).unwrap().name, b"alice");
+        assert_eq!(
+            user_by_uid(PASSWD_TEXT, 1500).unwrap().unwrap().name,
+            b"alice"
+        );
     }
 
     #[test]
-    fn users_by_uid_skip_lines_whose_uid_cannot_be_read() {
-        assert_eq!(user_by_uid(PASSWD_TEXT, 0).unwrap().name, b"root");
-        assert_eq!(user_by_uid(PASSWD_TEXT, 9).unwrap().home, b"/second");
-        // "broken" has an empty uid, which musl would read as 0.
-        assert_eq!(user_by_uid(b"broken:x::1:::\n", 0), None);
-        assert_eq!(user_by_uid(PASSWD_TEXT, 4242), None);
+    fn by_uid_an_earlier_line_that_might_be_the_uid_is_an_error() {
+        assert_eq!(user_by_uid(PASSWD_TEXT, 0).unwrap().unwrap().name, b"root");
+        // "broken" has an empty uid, which musl reads as 0.
+        assert!(user_by_uid(b"broken:x::1:::\nroot:x:0:0::/:/bin/sh\n", 0).is_err());
+        // ...but it cannot be uid 9.
+        assert_eq!(
+            user_by_uid(PASSWD_TEXT, 9).unwrap().unwrap().home,
+            b"/second"
+        );
+        assert_eq!(user_by_uid(PASSWD_TEXT, 4242).unwrap(), None);
+        for earlier in [
+            &b" app:x:1001:0::/:/bin/sh\n"[..],
+            b"app:x:+1001:0::/:/bin/sh\n",
+            b"app:x: 1001:0::/:/bin/sh\n",
+            b"app:x:01001:0::/:/bin/sh\n",
+            b"app:x:1001abc:0::/:/bin/sh\n",
+            b"app:x:1001:0\n",
+            b"app:x:1001:0:::/bin/sh\r\n",
+            b"app:x:4294968297:0::/:/bin/sh\n",
+            b"app:x:-4294966295:0::/:/bin/sh\n",
+            b"app:x:1001:0::/:/bin/sh\0x\n",
+        ] {
+            let mut text = earlier.to_vec();
+            text.extend_from_slice(b"app:x:1001:1001::/home/app:/bin/sh\n");
+            assert!(
+                user_by_uid(&text, 1001).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(earlier)
+            );
+            // A line that cannot be the uid is passed over, as glibc does.
+            let other = user_by_uid(&text, 7);
+            assert!(
+                matches!(other, Ok(None)) || earlier.contains(&b'-'),
+                "{other:?}"
+            );
+        }
     }
 
     #[test]
-    fn id_fields_are_strict() {
+    fn nis_lines_are_never_entries() {
+        let text = b"+alice:x:1000:1000::/:/bin/sh\n+\n-bob:x:1001::::\n+@ng\nalice:x:2000:2000::/a:/bin/sh\n";
+        assert_eq!(user_by_name(text, "alice").unwrap().unwrap().uid, 2000);
+        assert_eq!(user_by_name(text, "+alice").unwrap(), None);
+        assert_eq!(user_by_uid(text, 1000).unwrap(), None);
+        assert_eq!(user_by_uid(text, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn indented_lines_are_entries_for_glibc_so_they_are_refused() {
+        let text = b"    #app:x:1000:0::/:/bin/sh\n  app:x:1000:1000::/:/bin/sh\n";
+        // The indented comment is a comment for glibc; the indented entry
+        // is app for glibc, so it is refused, by name and by uid.
+        assert!(user_by_name(text, "app").is_err());
+        assert!(user_by_uid(text, 1000).is_err());
+        assert_eq!(user_by_uid(text, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn id_fields_are_canonical() {
         for (field, id) in [
             (&b"0"[..], Some(0)),
             (b"4294967294", Some(4294967294)),
@@ -263,16 +541,22 @@ last:x:8:8::/l:/bin/dash";
             (b"-1", None),
             (b"+1", None),
             (b" 1", None),
+            (b"01", None),
+            (b"00", None),
             (b"0x10", None),
             (b"12a", None),
         ] {
-            assert_eq!(id_field(field), id, "{:?}", String::from_utf8_lossy(field));
+            assert_eq!(
+                canonical_id(field),
+                id,
+                "{:?}",
+                String::from_utf8_lossy(field)
+            );
         }
     }
 
     const GROUP_TEXT: &[u8] = b"root:x:0:
 wheel:x:10:root,alice
-#admins:x:11:alice
 staff:x:50:bob,alice,carol
 empty:x:60:
 alicegroup:x:70:alice2,xalice
@@ -289,23 +573,76 @@ odd:x:80:alice:more";
         assert_eq!(group_list(GROUP_TEXT, "nobody", 65534).unwrap(), [65534]);
         // Members compare whole: "alice2" and "xalice" are not "alice".
         assert_eq!(group_list(GROUP_TEXT, "alice2", 1).unwrap(), [1, 70]);
-        // The members field is the rest of the line, as musl reads it.
-        assert_eq!(group_list(GROUP_TEXT, "alice:more", 1).unwrap(), [1, 80]);
+        // The member list is the rest of the line, colons included, so
+        // "odd" lists "alice:more", not alice (checked by the first line).
+        // The primary group's own line is left out, as glibc does.
+        assert_eq!(group_list(GROUP_TEXT, "alice", 10).unwrap(), [10, 50]);
     }
 
     #[test]
-    fn a_group_that_lists_the_user_with_an_unreadable_gid_is_an_error() {
+    fn a_group_that_might_list_the_user_but_is_not_canonical_is_an_error() {
         let err = group_list(GROUP_TEXT, "bob", 1501).unwrap_err();
-        assert_eq!((err.file, err.line), (GROUP, 7));
+        assert_eq!((err.file, err.line), (GROUP, 6));
+        for line in [
+            &b"#wheel:x:10:app"[..],
+            b"   #wheel:x:10:app",
+            b"  wheel:x:10:app",
+            b"+:::app",
+            b"+wheel:x:10:app",
+            b"-wheel:x:10:app",
+            b"wheel:x:10:root, app",
+            b"wheel:x:10:app ,root",
+            b"wheel:x:10:bob\0,app",
+            b"wheel:x:10:app\r",
+            b"wheel:x: 10:app",
+            b"wheel:x:010:app",
+            b"wheel:x::app",
+            b"# x:y:503:app",
+        ] {
+            assert!(
+                group_list(line, "app", 1).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        // Lines that cannot list app are passed over.
+        for line in [
+            &b"# app is our admin"[..],
+            b"app",
+            b"app:x:1000:",
+            b"#wheel:x:10:bob",
+            b"  wheel:x:10:approver",
+        ] {
+            assert_eq!(
+                group_list(line, "app", 1).unwrap(),
+                [1],
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]
-    fn groups_by_name() {
-        assert_eq!(group_by_name(GROUP_TEXT, "staff").unwrap(), Some(50));
-        assert_eq!(group_by_name(GROUP_TEXT, "#admins").unwrap(), None);
+    fn groups_by_name_and_gid() {
+        assert_eq!(group_by_name(GROUP_TEXT, "staff").unwrap().unwrap().gid, 50);
         assert_eq!(group_by_name(GROUP_TEXT, "none").unwrap(), None);
         assert!(group_by_name(GROUP_TEXT, "broken").is_err());
         assert_eq!(group_by_name(b"short:x:5", "short").unwrap_err().line, 1);
+        assert_eq!(
+            group_by_gid(GROUP_TEXT, 50).unwrap().unwrap().name,
+            b"staff"
+        );
+        assert_eq!(group_by_gid(GROUP_TEXT, 51).unwrap(), None);
+        assert!(group_by_gid(b"g:x:+51:\ng2:x:51:\n", 51).is_err());
+        assert_eq!(
+            group_by_name(b"#c:x:1:\n  c:x:2:\n", "c").unwrap_err().line,
+            2
+        );
+    }
+
+    #[test]
+    fn empty_members_are_dropped_and_trailing_commas_allowed() {
+        assert_eq!(group_list(b"g:x:5:,,app,", "app", 1).unwrap(), [1, 5]);
     }
 
     #[test]
@@ -317,5 +654,16 @@ odd:x:80:alice:more";
         let list = group_list(&text, "t1", 7).unwrap();
         assert_eq!(list.len(), 1 + 1500);
         assert_eq!(list[1], 100_001);
+    }
+
+    #[test]
+    fn lines_are_numbered_and_a_final_newline_adds_none() {
+        let numbers: Vec<usize> = lines(b"a\nb\n").map(|l| l.number).collect();
+        assert_eq!(numbers, [1, 2]);
+        assert_eq!(lines(b"").count(), 0);
+        assert_eq!(
+            lines(b"a\n\nb").map(|l| l.number).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
     }
 }

@@ -140,7 +140,7 @@ fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
                 "--dump takes no other option than --json, and no command".into(),
             ));
         }
-        print(&show::dump(options.json)?);
+        print(&show::dump(options.json, &userdb::SystemDb)?);
         return Ok(());
     }
     let mut request = spec::parse_request(&options)?;
@@ -161,6 +161,7 @@ fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
             caps_before,
             &options.command,
             options.json,
+            &userdb::SystemDb,
         )?);
         return Ok(());
     }
@@ -219,9 +220,19 @@ fn run_compat(mode: compat::Mode, args: &[OsString], start: &Start) -> Result<()
 }
 
 fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
+    // argc 0 (an execve with an empty argv, as in CVE-2021-4034, which the
+    // kernel now turns into one empty argument): no program name to pick a
+    // mode by, and argv[1] would be the first environment string.
+    if args.first().is_none_or(|argv0| argv0.is_empty()) {
+        return Err(Error::Usage(
+            "refusing to run with an empty argument list: argv[0] must be the program's name"
+                .into(),
+        ));
+    }
     let parent = nix::unistd::getppid();
     let before = verify::read_credentials()?;
     refuse_set_id_install(&before)?;
+    newgrp::refuse_gain_without_secure_mode(&before, sys::at_secure())?;
     let start = Start {
         before,
         parent,

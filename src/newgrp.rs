@@ -11,6 +11,7 @@
 use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan, ResIds};
 use crate::spec::{GroupPolicy, IdSpec, ProcessOptions, Request};
+use crate::sys;
 
 /// The variables glibc removes from the environment of a program started in
 /// secure-execution mode (its UNSECURE_ENVVARS). A static musl build does
@@ -55,6 +56,42 @@ pub fn is_restricted(before: &Credentials, at_secure: bool) -> bool {
     at_secure && before.uid.real == before.uid.effective && before.uid.real != 0
 }
 
+/// SECBIT_NOROOT: uid 0 gets no capabilities at execve.
+const SECBIT_NOROOT: u32 = 1 << 0;
+
+/// A uid-0 caller whose root is not special (SECBIT_NOROOT: systemd
+/// `User=root` with `SecureBits=noroot-locked`, a setpriv sandbox) gains
+/// the capabilities of runas's file at exec, but the kernel enters
+/// secure-execution mode only for a caller other than uid 0: the C
+/// library kept LD_PRELOAD and the other unsafe variables, and the dynamic
+/// loader honoured them. runas cannot undo what ran before main: it
+/// refuses to go on.
+pub fn refuse_gain_without_secure_mode(before: &Credentials, at_secure: bool) -> Result<()> {
+    if at_secure || before.uid.real != 0 {
+        return Ok(());
+    }
+    let bits = sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
+    if bits & SECBIT_NOROOT == 0 {
+        return Ok(());
+    }
+    let gained = match sys::has_file_capabilities(c"/proc/self/exe") {
+        Ok(has) => has,
+        // Cannot tell (no /proc): any capability held may be the file's.
+        Err(_) => {
+            sys::capget()
+                .map_err(|e| Error::syscall("capget", e))?
+                .permitted
+                != 0
+        }
+    };
+    if gained {
+        return Err(Error::NotPermitted(
+            "runas has file capabilities and was started by uid 0 with SECBIT_NOROOT: the kernel did not enter secure-execution mode, so the dynamic loader honoured LD_PRELOAD and the environment was not cleaned; refusing. Remove the file capability (setcap -r), or start runas as root with capabilities".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn refuse(option: &str) -> Error {
     Error::NotPermitted(format!(
         "{option} is not allowed in newgrp mode: runas runs with a file capability for a non-root caller, and may only switch the primary group to one the caller already holds (see \"newgrp mode\" in runas(1))"
@@ -96,6 +133,16 @@ pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
     }
     if p.securebits != Default::default() {
         return Err(refuse("--securebits"));
+    }
+    // The variables the C library removes in secure-execution mode must
+    // not come back through --env either.
+    if let Some((name, _)) = request
+        .env
+        .set
+        .iter()
+        .find(|(name, _)| UNSECURE_ENV.iter().any(|unsafe_name| name == unsafe_name))
+    {
+        return Err(refuse(&format!("--env {}", name.to_string_lossy())));
     }
     request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
     request
@@ -206,6 +253,17 @@ mod tests {
         for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
             assert!(r.env.unset.iter().any(|u| u == name), "{name}");
         }
+    }
+
+    #[test]
+    fn unsafe_variables_cannot_be_set_again() {
+        let mut r = request(None, GroupPolicy::Default);
+        r.env.set = vec![("LD_PRELOAD".into(), "/tmp/x.so".into())];
+        let err = restrict(r, &caller()).unwrap_err();
+        assert!(err.to_string().contains("--env LD_PRELOAD"), "{err}");
+        let mut r = request(None, GroupPolicy::Default);
+        r.env.set = vec![("EDITOR".into(), "vi".into())];
+        assert!(restrict(r, &caller()).is_ok());
     }
 
     #[test]

@@ -50,20 +50,79 @@ pub fn closing_ranges(kept: &[u32]) -> Vec<(u32, u32)> {
     ranges
 }
 
-fn close_fds(keep: &[i32]) -> Result<()> {
-    let kept = kept_fds(
+/// The descriptors open in this process, from /proc/self/fd; where /proc
+/// is missing, every number below the hard RLIMIT_NOFILE is asked (a
+/// descriptor cannot be above it... unless it was opened before the limit
+/// was lowered, so the hard limit, not the soft one).
+pub fn open_descriptors() -> Result<Vec<i32>> {
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        let mut fds: Vec<i32> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        // The directory's own descriptor was listed and is closed now.
+        fds.retain(|&fd| sys::fd_flags(fd).is_ok());
+        fds.sort_unstable();
+        return Ok(fds);
+    }
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_err(|e| Error::syscall("getrlimit(RLIMIT_NOFILE)", e))?;
+    let last = i32::try_from(hard.min(1 << 24)).unwrap_or(1 << 24);
+    Ok((0..last).filter(|&fd| sys::fd_flags(fd).is_ok()).collect())
+}
+
+fn kept_now(keep: &[i32]) -> Vec<u32> {
+    kept_fds(
         keep,
         std::env::var("LISTEN_PID").ok().as_deref(),
         std::env::var("LISTEN_FDS").ok().as_deref(),
         getpid().as_raw(),
-    );
-    for (first, last) in closing_ranges(&kept) {
-        sys::cloexec_range(first, last).map_err(|e| {
-            Error::syscall(
-                format!("close_range({first}, {last}, CLOSE_RANGE_CLOEXEC)"),
-                e,
-            )
-        })?;
+    )
+}
+
+fn close_fds(keep: &[i32]) -> Result<()> {
+    let kept = kept_now(keep);
+    let ranged = closing_ranges(&kept)
+        .into_iter()
+        .try_for_each(|(first, last)| sys::cloexec_range(first, last));
+    match ranged {
+        Ok(()) => Ok(()),
+        // Before Linux 5.11 (no CLOSE_RANGE_CLOEXEC), or a seccomp filter
+        // (container runtimes' default profiles) that refuses the call:
+        // one descriptor at a time. Verified either way (see `verify`).
+        Err(Errno::ENOSYS | Errno::EPERM | Errno::EINVAL | Errno::EACCES) => {
+            for fd in open_descriptors()? {
+                let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(&fd));
+                if fd > 2 && !kept_fd {
+                    sys::set_cloexec(fd)
+                        .map_err(|e| Error::syscall(format!("fcntl({fd}, F_SETFD)"), e))?;
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(Error::syscall("close_range(3.., CLOSE_RANGE_CLOEXEC)", e)),
+    }
+}
+
+/// Every descriptor above 2 that is not kept will close at execve: a
+/// close_range that reported success without doing its work would
+/// otherwise leak every descriptor unnoticed.
+fn verify_closed(keep: &[i32]) -> Result<()> {
+    let kept = kept_now(keep);
+    for fd in open_descriptors()? {
+        let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(&fd));
+        if fd <= 2 || kept_fd {
+            continue;
+        }
+        match sys::fd_flags(fd) {
+            Ok(flags) if flags & nix::libc::FD_CLOEXEC != 0 => {}
+            Err(Errno::EBADF) => {}
+            Ok(_) => {
+                return Err(Error::Verification(format!(
+                    "descriptor {fd} would stay open in the target (--close-fds)"
+                )));
+            }
+            Err(e) => return Err(Error::syscall(format!("fcntl({fd}, F_GETFD)"), e)),
+        }
     }
     Ok(())
 }
@@ -159,6 +218,9 @@ pub fn apply(plan: &Plan, original_parent: Pid) -> Result<()> {
 /// Read back what can be read back.
 pub fn verify(plan: &Plan) -> Result<()> {
     let p = &plan.process;
+    if let Some(keep) = &p.close_fds {
+        verify_closed(keep)?;
+    }
     if p.no_new_privs {
         let set = nix::sys::prctl::get_no_new_privs()
             .map_err(|e| Error::syscall("prctl(PR_GET_NO_NEW_PRIVS)", e))?;

@@ -135,7 +135,14 @@ fn fork_waiter(
 /// reaps every child (it may be PID 1 of a container).
 fn wait(child: Pid, watched: &SigSet, pdeathsig: Option<Signal>, original_parent: Pid) -> i32 {
     let prepared = (|| -> Result<()> {
-        sys::close_range(3, u32::MAX).map_err(|e| Error::syscall("close_range(3, ~0)", e))?;
+        if sys::close_range(3, u32::MAX).is_err() {
+            // Refused (an old kernel, a seccomp filter): one at a time.
+            for fd in crate::process::open_descriptors()? {
+                if fd > 2 {
+                    sys::close(fd).map_err(|e| Error::syscall(format!("close({fd})"), e))?;
+                }
+            }
+        }
         nix::sys::prctl::set_dumpable(false)
             .map_err(|e| Error::syscall("prctl(PR_SET_DUMPABLE, 0)", e))?;
         if let Some(signal) = pdeathsig {

@@ -10,7 +10,7 @@ use crate::session::{self, Session};
 use crate::sys::{self, CapMasks};
 use crate::terminal;
 use crate::transition;
-use nix::unistd::{Gid, Group, Uid, User};
+use crate::userdb::UserDb;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 
@@ -55,18 +55,19 @@ fn json_list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
     format!("[{}]", items.iter().map(f).collect::<Vec<_>>().join(","))
 }
 
-fn user_name(uid: u32) -> Option<String> {
-    User::from_uid(Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map(|u| u.name)
-}
+/// Names for display only, from the same reader the plan used (in the
+/// static build, files.rs rather than musl's reader). A name that cannot
+/// be looked up is shown as missing; it decides nothing.
+struct Names<'a>(&'a dyn UserDb);
 
-fn group_name(gid: u32) -> Option<String> {
-    Group::from_gid(Gid::from_raw(gid))
-        .ok()
-        .flatten()
-        .map(|g| g.name)
+impl Names<'_> {
+    fn user(&self, uid: u32) -> Option<String> {
+        self.0.user_by_uid(uid).ok().flatten().map(|u| u.name)
+    }
+
+    fn group(&self, gid: u32) -> Option<String> {
+        self.0.group_name(gid).ok().flatten()
+    }
 }
 
 fn id_text(id: u32, name: Option<String>) -> String {
@@ -158,7 +159,10 @@ fn tty_name(tty_nr: i64) -> Option<String> {
 }
 
 /// --dump: this process's identity and process model.
-pub fn dump(json: bool) -> Result<String> {
+pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
+    let names = Names(db);
+    let user_name = |uid| names.user(uid);
+    let group_name = |gid| names.group(gid);
     let proc = ProcView::read()?;
     let caps = sys::capget().map_err(|e| Error::syscall("capget", e))?;
     let securebits =
@@ -297,7 +301,11 @@ pub fn dry_run(
     caps_before: CapMasks,
     command: &[std::ffi::OsString],
     json: bool,
+    db: &dyn UserDb,
 ) -> Result<String> {
+    let names = Names(db);
+    let user_name = |uid| names.user(uid);
+    let group_name = |gid| names.group(gid);
     transition::preflight(plan, before, caps_before)?;
     let securebits = transition::read_securebits(plan)?;
     let mut calls: Vec<String> = Vec::new();

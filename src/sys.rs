@@ -225,6 +225,29 @@ pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// The descriptor flags of `fd` (F_GETFD); EBADF if it is not open.
+pub fn fd_flags(fd: std::os::fd::RawFd) -> Result<i32, Errno> {
+    // SAFETY: F_GETFD takes no argument; any integer is a memory-safe
+    // descriptor argument.
+    Errno::result(unsafe { libc::fcntl(fd, libc::F_GETFD) })
+}
+
+/// Set FD_CLOEXEC on `fd`, keeping its other flags.
+pub fn set_cloexec(fd: std::os::fd::RawFd) -> Result<(), Errno> {
+    let flags = fd_flags(fd)?;
+    // SAFETY: F_SETFD takes an integer; any integer is a memory-safe
+    // descriptor argument.
+    Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
+}
+
+/// close(2) of a descriptor found open by number (not owned by any Rust
+/// object: the waiting parent closes what it inherited).
+pub fn close(fd: std::os::fd::RawFd) -> Result<(), Errno> {
+    // SAFETY: any integer is a memory-safe argument; the caller closes only
+    // descriptors no live Rust object owns (inherited ones).
+    Errno::result(unsafe { libc::close(fd) }).map(drop)
+}
+
 /// ioctl(fd, TIOCGPGRP): the foreground process group of the terminal on
 /// `fd`. The kernel answers only when that terminal is the caller's
 /// controlling terminal (ENOTTY otherwise), which is what makes this the
@@ -388,6 +411,36 @@ pub fn environ(_: WholeProgram) -> Vec<&'static CStr> {
         }
     }
     entries
+}
+
+/// The filesystem uid and gid: setfsuid and setfsgid with an invalid id
+/// (-1) change nothing and return the current value. (The kernel checks
+/// file access with these, not the effective ids.)
+pub fn filesystem_ids() -> (u32, u32) {
+    // SAFETY: integer arguments and results only; -1 is never a valid id,
+    // so nothing is changed.
+    let (uid, gid) = unsafe { (libc::setfsuid(UNSET_ID), libc::setfsgid(UNSET_ID)) };
+    (uid as u32, gid as u32)
+}
+
+/// Whether the file has capabilities attached (the security.capability
+/// extended attribute, which `setcap` writes).
+pub fn has_file_capabilities(path: &CStr) -> Result<bool, Errno> {
+    // SAFETY: a NUL-terminated path and attribute name; a null buffer of
+    // size 0 only asks for the attribute's size.
+    let ret = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"security.capability".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    match Errno::result(ret) {
+        Ok(_) => Ok(true),
+        Err(Errno::ENODATA | Errno::EOPNOTSUPP) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The command line, from the C entry point's argc and argv.

@@ -1,10 +1,24 @@
 //! Account lookups behind a trait, so plan resolution can be tested against
-//! an in-memory database and run for real against the C library's NSS (or,
-//! in the static build without nscd, the account files; see files.rs).
+//! an in-memory database and run for real against the C library's NSS or
+//! the account files read directly (files.rs).
 //!
 //! Every lookup distinguishes "no such entry" (`Ok(None)`) from "the
 //! database could not answer" (`Err`), so that an unreachable directory
 //! service is an error and never mistaken for an absent account.
+//!
+//! Where the answers come from:
+//!
+//! | build | passwd, group names | group memberships |
+//! |---|---|---|
+//! | glibc | NSS (getpwnam and friends) | `initgroups:`/`group:` in nsswitch.conf is `files` alone: files.rs; `files` (or `compat`) among others: getgrouplist, checked against files.rs; no files: getgrouplist |
+//! | static, no nscd socket | files.rs | files.rs |
+//! | static, nscd socket | files.rs, then musl (which asks nscd) for what the files lack | getgrouplist, checked against files.rs |
+//!
+//! getgrouplist(3) cannot report a failing source: a group file it could
+//! not open gives the primary group alone. Where the files are a source,
+//! their memberships are read strictly and must all be in its answer, so a
+//! lost membership is an error. For other services (sss, ldap) a failure
+//! cannot be told from "no memberships"; docs/security.md says so.
 
 use crate::files::{self, Malformed};
 use crate::sys;
@@ -20,6 +34,21 @@ pub enum LookupError {
     System(#[from] Errno),
     #[error("line {} of {} is malformed: {}; correct or remove it", .0.line, .0.file, .0.why)]
     Malformed(Malformed),
+    /// The C library's answer lacks what the files say.
+    #[error(
+        "the C library's group list {got:?} lacks {missing:?}, which {file} gives; a group source failed, so runas will not guess"
+    )]
+    LostGroups {
+        got: Vec<u32>,
+        missing: Vec<u32>,
+        file: &'static str,
+    },
+    /// musl's reader answered where the strict reader found nothing, and
+    /// a line of the file might be what it read.
+    #[error(
+        "{file} has a line that the C library may read as {what} while glibc would not; correct the file"
+    )]
+    Disagreement { file: &'static str, what: String },
 }
 
 /// The fields of a passwd entry runas uses.
@@ -36,23 +65,39 @@ pub trait UserDb {
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError>;
     fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError>;
     fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError>;
+    /// The name of the group with this gid, for display.
+    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError>;
     /// The gids `user` is a member of in the group database, plus `primary`
     /// (what getgrouplist(3) returns, every gid kept, none truncated).
     fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError>;
 }
 
-/// The system's databases: through the C library (and so through NSS), or
-/// in the static build without nscd, the account files read directly.
+/// The system's databases (see the table above).
 pub struct SystemDb;
 
-/// Where SystemDb's answers come from.
+/// Where memberships come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    /// getpwnam(3) and friends: NSS with glibc, files then nscd with musl.
-    Libc,
-    /// files.rs: what musl does when no nscd answers, without its costs.
-    #[cfg_attr(not(target_env = "musl"), allow(dead_code))]
+enum Memberships {
+    /// The files alone, read by files.rs.
     Files,
+    /// getgrouplist, and every membership the files give must be in it.
+    LibcCheckedAgainstFiles,
+    /// getgrouplist alone: no files among the sources.
+    Libc,
+}
+
+/// Where names come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// getpwnam(3) and friends: NSS (the glibc build).
+    #[cfg_attr(target_env = "musl", allow(dead_code))]
+    Libc,
+    /// files.rs alone (the static build without nscd).
+    Files,
+    /// files.rs, then the C library for what the files lack (the static
+    /// build with an nscd socket).
+    #[cfg_attr(not(target_env = "musl"), allow(dead_code))]
+    FilesThenLibc,
 }
 
 /// Where musl's lookups find nscd (or a compatible daemon, such as nsncd
@@ -60,17 +105,67 @@ enum Source {
 #[cfg(target_env = "musl")]
 const NSCD_SOCKET: &str = "/var/run/nscd/socket";
 
-fn source() -> Source {
-    static SOURCE: OnceLock<Source> = OnceLock::new();
-    *SOURCE.get_or_init(|| {
-        // With glibc, NSS decides (LDAP, sssd, systemd...): always libc.
-        // With musl, libc's answer comes from the files alone unless an
-        // nscd socket exists; then let libc ask it.
+fn names() -> Names {
+    static NAMES: OnceLock<Names> = OnceLock::new();
+    *NAMES.get_or_init(|| {
         #[cfg(target_env = "musl")]
-        if !std::path::Path::new(NSCD_SOCKET).exists() {
-            return Source::Files;
+        if std::path::Path::new(NSCD_SOCKET).exists() {
+            Names::FilesThenLibc
+        } else {
+            Names::Files
         }
-        Source::Libc
+        #[cfg(not(target_env = "musl"))]
+        Names::Libc
+    })
+}
+
+/// The services of the database glibc's getgrouplist consults: the
+/// `initgroups:` line of nsswitch.conf if there is one, else `group:`;
+/// `None` if the file cannot be read or has neither line.
+pub fn membership_services(nsswitch: &str) -> Option<Vec<String>> {
+    let line_of = |db: &str| {
+        nsswitch.lines().find_map(|line| {
+            let line = line.split('#').next().unwrap_or("");
+            let rest = line.trim_start().strip_prefix(db)?;
+            rest.trim_start().strip_prefix(':').map(str::to_owned)
+        })
+    };
+    let spec = line_of("initgroups").or_else(|| line_of("group"))?;
+    // Services are the words outside [ACTION=...] blocks.
+    let mut services = Vec::new();
+    let mut in_action = false;
+    for word in spec.split_whitespace() {
+        if word.starts_with('[') {
+            in_action = true;
+        }
+        if !in_action {
+            services.push(word.to_owned());
+        }
+        if word.ends_with(']') {
+            in_action = false;
+        }
+    }
+    Some(services)
+}
+
+fn memberships() -> Memberships {
+    static SOURCE: OnceLock<Memberships> = OnceLock::new();
+    *SOURCE.get_or_init(|| {
+        if names() == Names::Files {
+            return Memberships::Files;
+        }
+        let services = std::fs::read_to_string("/etc/nsswitch.conf")
+            .ok()
+            .and_then(|text| membership_services(&text));
+        match services.as_deref() {
+            Some([only]) if only == "files" => Memberships::Files,
+            Some(services) if !services.iter().any(|s| s == "files" || s == "compat") => {
+                Memberships::Libc
+            }
+            // Files among others, or nsswitch.conf unreadable (glibc then
+            // uses its built-in default, which reads the files).
+            _ => Memberships::LibcCheckedAgainstFiles,
+        }
     })
 }
 
@@ -115,45 +210,124 @@ fn record(user: User) -> Result<UserRecord, Errno> {
     })
 }
 
+/// The lookup as `names()` says: the C library; the files alone, read
+/// strictly; or the files, then, for what they lack, the C library (musl,
+/// which asks nscd, but first reads the files with its own, laxer reader):
+/// its answer is taken only if no line of the file might be what it read.
+fn look_up<T>(
+    strict: impl FnOnce() -> Result<Option<T>, LookupError>,
+    libc: impl FnOnce() -> Result<Option<T>, LookupError>,
+    mentioned: impl FnOnce() -> Result<bool, LookupError>,
+    file: &'static str,
+    what: impl FnOnce() -> String,
+) -> Result<Option<T>, LookupError> {
+    match names() {
+        Names::Libc => libc(),
+        Names::Files => strict(),
+        Names::FilesThenLibc => {
+            if let Some(found) = strict()? {
+                return Ok(Some(found));
+            }
+            let answer = libc()?;
+            if answer.is_some() && mentioned()? {
+                return Err(LookupError::Disagreement { file, what: what() });
+            }
+            Ok(answer)
+        }
+    }
+}
+
 impl UserDb for SystemDb {
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError> {
-        match source() {
-            Source::Libc => Ok(User::from_name(name)?.map(record).transpose()?),
-            Source::Files => files::user_by_name(passwd_text()?, name)
-                .map_err(LookupError::Malformed)?
-                .map(|entry| file_record(&entry))
-                .transpose(),
-        }
+        look_up(
+            || {
+                files::user_by_name(passwd_text()?, name)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| file_record(&entry))
+                    .transpose()
+            },
+            || Ok(User::from_name(name)?.map(record).transpose()?),
+            || Ok(files::passwd_mentions(passwd_text()?, Some(name), None)),
+            files::PASSWD,
+            || format!("user {name:?}"),
+        )
     }
 
     fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError> {
-        match source() {
-            Source::Libc => Ok(User::from_uid(Uid::from_raw(uid))?
-                .map(record)
-                .transpose()?),
-            Source::Files => files::user_by_uid(passwd_text()?, uid)
-                .map(|entry| file_record(&entry))
-                .transpose(),
-        }
+        look_up(
+            || {
+                files::user_by_uid(passwd_text()?, uid)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| file_record(&entry))
+                    .transpose()
+            },
+            || {
+                Ok(User::from_uid(Uid::from_raw(uid))?
+                    .map(record)
+                    .transpose()?)
+            },
+            || Ok(files::passwd_mentions(passwd_text()?, None, Some(uid))),
+            files::PASSWD,
+            || format!("uid {uid}"),
+        )
     }
 
     fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError> {
-        match source() {
-            Source::Libc => Ok(Group::from_name(name)?.map(|g| g.gid.as_raw())),
-            Source::Files => {
-                files::group_by_name(group_text()?, name).map_err(LookupError::Malformed)
-            }
-        }
+        look_up(
+            || {
+                Ok(files::group_by_name(group_text()?, name)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| entry.gid))
+            },
+            || Ok(Group::from_name(name)?.map(|g| g.gid.as_raw())),
+            || Ok(files::group_mentions(group_text()?, name)),
+            files::GROUP,
+            || format!("group {name:?}"),
+        )
+    }
+
+    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError> {
+        look_up(
+            || {
+                Ok(files::group_by_gid(group_text()?, gid)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| String::from_utf8_lossy(entry.name).into_owned()))
+            },
+            || Ok(Group::from_gid(Gid::from_raw(gid))?.map(|g| g.name)),
+            // Only for display: a name is never used to decide anything.
+            || Ok(false),
+            files::GROUP,
+            || format!("gid {gid}"),
+        )
     }
 
     fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
-        match source() {
-            Source::Libc => {
-                let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
-                Ok(sys::getgrouplist(&user, Gid::from_raw(primary).as_raw())?)
-            }
-            Source::Files => {
-                files::group_list(group_text()?, user, primary).map_err(LookupError::Malformed)
+        let strict =
+            || files::group_list(group_text()?, user, primary).map_err(LookupError::Malformed);
+        let libc = || -> Result<Vec<u32>, LookupError> {
+            let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
+            Ok(sys::getgrouplist(&user, primary)?)
+        };
+        match memberships() {
+            Memberships::Files => strict(),
+            Memberships::Libc => libc(),
+            Memberships::LibcCheckedAgainstFiles => {
+                let got = libc()?;
+                let mut missing: Vec<u32> = strict()?
+                    .into_iter()
+                    .filter(|gid| !got.contains(gid))
+                    .collect();
+                missing.sort_unstable();
+                missing.dedup();
+                if missing.is_empty() {
+                    Ok(got)
+                } else {
+                    Err(LookupError::LostGroups {
+                        got,
+                        missing,
+                        file: files::GROUP,
+                    })
+                }
             }
         }
     }
@@ -219,6 +393,11 @@ pub mod fake {
             Ok(self.groups.iter().find(|g| g.0 == name).map(|g| g.1))
         }
 
+        fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError> {
+            self.check()?;
+            Ok(self.groups.iter().find(|g| g.1 == gid).map(|g| g.0.clone()))
+        }
+
         fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
             self.check()?;
             let mut list = vec![primary];
@@ -230,5 +409,22 @@ pub mod fake {
             );
             Ok(list)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn membership_services_come_from_initgroups_else_group() {
+        let conf = "# comment\npasswd: files\ngroup:          files systemd\n";
+        assert_eq!(membership_services(conf).unwrap(), ["files", "systemd"]);
+        let conf = "group: files [NOTFOUND=return] sss # directory\ninitgroups: sss\n";
+        assert_eq!(membership_services(conf).unwrap(), ["sss"]);
+        let conf = "group: files [ NOTFOUND=return ] ldap\n";
+        assert_eq!(membership_services(conf).unwrap(), ["files", "ldap"]);
+        assert_eq!(membership_services("passwd: files\n"), None);
+        assert_eq!(membership_services("groups: files\n"), None);
     }
 }

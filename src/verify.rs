@@ -65,6 +65,21 @@ fn format_list(groups: &[u32]) -> String {
     }
 }
 
+/// The filesystem ids, which the kernel uses for file access: set with
+/// the effective ids by setresuid and setresgid, and checked on their own
+/// (a kernel or LSM that kept them would leave root's file access).
+fn check_filesystem_ids(plan: &Plan) -> Result<()> {
+    let (fsuid, fsgid) = sys::filesystem_ids();
+    for (kind, found, expected) in [("uid", fsuid, plan.uid), ("gid", fsgid, plan.gid)] {
+        if found != expected {
+            return Err(Error::Verification(format!(
+                "filesystem {kind} is {found}, expected {expected}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Compare what the kernel reports with the plan.
 pub fn check_credentials(plan: &Plan, now: &Credentials) -> Result<()> {
     check_ids("uid", now.uid, plan.uid)?;
@@ -153,6 +168,7 @@ fn expect_refused(kind: &str, old: u32, outcome: nix::Result<()>) -> Result<()> 
 /// Everything verified before exec.
 pub fn verify(plan: &Plan, before: &Credentials, transition: &Transition) -> Result<()> {
     check_credentials(plan, &read_credentials()?)?;
+    check_filesystem_ids(plan)?;
     check_caps(plan)?;
     // Only a caller that could change ids at will had anything to give up;
     // root as the target can always switch back, by design.

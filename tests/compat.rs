@@ -43,13 +43,16 @@ const GOSU_TABLE: &[Expected] = &[
     ("games", (5, 60, &[100], "/usr/games")),
     ("games:daemon", (5, 1, &[], "/usr/games")),
     ("daemon:games", (1, 60, &[], "/usr/sbin")),
-    ("", (0, 0, &[], "/root")),
-    (":0", (0, 0, &[], "/root")),
     ("alice", (1500, 1500, &[1700, 1701], "/home/alice")),
     ("alice:jupiter", (1500, 1700, &[], "/home/alice")),
 ];
 
 const GOSU_FAILURES: &[&str] = &["bogus", "0day", "0:bogus", "bogus:0"];
+
+/// gosu's table also has "" and ":0", which keep root; runas refuses an
+/// empty USER from a root caller (an unset $APP_USER), a deliberate
+/// difference.
+const EMPTY_USER: &[&str] = &["", ":", ":0", ":1700"];
 
 #[test]
 fn gosu_mode_follows_gosus_table() {
@@ -73,6 +76,29 @@ fn gosu_mode_follows_gosus_table() {
         w.program(&gosu, &probe_args(spec))
             .assert_refused(&format!("{spec:?}"));
     }
+}
+
+/// `ENTRYPOINT ["gosu", "$APP_USER", ...]` with the variable unset: gosu
+/// and su-exec run the command as root with exit 0.
+#[test]
+fn an_empty_user_from_root_is_refused_in_both_modes() {
+    let Some(w) = world("compat_empty_user") else {
+        return;
+    };
+    for name in ["gosu", "su-exec"] {
+        let link = w.link(name);
+        for spec in EMPTY_USER {
+            w.program(&link, &probe_args(spec))
+                .assert_refused("write root or 0 to keep root");
+        }
+    }
+    // An ordinary caller's empty USER is itself, as in gosu (alice holds
+    // exactly what gosu gives alice, so nothing needs privilege).
+    let mut argv = caller_prefix(1500, 1500, &[1700, 1701]);
+    argv.push(w.path().join("gosu").into());
+    argv.extend(probe_args("").into_iter().map(Into::into));
+    let id = Run::from(w.command(&argv).output().unwrap()).identity();
+    id.assert_ids(1500, 1500, &[1700, 1701]);
 }
 
 #[test]

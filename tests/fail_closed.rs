@@ -104,7 +104,8 @@ refused_under! {
     capset_failing_stops_runas: "capset:error=EPERM" => "runas: capset: Operation not permitted";
     capget_failing_stops_runas: "capget:error=EPERM" => "runas: capget: Operation not permitted";
     capget_not_reporting_reads_as_all_capabilities_and_is_refused: "capget:retval=0" => "verification failed: permitted capability set is 0xffffffffffffffff, expected 0x0";
-    prctl_failing_stops_runas: "prctl:error=EPERM" => "runas: prctl(PR_CAP_AMBIENT_CLEAR_ALL): Operation not permitted";
+    prctl_failing_stops_runas: "prctl:error=EPERM" => "runas: prctl(PR_GET_SECUREBITS): Operation not permitted";
+    prctl_failing_at_the_switch_stops_runas: "prctl:error=EPERM:when=2+" => "runas: prctl(PR_CAP_AMBIENT_CLEAR_ALL): Operation not permitted";
     regain_attempt_reported_as_success_is_refused: "setresuid:retval=0:when=2" => "verification failed: the uid change can be undone";
 }
 
@@ -439,4 +440,117 @@ fn setgroups_denied_and_list_changing_is_refused_saying_so() {
         &["-u", "alice", "--groups", "1500,1700"],
     );
     c.assert_refused(&run, "setgroups is denied in this user namespace");
+}
+
+/// getgrouplist cannot report a group file it could not read: it gives the
+/// primary group alone. Whether the files are the only source (the strict
+/// reader) or one among others (getgrouplist, checked against the strict
+/// reader), a failing first open of /etc/group must never mean fewer groups.
+#[test]
+fn a_group_file_that_cannot_be_read_never_loses_memberships() {
+    let Some(c) = case("group_file_unreadable") else {
+        return;
+    };
+    for nsswitch in [
+        "passwd: files\ngroup: files\n",
+        "passwd: files\ngroup: files nosuchservice\n",
+    ] {
+        c.world.set_nsswitch(nsswitch);
+        for error in ["EIO", "EACCES", "EMFILE"] {
+            // open(2) too: musl opens with it.
+            let inject = format!("inject=open,openat:error={error}:when=1");
+            let prefix = [
+                "strace",
+                "-f",
+                "-qq",
+                "-o",
+                "/dev/null",
+                "-P",
+                "/etc/group",
+                "-e",
+                &inject,
+            ];
+            let run = c.run(&prefix, &["-u", "alice"]);
+            assert_eq!(
+                run.code(),
+                Some(125),
+                "{nsswitch:?} {error}\n{}",
+                run.describe()
+            );
+            assert!(
+                !c.target_ran(),
+                "{nsswitch:?} {error}: the target ran\n{}",
+                run.describe()
+            );
+            assert!(run.stderr.contains("group"), "{}", run.describe());
+        }
+    }
+}
+
+#[test]
+fn close_range_refused_falls_back_to_one_descriptor_at_a_time() {
+    let Some(c) = case("close_range_enosys") else {
+        return;
+    };
+    let script = "ls /proc/$$/fd";
+    for error in ["ENOSYS", "EPERM"] {
+        let inject = format!("inject=close_range:error={error}");
+        let run = c.world.runas_under(
+            &[
+                "/bin/sh",
+                "-c",
+                "exec 7</dev/null; exec \"$@\"",
+                "sh",
+                "strace",
+                "-f",
+                "-qq",
+                "-o",
+                "/dev/null",
+                "-e",
+                &inject,
+            ],
+            &["-u", "alice", "--close-fds", "--", "/bin/sh", "-c", script],
+        );
+        assert_eq!(run.code(), Some(0), "{error}\n{}", run.describe());
+        let fds: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with("launcher"))
+            .collect();
+        assert!(
+            !fds.contains(&"7"),
+            "{error}: fd 7 leaked\n{}",
+            run.describe()
+        );
+    }
+    // A close_range that reports success without doing it is caught.
+    let run = c.world.runas_under(
+        &[
+            "/bin/sh",
+            "-c",
+            "exec 7</dev/null; exec \"$@\"",
+            "sh",
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=close_range:retval=0",
+        ],
+        &["-u", "alice", "--close-fds", "--", "/bin/sh", "-c", script],
+    );
+    run.assert_refused("descriptor 7 would stay open");
+}
+
+refused_under! {
+    filesystem_uid_not_reported_is_refused: "setfsuid:retval=0" => "verification failed: filesystem uid is 0, expected 1500";
+}
+
+#[test]
+fn an_empty_argument_list_is_refused() {
+    let Some(c) = case("argc0") else { return };
+    let argv = exec_with_no_arguments(&c.world.runas);
+    let run = Run::from(c.world.command(&argv).output().unwrap());
+    run.assert_refused("empty argument list");
 }

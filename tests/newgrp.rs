@@ -204,3 +204,62 @@ fn without_the_file_capability_the_caller_is_told_how_to_install_it() {
     run.assert_refused("setcap cap_setgid=ep");
     assert!(run.stderr.contains("CAP_SETGID"), "{}", run.describe());
 }
+
+#[test]
+fn unsafe_variables_cannot_be_set_with_env() {
+    let Some(w) = world("newgrp_env_unsafe") else {
+        return;
+    };
+    let runas = capable_copy(&w, "runas-setgid", "cap_setgid=ep");
+    for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
+        let assignment = format!("{name}=/tmp/x");
+        run_probe(&w, &runas, &["--group", "jupiter", "-e", &assignment])
+            .assert_refused(&format!("--env {name} is not allowed in newgrp mode"));
+    }
+}
+
+/// uid 0 whose root is not special (SECBIT_NOROOT, as systemd's
+/// `SecureBits=noroot` or a setpriv sandbox makes it) gains the copy's
+/// capability at exec, but the kernel enters secure-execution mode only
+/// for other uids: the loader honoured LD_PRELOAD. Refused outright.
+#[test]
+fn a_uid_0_caller_without_root_privilege_gaining_file_capabilities_is_refused() {
+    let Some(w) = world("newgrp_noroot_uid0") else {
+        return;
+    };
+    let runas = capable_copy(&w, "runas-setgid", "cap_setgid=ep");
+    let runas_s = runas.to_str().unwrap();
+    let run = w.program(
+        Path::new("/usr/bin/setpriv"),
+        &[
+            "--securebits",
+            "+noroot",
+            "--inh-caps",
+            "-all",
+            "--",
+            runas_s,
+            "--groups",
+            "0,4",
+            "-g",
+            "0",
+            "--",
+            "/bin/true",
+        ],
+    );
+    run.assert_refused("SECBIT_NOROOT");
+    // The same copy, run by root with its capabilities, is just root.
+    let run = w.program(&runas, &["-g", "jupiter", "--", "/bin/true"]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+}
+
+#[test]
+fn an_empty_argument_list_is_refused_by_the_file_capability_copy() {
+    let Some(w) = world("newgrp_argc0") else {
+        return;
+    };
+    let runas = capable_copy(&w, "runas-setgid", "cap_setgid=ep");
+    let mut argv = caller_prefix(1500, 1500, CALLER_GROUPS);
+    argv.extend(exec_with_no_arguments(&runas));
+    let run = Run::from(w.command(&argv).output().unwrap());
+    run.assert_refused("empty argument list");
+}

@@ -532,7 +532,7 @@ fn an_empty_id_field_never_becomes_root() {
 
     let run = w.runas(&with_probe(&["-u", "carol"]));
     if run.code() == Some(125) {
-        run.assert_refused("line 15 of /etc/group is malformed: it lists the user");
+        run.assert_refused("line 15 of /etc/group is malformed: its gid is not");
     } else {
         let id = run.identity();
         assert_eq!(id.groups, [1505], "{}", run.describe());

@@ -120,6 +120,11 @@ impl World {
         self.dir.path()
     }
 
+    /// Replace the world's nsswitch.conf (the default: files only).
+    pub fn set_nsswitch(&self, text: &str) {
+        fs::write(self.dir.path().join("nsswitch.conf"), text).unwrap();
+    }
+
     /// Write a file into the world, with the given mode.
     pub fn file(&self, name: &str, contents: &str, mode: u32) -> PathBuf {
         let path = self.dir.path().join(name);
@@ -415,4 +420,21 @@ pub fn own_groups() -> Vec<u32> {
         .split_whitespace()
         .map(|g| g.parse().unwrap())
         .collect()
+}
+
+/// A command line that execs `program` with an empty argv (argc 0, as in
+/// CVE-2021-4034; Linux 5.18 and later turn it into one empty argument).
+pub fn exec_with_no_arguments(program: &Path) -> Vec<OsString> {
+    vec![
+        "/usr/bin/python3".into(),
+        "-c".into(),
+        "import ctypes, os, sys\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         argv = (ctypes.c_char_p * 1)(None)\n\
+         env = (ctypes.c_char_p * 1)(None)\n\
+         libc.execve(os.fsencode(sys.argv[1]), argv, env)\n\
+         sys.exit('execve: ' + os.strerror(ctypes.get_errno()))"
+            .into(),
+        program.into(),
+    ]
 }
