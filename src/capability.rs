@@ -47,9 +47,96 @@ const NAMES: [&str; 41] = [
     "checkpoint_restore",
 ];
 
+pub const CAP_CHOWN: u32 = 0;
+pub const CAP_DAC_OVERRIDE: u32 = 1;
+pub const CAP_DAC_READ_SEARCH: u32 = 2;
+pub const CAP_FOWNER: u32 = 3;
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
+pub const CAP_SYS_MODULE: u32 = 16;
+pub const CAP_SYS_RAWIO: u32 = 17;
+pub const CAP_SYS_CHROOT: u32 = 18;
+pub const CAP_SYS_PTRACE: u32 = 19;
+pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_MKNOD: u32 = 27;
+pub const CAP_SETFCAP: u32 = 31;
+pub const CAP_BPF: u32 = 39;
+
+/// Capabilities that amount to root: a target that keeps one can make
+/// itself root again (or do what root does), so keeping one means the
+/// switch can be undone. Each with how.
+pub const ROOT_EQUIVALENT: [(u32, &str); 15] = [
+    (
+        CAP_CHOWN,
+        "it can take ownership of any file, /etc/shadow included",
+    ),
+    (
+        CAP_DAC_OVERRIDE,
+        "it can write any file, /etc/shadow and /etc/sudoers included",
+    ),
+    (
+        CAP_DAC_READ_SEARCH,
+        "it can read any file and open any inode by handle (open_by_handle_at)",
+    ),
+    (
+        CAP_FOWNER,
+        "it can change the mode of any file, making /etc/shadow writable",
+    ),
+    (
+        CAP_SETGID,
+        "it can switch to any group, gid 0 and disk included",
+    ),
+    (CAP_SETUID, "it can switch back to uid 0"),
+    (
+        CAP_SETPCAP,
+        "it can add any bounding-set capability to its inheritable set and change securebits",
+    ),
+    (CAP_SYS_MODULE, "it can load code into the kernel"),
+    (
+        CAP_SYS_RAWIO,
+        "it can read and write kernel memory and raw devices",
+    ),
+    (
+        CAP_SYS_CHROOT,
+        "it can run a set-user-ID program in a root of its own, with libraries it chose",
+    ),
+    (
+        CAP_SYS_PTRACE,
+        "it can trace and so run code in any process, root's included",
+    ),
+    (
+        CAP_SYS_ADMIN,
+        "it can mount over any path and do most of what root does",
+    ),
+    (
+        CAP_MKNOD,
+        "it can create a device node for the root disk and write it",
+    ),
+    (
+        CAP_SETFCAP,
+        "it can give any program any capability and run it (cap_sys_admin, cap_setuid)",
+    ),
+    (
+        CAP_BPF,
+        "it can load BPF programs, with kernel memory access through them",
+    ),
+];
+
+/// The mask of [`ROOT_EQUIVALENT`].
+pub fn root_equivalent() -> u64 {
+    ROOT_EQUIVALENT
+        .iter()
+        .fold(0, |mask, (cap, _)| mask | bit(*cap))
+}
+
+/// Why `cap` amounts to root, if it does.
+pub fn why_root_equivalent(cap: u32) -> Option<&'static str> {
+    ROOT_EQUIVALENT
+        .iter()
+        .find(|(c, _)| *c == cap)
+        .map(|(_, why)| *why)
+}
 
 /// The bit of one capability in a 64-bit mask.
 pub fn bit(cap: u32) -> u64 {
@@ -154,6 +241,21 @@ pub fn parse_bounding(text: &str, known: u64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_root_equivalent_table_names_real_capabilities() {
+        for (cap, why) in ROOT_EQUIVALENT {
+            assert_ne!(name(cap), format!("cap_{cap}"), "a known name");
+            assert!(!why.is_empty());
+        }
+        assert_eq!(ROOT_EQUIVALENT[0].0, parse_name("chown").unwrap());
+        assert_eq!(CAP_SETFCAP, parse_name("setfcap").unwrap());
+        assert_eq!(CAP_BPF, parse_name("bpf").unwrap());
+        assert_eq!(CAP_MKNOD, parse_name("mknod").unwrap());
+        assert_eq!(CAP_SYS_ADMIN, parse_name("sys_admin").unwrap());
+        assert_eq!(root_equivalent().count_ones(), 15);
+        assert!(why_root_equivalent(parse_name("net_bind_service").unwrap()).is_none());
+    }
 
     #[test]
     fn names_parse_in_any_case_with_or_without_prefix() {

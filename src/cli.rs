@@ -24,6 +24,7 @@ pub struct Options {
     pub clear_groups: bool,
     pub add_group_of: Vec<OsString>,
     pub keep_caps: Option<String>,
+    pub allow_root_caps: Option<String>,
     pub bounding_set: Option<String>,
     pub securebits: Option<String>,
     pub no_new_privs: bool,
@@ -107,6 +108,7 @@ pub enum Id {
     Help,
     Version,
     KeepCaps,
+    AllowRootCaps,
     BoundingSet,
     Securebits,
     NoNewPrivs,
@@ -260,6 +262,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     switch(Id::Help, "help", GENERAL, "Print help").short('h'),
     switch(Id::Version, "version", GENERAL, "Print version").short('V'),
     valued(Id::KeepCaps, "keep-caps", "CAPS", PRIVILEGES, "Give the (non-root) target exactly these capabilities, e.g. net_bind_service,sys_nice"),
+    valued(Id::AllowRootCaps, "allow-root-caps", "CAPS", PRIVILEGES, "Allow --keep-caps to keep these capabilities that amount to root (setfcap, sys_admin, dac_override...); the switch can then be undone"),
     valued(Id::BoundingSet, "bounding-set", "LIST", PRIVILEGES, "Drop capabilities from the bounding set: -all, -net_raw,-sys_admin, -all,+net_bind_service").dash_ok(),
     valued(Id::Securebits, "securebits", "BITS", PRIVILEGES, "Set (or with -, clear) securebits: noroot, no-setuid-fixup, no-cap-ambient-raise, keep-caps-locked, ...-locked").dash_ok(),
     switch(Id::NoNewPrivs, "no-new-privs", PRIVILEGES, "Set no_new_privs: the target and its children can never gain privileges through exec"),
@@ -302,6 +305,7 @@ pub const CONFLICTS: &[(Id, Id)] = &[
 
 /// Options that mean nothing without one of some others.
 pub const REQUIRES: &[(Id, &[Id])] = &[
+    (Id::AllowRootCaps, &[Id::KeepCaps]),
     (Id::KeepFd, &[Id::CloseFds, Id::Daemon]),
     (Id::Pidfile, &[Id::Daemon]),
     (Id::Log, &[Id::Daemon]),
@@ -385,6 +389,7 @@ fn store(options: &mut Options, spec: &OptionSpec, value: Option<OsString>) -> R
         // Acted on as soon as they are seen, in `parse`.
         Id::Help | Id::Version => {}
         Id::KeepCaps => options.keep_caps = Some(utf8(spec, value)?),
+        Id::AllowRootCaps => options.allow_root_caps = Some(utf8(spec, value)?),
         Id::BoundingSet => options.bounding_set = Some(utf8(spec, value)?),
         Id::Securebits => options.securebits = Some(utf8(spec, value)?),
         Id::NoNewPrivs => options.no_new_privs = true,

@@ -99,6 +99,13 @@ pub enum Error {
         source: Errno,
     },
 
+    /// A read or write of runas's own failed (its output, a file).
+    #[error("{what}: {}", io_text(.source))]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+
     /// The target could not be executed.
     #[error("{:?}: {}", .program.to_string_lossy(), reason_text(.source))]
     Exec { program: OsString, source: Errno },
@@ -113,6 +120,15 @@ pub enum Error {
         program: OsString,
         places: Vec<String>,
     },
+}
+
+/// An I/O error's reason in the same words as every other message (the
+/// C library's), without Rust's "(os error N)" suffix.
+pub fn io_text(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(code) => Errno::from_raw(code).desc().to_owned(),
+        None => error.to_string(),
+    }
 }
 
 /// What is wrong with a path and how to fix it, without repeating the path

@@ -25,8 +25,8 @@ fn entry_name(entry: &CStr) -> &[u8] {
 
 /// The target's environment: the inherited entries with the plan applied.
 /// Inherited entries pass through as they are, byte for byte and uncopied
-/// (even one without '=', or a name given twice); a variable the plan
-/// unsets or sets loses every entry of that name.
+/// (even one without '='), but only the first of a name given twice; a
+/// variable the plan unsets or sets loses every entry of that name.
 pub fn build_environment<'a>(
     inherited: impl IntoIterator<Item = &'a CStr>,
     plan: &EnvPlan,
@@ -37,15 +37,17 @@ pub fn build_environment<'a>(
             .chain(plan.set.iter().map(|(key, _)| key))
             .any(|key| key.as_bytes() == name)
     };
-    let mut env: Vec<Cow<'a, CStr>> = inherited
-        .into_iter()
-        .filter(|entry| {
-            let name = entry_name(entry);
-            (!plan.clear || RESET_ENV_KEPT.iter().any(|kept| kept.as_bytes() == name))
-                && !changed(name)
-        })
-        .map(Cow::Borrowed)
-        .collect();
+    // One entry per name, the first, which getenv(3) and the PATH search
+    // see: a shell target would otherwise import the last one.
+    let mut env: Vec<Cow<'a, CStr>> = Vec::new();
+    for entry in inherited {
+        let name = entry_name(entry);
+        let wanted = (!plan.clear || RESET_ENV_KEPT.iter().any(|kept| kept.as_bytes() == name))
+            && !changed(name);
+        if wanted && !env.iter().any(|seen| entry_name(seen) == name) {
+            env.push(Cow::Borrowed(entry));
+        }
+    }
     for (key, value) in &plan.set {
         env.retain(|entry| entry_name(entry) != key.as_bytes());
         let mut entry = Vec::with_capacity(key.len() + 1 + value.len());
@@ -219,9 +221,10 @@ mod tests {
             set: vec![("PATH".into(), "/bin".into())],
             ..EnvPlan::default()
         };
+        // The bare "TERM" is a second entry of the name TERM: dropped.
         assert_eq!(
             built(&inherited, &plan),
-            ["TERM=xterm", "NO_COLOR=1", "TERM", "PATH=/bin"]
+            ["TERM=xterm", "NO_COLOR=1", "PATH=/bin"]
         );
         let plan = EnvPlan {
             unset: vec!["LD_PRELOAD".into()],
@@ -229,7 +232,7 @@ mod tests {
         };
         let env = built(&inherited, &plan);
         assert!(!env.iter().any(|e| e.starts_with("LD_PRELOAD")));
-        assert_eq!(env.len(), 5);
+        assert_eq!(env.len(), 4);
     }
 
     #[test]
@@ -284,6 +287,15 @@ mod tests {
         assert_eq!(
             built(&inherited, &plan),
             ["TERM=xterm", "HOME=/home/a", "USER=b"]
+        );
+    }
+
+    #[test]
+    fn a_name_given_twice_reaches_the_target_once_as_getenv_sees_it() {
+        let inherited = entries(&["PATH=/first", "TERM=xterm", "PATH=/evil", "PATH", "ODD"]);
+        assert_eq!(
+            built(&inherited, &EnvPlan::default()),
+            ["PATH=/first", "TERM=xterm", "ODD"]
         );
     }
 }

@@ -59,14 +59,23 @@ fn groups_of_paths(paths: &[std::path::PathBuf]) -> Result<Vec<u32>> {
         .collect()
 }
 
-/// Print --help or --version text. A closed stdout (`runas --help | head
-/// -1`) is not an error.
+/// Print --help, --version, --dump or --dry-run text. A reader that went
+/// away (`runas --help | head -1`, EPIPE) is not an error; any other
+/// failure to write (`> /dev/full`) is: the output was asked for.
 /// Flushed here: without std's start-up and shut-down code (src/main.rs),
 /// nothing flushes stdout at exit.
-fn print(text: &str) {
+fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            what: "writing to standard output".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// What runas knew about itself when it started.
@@ -76,6 +85,9 @@ struct Start {
     before: plan::Credentials,
     /// The parent a parent-death signal refers to.
     parent: nix::unistd::Pid,
+    /// This process's pid; a process that execs the command with another
+    /// pid was forked (daemon, new session).
+    pid: nix::unistd::Pid,
     promise: sys::WholeProgram,
 }
 
@@ -91,7 +103,7 @@ fn switch_and_exec(
     daemon: Option<&session::StatusPipe>,
 ) -> Error {
     let before = &start.before;
-    let attempt = || -> Result<()> {
+    let attempt = || -> Result<std::borrow::Cow<'_, plan::Plan>> {
         let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
         let defence = terminal::decide(plan, before, caps_before)?;
         if let terminal::Defence::Detach(tty) = &defence {
@@ -109,15 +121,28 @@ fn switch_and_exec(
             (session::Session::NewProcessGroup, _) => session::enter_process_group()?,
             (session::Session::Inherit, _) => {}
         }
-        process::apply(plan, parent)?;
-        verify::verify(plan, before, &transition)?;
+        // systemd's sockets were passed to runas's pid; a forked command
+        // has another, and is told its own.
+        let plan = match nix::unistd::getpid() {
+            pid if pid != start.pid && plan.process.listen_fds > 0 => {
+                let mut forked = plan.clone();
+                forked
+                    .env
+                    .set
+                    .push(("LISTEN_PID".into(), pid.to_string().into()));
+                std::borrow::Cow::Owned(forked)
+            }
+            _ => std::borrow::Cow::Borrowed(plan),
+        };
+        process::apply(&plan, parent)?;
+        verify::verify(&plan, before, &transition)?;
         if let Some(status) = daemon {
             status.about_to_exec();
         }
-        Ok(())
+        Ok(plan)
     };
     match attempt() {
-        Ok(()) => exec::exec(command, &plan.env, start.promise),
+        Ok(plan) => exec::exec(command, &plan.env, start.promise),
         Err(e) => e,
     }
 }
@@ -127,8 +152,7 @@ fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
     let options = match cli::parse(args)? {
         cli::Parsed::Run(options) => options,
         cli::Parsed::Print(text) => {
-            print(&text);
-            return Ok(());
+            return print(&text);
         }
     };
     if options.dump {
@@ -140,14 +164,19 @@ fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
                 "--dump takes no other option than --json, and no command".into(),
             ));
         }
-        print(&show::dump(options.json, &userdb::SystemDb)?);
-        return Ok(());
+        return print(&show::dump(options.json, &userdb::SystemDb)?);
     }
     let mut request = spec::parse_request(&options)?;
     let restricted = newgrp::is_restricted(before, sys::at_secure());
     if restricted {
         request = newgrp::restrict(request, before)?;
     }
+    request.process.listen_fds = process::systemd_sockets(
+        std::env::var("LISTEN_PID").ok().as_deref(),
+        std::env::var("LISTEN_FDS").ok().as_deref(),
+        std::process::id() as i32,
+        |fd| sys::fd_flags(fd).is_ok(),
+    )?;
     let extra_groups = groups_of_paths(&request.add_group_of)?;
     let plan = plan::resolve(&request, before, &userdb::SystemDb, &extra_groups)?;
     if restricted {
@@ -155,7 +184,7 @@ fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
     }
     if options.dry_run {
         let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-        print(&show::dry_run(
+        return print(&show::dry_run(
             &plan,
             before,
             caps_before,
@@ -163,7 +192,6 @@ fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
             options.json,
             &userdb::SystemDb,
         )?);
-        return Ok(());
     }
     if let Some(daemon) = &plan.process.daemon {
         session::occupy_standard_fds()?;
@@ -201,10 +229,7 @@ fn run_runas(args: Vec<OsString>, start: &Start) -> Result<()> {
 fn run_compat(mode: compat::Mode, args: &[OsString], start: &Start) -> Result<()> {
     let before = &start.before;
     match compat::parse_args(mode, args)? {
-        compat::Invocation::Print(text) => {
-            print(&text);
-            Ok(())
-        }
+        compat::Invocation::Print(text) => print(&text),
         compat::Invocation::Run { spec, command } => {
             // gosu/su-exec rules would let a file capability set any gid.
             if newgrp::is_restricted(before, sys::at_secure()) {
@@ -236,6 +261,7 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
     let start = Start {
         before,
         parent,
+        pid: nix::unistd::getpid(),
         promise,
     };
     let argv0 = args.first().cloned().unwrap_or_default();

@@ -163,8 +163,14 @@ fn user_environment(target: &Target) -> Vec<(OsString, OsString)> {
             OsString::new(),
         ),
     };
-    // Empty fields mean "/" and "/bin/sh", as login(1) reads them.
-    let home = if home.is_empty() { "/".into() } else { home };
+    // Empty fields mean "/" and "/bin/sh", as login(1) reads them; so does
+    // a home that is not absolute, which would otherwise be found from
+    // the caller's working directory (--chdir ~, a shell's cd).
+    let home = if home.as_encoded_bytes().first() == Some(&b'/') {
+        home
+    } else {
+        "/".into()
+    };
     let shell = if shell.is_empty() {
         "/bin/sh".into()
     } else {
@@ -288,6 +294,15 @@ pub fn resolve(
     };
 
     let mut process = request.process.clone();
+    // systemd's sockets are kept only for a target that sees LISTEN_PID and
+    // LISTEN_FDS as they came: a target told nothing of them would hold
+    // them without knowing.
+    let hidden = |name: &str| {
+        env.clear || env.unset.iter().any(|n| n == name) || env.set.iter().any(|(n, _)| n == name)
+    };
+    if hidden("LISTEN_PID") || hidden("LISTEN_FDS") {
+        process.listen_fds = 0;
+    }
     if let Some(dir) = &process.chdir {
         let home = identity
             .iter()
@@ -297,6 +312,7 @@ pub fn resolve(
         process.chdir = Some(expand_tilde(dir, home.as_deref()));
     }
     check_process_options(&process, uid)?;
+    contain_root_equivalent(&mut process)?;
 
     Ok(Plan {
         uid,
@@ -327,6 +343,36 @@ pub fn expand_tilde(dir: &std::ffi::OsStr, home: Option<&std::ffi::OsStr>) -> Os
     } else {
         dir.to_owned()
     }
+}
+
+/// --keep-caps with a capability that amounts to root
+/// (capability::ROOT_EQUIVALENT) is refused unless --allow-root-caps names
+/// it. Where one is allowed, the target still cannot gain more through
+/// file capabilities: no_new_privs, and a bounding set of exactly what it
+/// keeps.
+fn contain_root_equivalent(process: &mut ProcessOptions) -> Result<()> {
+    let root = capability::root_equivalent();
+    let stray = process.allow_root_caps & !(process.keep_caps & root);
+    if stray != 0 {
+        return Err(Error::Usage(format!(
+            "--allow-root-caps {}: each must be a capability that amounts to root and is in --keep-caps",
+            capability::describe(stray)
+        )));
+    }
+    let refused = process.keep_caps & root & !process.allow_root_caps;
+    if let Some(cap) = capability::each(refused).next() {
+        return Err(Error::NotPermitted(format!(
+            "--keep-caps {} amounts to root: {}, so the switch could be undone; to keep it anyway, add --allow-root-caps {}",
+            capability::name(cap),
+            capability::why_root_equivalent(cap).unwrap_or("it amounts to root"),
+            capability::name(cap).trim_start_matches("cap_")
+        )));
+    }
+    if process.allow_root_caps != 0 {
+        process.no_new_privs = true;
+        process.bounding_drop |= !process.keep_caps;
+    }
+    Ok(())
 }
 
 /// Combinations that cannot do what they say.
@@ -363,6 +409,7 @@ mod tests {
             .user("root", 0, 0, "/root", "/bin/bash")
             .user("alice", 1500, 1500, "/home/alice", "/bin/bash")
             .user("bob", 1501, 1501, "", "")
+            .user("relative", 1503, 1503, "home/relative", "/bin/sh")
             .user("orphan", 1502, 1999, "/home/orphan", "/bin/sh")
             // A name made only of digits, mapping to uid 0.
             .user("4242", 0, 0, "/", "/bin/sh")
@@ -493,6 +540,15 @@ mod tests {
         .unwrap();
         assert_eq!(env_of(&plan, "HOME").as_deref(), Some("/"));
         assert_eq!(env_of(&plan, "SHELL").as_deref(), Some("/bin/sh"));
+        // A relative home is no home either, for HOME and for --chdir ~.
+        let mut req = request(Some(name("relative")), None, GroupPolicy::Default);
+        req.process.chdir = Some("~/src".into());
+        let plan = resolve(&req, &root(), &db()).unwrap();
+        assert_eq!(env_of(&plan, "HOME").as_deref(), Some("/"));
+        assert_eq!(
+            plan.process.chdir.as_deref(),
+            Some(std::ffi::OsStr::new("/src"))
+        );
     }
 
     #[test]

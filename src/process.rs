@@ -7,47 +7,110 @@ use crate::plan::Plan;
 use crate::show::json_str;
 use crate::sys;
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::stat::Mode;
-use nix::unistd::{Pid, getpid, getppid};
+use nix::unistd::{Pid, getppid};
 use std::ffi::OsString;
 use std::fmt;
 
-/// The descriptors --close-fds keeps above 2: --keep-fd ones and, when
-/// systemd passed sockets to this very process, LISTEN_FDS of them from 3.
-pub fn kept_fds(
-    keep: &[i32],
+/// The descriptors above 2 the target keeps through --close-fds: the
+/// --keep-fd ones, and systemd's sockets, `listen` of them from 3.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kept {
+    /// Sorted, without duplicates, all above 2.
+    pub fds: Vec<u32>,
+    pub listen: u32,
+}
+
+impl Kept {
+    pub fn new(keep: &[i32], listen: u32) -> Kept {
+        let mut fds: Vec<u32> = keep
+            .iter()
+            .filter_map(|fd| u32::try_from(*fd).ok())
+            .filter(|fd| *fd > 2)
+            .collect();
+        fds.sort_unstable();
+        fds.dedup();
+        Kept { fds, listen }
+    }
+
+    pub fn contains(&self, fd: u32) -> bool {
+        (3..3 + u64::from(self.listen)).contains(&u64::from(fd))
+            || self.fds.binary_search(&fd).is_ok()
+    }
+
+    /// The ranges of descriptors from 3 up that are not kept: a range for
+    /// systemd's sockets, whatever their count, never one entry per socket.
+    pub fn closing_ranges(&self) -> Vec<(u32, u32)> {
+        let mut ranges = Vec::new();
+        let mut next = 3u64.saturating_add(u64::from(self.listen));
+        for &fd in &self.fds {
+            let fd = u64::from(fd);
+            if fd > next {
+                ranges.push((next, fd - 1));
+            }
+            next = next.max(fd + 1);
+        }
+        if next <= u64::from(u32::MAX) {
+            ranges.push((next, u64::from(u32::MAX)));
+        }
+        ranges
+            .into_iter()
+            .map(|(a, b)| (a as u32, b as u32))
+            .collect()
+    }
+}
+
+impl fmt::Display for Kept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "keeping {:?}", self.fds)?;
+        match self.listen {
+            0 => Ok(()),
+            1 => write!(f, " and systemd's socket 3"),
+            n => write!(f, " and systemd's sockets 3-{}", 2 + u64::from(n)),
+        }
+    }
+}
+
+/// Systemd's socket-activation descriptors passed to this very process:
+/// LISTEN_FDS of them from 3, when LISTEN_PID is this process's pid (else
+/// they were meant for another process, and are none of runas's
+/// business). A count that is not a number, or that names descriptors
+/// that are not open, is an error: which descriptors are sockets would
+/// otherwise be a guess, and a huge count would keep every descriptor.
+pub fn systemd_sockets(
     listen_pid: Option<&str>,
     listen_fds: Option<&str>,
     pid: i32,
-) -> Vec<u32> {
-    let mut kept: Vec<u32> = keep
-        .iter()
-        .filter_map(|fd| u32::try_from(*fd).ok())
-        .collect();
-    if listen_pid.and_then(|p| p.parse::<i32>().ok()) == Some(pid)
-        && let Some(count) = listen_fds.and_then(|n| n.parse::<u32>().ok())
-    {
-        kept.extend(3..3u32.saturating_add(count));
+    is_open: impl Fn(i32) -> bool,
+) -> Result<u32> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let for_us = listen_pid.is_some_and(|p| digits(p) && p.parse::<i32>().ok() == Some(pid));
+    if !for_us {
+        return Ok(0);
     }
-    kept.retain(|fd| *fd > 2);
-    kept.sort_unstable();
-    kept.dedup();
-    kept
-}
-
-/// The ranges of descriptors from 3 up that are not kept.
-pub fn closing_ranges(kept: &[u32]) -> Vec<(u32, u32)> {
-    let mut ranges = Vec::new();
-    let mut next = 3u32;
-    for &fd in kept {
-        if fd > next {
-            ranges.push((next, fd - 1));
+    let Some(text) = listen_fds else {
+        return Ok(0);
+    };
+    let count = text
+        .parse::<u32>()
+        .ok()
+        .filter(|_| digits(text))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "LISTEN_FDS={text:?} (with LISTEN_PID naming this process) is not a number of descriptors"
+            ))
+        })?;
+    for k in 0..count {
+        let fd = 3u64 + u64::from(k);
+        if fd > i32::MAX as u64 || !is_open(fd as i32) {
+            return Err(Error::Usage(format!(
+                "LISTEN_FDS={count} names descriptors 3 to {}, but descriptor {fd} is not open: refusing to guess which descriptors are systemd's sockets",
+                2 + u64::from(count)
+            )));
         }
-        next = fd.saturating_add(1);
     }
-    ranges.push((next, u32::MAX));
-    ranges
+    Ok(count)
 }
 
 /// The descriptors open in this process, from /proc/self/fd; where /proc
@@ -70,18 +133,9 @@ pub fn open_descriptors() -> Result<Vec<i32>> {
     Ok((0..last).filter(|&fd| sys::fd_flags(fd).is_ok()).collect())
 }
 
-fn kept_now(keep: &[i32]) -> Vec<u32> {
-    kept_fds(
-        keep,
-        std::env::var("LISTEN_PID").ok().as_deref(),
-        std::env::var("LISTEN_FDS").ok().as_deref(),
-        getpid().as_raw(),
-    )
-}
-
-fn close_fds(keep: &[i32]) -> Result<()> {
-    let kept = kept_now(keep);
-    let ranged = closing_ranges(&kept)
+fn close_fds(kept: &Kept) -> Result<()> {
+    let ranged = kept
+        .closing_ranges()
         .into_iter()
         .try_for_each(|(first, last)| sys::cloexec_range(first, last));
     match ranged {
@@ -91,7 +145,7 @@ fn close_fds(keep: &[i32]) -> Result<()> {
         // one descriptor at a time. Verified either way (see `verify`).
         Err(Errno::ENOSYS | Errno::EPERM | Errno::EINVAL | Errno::EACCES) => {
             for fd in open_descriptors()? {
-                let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(&fd));
+                let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(fd));
                 if fd > 2 && !kept_fd {
                     sys::set_cloexec(fd)
                         .map_err(|e| Error::syscall(format!("fcntl({fd}, F_SETFD)"), e))?;
@@ -106,10 +160,9 @@ fn close_fds(keep: &[i32]) -> Result<()> {
 /// Every descriptor above 2 that is not kept will close at execve: a
 /// close_range that reported success without doing its work would
 /// otherwise leak every descriptor unnoticed.
-fn verify_closed(keep: &[i32]) -> Result<()> {
-    let kept = kept_now(keep);
+fn verify_closed(kept: &Kept) -> Result<()> {
     for fd in open_descriptors()? {
-        let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(&fd));
+        let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(fd));
         if fd <= 2 || kept_fd {
             continue;
         }
@@ -138,8 +191,8 @@ pub enum Step {
     Umask(u32),
     /// As the target, so the kernel checks its access, not root's.
     Chdir(OsString),
-    /// Close-on-exec every descriptor above 2 but these (and LISTEN_FDS).
-    CloseFds(Vec<i32>),
+    /// Close-on-exec every descriptor above 2 but these.
+    CloseFds(Kept),
 }
 
 /// The process-attribute changes the plan asks for, in the order made.
@@ -159,7 +212,7 @@ pub fn steps(plan: &Plan) -> Vec<Step> {
         steps.push(Step::Chdir(dir.clone()));
     }
     if let Some(keep) = &p.close_fds {
-        steps.push(Step::CloseFds(keep.clone()));
+        steps.push(Step::CloseFds(Kept::new(keep, p.listen_fds)));
     }
     steps
 }
@@ -171,11 +224,7 @@ impl fmt::Display for Step {
             Step::NoNewPrivs => f.write_str("prctl(PR_SET_NO_NEW_PRIVS, 1)"),
             Step::Umask(mask) => write!(f, "umask({mask:04o})"),
             Step::Chdir(dir) => write!(f, "chdir({})", json_str(&dir.to_string_lossy())),
-            Step::CloseFds(keep) => write!(
-                f,
-                "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping {:?} and any LISTEN_FDS",
-                kept_fds(keep, None, None, 0)
-            ),
+            Step::CloseFds(kept) => write!(f, "close_range(3.., CLOSE_RANGE_CLOEXEC) {kept}"),
         }
     }
 }
@@ -184,6 +233,19 @@ fn execute(step: &Step, original_parent: Pid) -> Result<()> {
     match step {
         Step::ParentDeathSignal(signal) => {
             let signal = *signal;
+            // A signal the caller left ignored or blocked would never take
+            // effect: --pdeathsig asks for it to, so this one signal gets
+            // its default action and is unblocked (SIGKILL and SIGSTOP
+            // cannot be either).
+            if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
+                sys::default_disposition(signal as i32)
+                    .map_err(|e| Error::syscall(format!("sigaction({signal}, SIG_DFL)"), e))?;
+                let mut set = SigSet::empty();
+                set.add(signal);
+                sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None).map_err(|e| {
+                    Error::syscall(format!("sigprocmask(SIG_UNBLOCK, {signal})"), e)
+                })?;
+            }
             nix::sys::prctl::set_pdeathsig(signal)
                 .map_err(|e| Error::syscall(format!("prctl(PR_SET_PDEATHSIG, {signal})"), e))?;
             // A parent that died before this point sends nothing: do it now.
@@ -201,7 +263,7 @@ fn execute(step: &Step, original_parent: Pid) -> Result<()> {
         }
         Step::Chdir(dir) => nix::unistd::chdir(dir.as_os_str())
             .map_err(|e: Errno| Error::syscall(format!("chdir({:?})", dir.to_string_lossy()), e))?,
-        Step::CloseFds(keep) => close_fds(keep)?,
+        Step::CloseFds(kept) => close_fds(kept)?,
     }
     Ok(())
 }
@@ -219,7 +281,7 @@ pub fn apply(plan: &Plan, original_parent: Pid) -> Result<()> {
 pub fn verify(plan: &Plan) -> Result<()> {
     let p = &plan.process;
     if let Some(keep) = &p.close_fds {
-        verify_closed(keep)?;
+        verify_closed(&Kept::new(keep, p.listen_fds))?;
     }
     if p.no_new_privs {
         let set = nix::sys::prctl::get_no_new_privs()
@@ -236,6 +298,19 @@ pub fn verify(plan: &Plan) -> Result<()> {
                 "the parent-death signal is {now:?}, expected {signal}"
             )));
         }
+        if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
+            let ignored = sys::signal_ignored(signal as i32)
+                .map_err(|e| Error::syscall(format!("sigaction({signal})"), e))?;
+            let blocked = SigSet::thread_get_mask()
+                .map_err(|e| Error::syscall("sigprocmask", e))?
+                .contains(signal);
+            if ignored || blocked {
+                return Err(Error::Verification(format!(
+                    "the parent-death signal {signal} would not take effect: it is {}",
+                    if ignored { "ignored" } else { "blocked" }
+                )));
+            }
+        }
     }
     Ok(())
 }
@@ -245,14 +320,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn systemd_sockets_are_kept_only_for_this_pid() {
-        assert_eq!(kept_fds(&[7], Some("42"), Some("2"), 42), vec![3, 4, 7]);
-        assert_eq!(kept_fds(&[7], Some("41"), Some("2"), 42), vec![7]);
-        assert_eq!(kept_fds(&[1, 2], None, None, 42), Vec::<u32>::new());
+    fn systemd_sockets_are_kept_only_for_this_pid_and_only_if_open() {
+        let open = |fd| fd < 10;
+        assert_eq!(systemd_sockets(Some("42"), Some("2"), 42, open).unwrap(), 2);
+        assert_eq!(systemd_sockets(Some("41"), Some("2"), 42, open).unwrap(), 0);
+        assert_eq!(systemd_sockets(None, Some("2"), 42, open).unwrap(), 0);
         assert_eq!(
-            kept_fds(&[], Some("42"), Some("junk"), 42),
-            Vec::<u32>::new()
+            systemd_sockets(Some("+42"), Some("2"), 42, open).unwrap(),
+            0
         );
+        for bad in ["junk", "-1", " 2", "4294967296"] {
+            assert!(
+                systemd_sockets(Some("42"), Some(bad), 42, open).is_err(),
+                "{bad}"
+            );
+        }
+        // A count beyond the open descriptors: refused at the first gap,
+        // without allocating anything for the count.
+        let err = systemd_sockets(Some("42"), Some("4294967295"), 42, open).unwrap_err();
+        assert!(
+            err.to_string().contains("descriptor 10 is not open"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn kept_descriptors_and_their_ranges() {
+        let kept = Kept::new(&[7, 1, 2, 7], 2);
+        assert_eq!(kept.fds, [7]);
+        assert!(kept.contains(3) && kept.contains(4) && kept.contains(7));
+        assert!(!kept.contains(5) && !kept.contains(2));
+        assert_eq!(kept.closing_ranges(), vec![(5, 6), (8, u32::MAX)]);
+        assert_eq!(kept.to_string(), "keeping [7] and systemd's sockets 3-4");
+        let huge = Kept::new(&[], u32::MAX);
+        assert!(huge.contains(u32::MAX));
+        assert_eq!(huge.closing_ranges(), vec![]);
     }
 
     #[test]
@@ -278,15 +380,22 @@ mod tests {
                 "prctl(PR_SET_NO_NEW_PRIVS, 1)",
                 "umask(0027)",
                 "chdir(\"/srv/a\\\"b\")",
-                "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping [7] and any LISTEN_FDS",
+                "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping [7]",
             ]
         );
     }
 
     #[test]
     fn ranges_skip_the_kept_descriptors() {
-        assert_eq!(closing_ranges(&[]), vec![(3, u32::MAX)]);
-        assert_eq!(closing_ranges(&[3, 4, 7]), vec![(5, 6), (8, u32::MAX)]);
-        assert_eq!(closing_ranges(&[5]), vec![(3, 4), (6, u32::MAX)]);
+        assert_eq!(Kept::new(&[], 0).closing_ranges(), vec![(3, u32::MAX)]);
+        assert_eq!(
+            Kept::new(&[3, 4, 7], 0).closing_ranges(),
+            vec![(5, 6), (8, u32::MAX)]
+        );
+        assert_eq!(
+            Kept::new(&[5], 0).closing_ranges(),
+            vec![(3, 4), (6, u32::MAX)]
+        );
+        assert_eq!(Kept::new(&[4], 3).closing_ranges(), vec![(6, u32::MAX)]);
     }
 }

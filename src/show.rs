@@ -183,6 +183,8 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let bounding = proc.mask("CapBnd");
     let no_new_privs = proc.status("NoNewPrivs") == "1";
     let umask = proc.status("Umask").to_owned();
+    // Held capabilities with which this process could make itself root.
+    let root_equivalent = caps.permitted & capability::root_equivalent();
     let which = ["real", "effective", "saved", "filesystem"];
     if json {
         let ids = |values: &[u32], name: &dyn Fn(u32) -> Option<String>| {
@@ -194,7 +196,7 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             format!("{{{}}}", fields.join(","))
         };
         return Ok(format!(
-            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{}}}\n",
+            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{},\"root_equivalent\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{}}}\n",
             tty.as_deref().map_or("null".to_owned(), json_str),
             if tty.is_some() && tpgid > 0 {
                 tpgid.to_string()
@@ -209,6 +211,7 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             caps_json(caps.inheritable),
             caps_json(ambient),
             caps_json(bounding),
+            caps_json(root_equivalent),
             json_str(&umask),
         ));
     }
@@ -250,6 +253,16 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     ] {
         let _ = writeln!(out, "capabilities {label}: {}", capability::describe(mask));
     }
+    let _ = writeln!(
+        out,
+        "capabilities amounting to root: {}{}",
+        capability::describe(root_equivalent),
+        if root_equivalent != 0 && uids.first() != Some(&0) {
+            " (this process can make itself root again)"
+        } else {
+            ""
+        }
+    );
     let _ = writeln!(out, "securebits: {securebits:#x}");
     let _ = writeln!(out, "no_new_privs: {}", u8::from(no_new_privs));
     let _ = writeln!(out, "umask: {umask}");
@@ -342,8 +355,12 @@ pub fn dry_run(
         })
         .collect();
     let p = &plan.process;
+    // Whether the target can never take back what it gave up: not for a
+    // root target, nor one that keeps a capability amounting to root.
+    let irreversible = plan.uid != 0 && p.keep_caps & capability::root_equivalent() == 0;
     let options: Vec<(&str, String)> = vec![
         ("keep_caps", caps_json(p.keep_caps)),
+        ("allow_root_caps", caps_json(p.allow_root_caps)),
         ("bounding_drop", caps_json(p.bounding_drop)),
         ("securebits_set", p.securebits.set.to_string()),
         ("securebits_clear", p.securebits.clear.to_string()),
@@ -387,7 +404,7 @@ pub fn dry_run(
             json_list(&plan.env.unset, |u| json_os(u)),
         );
         return Ok(format!(
-            "{{\"valid\":true,\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"syscalls\":{}}}\n",
+            "{{\"valid\":true,\"irreversible\":{irreversible},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"syscalls\":{}}}\n",
             id_json(plan.uid, user_name(plan.uid)),
             id_json(plan.gid, group_name(plan.gid)),
             json_list(&plan.groups, |g| id_json(*g, group_name(*g))),
@@ -401,6 +418,18 @@ pub fn dry_run(
         ));
     }
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "irreversible: {}",
+        match (irreversible, plan.uid) {
+            (true, _) => "yes: the old ids cannot be taken back (verified before exec)".to_owned(),
+            (false, 0) => "no: the target is root".to_owned(),
+            (false, _) => format!(
+                "no: the target keeps {}, which amounts to root",
+                capability::describe(plan.process.keep_caps & capability::root_equivalent())
+            ),
+        }
+    );
     let _ = writeln!(out, "uid: {}", id_text(plan.uid, user_name(plan.uid)));
     let _ = writeln!(out, "gid: {}", id_text(plan.gid, group_name(plan.gid)));
     let groups: Vec<String> = plan

@@ -102,6 +102,8 @@ pub struct Securebits {
 pub struct ProcessOptions {
     /// Capabilities the target keeps in all four sets.
     pub keep_caps: u64,
+    /// Root-equivalent capabilities --keep-caps may keep (--allow-root-caps).
+    pub allow_root_caps: u64,
     /// Capabilities to drop from the bounding set.
     pub bounding_drop: u64,
     pub securebits: Securebits,
@@ -112,6 +114,9 @@ pub struct ProcessOptions {
     pub umask: Option<u32>,
     /// With --close-fds: the descriptors named by --keep-fd.
     pub close_fds: Option<Vec<i32>>,
+    /// systemd's socket-activation descriptors for this process (3 and
+    /// up), kept through --close-fds while the target sees LISTEN_FDS.
+    pub listen_fds: u32,
     pub session: Session,
     /// --daemon, with its pidfile and log.
     pub daemon: Option<DaemonOptions>,
@@ -258,6 +263,12 @@ fn parse_process_options(options: &Options) -> Result<ProcessOptions> {
             .map(|text| capability::parse_list("--keep-caps", text))
             .transpose()?
             .unwrap_or(0),
+        allow_root_caps: options
+            .allow_root_caps
+            .as_deref()
+            .map(|text| capability::parse_list("--allow-root-caps", text))
+            .transpose()?
+            .unwrap_or(0),
         bounding_drop: options
             .bounding_set
             .as_deref()
@@ -286,6 +297,8 @@ fn parse_process_options(options: &Options) -> Result<ProcessOptions> {
         } else {
             None
         },
+        // Filled in by the caller, which knows the environment and pid.
+        listen_fds: 0,
         session: if options.setsid {
             Session::NewSession
         } else if options.new_pgroup {

@@ -283,6 +283,18 @@ pub fn default_disposition(signal: libc::c_int) -> Result<SavedDisposition, Errn
     }
 }
 
+/// Whether `signal` is ignored (SIG_IGN), the one disposition besides the
+/// default that survives execve.
+pub fn signal_ignored(signal: libc::c_int) -> Result<bool, Errno> {
+    // SAFETY: a null new action only reads the current one into `old`,
+    // which is valid for writes.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        Errno::result(libc::sigaction(signal, std::ptr::null(), &mut old))?;
+        Ok(old.sa_sigaction == libc::SIG_IGN)
+    }
+}
+
 /// Put back a disposition saved by [`default_disposition`].
 pub fn restore_disposition(saved: SavedDisposition) -> Result<(), Errno> {
     // SAFETY: the action is one the kernel reported for this signal, so

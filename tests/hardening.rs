@@ -169,7 +169,7 @@ fn pdeathsig_is_set_after_the_switch_and_fires() {
     // a parent shell starts runas in the background and exits at once.
     let out = w.shared_dir("shared");
     let script = format!(
-        r#"sh -c '{runas} -u nobody --pdeathsig USR1 -- /bin/sh -c "trap \"echo got-usr1 > {out}/result; exit 0\" USR1; echo started > {out}/started; while :; do sleep 0.05; done" & while [ ! -e {out}/started ]; do sleep 0.02; done; exit 0'
+        r#"sh -c '{runas} -u nobody --pdeathsig USR1 -- /bin/sh -c "trap \"echo got-usr1 > {out}/result; exit 0\" USR1; echo started > {out}/started; sleep 15 >/dev/null 2>&1 & wait" & while [ ! -e {out}/started ]; do sleep 0.02; done; exit 0'
         for i in $(seq 100); do [ -e {out}/result ] && break; sleep 0.05; done
         cat {out}/result"#,
         runas = w.runas.display(),
@@ -495,4 +495,168 @@ fn no_detach_when_not_lowering_privileges() {
         "{}",
         run.describe()
     );
+}
+
+#[test]
+fn pdeathsig_the_caller_ignored_still_fires() {
+    let Some(w) = world("pdeathsig_ignored") else {
+        return;
+    };
+    // A caller that ignores USR1 (which survives execve; a shell cannot
+    // even trap a signal ignored on entry): --pdeathsig USR1 still fires.
+    let out = w.shared_dir("shared");
+    let script = format!(
+        r#"trap '' USR1
+        sh -c '{runas} -u nobody --pdeathsig USR1 -- /bin/sh -c "trap \"echo got-usr1 > {out}/result; exit 0\" USR1; echo started > {out}/started; sleep 15 >/dev/null 2>&1 & wait" & while [ ! -e {out}/started ]; do sleep 0.02; done; exit 0'
+        for i in $(seq 100); do [ -e {out}/result ] && break; sleep 0.05; done
+        cat {out}/result"#,
+        runas = w.runas.display(),
+        out = out.display()
+    );
+    let run = Run::from(w.command(&["/bin/sh", "-c", &script]).output().unwrap());
+    assert!(run.stdout.contains("got-usr1"), "{}", run.describe());
+}
+
+/// Capabilities that amount to root (setfcap, sys_admin, dac_override...)
+/// are refused by --keep-caps unless named by --allow-root-caps; allowed,
+/// the target still cannot gain more through file capabilities.
+#[test]
+fn root_equivalent_capabilities_need_an_explicit_opt_in_and_are_contained() {
+    let Some(w) = world("keep_root_caps") else {
+        return;
+    };
+    for cap in [
+        "setfcap",
+        "sys_admin",
+        "dac_override",
+        "setpcap",
+        "sys_ptrace",
+        "chown",
+    ] {
+        sh(&w, &["-u", "nobody", "--keep-caps", cap], "true")
+            .assert_refused(&format!("--keep-caps cap_{cap} amounts to root"));
+    }
+    // The attack it stops: with setfcap, give a copy of a program every
+    // capability and run it.
+    let shared = w.shared_dir("shared");
+    let copy = shared.join("python3");
+    std::fs::copy("/usr/bin/python3", &copy).unwrap();
+    let attack = format!(
+        "setcap cap_sys_admin,cap_setuid+ep {copy} && {copy} -c \"import os; os.setuid(0); print('became', os.getuid())\"; grep -E '^(NoNewPrivs|CapBnd)' /proc/$$/status",
+        copy = copy.display()
+    );
+    let run = sh(
+        &w,
+        &[
+            "-u",
+            "nobody",
+            "--keep-caps",
+            "setfcap",
+            "--allow-root-caps",
+            "setfcap",
+        ],
+        &attack,
+    );
+    assert!(!run.stdout.contains("became 0"), "{}", run.describe());
+    assert!(run.stdout.contains("NoNewPrivs:\t1"), "{}", run.describe());
+    assert_eq!(mask(&run, "CapBnd"), 1 << 31, "{}", run.describe());
+    // --allow-root-caps names only what --keep-caps keeps and amounts to root.
+    sh(
+        &w,
+        &[
+            "-u",
+            "nobody",
+            "--keep-caps",
+            "net_raw",
+            "--allow-root-caps",
+            "net_raw",
+        ],
+        "true",
+    )
+    .assert_refused("--allow-root-caps cap_net_raw");
+    // The dry run says the switch can be undone.
+    let run = w.runas(&[
+        "--dry-run",
+        "-u",
+        "nobody",
+        "--keep-caps",
+        "setfcap",
+        "--allow-root-caps",
+        "setfcap",
+        "--",
+        "true",
+    ]);
+    assert!(
+        run.stdout
+            .contains("irreversible: no: the target keeps cap_setfcap"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn listen_fds_is_trusted_only_within_bounds_and_for_a_target_that_sees_it() {
+    let Some(w) = world("listen_fds_bounds") else {
+        return;
+    };
+    let list = "cd /proc/self/fd && echo *";
+    let runas = w.runas.display();
+    // A huge count with a matching LISTEN_PID: refused, no 16 GiB allocation.
+    let script = format!(
+        "exec /bin/sh -c 'export LISTEN_PID=$$ LISTEN_FDS=4294967295; exec {runas} -u alice --close-fds -- /bin/true'"
+    );
+    let run = Run::from(w.command(&["/bin/sh", "-c", &script]).output().unwrap());
+    run.assert_refused("descriptor 3 is not open");
+    // A count beyond the descriptors actually open.
+    let script = format!(
+        "exec 3</dev/null; exec /bin/sh -c 'export LISTEN_PID=$$ LISTEN_FDS=3; exec {runas} -u alice --close-fds -- /bin/true'"
+    );
+    let run = Run::from(w.command(&["/bin/sh", "-c", &script]).output().unwrap());
+    run.assert_refused("descriptor 4 is not open");
+    // Sockets are not kept for a target that will not see LISTEN_FDS.
+    let script = format!(
+        "exec 3</dev/null 4</dev/null; export LISTEN_FDS=2; exec /bin/sh -c 'export LISTEN_PID=$$; exec {runas} -u alice --close-fds --unset LISTEN_FDS -- /bin/sh -c \"{list}\"'"
+    );
+    let run = Run::from(w.command(&["/bin/sh", "-c", &script]).output().unwrap());
+    let fds: Vec<&str> = status_line(&run, "0 ").split_whitespace().collect();
+    assert!(!fds.contains(&"4"), "{}", run.describe());
+}
+
+#[test]
+fn a_variable_given_twice_reaches_the_target_once() {
+    let Some(w) = world("env_twice") else { return };
+    let launcher =
+        exec_with_raw_environment(&["PATH=/usr/bin:/bin", "PATH=/nonexistent", "SHELL=/bin/sh"]);
+    let run = w.runas_under(&launcher, &["-u", "alice", "--", "/usr/bin/env"]);
+    assert!(run.output.status.success(), "{}", run.describe());
+    let paths: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("PATH="))
+        .collect();
+    assert_eq!(paths, ["PATH=/usr/bin:/bin"], "{}", run.describe());
+}
+
+#[test]
+fn output_that_cannot_be_written_is_a_failure() {
+    let Some(w) = world("output_full") else {
+        return;
+    };
+    for args in [
+        vec!["--help"],
+        vec!["--dry-run", "-u", "alice", "--", "true"],
+        vec!["--dump"],
+    ] {
+        let mut argv = vec!["/bin/sh", "-c", "exec \"$@\" > /dev/full", "sh"];
+        let runas = w.runas.to_str().unwrap().to_owned();
+        argv.push(&runas);
+        argv.extend(args.iter().copied());
+        let run = Run::from(w.command(&argv).output().unwrap());
+        assert_eq!(run.code(), Some(125), "{args:?}\n{}", run.describe());
+        assert!(
+            run.stderr.contains("No space left on device"),
+            "{}",
+            run.describe()
+        );
+    }
 }

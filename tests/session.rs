@@ -489,6 +489,7 @@ fn json_field_names_are_stable() {
             "capabilities.effective",
             "capabilities.inheritable",
             "capabilities.permitted",
+            "capabilities.root_equivalent",
             "foreground_pgid",
             "gid.effective.id",
             "gid.effective.name",
@@ -533,6 +534,8 @@ fn json_field_names_are_stable() {
             "gid.id",
             "gid.name",
             "groups",
+            "irreversible",
+            "options.allow_root_caps",
             "options.bounding_drop",
             "options.chdir",
             "options.close_fds",
@@ -617,4 +620,106 @@ fn dry_run_changes_nothing_and_matches_a_real_run() {
     // An invalid plan is a 125, with the usual message.
     w.runas(&["--dry-run", "-u", "mallory", "--", "id"])
         .assert_refused("unknown user \"mallory\"");
+}
+
+/// A daemon killed before it ran the command is a failure, reported with
+/// the signal (here: killed at its first credential change).
+#[test]
+fn a_daemon_that_dies_before_exec_is_reported() {
+    let Some(w) = world("daemon_dies_before_exec") else {
+        return;
+    };
+    let run = w.runas_under(
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=setresuid:signal=SIGKILL",
+        ],
+        &["-u", "alice", "--daemon", "--", "/bin/true"],
+    );
+    run.assert_refused("the daemon died before it ran the command (killed by SIGKILL)");
+    // --pdeathsig means nothing for a daemon, whose parent is init.
+    w.runas(&[
+        "-u",
+        "alice",
+        "--daemon",
+        "--pdeathsig",
+        "TERM",
+        "--",
+        "/bin/true",
+    ])
+    .assert_refused("--pdeathsig cannot be used with --daemon");
+}
+
+/// --setsid from a process-group leader: the waiting parent dies with the
+/// parent-death signal, and the target (whose parent is the waiter) too;
+/// the waiter holds none of the caller's descriptors (a lock is free).
+#[test]
+fn setsid_waiter_dies_with_the_parent_and_holds_no_descriptor() {
+    let Some(w) = world("setsid_pdeathsig") else {
+        return;
+    };
+    let out = w.shared_dir("shared");
+    let lock = out.join("lock");
+    // A parent (python) starts runas as a group leader holding a lock on
+    // descriptor 7, waits until the target runs, checks the lock, exits.
+    let driver = r#"
+import os, sys, time, fcntl, subprocess
+out = sys.argv[1]
+fd = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.dup2(fd, 7); os.close(fd)
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.execv(sys.argv[3], [sys.argv[3], "-u", "alice", "--setsid", "--close-fds", "--pdeathsig", "KILL", "--",
+             "/bin/sh", "-c", "echo $$ > " + out + "/target; exec sleep 30"])
+os.close(7)
+for _ in range(200):
+    if os.path.exists(out + "/target") and open(out + "/target").read().strip(): break
+    time.sleep(0.02)
+t = int(open(out + "/target").read())
+probe = os.open(sys.argv[2], os.O_RDWR)
+try:
+    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("lock-free")
+except OSError:
+    print("lock-held")
+print("target", t)
+sys.stdout.flush()
+os._exit(0)
+"#;
+    let run = w.program(
+        std::path::Path::new("/usr/bin/python3"),
+        &[
+            "-c",
+            driver,
+            out.to_str().unwrap(),
+            lock.to_str().unwrap(),
+            w.runas.to_str().unwrap(),
+        ],
+    );
+    assert!(run.stdout.contains("lock-free"), "{}", run.describe());
+    let target: i32 = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("target "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let alive = || {
+        std::path::Path::new(&format!("/proc/{target}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{target}/stat"))
+                .unwrap_or_default()
+                .contains(") Z")
+    };
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(), "the target outlived its parent");
 }

@@ -438,3 +438,24 @@ pub fn exec_with_no_arguments(program: &Path) -> Vec<OsString> {
         program.into(),
     ]
 }
+
+/// A command line that execs the rest of the line with exactly these
+/// environment entries, duplicates included (env(1) and Python's os.execve
+/// would merge them).
+pub fn exec_with_raw_environment(entries: &[&str]) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec![
+        "/usr/bin/python3".into(),
+        "-c".into(),
+        "import ctypes, os, sys\n\
+         n = int(sys.argv[1])\n\
+         env = [os.fsencode(e) for e in sys.argv[2:2 + n]] + [None]\n\
+         args = [os.fsencode(a) for a in sys.argv[2 + n:]] + [None]\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         libc.execve(args[0], (ctypes.c_char_p * len(args))(*args), (ctypes.c_char_p * len(env))(*env))\n\
+         sys.exit('execve: ' + os.strerror(ctypes.get_errno()))"
+            .into(),
+        entries.len().to_string().into(),
+    ];
+    argv.extend(entries.iter().map(OsString::from));
+    argv
+}
