@@ -106,20 +106,28 @@ fn switch_and_exec(
     let attempt = || -> Result<std::borrow::Cow<'_, plan::Plan>> {
         let caps_before = sys::capget().map_err(|e| Error::syscall("capget", e))?;
         let defence = terminal::decide(plan, before, caps_before)?;
-        if let terminal::Defence::Detach(tty) = &defence {
-            terminal::detach(tty)?;
+        let mut parent = parent;
+        match (&plan.process.session, &defence) {
+            (_, terminal::Defence::Detach(tty)) => terminal::detach(tty)?,
+            // Before the switch: a waiting parent keeps the caller's uid.
+            (session::Session::NewSession, _) | (_, terminal::Defence::NewSession(..)) => {
+                let waiter = session::Waiter {
+                    pdeathsig: plan.process.pdeathsig,
+                    parent,
+                    revoke: defence.revoke(),
+                };
+                parent = session::enter_new_session(waiter, start.promise)?;
+            }
+            _ => {}
         }
         let transition = transition::apply(plan, before, caps_before)?;
         if let Some(log) = plan.process.daemon.as_ref().and_then(|d| d.log.as_deref()) {
             session::redirect_to_log(log, plan.uid)?;
         }
-        let mut parent = parent;
-        match (&plan.process.session, &defence) {
-            (session::Session::NewSession, _) | (_, terminal::Defence::NewSession(_)) => {
-                parent = session::enter_new_session(plan.process.pdeathsig, parent, start.promise)?;
-            }
-            (session::Session::NewProcessGroup, _) => session::enter_process_group()?,
-            (session::Session::Inherit, _) => {}
+        if plan.process.session == session::Session::NewProcessGroup
+            && !matches!(defence, terminal::Defence::NewSession(..))
+        {
+            session::enter_process_group()?;
         }
         // systemd's sockets were passed to runas's pid; a forked command
         // has another, and is told its own.

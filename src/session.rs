@@ -15,7 +15,7 @@ use nix::unistd::{ForkResult, Pid, getpgrp, getpid, getppid, setpgid, setsid};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -63,23 +63,35 @@ pub fn enter_process_group() -> Result<()> {
     setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| Error::syscall("setpgid(0, 0)", e))
 }
 
+/// What the waiting parent of a new session does besides waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiter {
+    /// --pdeathsig: the waiter dies with it (or passes it on: the
+    /// forwarded signals), and the target's refers to the waiter.
+    pub pdeathsig: Option<Signal>,
+    /// The process the waiter's parent-death signal refers to.
+    pub parent: Pid,
+    /// The caller's terminal, which the waiter's session owns: revoked
+    /// (TIOCVHANGUP) once the command is done, so that no process the
+    /// target left behind can make it its controlling terminal again when
+    /// the session that owns it ends.
+    pub revoke: Option<RawFd>,
+}
+
 /// Start a new session for the target. A process-group leader cannot call
 /// setsid (EPERM), so there, as `setsid --wait` does, runas forks: the
 /// child goes on to become the target, and the parent waits for it,
-/// forwarding signals, and exits with its status. Called after the
-/// credential switch and before the process steps and the verification, so
-/// that everything the target relies on happens, and is checked, in the
-/// process that execs. Returns the process the target's parent-death
-/// signal refers to from now on.
-pub fn enter_new_session(
-    pdeathsig: Option<Signal>,
-    parent: Pid,
-    promise: sys::WholeProgram,
-) -> Result<Pid> {
+/// forwarding signals, and exits with its status. Called before the
+/// credential switch: the waiting parent keeps the caller's uid, so the
+/// target can neither signal it nor trace it (its exit status is what the
+/// caller is told), and everything the target relies on happens, and is
+/// checked, in the process that execs. Returns the process the target's
+/// parent-death signal refers to from now on.
+pub fn enter_new_session(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
     let parent = if leads_process_group() {
-        fork_waiter(pdeathsig, parent, promise)?
+        fork_waiter(waiter, promise)?
     } else {
-        parent
+        waiter.parent
     };
     setsid().map_err(|e| Error::syscall("setsid", e))?;
     // Prove it: a new session, led by this process.
@@ -92,11 +104,7 @@ pub fn enter_new_session(
 }
 
 /// Fork. The child returns the waiting parent's pid; the parent waits.
-fn fork_waiter(
-    pdeathsig: Option<Signal>,
-    original_parent: Pid,
-    promise: sys::WholeProgram,
-) -> Result<Pid> {
+fn fork_waiter(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
     // The parent must see the child's exit even if the caller ignored
     // SIGCHLD (an ignored SIGCHLD survives execve, and makes the kernel
     // reap children unseen); the child gets the caller's disposition back.
@@ -112,7 +120,7 @@ fn fork_waiter(
     let mut original = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut original))
         .map_err(|e| Error::syscall("sigprocmask", e))?;
-    let waiter = getpid();
+    let waiter_pid = getpid();
     match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
         ForkResult::Child => {
             // The target gets the caller's signal mask and SIGCHLD, not ours.
@@ -120,48 +128,82 @@ fn fork_waiter(
                 .map_err(|e| Error::syscall("sigprocmask", e))?;
             sys::restore_disposition(caller_sigchld)
                 .map_err(|e| Error::syscall("sigaction(SIGCHLD)", e))?;
-            Ok(waiter)
+            Ok(waiter_pid)
         }
-        ForkResult::Parent { child } => {
-            std::process::exit(wait(child, &watched, pdeathsig, original_parent))
-        }
+        ForkResult::Parent { child } => std::process::exit(wait(child, &watched, waiter)),
     }
 }
 
-/// The waiting parent: it holds nothing the target relies on (every
-/// descriptor above 2 closes, so locks, pipes and systemd's sockets stay
-/// with the target alone), cannot be inspected or traced by the target
-/// (not dumpable), dies with the parent-death signal or passes it on, and
-/// reaps every child (it may be PID 1 of a container).
-fn wait(child: Pid, watched: &SigSet, pdeathsig: Option<Signal>, original_parent: Pid) -> i32 {
-    let prepared = (|| -> Result<()> {
-        if sys::close_range(3, u32::MAX).is_err() {
-            // Refused (an old kernel, a seccomp filter): one at a time.
-            for fd in crate::process::open_descriptors()? {
-                if fd > 2 {
-                    sys::close(fd).map_err(|e| Error::syscall(format!("close({fd})"), e))?;
-                }
+/// The capabilities the waiting parent keeps: CAP_KILL, to pass signals on
+/// to a target of another uid, and CAP_SYS_ADMIN when it must revoke the
+/// terminal. Nothing else.
+fn waiter_capabilities(revoke: bool) -> u64 {
+    let mut keep = crate::capability::bit(crate::capability::CAP_KILL);
+    if revoke {
+        keep |= crate::capability::bit(crate::capability::CAP_SYS_ADMIN);
+    }
+    keep
+}
+
+/// Get ready to wait: hold nothing the target relies on (every descriptor
+/// above 2 closes but the terminal to revoke, so locks, pipes and
+/// systemd's sockets stay with the target alone), no capability but what
+/// waiting needs, not dumpable, and the parent-death signal.
+fn prepare_waiter(waiter: &Waiter) -> Result<()> {
+    let (first_kept, last_kept) = match waiter.revoke {
+        Some(fd) if fd > 2 => (fd as u32, fd as u32),
+        _ => (u32::MAX, u32::MAX),
+    };
+    let ranges = [
+        (3, first_kept.saturating_sub(1)),
+        (last_kept.saturating_add(1), u32::MAX),
+    ];
+    let closed = ranges
+        .iter()
+        .filter(|(a, b)| a <= b)
+        .try_for_each(|&(a, b)| sys::close_range(a, b));
+    if closed.is_err() {
+        // Refused (an old kernel, a seccomp filter): one at a time.
+        for fd in crate::process::open_descriptors()? {
+            if fd > 2 && Some(fd) != waiter.revoke {
+                sys::close(fd).map_err(|e| Error::syscall(format!("close({fd})"), e))?;
             }
         }
-        nix::sys::prctl::set_dumpable(false)
-            .map_err(|e| Error::syscall("prctl(PR_SET_DUMPABLE, 0)", e))?;
-        if let Some(signal) = pdeathsig {
-            nix::sys::prctl::set_pdeathsig(signal)
-                .map_err(|e| Error::syscall("prctl(PR_SET_PDEATHSIG)", e))?;
-            if getppid() != original_parent {
-                return Err(Error::NotPermitted(format!(
-                    "the parent exited before --pdeathsig {signal} was set"
-                )));
-            }
+    }
+    let now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    let keep = now.permitted & waiter_capabilities(waiter.revoke.is_some());
+    sys::capset(sys::CapMasks {
+        effective: keep,
+        permitted: keep,
+        inheritable: 0,
+    })
+    .map_err(|e| Error::syscall("capset", e))?;
+    sys::clear_ambient_caps().map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e))?;
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| Error::syscall("prctl(PR_SET_DUMPABLE, 0)", e))?;
+    if let Some(signal) = waiter.pdeathsig {
+        nix::sys::prctl::set_pdeathsig(signal)
+            .map_err(|e| Error::syscall("prctl(PR_SET_PDEATHSIG)", e))?;
+        if getppid() != waiter.parent {
+            return Err(Error::NotPermitted(format!(
+                "the parent exited before --pdeathsig {signal} was set"
+            )));
         }
-        Ok(())
-    })();
-    if let Err(e) = prepared {
+    }
+    Ok(())
+}
+
+/// The waiting parent: forwards signals, reaps every child (it may be PID
+/// 1 of a container), and once the command is done revokes the terminal
+/// if it must, and returns the command's status (128+N for death by
+/// signal N).
+fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
+    if let Err(e) = prepare_waiter(&waiter) {
         eprintln!("runas: {e}");
         let _ = kill(child, Signal::SIGKILL);
         return i32::from(EXIT_FAILURE);
     }
-    loop {
+    let status = loop {
         let Ok(signal) = watched.wait() else {
             continue;
         };
@@ -170,21 +212,36 @@ fn wait(child: Pid, watched: &SigSet, pdeathsig: Option<Signal>, original_parent
             let _ = kill(child, signal);
             continue;
         }
+        let mut done = None;
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == child => return code,
+                Ok(WaitStatus::Exited(pid, code)) if pid == child => done = Some(code),
                 Ok(WaitStatus::Signaled(pid, signal, _)) if pid == child => {
-                    return 128 + signal as i32;
+                    done = Some(128 + signal as i32);
                 }
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                 Ok(_) | Err(Errno::EINTR) => continue,
                 Err(e) => {
                     eprintln!("runas: waiting for the command: {}", e.desc());
-                    return i32::from(EXIT_FAILURE);
+                    done = Some(i32::from(EXIT_FAILURE));
+                    break;
                 }
             }
         }
+        if let Some(status) = done {
+            break status;
+        }
+    };
+    if let Some(fd) = waiter.revoke
+        && let Err(e) = sys::tiocvhangup(fd)
+    {
+        eprintln!(
+            "runas: revoking the terminal after the command: ioctl(TIOCVHANGUP): {}",
+            e.desc()
+        );
+        return i32::from(EXIT_FAILURE);
     }
+    status
 }
 
 /// runas has no std start-up code (src/main.rs), so a caller may hand it
@@ -363,10 +420,42 @@ pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
     let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT;
     let fd: OwnedFd = if target_uid == 0 {
         let parent = trusted_path::walk(path).map_err(refuse)?;
-        if let Some(stat) = parent.lstat().map_err(refuse)? {
-            parent.check_shared_entry(&stat).map_err(refuse)?;
+        // Created new when absent (O_EXCL: a file someone else creates in
+        // between, in root's sticky /tmp, is looked at again, not used).
+        let mut opened = None;
+        for _ in 0..2 {
+            match parent.lstat().map_err(refuse)? {
+                None => match parent.open(flags | OFlag::O_EXCL, 0o640) {
+                    Ok(fd) => opened = Some(fd),
+                    Err(Problem::Io {
+                        errno: Errno::EEXIST,
+                        ..
+                    }) => continue,
+                    Err(problem) => return Err(refuse(problem)),
+                },
+                Some(stat) => {
+                    parent.check_shared_entry(&stat).map_err(refuse)?;
+                    opened = Some(parent.open(flags, 0).map_err(refuse)?);
+                }
+            }
+            break;
         }
-        parent.open(flags, 0o640).map_err(refuse)?
+        let fd = opened.ok_or_else(|| {
+            refuse(Problem::Io {
+                at: parent.entry(),
+                errno: Errno::EEXIST,
+            })
+        })?;
+        // What was opened, not what was looked at: root's, in a shared
+        // directory.
+        let stat = fstat(&fd).map_err(|errno| {
+            refuse(Problem::Io {
+                at: path.to_owned(),
+                errno,
+            })
+        })?;
+        parent.check_shared_entry(&stat).map_err(refuse)?;
+        fd
     } else {
         let file = OpenOptions::new()
             .append(true)
@@ -486,16 +575,7 @@ pub fn daemonize(
     match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
         ForkResult::Parent { child } => {
             drop(writer);
-            let mut text = String::new();
-            let read = File::from(reader).read_to_string(&mut text);
-            // The middle process exits as soon as it forked the daemon.
-            let _ = waitpid(child, None);
-            let outcome = match read {
-                Err(e) => Err(Error::NotPermitted(format!(
-                    "reading the daemon's status: {e}"
-                ))),
-                Ok(_) => judge(parse_report(&text)),
-            };
+            let outcome = read_report(File::from(reader), child).and_then(judge);
             if outcome.is_err()
                 && let Some(pidfile) = &pidfile
             {
@@ -516,6 +596,70 @@ pub fn daemonize(
             status.fail(&failure)
         }
     }
+}
+
+/// Read the status pipe to its end. Between its credential switch and its
+/// execve the daemon runs as the target user, who may stop it (SIGSTOP):
+/// the pipe would then stay open for ever. So the daemon, this process's
+/// child once the middle process has exited (subreaper), is watched while
+/// the report is read; stopped, it is killed and the start is a failure.
+fn read_report(mut pipe: File, middle: Pid) -> Result<Report> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut middle_done = false;
+    loop {
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(200u16)) {
+            Ok(0) => {}
+            Ok(_) => match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        what: "reading the daemon's status".into(),
+                        source: e,
+                    });
+                }
+            },
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::syscall("poll", e)),
+        }
+        if !middle_done {
+            // The middle process exits as soon as it forked the daemon.
+            middle_done = matches!(
+                waitpid(middle, Some(WaitPidFlag::WNOHANG)),
+                Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_)
+            );
+        }
+        let report = parse_report(&String::from_utf8_lossy(&text));
+        if let Some(daemon) = report.daemon
+            && middle_done
+            && stopped(daemon)
+        {
+            let _ = kill(daemon, Signal::SIGKILL);
+            return Err(Error::NotPermitted(
+                "the daemon was stopped (SIGSTOP) before it ran the command, so it was killed: the target user may signal it once the switch is made".into(),
+            ));
+        }
+    }
+    if !middle_done {
+        let _ = waitpid(middle, None);
+    }
+    Ok(parse_report(&String::from_utf8_lossy(&text)))
+}
+
+/// Whether a child is stopped now (left waitable, WNOWAIT).
+fn stopped(child: Pid) -> bool {
+    use nix::sys::wait::{Id, waitid};
+    matches!(
+        waitid(
+            Id::Pid(child),
+            WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT
+        ),
+        Ok(WaitStatus::Stopped(..))
+    )
 }
 
 /// The caller's verdict from the daemon's report.

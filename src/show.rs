@@ -269,9 +269,27 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     Ok(out)
 }
 
-/// The session and process-level calls made after the credential steps,
-/// for --dry-run, in the order a real run makes them.
-fn session_and_process_calls(plan: &Plan, defence: &terminal::Defence) -> Vec<String> {
+/// The new session, made before the credential steps (a waiting parent
+/// keeps the caller's uid), for --dry-run.
+fn new_session_calls(plan: &Plan, defence: &terminal::Defence) -> Vec<String> {
+    let mut calls = Vec::new();
+    let new_session = plan.process.session == Session::NewSession
+        || matches!(defence, terminal::Defence::NewSession(..));
+    if new_session {
+        if session::leads_process_group() {
+            calls.push(
+                "fork(): the parent keeps the caller's uid (with CAP_KILL only), waits for the command and forwards signals; the child goes on"
+                    .into(),
+            );
+        }
+        calls.push("setsid()".into());
+    }
+    calls
+}
+
+/// The calls made after the credential steps, for --dry-run, in the order
+/// a real run makes them.
+fn after_switch_calls(plan: &Plan, defence: &terminal::Defence) -> Vec<String> {
     let mut calls = Vec::new();
     if let Some(daemon) = &plan.process.daemon
         && let Some(log) = &daemon.log
@@ -286,17 +304,9 @@ fn session_and_process_calls(plan: &Plan, defence: &terminal::Defence) -> Vec<St
             }
         ));
     }
-    let new_session = plan.process.session == Session::NewSession
-        || matches!(defence, terminal::Defence::NewSession(_));
-    if new_session {
-        if session::leads_process_group() {
-            calls.push(
-                "fork(): the parent waits for the command and forwards signals; the child goes on"
-                    .into(),
-            );
-        }
-        calls.push("setsid()".into());
-    } else if plan.process.session == Session::NewProcessGroup {
+    if plan.process.session == Session::NewProcessGroup
+        && !matches!(defence, terminal::Defence::NewSession(..))
+    {
         if session::leads_process_group() {
             calls.push("(no setpgid: runas already leads its process group)".into());
         } else {
@@ -328,12 +338,13 @@ pub fn dry_run(
         calls.push("fork(), setsid(), fork(): the caller waits for the daemon's execve".into());
     }
     calls.extend(terminal::describe(&defence).map(str::to_owned));
+    calls.extend(new_session_calls(plan, &defence));
     calls.extend(
         transition::steps(plan, before, caps_before, securebits)
             .iter()
             .map(ToString::to_string),
     );
-    calls.extend(session_and_process_calls(plan, &defence));
+    calls.extend(after_switch_calls(plan, &defence));
     let program = command
         .first()
         .map(|c| c.to_string_lossy().into_owned())

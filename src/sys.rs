@@ -303,6 +303,27 @@ pub fn restore_disposition(saved: SavedDisposition) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// The device number a descriptor refers to (st_rdev of fstat(2)).
+pub fn device_of(fd: std::os::fd::RawFd) -> Result<u64, Errno> {
+    // SAFETY: `stat` is valid for writes; any integer is a memory-safe
+    // descriptor argument.
+    unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        Errno::result(libc::fstat(fd, &mut stat))?;
+        Ok(stat.st_rdev)
+    }
+}
+
+/// ioctl(fd, TIOCVHANGUP): hang up the terminal on `fd` for every open
+/// file that refers to it (needs CAP_SYS_ADMIN), as vhangup(2) does for
+/// the controlling terminal.
+pub fn tiocvhangup(fd: std::os::fd::RawFd) -> Result<(), Errno> {
+    // SAFETY: TIOCVHANGUP takes no argument; any integer is a memory-safe
+    // descriptor argument.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCVHANGUP) };
+    Errno::result(ret).map(drop)
+}
+
 /// ioctl(fd, TIOCNOTTY): give up the controlling terminal.
 pub fn tiocnotty(fd: std::os::fd::RawFd) -> Result<(), Errno> {
     // SAFETY: TIOCNOTTY takes no argument; any integer is a memory-safe

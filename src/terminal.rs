@@ -42,8 +42,19 @@ pub enum Defence {
     None,
     /// TIOCNOTTY on this descriptor of the controlling terminal.
     Detach(Terminal),
-    /// A session of its own for the target.
-    NewSession(Why),
+    /// A session of its own for the target; the terminal to revoke once
+    /// the command is done, when runas's session owns it.
+    NewSession(Why, Option<Terminal>),
+}
+
+impl Defence {
+    /// The descriptor of the terminal the waiting parent must revoke.
+    pub fn revoke(&self) -> Option<RawFd> {
+        match self {
+            Defence::NewSession(_, Some(tty)) => Some(tty.fd()),
+            _ => None,
+        }
+    }
 }
 
 /// Why the target needs a new session rather than a detach in place.
@@ -174,10 +185,41 @@ fn find_controlling_terminal() -> Found {
     }
 }
 
-/// Whether the kernel refuses TIOCSTI to everyone without CAP_SYS_ADMIN
-/// (`dev.tty.legacy_tiocsti = 0`, Linux 6.2 and later).
-fn tiocsti_disabled() -> bool {
-    std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0")
+/// Whether the kernel refuses every way of pushing input to everyone
+/// without CAP_SYS_ADMIN: TIOCSTI with `dev.tty.legacy_tiocsti = 0`
+/// (Linux 6.2 and later); on a virtual console also the TIOCLINUX
+/// selection paste, which only Linux 6.7 and later restrict.
+fn injection_impossible(tty: Option<&Terminal>) -> bool {
+    let tiocsti_off =
+        std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0");
+    if !tiocsti_off {
+        return false;
+    }
+    let console = match tty {
+        Some(tty) => sys::device_of(tty.fd()).map(is_console).unwrap_or(true),
+        None => true,
+    };
+    !console || kernel_at_least(6, 7)
+}
+
+/// A virtual console: /dev/tty0 to /dev/tty63 (major 4), or /dev/console
+/// (major 5, minor 1), which may be one.
+fn is_console(rdev: u64) -> bool {
+    let (major, minor) = (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+    (major == 4 && minor < 64) || (major == 5 && minor == 1)
+}
+
+/// Whether the running kernel's release is at least `major.minor`.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let Ok(uname) = nix::sys::utsname::uname() else {
+        return false;
+    };
+    let release = uname.release().to_string_lossy().into_owned();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    found >= (major, minor)
 }
 
 /// Decide, before any change, how to keep the target off the terminal.
@@ -191,15 +233,35 @@ pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Resul
     if matches!(found, Found::None) {
         return Ok(Defence::None);
     }
-    if !lowers_privilege(plan, before, caps_before)? || tiocsti_disabled() {
+    let tty = match &found {
+        Found::At(tty) => Some(tty),
+        _ => None,
+    };
+    if !lowers_privilege(plan, before, caps_before)? || injection_impossible(tty) {
         return Ok(Defence::None);
     }
     let leader = getsid(None).map_err(|e| Error::syscall("getsid", e))? == getpid();
-    Ok(match found {
-        Found::At(_) if leader => Defence::NewSession(Why::SessionLeader),
-        Found::At(tty) => Defence::Detach(tty),
-        Found::None | Found::Unreachable => Defence::NewSession(Why::Unreachable),
-    })
+    match found {
+        Found::At(tty) if leader => {
+            // runas's session owns the terminal, and ends with runas: a
+            // process the target left behind could then make the terminal
+            // its own and type into it. The waiting parent revokes it
+            // first, which needs CAP_SYS_ADMIN; as PID 1 of a pid
+            // namespace there is nothing to revoke for: every process of
+            // the namespace dies with it.
+            if getpid().as_raw() == 1 {
+                return Ok(Defence::NewSession(Why::SessionLeader, None));
+            }
+            if !capability::has(caps_before.effective, capability::CAP_SYS_ADMIN) {
+                return Err(Error::NotPermitted(
+                    "runas leads its session, which has a controlling terminal, and cannot revoke that terminal after the command (no CAP_SYS_ADMIN): start runas from a shell rather than as a session leader, or use --keep-tty if the terminal is the command's own".into(),
+                ));
+            }
+            Ok(Defence::NewSession(Why::SessionLeader, Some(tty)))
+        }
+        Found::At(tty) => Ok(Defence::Detach(tty)),
+        Found::None | Found::Unreachable => Ok(Defence::NewSession(Why::Unreachable, None)),
+    }
 }
 
 /// Give up the controlling terminal in place, and prove it: TIOCGPGRP on
@@ -226,11 +288,35 @@ pub fn describe(defence: &Defence) -> Option<&'static str> {
     match defence {
         Defence::None => None,
         Defence::Detach(_) => Some("ioctl(TIOCNOTTY) on the controlling terminal"),
-        Defence::NewSession(Why::SessionLeader) => Some(
-            "a new session for the command: runas leads its session, which has a controlling terminal",
+        Defence::NewSession(Why::SessionLeader, Some(_)) => Some(
+            "a new session for the command: runas leads its session, which has a controlling terminal; the waiting parent revokes the terminal (TIOCVHANGUP) once the command is done",
         ),
-        Defence::NewSession(Why::Unreachable) => Some(
+        Defence::NewSession(Why::SessionLeader, None) => Some(
+            "a new session for the command: runas (PID 1) leads its session, which has a controlling terminal",
+        ),
+        Defence::NewSession(Why::Unreachable, _) => Some(
             "a new session for the command: there is a controlling terminal runas cannot open to detach from",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_consoles_are_told_apart_from_pseudo_terminals() {
+        let dev = |major, minor| nix::sys::stat::makedev(major, minor);
+        assert!(is_console(dev(4, 1)));
+        assert!(is_console(dev(4, 63)));
+        assert!(!is_console(dev(4, 64)), "ttyS0 is a serial line");
+        assert!(is_console(dev(5, 1)), "/dev/console may be one");
+        assert!(!is_console(dev(136, 3)), "pts/3");
+    }
+
+    #[test]
+    fn the_running_kernel_is_compared_by_release() {
+        assert!(kernel_at_least(2, 6));
+        assert!(!kernel_at_least(999, 0));
     }
 }

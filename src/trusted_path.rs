@@ -47,6 +47,8 @@ pub enum Problem {
         dir: PathBuf,
         mode: u32,
     },
+    /// A mount point in root's sticky shared directory.
+    SharedEntryMount(PathBuf),
     /// An entry of root's sticky shared directory (/tmp) that is not root's.
     SharedEntryOwner {
         entry: PathBuf,
@@ -89,6 +91,10 @@ impl Problem {
                 "{} is owned by uid {uid} in a directory everyone may write",
                 quoted(entry)
             ),
+            Problem::SharedEntryMount(entry) => format!(
+                "{} is a mount point in a directory everyone may write",
+                quoted(entry)
+            ),
             Problem::Symlink => "it is a symbolic link, which runas does not follow".into(),
             Problem::NotRegular(kind) => format!("it is {kind}, not a regular file"),
             Problem::HardLinks(n) => {
@@ -114,7 +120,7 @@ impl Problem {
                     "make {d} root-owned and not writable by group or others (chown root: {d}; chmod go-w {d}), or use a path in a root-owned directory such as /run"
                 )
             }
-            Problem::SharedEntryOwner { .. } => {
+            Problem::SharedEntryOwner { .. } | Problem::SharedEntryMount(_) => {
                 "use a path in a root-owned directory such as /run".into()
             }
             Problem::Symlink => "give the path of the file itself".into(),
@@ -164,6 +170,8 @@ pub struct Parent {
     pub name: OsString,
     /// The directory is root's sticky shared one: the entry must be root's.
     pub shared: bool,
+    /// The directory's device, which an entry of a shared one must share.
+    device: u64,
 }
 
 impl Parent {
@@ -211,13 +219,21 @@ impl Parent {
         })
     }
 
-    /// The checks for an entry of root's sticky shared directory.
+    /// The checks for an entry of root's sticky shared directory: root's,
+    /// and no mount point (a user's FUSE mount there could claim to be
+    /// root's).
     pub fn check_shared_entry(&self, stat: &FileStat) -> Result<(), Problem> {
-        if self.shared && stat.st_uid != 0 {
+        if !self.shared {
+            return Ok(());
+        }
+        if stat.st_uid != 0 {
             return Err(Problem::SharedEntryOwner {
                 entry: self.entry(),
                 uid: stat.st_uid,
             });
+        }
+        if stat.st_dev != self.device {
+            return Err(Problem::SharedEntryMount(self.entry()));
         }
         Ok(())
     }
@@ -289,21 +305,28 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
         &absolute
     };
     let bytes = path.as_os_str().as_bytes();
+    // The last component as written: a path ending in "/", "/." or "/.."
+    // names a directory, not a file.
+    let last = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+    if last.is_empty() || last == b"." || last == b".." {
+        return Err(Problem::NoFileName);
+    }
     let mut queue: VecDeque<OsString> = components(bytes).collect();
-    let name = match queue.pop_back() {
-        Some(name) if name != ".." && !bytes.ends_with(b"/") => name,
-        _ => return Err(Problem::NoFileName),
+    let Some(name) = queue.pop_back() else {
+        return Err(Problem::NoFileName);
     };
     let (mut dir, root_stat) =
         open_directory(nix::fcntl::AT_FDCWD, OsStr::new("/"), Path::new("/"))?;
     let mut shown = PathBuf::from("/");
     let mut shared = check_directory(&root_stat, &shown)?;
+    let mut device = root_stat.st_dev;
     let mut links = 0;
     while let Some(component) = queue.pop_front() {
         if component == ".." {
             shown.pop();
             let (up, stat) = open_directory(&dir, OsStr::new(".."), &shown)?;
             shared = check_directory(&stat, &shown)?;
+            device = stat.st_dev;
             dir = up;
             continue;
         }
@@ -319,6 +342,9 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
                 entry: next,
                 uid: stat.st_uid,
             });
+        }
+        if shared && stat.st_dev != device {
+            return Err(Problem::SharedEntryMount(next));
         }
         if is_type(&stat, SFlag::S_IFLNK) {
             // Made by root: the directory holding it passed the rule.
@@ -341,6 +367,7 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
                     open_directory(nix::fcntl::AT_FDCWD, OsStr::new("/"), Path::new("/"))?;
                 shown = PathBuf::from("/");
                 shared = check_directory(&stat, &shown)?;
+                device = stat.st_dev;
                 dir = root;
             }
             continue;
@@ -354,6 +381,7 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
             });
         }
         shared = check_directory(&opened, &next)?;
+        device = opened.st_dev;
         dir = child;
         shown = next;
     }
@@ -362,6 +390,7 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
         path: shown,
         name,
         shared,
+        device,
     })
 }
 
@@ -380,6 +409,11 @@ pub fn group_of(path: &Path) -> Result<u32, Problem> {
     })?;
     if is_type(&stat, SFlag::S_IFLNK) {
         return Err(Problem::Symlink);
+    }
+    // A second name of another file (a hard link planted where
+    // fs.protected_hardlinks is off) would hand out that file's group.
+    if !is_type(&stat, SFlag::S_IFDIR) && stat.st_nlink != 1 {
+        return Err(Problem::HardLinks(stat.st_nlink));
     }
     parent.check_shared_entry(&stat)?;
     Ok(stat.st_gid)
@@ -401,6 +435,7 @@ mod tests {
         assert_eq!(walk(Path::new("/")).err(), Some(Problem::NoFileName));
         assert_eq!(walk(Path::new("/tmp/")).err(), Some(Problem::NoFileName));
         assert_eq!(walk(Path::new("/tmp/..")).err(), Some(Problem::NoFileName));
+        assert_eq!(walk(Path::new("/tmp/x/.")).err(), Some(Problem::NoFileName));
     }
 
     #[test]

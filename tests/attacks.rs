@@ -507,3 +507,175 @@ fn dry_run_and_dump_escape_control_characters() {
         run.stdout
     );
 }
+
+/// `setsid -c -w runas ...` from root's shell: runas's session takes the
+/// terminal, and ends with runas. A process the target leaves behind
+/// waits for the terminal to belong to no session, takes it with
+/// TIOCSCTTY and types into root's shell, which reads the terminal again.
+/// The waiting parent revokes the terminal (TIOCVHANGUP) first; and the
+/// target cannot kill it (it keeps the caller's uid) to end it early.
+const LEFTOVER_PROBE: &str = r#"
+import os, fcntl, termios, time, signal
+try:
+    os.kill(os.getppid(), signal.SIGKILL)
+    print("killed the waiting parent", flush=True)
+except OSError as e:
+    print("kill waiter:", e.strerror, flush=True)
+if os.fork() == 0:
+    os.setsid()
+    for _ in range(100):
+        try:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        for c in b"echo pwned-by-leftover\n":
+            fcntl.ioctl(0, termios.TIOCSTI, bytes([c]))
+    except OSError:
+        pass
+    os._exit(0)
+print("target done", flush=True)
+"#;
+
+#[test]
+fn a_session_leaders_target_cannot_take_the_terminal_back() {
+    let Some(w) = tiocsti_world("attack_tty_leftover") else {
+        return;
+    };
+    let probe = w.file("leftover.py", LEFTOVER_PROBE, 0o644);
+    let out = w.shared_dir("out");
+    // Root's "shell" reads one line from the terminal after the command.
+    // (Results go to files: once revoked, the terminal takes no output.)
+    let cmd = format!(
+        "setsid -c -w {runas} -u alice -- /usr/bin/python3 {probe}; echo $? > {out}/status; /bin/bash -c 'read -t 6 -r line; echo \"[$line]\" > {out}/read'",
+        runas = w.runas.display(),
+        probe = probe.display(),
+        out = out.display()
+    );
+    let run = Run::from(
+        w.command(&["/usr/bin/python3", "-c", PTY_DRIVER, "job", "", &cmd])
+            .output()
+            .unwrap(),
+    );
+    assert!(run.stdout.contains("target done"), "{}", run.describe());
+    assert!(
+        run.stdout.contains("kill waiter: Operation not permitted"),
+        "the target could kill its waiting parent\n{}",
+        run.describe()
+    );
+    let status = fs::read_to_string(out.join("status")).unwrap_or_default();
+    assert_eq!(status.trim(), "0", "{}", run.describe());
+    let read = fs::read_to_string(out.join("read")).unwrap_or_default();
+    assert!(
+        !read.contains("pwned"),
+        "the leftover typed into root's shell: {read}\n{}",
+        run.describe()
+    );
+}
+
+/// A root target's log in root's sticky /tmp: another user creates the
+/// file between runas's look and its open (strace makes the look say "no
+/// such file" while alice's file is there, which makes the race certain);
+/// root must not write into that user's file.
+#[test]
+fn a_root_log_in_a_shared_directory_is_not_raced() {
+    let Some(w) = world("attack_log_race") else {
+        return;
+    };
+    let shared = w.shared_dir("shared");
+    let log = shared.join("root.log");
+    let script = format!(
+        "setpriv --reuid=1500 --regid=1500 --clear-groups -- sh -c 'umask 077; : > {log}' && \
+         strace -f -qq -o /dev/null -P root.log -e inject=newfstatat:error=ENOENT:when=1 \
+         {runas} -u root --daemon --log {log} -- /bin/sh -c 'echo ROOT-SECRET'; echo rc=$?",
+        log = log.display(),
+        runas = w.runas.display()
+    );
+    let run = w.program(Path::new("/bin/sh"), &["-c", &script]);
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !text.contains("ROOT-SECRET"),
+        "root wrote into alice's file\n{}",
+        run.describe()
+    );
+    assert!(run.stdout.contains("rc=125"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("owned by uid 1500"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// Holds every execve for 3 s: the window between the daemon's switch and
+/// its exec, made wide enough to hit.
+const SLOW_EXECVE: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <unistd.h>
+int execve(const char *path, char *const argv[], char *const envp[]) {
+    int (*real)(const char *, char *const[], char *const[]) = dlsym(RTLD_NEXT, "execve");
+    sleep(3);
+    return real(path, argv, envp);
+}
+"#;
+
+/// The target stops the daemon between its switch and its exec (it may:
+/// the daemon has its uid by then); runas must not wait for ever.
+#[test]
+fn a_daemon_stopped_before_exec_does_not_hang_the_start() {
+    let Some(w) = world("attack_daemon_stopped") else {
+        return;
+    };
+    let Some(shim) = preload_shim(&w, "attack_daemon_stopped", "slow_execve", SLOW_EXECVE) else {
+        return;
+    };
+    let out = w.shared_dir("shared");
+    // "alice" stops her daemon while it waits in execve.
+    let script = format!(
+        "(sleep 1; for p in $(pgrep -u 1500 -f {runas}); do setpriv --reuid=1500 --regid=1500 --clear-groups kill -STOP $p; done) & \
+         LD_PRELOAD={shim} timeout -k 2 20 {runas} -u alice --daemon -- /bin/sh -c 'echo ran > {out}/ran'; echo rc=$?; wait",
+        runas = w.runas.display(),
+        shim = shim.display(),
+        out = out.display()
+    );
+    let run = w.program(Path::new("/bin/sh"), &["-c", &script]);
+    assert!(
+        !run.stdout.contains("rc=124"),
+        "runas hung\n{}",
+        run.describe()
+    );
+    assert!(run.stdout.contains("rc=125"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("the daemon was stopped"),
+        "{}",
+        run.describe()
+    );
+    assert!(!out.join("ran").exists());
+}
+
+#[test]
+fn add_group_of_refuses_a_hard_link_and_a_mount_in_a_shared_directory() {
+    let Some(w) = world("attack_add_group_of_shared") else {
+        return;
+    };
+    let shared = w.shared_dir("shared");
+    // A root file of group 0, linked into /tmp-like shared space (what the
+    // target can do with fs.protected_hardlinks=0).
+    let secret = root_secret(&w, "secret");
+    let link = shared.join("app.sock");
+    fs::hard_link(&secret, &link).unwrap();
+    w.runas(&with_probe(&["-u", "alice", "--add-group-of", s(&link)]))
+        .assert_refused("hard links");
+    // A mount point there (a user's FUSE mount would claim to be root's;
+    // a tmpfs stands in for it).
+    let mount = shared.join("mnt");
+    fs::create_dir(&mount).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o mode=755 none {mount} && : > {mount}/device && exec {runas} -u alice --add-group-of {mount}/device -- /bin/true",
+        mount = mount.display(),
+        runas = w.runas.display()
+    );
+    let run = w.program(Path::new("/bin/sh"), &["-c", &script]);
+    run.assert_refused("is a mount point");
+}

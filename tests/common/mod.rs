@@ -459,3 +459,39 @@ pub fn exec_with_raw_environment(entries: &[&str]) -> Vec<OsString> {
     argv.extend(entries.iter().map(OsString::from));
     argv
 }
+
+/// A shared library for LD_PRELOAD, compiled from `source` into the world,
+/// or None (said on stderr) when it cannot be: no gcc (Debian's gcc), or
+/// a statically linked runas under test, which would not load it.
+pub fn preload_shim(w: &World, test: &str, name: &str, source: &str) -> Option<PathBuf> {
+    let elf = fs::read(runas_under_test()).unwrap_or_default();
+    if !elf
+        .windows(b"ld-linux".len())
+        .any(|window| window == b"ld-linux")
+    {
+        eprintln!(
+            "SKIPPED {test}: the runas under test is statically linked and loads no LD_PRELOAD library"
+        );
+        return None;
+    }
+    let c = w.path().join(format!("{name}.c"));
+    let so = w.path().join(format!("{name}.so"));
+    fs::write(&c, source).unwrap();
+    match Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&c)
+        .arg("-ldl")
+        .status()
+    {
+        Ok(status) if status.success() => {
+            fs::set_permissions(&so, fs::Permissions::from_mode(0o755)).unwrap();
+            Some(so)
+        }
+        Ok(status) => panic!("gcc failed to build {name}.so: {status}"),
+        Err(_) => {
+            eprintln!("SKIPPED {test}: gcc is not installed (Debian package gcc)");
+            None
+        }
+    }
+}
