@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// The options as typed, before any parsing of ids or names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Options {
+pub struct CommandLine {
     pub user: Option<String>,
     pub group: Option<String>,
     pub groups: Option<String>,
@@ -53,7 +53,7 @@ pub struct Options {
 /// Either options to act on, or text to print and exit 0 (--help, --version).
 #[derive(Debug)]
 pub enum Parsed {
-    Run(Box<Options>),
+    Run(Box<CommandLine>),
     Print(String),
 }
 
@@ -368,15 +368,15 @@ fn missing_value(spec: &OptionSpec, next: Option<&OsStr>) -> Error {
 fn utf8(spec: &OptionSpec, value: OsString) -> Result<String> {
     value.into_string().map_err(|bad| {
         usage(format!(
-            "the value of {} is not valid UTF-8: {:?}",
+            "the value of {} is not valid UTF-8: {}",
             spec.quoted(),
-            bad.to_string_lossy()
+            crate::quote::quote(&bad)
         ))
     })
 }
 
 /// Put one option's value where it belongs.
-fn store(options: &mut Options, spec: &OptionSpec, value: Option<OsString>) -> Result<()> {
+fn store(options: &mut CommandLine, spec: &OptionSpec, value: Option<OsString>) -> Result<()> {
     let value = value.unwrap_or_default();
     match spec.id {
         Id::User => options.user = Some(utf8(spec, value)?),
@@ -448,7 +448,7 @@ fn check_combinations(seen: u64) -> Result<()> {
 /// every word from there on is passed on verbatim.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     let mut args = args.into_iter().skip(1);
-    let mut options = Options::default();
+    let mut options = CommandLine::default();
     let mut seen = 0u64;
     while let Some(arg) = args.next() {
         let bytes = arg.as_bytes();
@@ -570,7 +570,7 @@ pub fn help() -> String {
 mod tests {
     use super::*;
 
-    fn run(args: &[&str]) -> Result<Options> {
+    fn run(args: &[&str]) -> Result<CommandLine> {
         let args = std::iter::once("runas")
             .chain(args.iter().copied())
             .map(OsString::from);

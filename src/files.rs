@@ -44,8 +44,6 @@
 
 use crate::spec::MAX_ID;
 use nix::errno::Errno;
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
 
 pub const PASSWD: &str = "/etc/passwd";
 pub const GROUP: &str = "/etc/group";
@@ -67,20 +65,6 @@ pub struct PasswdEntry<'a> {
     pub gid: u32,
     pub home: &'a [u8],
     pub shell: &'a [u8],
-}
-
-impl PasswdEntry<'_> {
-    /// The entry as the rest of runas uses it; the name must be UTF-8,
-    /// since group membership is compared by name.
-    pub fn to_record(&self) -> Option<crate::userdb::UserRecord> {
-        Some(crate::userdb::UserRecord {
-            name: String::from_utf8(self.name.to_vec()).ok()?,
-            uid: self.uid,
-            gid: self.gid,
-            home: OsString::from_vec(self.home.to_vec()),
-            shell: OsString::from_vec(self.shell.to_vec()),
-        })
-    }
 }
 
 /// A group entry, borrowed from the file's text.

@@ -9,8 +9,9 @@
 //! gid joins it. Every capability is dropped before the target runs.
 
 use crate::error::{Error, Result};
+use crate::facts::Facts;
 use crate::plan::{Credentials, Plan, ResIds};
-use crate::spec::{GroupPolicy, IdSpec, ProcessOptions, Request};
+use crate::spec::{GroupPolicy, IdSpec, ProcessRequest, Request};
 use crate::sys;
 
 /// The variables glibc removes from the environment of a program started in
@@ -49,6 +50,25 @@ pub const UNSECURE_ENV: [&str; 29] = [
     "TZDIR",
 ];
 
+/// How runas may run at all when its file grants privilege: never
+/// set-user-ID or set-group-ID (every local user would get the owner's
+/// identity through runas's options), and never with file capabilities
+/// gained without secure-execution mode. Checked before anything is read
+/// from the command line.
+pub fn check_install(facts: &Facts) -> Result<()> {
+    let before = &facts.credentials;
+    for (kind, ids) in [("uid", before.uid), ("gid", before.gid)] {
+        if ids.real != ids.effective {
+            return Err(Error::SetIdInstall {
+                kind,
+                real: ids.real,
+                effective: ids.effective,
+            });
+        }
+    }
+    refuse_gain_without_secure_mode(before, facts.at_secure)
+}
+
 /// Whether runas runs with privilege it gained at exec from its file (not
 /// from the caller): secure-execution mode, same real and effective uid,
 /// and a caller other than root.
@@ -66,7 +86,7 @@ const SECBIT_NOROOT: u32 = 1 << 0;
 /// library kept LD_PRELOAD and the other unsafe variables, and the dynamic
 /// loader honoured them. runas cannot undo what ran before main: it
 /// refuses to go on.
-pub fn refuse_gain_without_secure_mode(before: &Credentials, at_secure: bool) -> Result<()> {
+fn refuse_gain_without_secure_mode(before: &Credentials, at_secure: bool) -> Result<()> {
     if at_secure || before.uid.real != 0 {
         return Ok(());
     }
@@ -120,11 +140,12 @@ pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
         GroupPolicy::Init => return Err(refuse("--init-groups")),
         GroupPolicy::Clear => return Err(refuse("--clear-groups")),
         GroupPolicy::List(_) => return Err(refuse("--groups")),
+        GroupPolicy::Members => return Err(refuse("gosu mode")),
     }
     if !request.add_group_of.is_empty() {
         return Err(refuse("--add-group-of"));
     }
-    let p: &ProcessOptions = &request.process;
+    let p: &ProcessRequest = &request.process;
     if p.keep_caps != 0 {
         return Err(refuse("--keep-caps"));
     }
@@ -195,9 +216,7 @@ mod tests {
             user,
             group: Some(IdSpec::Id(1700)),
             policy,
-            add_group_of: vec![],
-            env: Default::default(),
-            process: Default::default(),
+            ..Request::new(crate::spec::Rules::Runas)
         }
     }
 

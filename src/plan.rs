@@ -4,7 +4,10 @@
 
 use crate::capability;
 use crate::error::{Error, Result};
-use crate::spec::{self, GroupPolicy, IdSpec, ProcessOptions, Request};
+use crate::facts::{Facts, Listen};
+use crate::newgrp;
+use crate::quote::quote;
+use crate::spec::{self, GroupPolicy, IdSpec, ProcessRequest, Request, Rules};
 use crate::sys::KERNEL_NGROUPS_MAX;
 use crate::userdb::{UserDb, UserRecord};
 use std::ffi::OsString;
@@ -49,7 +52,7 @@ pub struct Plan {
     pub groups: Vec<u32>,
     pub env: EnvPlan,
     /// Hardening and process options, validated against the identity.
-    pub process: ProcessOptions,
+    pub process: ProcessRequest,
 }
 
 /// How the target's environment is made from runas's own.
@@ -88,20 +91,20 @@ pub fn normalize_groups(mut groups: Vec<u32>) -> Vec<u32> {
 }
 
 /// Turn a name-service failure into an error that says what was looked up.
-pub(crate) fn lookup_error(what: String) -> impl FnOnce(crate::userdb::LookupError) -> Error {
+fn lookup_error(what: String) -> impl FnOnce(crate::userdb::LookupError) -> Error {
     move |source| Error::Lookup { what, source }
 }
 
 /// The target user: its uid and, when the passwd database has it (and it
 /// was needed), its entry.
-pub(crate) struct Target {
-    pub(crate) uid: u32,
-    pub(crate) record: Option<UserRecord>,
+struct Target {
+    uid: u32,
+    record: Option<UserRecord>,
 }
 
 /// Whether a numeric uid's passwd entry is worth a lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Entry {
+enum Entry {
     /// Look it up: some field of it is used.
     Wanted,
     /// No field of it is used (the group, the supplementary list and the
@@ -109,7 +112,7 @@ pub(crate) enum Entry {
     NotNeeded,
 }
 
-pub(crate) fn resolve_user(spec: &IdSpec, db: &dyn UserDb, entry: Entry) -> Result<Target> {
+fn resolve_user(spec: &IdSpec, db: &dyn UserDb, entry: Entry) -> Result<Target> {
     match spec {
         IdSpec::Id(uid) if entry == Entry::NotNeeded => Ok(Target {
             uid: *uid,
@@ -125,7 +128,8 @@ pub(crate) fn resolve_user(spec: &IdSpec, db: &dyn UserDb, entry: Entry) -> Resu
             let record = db
                 .user_by_name(name)
                 .map_err(lookup_error(format!(
-                    "user {name:?} in the passwd database"
+                    "user {} in the passwd database",
+                    quote(name)
                 )))?
                 .ok_or_else(|| Error::UnknownUser(name.clone()))?;
             Ok(Target {
@@ -137,67 +141,107 @@ pub(crate) fn resolve_user(spec: &IdSpec, db: &dyn UserDb, entry: Entry) -> Resu
 }
 
 /// A group spec to its gid: ids as they are, names through the database.
-pub(crate) fn resolve_group(spec: &IdSpec, db: &dyn UserDb) -> Result<u32> {
+fn resolve_group(spec: &IdSpec, db: &dyn UserDb) -> Result<u32> {
     match spec {
         IdSpec::Id(gid) => Ok(*gid),
         IdSpec::Name(name) => db
             .group_by_name(name)
             .map_err(lookup_error(format!(
-                "group {name:?} in the group database"
+                "group {} in the group database",
+                quote(name)
             )))?
             .ok_or_else(|| Error::UnknownGroup(name.clone())),
     }
 }
 
+/// The home of an entry as runas uses it: empty means "/", as login(1)
+/// reads it; so does a home that is not absolute, which would otherwise
+/// be found from the caller's working directory (--chdir ~, a shell's cd).
+fn home_of(record: Option<&UserRecord>) -> OsString {
+    match record {
+        Some(r) if r.home.as_encoded_bytes().first() == Some(&b'/') => r.home.clone(),
+        _ => "/".into(),
+    }
+}
+
 /// HOME, USER, LOGNAME and SHELL for the target user, as login(1) sets them.
 fn user_environment(target: &Target) -> Vec<(OsString, OsString)> {
-    let (home, name, shell) = match &target.record {
-        Some(record) => (
-            record.home.clone(),
-            OsString::from(&record.name),
-            record.shell.clone(),
-        ),
-        None => (
-            OsString::new(),
-            OsString::from(target.uid.to_string()),
-            OsString::new(),
-        ),
+    let (name, shell) = match &target.record {
+        Some(record) => (OsString::from(&record.name), record.shell.clone()),
+        None => (OsString::from(target.uid.to_string()), OsString::new()),
     };
-    // Empty fields mean "/" and "/bin/sh", as login(1) reads them; so does
-    // a home that is not absolute, which would otherwise be found from
-    // the caller's working directory (--chdir ~, a shell's cd).
-    let home = if home.as_encoded_bytes().first() == Some(&b'/') {
-        home
-    } else {
-        "/".into()
-    };
+    // An empty shell field means /bin/sh, as login(1) reads it.
     let shell = if shell.is_empty() {
         "/bin/sh".into()
     } else {
         shell
     };
     vec![
-        ("HOME".into(), home),
+        ("HOME".into(), home_of(target.record.as_ref())),
         ("USER".into(), name.clone()),
         ("LOGNAME".into(), name),
         ("SHELL".into(), shell),
     ]
 }
 
-/// Resolve a request against the account database and the current credentials.
-/// `extra_groups` are the owning groups of --add-group-of paths, which the
-/// caller looked up (before any change) so this function stays pure.
-pub fn resolve(
-    request: &Request,
-    current: &Credentials,
-    db: &dyn UserDb,
-    extra_groups: &[u32],
-) -> Result<Plan> {
+/// The one resolver: a request (runas's, or gosu's and su-exec's, whose
+/// rules differ where the table in compat.rs says) against the account
+/// database and the process as it is, into a complete plan. Every lookup
+/// happens here, before any change; newgrp mode's rules apply here too.
+pub fn resolve(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Plan> {
+    resolve_rules(request, facts, db).map_err(|source| match request.rules {
+        Rules::Runas => source,
+        rules => match source {
+            already @ Error::InCompatSpec { .. } => already,
+            source => Error::InCompatSpec {
+                mode: rules.name(),
+                spec: request.compat_spec.clone(),
+                source: Box::new(source),
+            },
+        },
+    })
+}
+
+fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Plan> {
+    let current = &facts.credentials;
+    let compat = request.rules != Rules::Runas;
+    let restricted = newgrp::is_restricted(current, facts.at_secure);
+    if restricted && compat {
+        // gosu's and su-exec's rules would let a file capability set any gid.
+        return Err(Error::NotPermitted(format!(
+            "{} mode is not available when runas runs with a file capability for a non-root caller; use runas --group GROUP (newgrp mode)",
+            request.rules.name()
+        )));
+    }
+    let restricted_request;
+    let request = if restricted {
+        restricted_request = newgrp::restrict(request.clone(), current)?;
+        &restricted_request
+    } else {
+        request
+    };
+    // gosu and su-exec keep the caller's user for an empty USER, so
+    // `ENTRYPOINT ["gosu", "$APP_USER"]` with the variable unset would run
+    // the command as root, exit 0. Keeping root must be written.
+    if compat && request.user.is_none() && current.uid.real == 0 {
+        return Err(Error::Usage(format!(
+            "the USER part is empty, which would keep root: write root or 0 to keep root (is a variable such as $APP_USER unset?); usage: {} USER[:GROUP] COMMAND",
+            request.rules.name()
+        )));
+    }
+    let user = match (&request.user, compat) {
+        (None, true) => Some(IdSpec::Id(current.uid.real)),
+        (user, _) => user.clone(),
+    };
     // The entry gives the primary group, the name for the group database,
     // and HOME, USER, LOGNAME and SHELL; with all of those given otherwise,
     // a numeric uid needs no lookup at all.
-    let entry = if request.group.is_none()
-        || matches!(request.policy, GroupPolicy::Init | GroupPolicy::Default)
+    let entry = if compat
+        || request.group.is_none()
+        || matches!(
+            request.policy,
+            GroupPolicy::Init | GroupPolicy::Default | GroupPolicy::Members
+        )
         || !request.env.keep_identity
         || needs_home(&request.process)
     {
@@ -205,8 +249,7 @@ pub fn resolve(
     } else {
         Entry::NotNeeded
     };
-    let target = request
-        .user
+    let target = user
         .as_ref()
         .map(|spec| resolve_user(spec, db, entry))
         .transpose()?;
@@ -220,12 +263,21 @@ pub fn resolve(
                 ..
             }),
         ) => record.gid,
+        // gosu and su-exec: the caller's gid (0 for root), as they do.
+        (None, Some(Target { record: None, .. })) if compat => current.gid.real,
         (None, Some(Target { uid, record: None })) => return Err(Error::UidWithoutEntry(*uid)),
         (None, None) => current.gid.effective,
     };
     let uid = target.as_ref().map_or(current.uid.effective, |t| t.uid);
 
     // With a user, the default is --init-groups; without one, --keep-groups.
+    let memberships = |record: &UserRecord, primary: u32| {
+        db.group_list(&record.name, primary)
+            .map_err(lookup_error(format!(
+                "the groups of user {} in the group database",
+                quote(&record.name)
+            )))
+    };
     let groups = match (&request.policy, &target) {
         (
             GroupPolicy::Init | GroupPolicy::Default,
@@ -233,14 +285,23 @@ pub fn resolve(
                 record: Some(record),
                 ..
             }),
-        ) => db
-            .group_list(&record.name, gid)
-            .map_err(lookup_error(format!(
-                "the groups of user {:?} in the group database",
-                record.name
-            )))?,
+        ) => memberships(record, gid)?,
         // No passwd entry means no name, and group membership is by name.
         (GroupPolicy::Init | GroupPolicy::Default, Some(Target { record: None, .. })) => vec![gid],
+        // getgrouplist always adds the gid it is given: given (gid_t)-1,
+        // which no group can have, it is removed again.
+        (
+            GroupPolicy::Members,
+            Some(Target {
+                record: Some(record),
+                ..
+            }),
+        ) => {
+            let mut groups = memberships(record, u32::MAX)?;
+            groups.retain(|g| *g != u32::MAX);
+            groups
+        }
+        (GroupPolicy::Members, _) => Vec::new(),
         (GroupPolicy::Init, None) => {
             return Err(Error::Usage(
                 "--init-groups needs --user: it reads the user's memberships from the group database".into(),
@@ -253,12 +314,18 @@ pub fn resolve(
             .map(|item| resolve_group(item, db))
             .collect::<Result<_>>()?,
     };
-    let groups = normalize_groups(
-        groups
-            .into_iter()
-            .chain(extra_groups.iter().copied())
-            .collect(),
-    );
+    let extra_groups = request
+        .add_group_of
+        .iter()
+        .map(|path| {
+            db.group_of_path(path).map_err(|problem| Error::UnsafePath {
+                option: "--add-group-of",
+                path: path.clone(),
+                problem,
+            })
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    let groups = normalize_groups(groups.into_iter().chain(extra_groups).collect());
     if groups.len() > KERNEL_NGROUPS_MAX {
         return Err(Error::NotPermitted(format!(
             "the supplementary list has {} groups, more than the kernel's limit of {KERNEL_NGROUPS_MAX}",
@@ -266,9 +333,75 @@ pub fn resolve(
         )));
     }
 
-    // The identity variables: the target's, or with --reset-env and no
-    // --user, the current user's (a reset environment still needs a HOME).
-    let identity = match &target {
+    let (env, identity) = if compat {
+        // gosu and su-exec set HOME alone.
+        let home = home_of(target.as_ref().and_then(|t| t.record.as_ref()));
+        let env = EnvPlan {
+            set: vec![("HOME".into(), home)],
+            ..EnvPlan::default()
+        };
+        (env, None)
+    } else {
+        environment(request, &target, uid, db)?
+    };
+
+    let mut process = request.process.clone();
+    if let Some(dir) = &process.chdir {
+        let home = identity
+            .iter()
+            .flatten()
+            .find(|(k, _)| k == "HOME")
+            .map(|(_, v)| v.clone());
+        process.chdir = Some(expand_tilde(dir, home.as_deref()));
+    }
+    if process.daemon.is_some() {
+        // A daemon holds no directory busy: / unless --chdir.
+        process.chdir.get_or_insert_with(|| "/".into());
+    }
+    process.listen_fds = systemd_sockets(facts, &env)?;
+    check_process_options(&process, uid)?;
+    contain_root_equivalent(&mut process)?;
+
+    let plan = Plan {
+        uid,
+        gid,
+        groups,
+        env,
+        process,
+    };
+    if restricted {
+        newgrp::check_plan(&plan, current)?;
+    }
+    Ok(plan)
+}
+
+/// systemd's sockets are kept only for a target that sees LISTEN_PID and
+/// LISTEN_FDS as they came: a target told nothing of them would hold them
+/// without knowing. An invalid count is an error: which descriptors are
+/// sockets would be a guess.
+fn systemd_sockets(facts: &Facts, env: &EnvPlan) -> Result<u32> {
+    let hidden = |name: &str| {
+        env.clear || env.unset.iter().any(|n| n == name) || env.set.iter().any(|(n, _)| n == name)
+    };
+    match &facts.listen {
+        Listen::None => Ok(0),
+        Listen::Invalid(message) => Err(Error::Usage(message.clone())),
+        Listen::Sockets(_) if hidden("LISTEN_PID") || hidden("LISTEN_FDS") => Ok(0),
+        Listen::Sockets(count) => Ok(*count),
+    }
+}
+
+/// runas's environment rules: the target's identity variables (or, with
+/// --reset-env and no --user, the current user's: a reset environment
+/// still needs a HOME), PATH after a reset, then -e in order.
+#[allow(clippy::type_complexity)]
+fn environment(
+    request: &Request,
+    target: &Option<Target>,
+    uid: u32,
+    db: &dyn UserDb,
+) -> Result<(EnvPlan, Option<Vec<(OsString, OsString)>>)> {
+    let identity = match target {
         Some(target) => Some(user_environment(target)),
         None if request.env.reset || needs_home(&request.process) => Some(user_environment(
             &resolve_user(&IdSpec::Id(uid), db, Entry::Wanted)?,
@@ -292,38 +425,10 @@ pub fn resolve(
         unset: request.env.unset.clone(),
         set,
     };
-
-    let mut process = request.process.clone();
-    // systemd's sockets are kept only for a target that sees LISTEN_PID and
-    // LISTEN_FDS as they came: a target told nothing of them would hold
-    // them without knowing.
-    let hidden = |name: &str| {
-        env.clear || env.unset.iter().any(|n| n == name) || env.set.iter().any(|(n, _)| n == name)
-    };
-    if hidden("LISTEN_PID") || hidden("LISTEN_FDS") {
-        process.listen_fds = 0;
-    }
-    if let Some(dir) = &process.chdir {
-        let home = identity
-            .iter()
-            .flatten()
-            .find(|(k, _)| k == "HOME")
-            .map(|(_, v)| v.clone());
-        process.chdir = Some(expand_tilde(dir, home.as_deref()));
-    }
-    check_process_options(&process, uid)?;
-    contain_root_equivalent(&mut process)?;
-
-    Ok(Plan {
-        uid,
-        gid,
-        groups,
-        env,
-        process,
-    })
+    Ok((env, identity))
 }
 
-fn needs_home(process: &ProcessOptions) -> bool {
+fn needs_home(process: &ProcessRequest) -> bool {
     process
         .chdir
         .as_ref()
@@ -350,7 +455,7 @@ pub fn expand_tilde(dir: &std::ffi::OsStr, home: Option<&std::ffi::OsStr>) -> Os
 /// it. Where one is allowed, the target still cannot gain more through
 /// file capabilities: no_new_privs, and a bounding set of exactly what it
 /// keeps.
-fn contain_root_equivalent(process: &mut ProcessOptions) -> Result<()> {
+fn contain_root_equivalent(process: &mut ProcessRequest) -> Result<()> {
     let root = capability::root_equivalent();
     let stray = process.allow_root_caps & !(process.keep_caps & root);
     if stray != 0 {
@@ -376,7 +481,7 @@ fn contain_root_equivalent(process: &mut ProcessOptions) -> Result<()> {
 }
 
 /// Combinations that cannot do what they say.
-fn check_process_options(process: &ProcessOptions, uid: u32) -> Result<()> {
+fn check_process_options(process: &ProcessRequest, uid: u32) -> Result<()> {
     if process.keep_caps != 0 && uid == 0 {
         return Err(Error::Usage(
             "--keep-caps is for a target other than root: root already keeps its capabilities"
@@ -402,31 +507,7 @@ fn check_process_options(process: &ProcessOptions, uid: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::userdb::fake::FakeDb;
-
-    fn db() -> FakeDb {
-        FakeDb::default()
-            .user("root", 0, 0, "/root", "/bin/bash")
-            .user("alice", 1500, 1500, "/home/alice", "/bin/bash")
-            .user("bob", 1501, 1501, "", "")
-            .user("relative", 1503, 1503, "home/relative", "/bin/sh")
-            .user("orphan", 1502, 1999, "/home/orphan", "/bin/sh")
-            // A name made only of digits, mapping to uid 0.
-            .user("4242", 0, 0, "/", "/bin/sh")
-            .group("root", 0, &[])
-            .group("alice", 1500, &[])
-            .group("jupiter", 1700, &["alice"])
-            .group("saturn", 1701, &["alice", "bob"])
-            .group("4243", 0, &[])
-    }
-
-    fn root() -> Credentials {
-        Credentials {
-            uid: ResIds::all(0),
-            gid: ResIds::all(0),
-            groups: vec![0, 4, 27],
-        }
-    }
+    use crate::testing::{FakeDb, db, facts, root};
 
     fn name(s: &str) -> IdSpec {
         IdSpec::Name(s.into())
@@ -437,14 +518,12 @@ mod tests {
             user,
             group,
             policy,
-            add_group_of: vec![],
-            env: Default::default(),
-            process: Default::default(),
+            ..Request::new(Rules::Runas)
         }
     }
 
     fn resolve(request: &Request, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
-        super::resolve(request, current, db, &[])
+        super::resolve(request, &facts(current.clone()), db)
     }
 
     fn env_of(plan: &Plan, key: &str) -> Option<String> {
@@ -753,12 +832,19 @@ mod tests {
 
     #[test]
     fn add_group_of_joins_every_policy() {
-        let req = request(Some(name("alice")), None, GroupPolicy::Clear);
-        let plan = super::resolve(&req, &root(), &db(), &[44, 44]).unwrap();
+        let mut req = request(Some(name("alice")), None, GroupPolicy::Clear);
+        req.add_group_of = vec!["/dev/kvm".into(), "/dev/kvm".into()];
+        let plan = resolve(&req, &root(), &db()).unwrap();
         assert_eq!(plan.groups, vec![44]);
-        let req = request(None, None, GroupPolicy::Default);
-        let plan = super::resolve(&req, &root(), &db(), &[44]).unwrap();
+        let mut req = request(None, None, GroupPolicy::Default);
+        req.add_group_of = vec!["/dev/kvm".into()];
+        let plan = resolve(&req, &root(), &db()).unwrap();
         assert_eq!(plan.groups, vec![0, 4, 27, 44]);
+        req.add_group_of = vec!["/no/such".into()];
+        assert!(matches!(
+            resolve(&req, &root(), &db()).unwrap_err(),
+            Error::UnsafePath { .. }
+        ));
     }
 
     #[test]

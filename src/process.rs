@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::show::json_str;
+use crate::quote::quote;
 use crate::sys;
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
@@ -12,14 +12,17 @@ use nix::sys::stat::Mode;
 use nix::unistd::{Pid, getppid};
 use std::ffi::OsString;
 use std::fmt;
+use std::os::fd::RawFd;
 
 /// The descriptors above 2 the target keeps through --close-fds: the
-/// --keep-fd ones, and systemd's sockets, `listen` of them from 3.
+/// --keep-fd ones, systemd's sockets (`listen` of them from 3), and a
+/// daemon's pidfile lock, whose number is known once it is opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Kept {
     /// Sorted, without duplicates, all above 2.
     pub fds: Vec<u32>,
     pub listen: u32,
+    pub pidfile: bool,
 }
 
 impl Kept {
@@ -31,7 +34,23 @@ impl Kept {
             .collect();
         fds.sort_unstable();
         fds.dedup();
-        Kept { fds, listen }
+        Kept {
+            fds,
+            listen,
+            pidfile: false,
+        }
+    }
+
+    /// With the pidfile's lock descriptor, once there is one.
+    fn with_lock(&self, lock: Option<RawFd>) -> Kept {
+        match lock {
+            Some(fd) => {
+                let mut keep: Vec<i32> = self.fds.iter().map(|&fd| fd as i32).collect();
+                keep.push(fd);
+                Kept::new(&keep, self.listen)
+            }
+            None => self.clone(),
+        }
     }
 
     pub fn contains(&self, fd: u32) -> bool {
@@ -65,10 +84,14 @@ impl fmt::Display for Kept {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "keeping {:?}", self.fds)?;
         match self.listen {
-            0 => Ok(()),
-            1 => write!(f, " and systemd's socket 3"),
-            n => write!(f, " and systemd's sockets 3-{}", 2 + u64::from(n)),
+            0 => {}
+            1 => write!(f, " and systemd's socket 3")?,
+            n => write!(f, " and systemd's sockets 3-{}", 2 + u64::from(n))?,
         }
+        if self.pidfile {
+            f.write_str(" and the pidfile's lock")?;
+        }
+        Ok(())
     }
 }
 
@@ -98,7 +121,8 @@ pub fn systemd_sockets(
         .filter(|_| digits(text))
         .ok_or_else(|| {
             Error::Usage(format!(
-                "LISTEN_FDS={text:?} (with LISTEN_PID naming this process) is not a number of descriptors"
+                "LISTEN_FDS={} (with LISTEN_PID naming this process) is not a number of descriptors",
+                quote(text)
             ))
         })?;
     for k in 0..count {
@@ -180,11 +204,11 @@ fn verify_closed(kept: &Kept) -> Result<()> {
     Ok(())
 }
 
-/// One change of a process attribute, made after the switch. `steps` lists
+/// One change of a process attribute, made after the switch. `settings` lists
 /// them: a real run executes the list and --dry-run prints it, so what the
 /// dry run shows is what runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum Setting {
     /// After the switch: the kernel clears the setting on a credential change.
     ParentDeathSignal(Signal),
     NoNewPrivs,
@@ -196,42 +220,48 @@ pub enum Step {
 }
 
 /// The process-attribute changes the plan asks for, in the order made.
-pub fn steps(plan: &Plan) -> Vec<Step> {
+pub fn settings(plan: &Plan) -> Vec<Setting> {
     let p = &plan.process;
-    let mut steps = Vec::new();
+    let mut settings = Vec::new();
     if let Some(signal) = p.pdeathsig {
-        steps.push(Step::ParentDeathSignal(signal));
+        settings.push(Setting::ParentDeathSignal(signal));
     }
     if p.no_new_privs {
-        steps.push(Step::NoNewPrivs);
+        settings.push(Setting::NoNewPrivs);
     }
     if let Some(mask) = p.umask {
-        steps.push(Step::Umask(mask));
+        settings.push(Setting::Umask(mask));
     }
     if let Some(dir) = &p.chdir {
-        steps.push(Step::Chdir(dir.clone()));
+        settings.push(Setting::Chdir(dir.clone()));
     }
     if let Some(keep) = &p.close_fds {
-        steps.push(Step::CloseFds(Kept::new(keep, p.listen_fds)));
+        let mut kept = Kept::new(keep, p.listen_fds);
+        kept.pidfile = p.daemon.as_ref().is_some_and(|d| d.pidfile.is_some());
+        settings.push(Setting::CloseFds(kept));
     }
-    steps
+    settings
 }
 
-impl fmt::Display for Step {
+impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::ParentDeathSignal(signal) => write!(f, "prctl(PR_SET_PDEATHSIG, {signal})"),
-            Step::NoNewPrivs => f.write_str("prctl(PR_SET_NO_NEW_PRIVS, 1)"),
-            Step::Umask(mask) => write!(f, "umask({mask:04o})"),
-            Step::Chdir(dir) => write!(f, "chdir({})", json_str(&dir.to_string_lossy())),
-            Step::CloseFds(kept) => write!(f, "close_range(3.., CLOSE_RANGE_CLOEXEC) {kept}"),
+            Setting::ParentDeathSignal(signal) => write!(f, "prctl(PR_SET_PDEATHSIG, {signal})"),
+            Setting::NoNewPrivs => f.write_str("prctl(PR_SET_NO_NEW_PRIVS, 1)"),
+            Setting::Umask(mask) => write!(f, "umask({mask:04o})"),
+            Setting::Chdir(dir) => write!(f, "chdir({})", quote(dir)),
+            Setting::CloseFds(kept) => write!(f, "close_range(3.., CLOSE_RANGE_CLOEXEC) {kept}"),
         }
     }
 }
 
-fn execute(step: &Step, original_parent: Pid) -> Result<()> {
-    match step {
-        Step::ParentDeathSignal(signal) => {
+/// Make one setting. `parent` is the process the target's parent-death
+/// signal refers to: the one that started runas, the waiting parent of a
+/// new session, or the daemon's new parent. `lock` is a daemon's pidfile
+/// lock, which --close-fds keeps.
+pub fn apply(setting: &Setting, parent: Pid, lock: Option<RawFd>) -> Result<()> {
+    match setting {
+        Setting::ParentDeathSignal(signal) => {
             let signal = *signal;
             // A signal the caller left ignored or blocked would never take
             // effect: --pdeathsig asks for it to, so this one signal gets
@@ -249,39 +279,30 @@ fn execute(step: &Step, original_parent: Pid) -> Result<()> {
             nix::sys::prctl::set_pdeathsig(signal)
                 .map_err(|e| Error::syscall(format!("prctl(PR_SET_PDEATHSIG, {signal})"), e))?;
             // A parent that died before this point sends nothing: do it now.
-            if getppid() != original_parent {
+            if getppid() != parent {
                 nix::sys::signal::raise(signal).map_err(|e| Error::syscall("raise", e))?;
                 return Err(Error::NotPermitted(format!(
                     "the parent exited before --pdeathsig {signal} was set"
                 )));
             }
         }
-        Step::NoNewPrivs => nix::sys::prctl::set_no_new_privs()
+        Setting::NoNewPrivs => nix::sys::prctl::set_no_new_privs()
             .map_err(|e| Error::syscall("prctl(PR_SET_NO_NEW_PRIVS)", e))?,
-        Step::Umask(mask) => {
+        Setting::Umask(mask) => {
             nix::sys::stat::umask(Mode::from_bits_truncate(*mask));
         }
-        Step::Chdir(dir) => nix::unistd::chdir(dir.as_os_str())
-            .map_err(|e: Errno| Error::syscall(format!("chdir({:?})", dir.to_string_lossy()), e))?,
-        Step::CloseFds(kept) => close_fds(kept)?,
+        Setting::Chdir(dir) => nix::unistd::chdir(dir.as_os_str())
+            .map_err(|e: Errno| Error::syscall(format!("chdir({})", quote(dir)), e))?,
+        Setting::CloseFds(kept) => close_fds(&kept.with_lock(lock))?,
     }
     Ok(())
 }
 
-/// Make the plan's process-attribute changes, in order. `parent` is the
-/// process the target's parent-death signal refers to: the one that
-/// started runas, or the waiting parent of a new session.
-pub fn apply(plan: &Plan, original_parent: Pid) -> Result<()> {
-    steps(plan)
-        .iter()
-        .try_for_each(|step| execute(step, original_parent))
-}
-
 /// Read back what can be read back.
-pub fn verify(plan: &Plan) -> Result<()> {
+pub fn verify(plan: &Plan, lock: Option<RawFd>) -> Result<()> {
     let p = &plan.process;
     if let Some(keep) = &p.close_fds {
-        verify_closed(&Kept::new(keep, p.listen_fds))?;
+        verify_closed(&Kept::new(keep, p.listen_fds).with_lock(lock))?;
     }
     if p.no_new_privs {
         let set = nix::sys::prctl::get_no_new_privs()
@@ -366,13 +387,13 @@ mod tests {
             env: Default::default(),
             process: Default::default(),
         };
-        assert!(steps(&plan).is_empty());
+        assert!(settings(&plan).is_empty());
         plan.process.pdeathsig = Some(Signal::SIGTERM);
         plan.process.no_new_privs = true;
         plan.process.umask = Some(0o27);
         plan.process.chdir = Some("/srv/a\"b".into());
         plan.process.close_fds = Some(vec![7, 2]);
-        let printed: Vec<String> = steps(&plan).iter().map(ToString::to_string).collect();
+        let printed: Vec<String> = settings(&plan).iter().map(ToString::to_string).collect();
         assert_eq!(
             printed,
             [

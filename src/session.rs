@@ -19,25 +19,6 @@ use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// --daemon's files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DaemonOptions {
-    pub pidfile: Option<PathBuf>,
-    pub log: Option<PathBuf>,
-}
-
-/// Where the target's process group and session come from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Session {
-    /// The caller's (the default).
-    #[default]
-    Inherit,
-    /// --new-pgroup: a process group of its own, same session.
-    NewProcessGroup,
-    /// --setsid: a session of its own, no controlling terminal.
-    NewSession,
-}
-
 /// The signals the waiting parent of a new session passes on to the target.
 const FORWARDED: [Signal; 6] = [
     Signal::SIGINT,
@@ -250,8 +231,10 @@ fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
 /// opened as descriptor 0, 1 or 2 and then be replaced by those dup2 calls.
 pub fn occupy_standard_fds() -> Result<()> {
     loop {
-        let null =
-            File::open("/dev/null").map_err(|e| Error::NotPermitted(format!("/dev/null: {e}")))?;
+        let null = File::open("/dev/null").map_err(|e| Error::Io {
+            what: "opening /dev/null".into(),
+            source: e,
+        })?;
         if null.as_raw_fd() > 2 {
             return Ok(());
         }
@@ -370,7 +353,8 @@ impl Pidfile {
     }
 
     /// Record `pid`, and close the writable descriptor in this process.
-    fn record(self, pid: Pid) -> Result<RawFd> {
+    /// Returns the read-only, locked descriptor, which the daemon keeps.
+    pub fn record(self, pid: Pid) -> Result<RawFd> {
         let Pidfile { path, writer, lock } = self;
         writer
             .set_len(0)
@@ -546,28 +530,33 @@ impl StatusPipe {
         let _ = (&self.0).write_all(record.as_bytes());
     }
 
-    fn fail(&self, failure: &Error) -> ! {
+    /// Report a failure to the caller, and exit with its status.
+    pub fn fail(&self, failure: &Error) -> ! {
         let message = failure.to_string().replace('\n', " ");
         self.send(&format!("fail {} {message}", failure.exit_code()));
         std::process::exit(i32::from(failure.exit_code()))
     }
 }
 
+/// Where a process goes on after [`daemonize`].
+pub enum Forked {
+    /// The caller: the daemon said it was about to exec, and did.
+    Caller,
+    /// The daemon: it goes on with the steps, reporting to its caller.
+    Daemon {
+        status: StatusPipe,
+        pidfile: Option<Pidfile>,
+    },
+}
+
 /// The classic procedure: fork (the caller waits for the word from the
 /// daemon and exits with it), setsid, fork again (the daemon is no session
-/// leader and can never gain a terminal), record the pid, point stdin at
-/// /dev/null (stdout and stderr too, until the log replaces them), then
-/// `body` switches and execs. The caller is a child subreaper while it
-/// waits, so the daemon, orphaned by the middle process, is its child and
-/// its fate is known: runas exits 0 only after the daemon said it was
-/// about to exec and then its status pipe closed; a daemon that died
-/// before is reported with its signal or status. `body` receives the
-/// descriptor it must keep open (the pidfile's lock).
-pub fn daemonize(
-    pidfile: Option<Pidfile>,
-    promise: sys::WholeProgram,
-    body: impl FnOnce(Option<RawFd>, &StatusPipe) -> Error,
-) -> Result<()> {
+/// leader and can never gain a terminal). The caller is a child subreaper
+/// while it waits, so the daemon, orphaned by the middle process, is its
+/// child and its fate is known: runas exits 0 only after the daemon said
+/// it was about to exec and then its status pipe closed; a daemon that
+/// died before is reported with its signal or status.
+pub fn daemonize(pidfile: Option<Pidfile>, promise: sys::WholeProgram) -> Result<Forked> {
     let (reader, writer) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::syscall("pipe2", e))?;
     nix::sys::prctl::set_child_subreaper(true)
@@ -584,18 +573,43 @@ pub fn daemonize(
             // Dropping `pidfile` closes this process's descriptors only: the
             // lock is in a ManuallyDrop, so nothing here unlocks the daemon's.
             drop(pidfile);
-            outcome
+            outcome.map(|()| Forked::Caller)
         }
         ForkResult::Child => {
             drop(reader);
             let status = StatusPipe(File::from(writer));
-            let failure = match middle(pidfile, &status, promise, body) {
-                Ok(never) => match never {},
-                Err(e) => e,
-            };
-            status.fail(&failure)
+            // The middle process: a new session, then the daemon.
+            if let Err(e) = setsid() {
+                status.fail(&Error::syscall("setsid", e));
+            }
+            match sys::fork(promise) {
+                Err(e) => status.fail(&Error::syscall("fork", e)),
+                // The session leader leaves at once; the daemon is its orphan.
+                Ok(ForkResult::Parent { child }) => {
+                    status.send(&format!("pid {child}\n"));
+                    std::process::exit(0)
+                }
+                Ok(ForkResult::Child) => Ok(Forked::Daemon { status, pidfile }),
+            }
         }
     }
+}
+
+/// In the daemon: standard input from /dev/null, and standard output and
+/// error to it too, until --log replaces them.
+pub fn stdio_to_null() -> Result<()> {
+    let null = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| Error::Io {
+            what: "opening /dev/null".into(),
+            source: e,
+        })?;
+    nix::unistd::dup2_stdin(&null).map_err(|e| Error::syscall("dup2(stdin)", e))?;
+    nix::unistd::dup2_stdout(&null).map_err(|e| Error::syscall("dup2(stdout)", e))?;
+    nix::unistd::dup2_stderr(&null).map_err(|e| Error::syscall("dup2(stderr)", e))?;
+    Ok(())
 }
 
 /// Read the status pipe to its end. Between its credential switch and its
@@ -686,34 +700,6 @@ fn judge(report: Report) -> Result<()> {
     Err(Error::NotPermitted(format!(
         "the daemon died before it ran the command ({how})"
     )))
-}
-
-/// The middle process: a new session, then the daemon.
-fn middle(
-    pidfile: Option<Pidfile>,
-    status: &StatusPipe,
-    promise: sys::WholeProgram,
-    body: impl FnOnce(Option<RawFd>, &StatusPipe) -> Error,
-) -> Result<std::convert::Infallible> {
-    setsid().map_err(|e| Error::syscall("setsid", e))?;
-    match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
-        // The session leader leaves at once; the daemon is its orphan.
-        ForkResult::Parent { child } => {
-            status.send(&format!("pid {child}\n"));
-            std::process::exit(0)
-        }
-        ForkResult::Child => {}
-    }
-    let kept = pidfile.map(|p| p.record(getpid())).transpose()?;
-    let null = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .map_err(|e| Error::NotPermitted(format!("/dev/null: {e}")))?;
-    nix::unistd::dup2_stdin(&null).map_err(|e| Error::syscall("dup2(stdin)", e))?;
-    nix::unistd::dup2_stdout(&null).map_err(|e| Error::syscall("dup2(stdout)", e))?;
-    nix::unistd::dup2_stderr(&null).map_err(|e| Error::syscall("dup2(stderr)", e))?;
-    Err(body(kept, status))
 }
 
 #[cfg(test)]

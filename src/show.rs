@@ -4,48 +4,16 @@
 
 use crate::capability;
 use crate::error::{Error, Result};
-use crate::plan::{Credentials, Plan};
-use crate::process;
-use crate::session::{self, Session};
-use crate::sys::{self, CapMasks};
-use crate::terminal;
+use crate::facts::Facts;
+use crate::plan::Plan;
+use crate::quote::{json_str, text_str};
+use crate::spec::Session;
+use crate::steps::Step;
+use crate::sys;
 use crate::transition;
 use crate::userdb::UserDb;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
-
-/// A JSON string literal. Besides what JSON requires, DEL and the C1
-/// controls (U+0080 to U+009F, which some terminals obey as escape
-/// sequences) are escaped too, so the output is safe on a terminal.
-pub fn json_str(s: &str) -> String {
-    format!("\"{}\"", escaped(s, true))
-}
-
-/// Text for a terminal: control characters (C0, DEL, C1) become \uXXXX
-/// escapes, so a name or a value from a directory service or the caller's
-/// environment cannot drive the admin's terminal. Backslashes are doubled,
-/// so the escapes are unambiguous.
-pub fn text_str(s: &str) -> String {
-    escaped(s, false)
-}
-
-fn escaped(s: &str, json: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' if json => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' if json => out.push_str("\\n"),
-            '\r' if json => out.push_str("\\r"),
-            '\t' if json => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn json_os(s: &OsStr) -> String {
     json_str(&s.to_string_lossy())
@@ -269,59 +237,12 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     Ok(out)
 }
 
-/// The new session, made before the credential steps (a waiting parent
-/// keeps the caller's uid), for --dry-run.
-fn new_session_calls(plan: &Plan, defence: &terminal::Defence) -> Vec<String> {
-    let mut calls = Vec::new();
-    let new_session = plan.process.session == Session::NewSession
-        || matches!(defence, terminal::Defence::NewSession(..));
-    if new_session {
-        if session::leads_process_group() {
-            calls.push(
-                "fork(): the parent keeps the caller's uid (with CAP_KILL only), waits for the command and forwards signals; the child goes on"
-                    .into(),
-            );
-        }
-        calls.push("setsid()".into());
-    }
-    calls
-}
-
-/// The calls made after the credential steps, for --dry-run, in the order
-/// a real run makes them.
-fn after_switch_calls(plan: &Plan, defence: &terminal::Defence) -> Vec<String> {
-    let mut calls = Vec::new();
-    if let Some(daemon) = &plan.process.daemon
-        && let Some(log) = &daemon.log
-    {
-        calls.push(format!(
-            "open({}) with {}, then dup2 onto stdout and stderr",
-            json_os(log.as_os_str()),
-            if plan.uid == 0 {
-                "root's rights through a root-owned path"
-            } else {
-                "the target's rights"
-            }
-        ));
-    }
-    if plan.process.session == Session::NewProcessGroup
-        && !matches!(defence, terminal::Defence::NewSession(..))
-    {
-        if session::leads_process_group() {
-            calls.push("(no setpgid: runas already leads its process group)".into());
-        } else {
-            calls.push("setpgid(0, 0)".into());
-        }
-    }
-    calls.extend(process::steps(plan).iter().map(ToString::to_string));
-    calls
-}
-
-/// --dry-run: the whole plan and the system calls a real run would make.
+/// --dry-run: the whole plan, and the steps a real run executes, in
+/// order (the same list, steps.rs).
 pub fn dry_run(
     plan: &Plan,
-    before: &Credentials,
-    caps_before: CapMasks,
+    steps: &[Step],
+    facts: &Facts,
     command: &[std::ffi::OsString],
     json: bool,
     db: &dyn UserDb,
@@ -329,30 +250,16 @@ pub fn dry_run(
     let names = Names(db);
     let user_name = |uid| names.user(uid);
     let group_name = |gid| names.group(gid);
-    transition::preflight(plan, before, caps_before)?;
-    let securebits = transition::read_securebits(plan)?;
-    let mut calls: Vec<String> = Vec::new();
-    let defence = terminal::decide(plan, before, caps_before)?;
-    let detach = !matches!(defence, terminal::Defence::None);
-    if plan.process.daemon.is_some() {
-        calls.push("fork(), setsid(), fork(): the caller waits for the daemon's execve".into());
-    }
-    calls.extend(terminal::describe(&defence).map(str::to_owned));
-    calls.extend(new_session_calls(plan, &defence));
-    calls.extend(
-        transition::steps(plan, before, caps_before, securebits)
-            .iter()
-            .map(ToString::to_string),
-    );
-    calls.extend(after_switch_calls(plan, &defence));
-    let program = command
-        .first()
-        .map(|c| c.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    calls.push(format!(
-        "execve({program:?}), searched in the new environment's PATH as uid {}",
-        plan.uid
-    ));
+    // What a real run reads from /proc only once a call failed: a user
+    // namespace's maps.
+    transition::check_namespace(plan, &facts.credentials)?;
+    let calls: Vec<String> = steps.iter().map(ToString::to_string).collect();
+    let detach = steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::DetachTerminal(_) | Step::NewSession { why: Some(_), .. }
+        )
+    });
 
     let env_set: Vec<(String, String)> = plan
         .env
@@ -415,7 +322,7 @@ pub fn dry_run(
             json_list(&plan.env.unset, |u| json_os(u)),
         );
         return Ok(format!(
-            "{{\"valid\":true,\"irreversible\":{irreversible},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"syscalls\":{}}}\n",
+            "{{\"valid\":true,\"irreversible\":{irreversible},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{}}}\n",
             id_json(plan.uid, user_name(plan.uid)),
             id_json(plan.gid, group_name(plan.gid)),
             json_list(&plan.groups, |g| id_json(*g, group_name(*g))),
@@ -481,9 +388,9 @@ pub fn dry_run(
     for (k, v) in &options {
         let _ = writeln!(out, "  {k}: {v}");
     }
-    out.push_str("system calls, in order:\n");
-    // Each call's text quotes what it holds with json_str or {:?}, which
-    // escape control characters already.
+    out.push_str("steps, in order:\n");
+    // Each step's text quotes what it holds (quote.rs), which escapes
+    // control characters already.
     for call in &calls {
         let _ = writeln!(out, "  {call}");
     }
@@ -493,22 +400,6 @@ pub fn dry_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
-        // DEL and the C1 controls (CSI is U+009B) too.
-        assert_eq!(json_str("\u{7f}\u{9b}2J"), "\"\\u007f\\u009b2J\"");
-    }
-
-    #[test]
-    fn text_for_a_terminal_escapes_every_control_character() {
-        assert_eq!(
-            text_str("/home/\u{1b}]2;x\u{7}"),
-            "/home/\\u001b]2;x\\u0007"
-        );
-        assert_eq!(text_str("a\tb\\c \u{9b}"), "a\\u0009b\\\\c \\u009b");
-    }
 
     #[test]
     fn tty_names() {

@@ -8,9 +8,8 @@
 //! value 4294967295 (-1, "leave unchanged" to the kernel) can never be passed on.
 
 use crate::capability;
-use crate::cli::Options;
+use crate::cli::{CommandLine, Parsed};
 use crate::error::{Error, Result};
-use crate::session::{DaemonOptions, Session};
 use nix::sys::signal::Signal;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -50,6 +49,37 @@ pub struct UserSpec {
     pub group: Option<IdSpec>,
 }
 
+/// Whose identity rules a request follows: runas's own, or those of the
+/// tool runas stands in for when invoked under its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    Runas,
+    Gosu,
+    SuExec,
+}
+
+impl Rules {
+    /// The mode for an argv[0], by its last component. (Bytes rather than
+    /// std::path, whose parser is code this launch would otherwise not
+    /// touch.)
+    pub fn from_program_name(argv0: &OsStr) -> Rules {
+        let path = argv0.as_bytes();
+        match path.rsplit(|&b| b == b'/').next().unwrap_or(path) {
+            b"gosu" => Rules::Gosu,
+            b"su-exec" => Rules::SuExec,
+            _ => Rules::Runas,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rules::Runas => "runas",
+            Rules::Gosu => "gosu",
+            Rules::SuExec => "su-exec",
+        }
+    }
+}
+
 /// Where the supplementary group list comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupPolicy {
@@ -57,6 +87,8 @@ pub enum GroupPolicy {
     Default,
     /// The user's groups from the group database, plus the primary gid.
     Init,
+    /// The groups that list the user, without the primary gid (gosu).
+    Members,
     /// The caller's current list.
     Keep,
     /// No supplementary groups.
@@ -68,13 +100,67 @@ pub enum GroupPolicy {
 /// What the command line asked for, parsed but not yet looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    pub rules: Rules,
+    /// gosu's and su-exec's `USER[:GROUP]` as written, for messages.
+    pub compat_spec: String,
     pub user: Option<IdSpec>,
     pub group: Option<IdSpec>,
     pub policy: GroupPolicy,
     /// Paths whose owning group joins the supplementary list.
     pub add_group_of: Vec<PathBuf>,
     pub env: EnvRequest,
-    pub process: ProcessOptions,
+    pub process: ProcessRequest,
+}
+
+impl Request {
+    /// A request with runas's rules and nothing asked yet.
+    pub fn new(rules: Rules) -> Request {
+        Request {
+            rules,
+            compat_spec: String::new(),
+            user: None,
+            group: None,
+            policy: GroupPolicy::Default,
+            add_group_of: Vec::new(),
+            env: EnvRequest::default(),
+            process: ProcessRequest::default(),
+        }
+    }
+}
+
+/// What a command line asks runas to do.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Print this (--help, --version) and exit 0.
+    Print(String),
+    /// --dump: this process's identity and process model.
+    Dump { json: bool },
+    /// Switch and run the command, or with --dry-run show how.
+    Run {
+        request: Box<Request>,
+        command: Vec<OsString>,
+        dry_run: bool,
+        json: bool,
+    },
+}
+
+/// Where the target's process group and session come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Session {
+    /// The caller's (the default).
+    #[default]
+    Inherit,
+    /// --new-pgroup: a process group of its own, same session.
+    NewProcessGroup,
+    /// --setsid: a session of its own, no controlling terminal.
+    NewSession,
+}
+
+/// --daemon, with its files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DaemonRequest {
+    pub pidfile: Option<PathBuf>,
+    pub log: Option<PathBuf>,
 }
 
 /// Environment options.
@@ -99,7 +185,7 @@ pub struct Securebits {
 
 /// Hardening and process options, each applied at its place around the switch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProcessOptions {
+pub struct ProcessRequest {
     /// Capabilities the target keeps in all four sets.
     pub keep_caps: u64,
     /// Root-equivalent capabilities --keep-caps may keep (--allow-root-caps).
@@ -119,7 +205,7 @@ pub struct ProcessOptions {
     pub listen_fds: u32,
     pub session: Session,
     /// --daemon, with its pidfile and log.
-    pub daemon: Option<DaemonOptions>,
+    pub daemon: Option<DaemonRequest>,
 }
 
 /// securebits(7) names, as setpriv spells them (underscores also accepted).
@@ -255,8 +341,8 @@ pub fn parse_fd(text: &str) -> Result<i32> {
         })
 }
 
-fn parse_process_options(options: &Options) -> Result<ProcessOptions> {
-    Ok(ProcessOptions {
+fn parse_process_options(options: &CommandLine) -> Result<ProcessRequest> {
+    Ok(ProcessRequest {
         keep_caps: options
             .keep_caps
             .as_deref()
@@ -306,14 +392,14 @@ fn parse_process_options(options: &Options) -> Result<ProcessOptions> {
         } else {
             Session::Inherit
         },
-        daemon: options.daemon.then(|| DaemonOptions {
+        daemon: options.daemon.then(|| DaemonRequest {
             pidfile: options.pidfile.as_ref().map(PathBuf::from),
             log: options.log.as_ref().map(PathBuf::from),
         }),
     })
 }
 
-fn parse_env_request(options: &Options) -> Result<EnvRequest> {
+fn parse_env_request(options: &CommandLine) -> Result<EnvRequest> {
     let set = options
         .env
         .iter()
@@ -329,8 +415,8 @@ fn parse_env_request(options: &Options) -> Result<EnvRequest> {
         .collect::<Result<Vec<_>>>()?;
     if let Some((name, _)) = set.iter().find(|(name, _)| unset.contains(name)) {
         return Err(Error::Usage(format!(
-            "{:?} is both set with --env and removed with --unset: keep one",
-            name.to_string_lossy()
+            "{} is both set with --env and removed with --unset: keep one",
+            crate::quote::quote(name)
         )));
     }
     Ok(EnvRequest {
@@ -414,7 +500,10 @@ fn check_name(value: &str, kind: Kind) -> Result<()> {
         return Err(invalid(
             kind,
             value,
-            format!("names cannot contain {bad:?}"),
+            format!(
+                "names cannot contain {}",
+                crate::quote::quote(bad.to_string())
+            ),
         ));
     }
     Ok(())
@@ -451,7 +540,7 @@ pub fn parse_user_spec(value: &str) -> Result<UserSpec> {
                 } => Error::InvalidSpec {
                     kind,
                     value: part,
-                    reason: format!("{reason} (in --user {value:?})"),
+                    reason: format!("{reason} (in --user {})", crate::quote::quote(value)),
                 },
                 other => other,
             };
@@ -486,9 +575,35 @@ pub fn parse_group_list(value: &str) -> Result<Vec<IdSpec>> {
         .collect()
 }
 
+/// Give meaning to the words: what to print, --dump, or a request.
+pub fn interpret(parsed: Parsed) -> Result<Invocation> {
+    let options = match parsed {
+        Parsed::Print(text) => return Ok(Invocation::Print(text)),
+        Parsed::Run(options) => options,
+    };
+    if options.dump {
+        let mut others = (*options).clone();
+        others.dump = false;
+        others.json = false;
+        if others != CommandLine::default() {
+            return Err(Error::Usage(
+                "--dump takes no other option than --json, and no command".into(),
+            ));
+        }
+        return Ok(Invocation::Dump { json: options.json });
+    }
+    let request = parse_request(&options)?;
+    Ok(Invocation::Run {
+        request: Box::new(request),
+        command: options.command.clone(),
+        dry_run: options.dry_run,
+        json: options.json,
+    })
+}
+
 /// Give meaning to the typed options: parse every id and name, combine the
 /// `USER:GROUP` shorthand with `--group`, and pick the group policy.
-pub fn parse_request(options: &Options) -> Result<Request> {
+pub fn parse_request(options: &CommandLine) -> Result<Request> {
     let user = options.user.as_deref().map(parse_user_spec).transpose()?;
     let group = options
         .group
@@ -535,7 +650,7 @@ pub fn parse_request(options: &Options) -> Result<Request> {
         && policy == GroupPolicy::Default
         && add_group_of.is_empty()
         && env == EnvRequest::default()
-        && process == ProcessOptions::default();
+        && process == ProcessRequest::default();
     if nothing_asked {
         return Err(Error::Usage(
             "nothing to change: add --user USER, --group GROUP, or a group option (--groups, --keep-groups, --clear-groups); see 'runas --help'"
@@ -557,6 +672,7 @@ pub fn parse_request(options: &Options) -> Result<Request> {
         add_group_of,
         env,
         process,
+        ..Request::new(Rules::Runas)
     })
 }
 
@@ -695,12 +811,12 @@ mod tests {
         }
     }
 
-    fn options(user: Option<&str>, group: Option<&str>) -> Options {
-        Options {
+    fn options(user: Option<&str>, group: Option<&str>) -> CommandLine {
+        CommandLine {
             user: user.map(str::to_owned),
             group: group.map(str::to_owned),
             command: vec!["id".into()],
-            ..Options::default()
+            ..CommandLine::default()
         }
     }
 
@@ -727,7 +843,7 @@ mod tests {
                 .to_string()
                 .contains("missing the command")
         );
-        let clear_only = Options {
+        let clear_only = CommandLine {
             clear_groups: true,
             ..options(None, None)
         };
@@ -735,7 +851,7 @@ mod tests {
             parse_request(&clear_only).unwrap().policy,
             GroupPolicy::Clear
         );
-        let empty_list = Options {
+        let empty_list = CommandLine {
             groups: Some(String::new()),
             ..options(Some("alice"), None)
         };
@@ -800,12 +916,12 @@ mod tests {
 
     #[test]
     fn process_options_alone_are_something_to_do() {
-        let nnp = Options {
+        let nnp = CommandLine {
             no_new_privs: true,
             ..options(None, None)
         };
         assert!(parse_request(&nnp).unwrap().process.no_new_privs);
-        let fds = Options {
+        let fds = CommandLine {
             close_fds: true,
             keep_fd: vec!["3".into(), "7".into()],
             ..options(None, None)
@@ -814,7 +930,7 @@ mod tests {
             parse_request(&fds).unwrap().process.close_fds,
             Some(vec![3, 7])
         );
-        let bad_fd = Options {
+        let bad_fd = CommandLine {
             close_fds: true,
             keep_fd: vec!["-1".into()],
             ..options(None, None)

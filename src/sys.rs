@@ -371,19 +371,6 @@ pub fn fork(_: WholeProgram) -> Result<nix::unistd::ForkResult, Errno> {
 /// it, so a value still equal to it was never written by the kernel.
 pub const UNSET_ID: u32 = u32::MAX;
 
-/// Real, effective and saved ids as (real, effective, saved).
-pub type ResIdTriple = (u32, u32, u32);
-
-/// getresuid(2). The outputs start as [`UNSET_ID`], so a call that reports
-/// success without writing them yields ids that match no plan.
-pub fn getresuid() -> Result<ResIdTriple, Errno> {
-    let (mut real, mut effective, mut saved) = (UNSET_ID, UNSET_ID, UNSET_ID);
-    // SAFETY: three valid, initialised, writable uid_t locations.
-    let ret = unsafe { libc::getresuid(&mut real, &mut effective, &mut saved) };
-    Errno::result(ret)?;
-    Ok((real, effective, saved))
-}
-
 /// getgroups(2), sized by asking the kernel for the count first. (nix's
 /// version sizes its buffer with sysconf(NGROUPS_MAX), which glibc answers
 /// by reading /proc/sys/kernel/ngroups_max at every call.) Only what the
@@ -414,15 +401,6 @@ pub fn getgroups() -> Result<Vec<u32>, Errno> {
         }
     }
     Err(last)
-}
-
-/// getresgid(2), with the same guarantee as [`getresuid`].
-pub fn getresgid() -> Result<ResIdTriple, Errno> {
-    let (mut real, mut effective, mut saved) = (UNSET_ID, UNSET_ID, UNSET_ID);
-    // SAFETY: three valid, initialised, writable gid_t locations.
-    let ret = unsafe { libc::getresgid(&mut real, &mut effective, &mut saved) };
-    Errno::result(ret)?;
-    Ok((real, effective, saved))
 }
 
 /// The environment's entries as the C runtime holds them, borrowed rather

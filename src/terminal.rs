@@ -21,7 +21,7 @@
 use crate::capability;
 use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan};
-use crate::session::Session;
+use crate::spec::Session;
 use crate::sys::{self, CapMasks};
 use crate::transition::planned_securebits;
 use nix::errno::Errno;
@@ -47,16 +47,6 @@ pub enum Defence {
     NewSession(Why, Option<Terminal>),
 }
 
-impl Defence {
-    /// The descriptor of the terminal the waiting parent must revoke.
-    pub fn revoke(&self) -> Option<RawFd> {
-        match self {
-            Defence::NewSession(_, Some(tty)) => Some(tty.fd()),
-            _ => None,
-        }
-    }
-}
-
 /// Why the target needs a new session rather than a detach in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
@@ -76,7 +66,7 @@ pub enum Terminal {
 }
 
 impl Terminal {
-    fn fd(&self) -> RawFd {
+    pub fn fd(&self) -> RawFd {
         match self {
             Terminal::Opened(file) => file.as_raw_fd(),
             Terminal::Standard(fd) => *fd,
@@ -280,23 +270,6 @@ pub fn detach(tty: &Terminal) -> Result<()> {
         _ => Err(Error::Verification(
             "the controlling terminal is still attached after TIOCNOTTY".into(),
         )),
-    }
-}
-
-/// What --dry-run says about the defence.
-pub fn describe(defence: &Defence) -> Option<&'static str> {
-    match defence {
-        Defence::None => None,
-        Defence::Detach(_) => Some("ioctl(TIOCNOTTY) on the controlling terminal"),
-        Defence::NewSession(Why::SessionLeader, Some(_)) => Some(
-            "a new session for the command: runas leads its session, which has a controlling terminal; the waiting parent revokes the terminal (TIOCVHANGUP) once the command is done",
-        ),
-        Defence::NewSession(Why::SessionLeader, None) => Some(
-            "a new session for the command: runas (PID 1) leads its session, which has a controlling terminal",
-        ),
-        Defence::NewSession(Why::Unreachable, _) => Some(
-            "a new session for the command: there is a controlling terminal runas cannot open to detach from",
-        ),
     }
 }
 

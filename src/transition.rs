@@ -19,14 +19,6 @@ use crate::spec::Securebits;
 /// SECBIT_KEEP_CAPS: keep the permitted set across setresuid from root.
 const SECBIT_KEEP_CAPS: u32 = 1 << 4;
 
-/// What the transition found and did; verification needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transition {
-    /// The caller could change its uid at will (CAP_SETUID in its effective
-    /// set), so failing to regain the old ids proves the drop.
-    pub caller_could_setuid: bool,
-}
-
 /// `setgroups(1500,1700,1701)`, shortened for long lists.
 fn describe_groups(groups: &[u32]) -> String {
     if groups.len() <= 8 {
@@ -40,7 +32,7 @@ fn describe_groups(groups: &[u32]) -> String {
 /// Refuse before the first change when the caller cannot make all of them,
 /// so a missing privilege is named instead of surfacing as a bare EPERM
 /// halfway through.
-fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<()> {
+pub fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<()> {
     let uid_change = before.uid != ResIds::all(plan.uid);
     // Without CAP_SETUID the kernel lets setresuid pick only among the
     // current real, effective and saved ids; likewise for gids.
@@ -105,7 +97,7 @@ pub fn id_is_mapped(map: &str, id: u32) -> bool {
 /// call has failed: the first access to /proc/self costs a new process about
 /// 25 us here (the kernel builds its /proc entries), a fifth of a whole
 /// launch, and a failed call stops runas before the target runs either way.
-fn check_namespace(plan: &Plan, before: &Credentials) -> Result<()> {
+pub fn check_namespace(plan: &Plan, before: &Credentials) -> Result<()> {
     let read = |file: &str| std::fs::read_to_string(format!("/proc/self/{file}")).ok();
     let unmapped = |kind: &str, file: &str, id: u32| {
         Error::NotPermitted(format!(
@@ -183,9 +175,9 @@ fn drop_bounding(mask: u64) -> Result<()> {
     Ok(())
 }
 
-/// One credential change, in the order [`steps`] lists them.
+/// One credential change, in the order [`changes`] lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum Change {
     /// Remove these capabilities from the bounding set.
     DropBounding(u64),
     /// PR_SET_KEEPCAPS: keep the permitted set across setresuid (--keep-caps).
@@ -199,28 +191,28 @@ pub enum Step {
     RaiseAmbient(u32),
 }
 
-impl std::fmt::Display for Step {
+impl std::fmt::Display for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Step::DropBounding(mask) => {
+            Change::DropBounding(mask) => {
                 write!(
                     f,
                     "prctl(PR_CAPBSET_DROP) for {}",
                     capability::describe(*mask)
                 )
             }
-            Step::KeepCaps => write!(f, "prctl(PR_SET_KEEPCAPS, 1)"),
-            Step::SetSecurebits(bits) => write!(f, "prctl(PR_SET_SECUREBITS, {bits:#x})"),
-            Step::SetGroups(groups) => write!(f, "{}", describe_groups(groups)),
-            Step::SetResGid(g) => write!(f, "setresgid({g}, {g}, {g})"),
-            Step::SetResUid(u) => write!(f, "setresuid({u}, {u}, {u})"),
-            Step::ClearAmbient => write!(f, "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)"),
-            Step::Capset(m) => write!(
+            Change::KeepCaps => write!(f, "prctl(PR_SET_KEEPCAPS, 1)"),
+            Change::SetSecurebits(bits) => write!(f, "prctl(PR_SET_SECUREBITS, {bits:#x})"),
+            Change::SetGroups(groups) => write!(f, "{}", describe_groups(groups)),
+            Change::SetResGid(g) => write!(f, "setresgid({g}, {g}, {g})"),
+            Change::SetResUid(u) => write!(f, "setresuid({u}, {u}, {u})"),
+            Change::ClearAmbient => write!(f, "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)"),
+            Change::Capset(m) => write!(
                 f,
                 "capset(effective={:#x}, permitted={:#x}, inheritable={:#x})",
                 m.effective, m.permitted, m.inheritable
             ),
-            Step::RaiseAmbient(cap) => write!(
+            Change::RaiseAmbient(cap) => write!(
                 f,
                 "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {})",
                 capability::name(*cap)
@@ -232,18 +224,18 @@ impl std::fmt::Display for Step {
 /// The credential changes the plan needs, in order, given the state before.
 /// Both the real run and --dry-run use this list, so the dry run shows
 /// exactly what would be done.
-pub fn steps(
+pub fn changes(
     plan: &Plan,
     before: &Credentials,
     caps_before: CapMasks,
     securebits: u32,
-) -> Vec<Step> {
+) -> Vec<Change> {
     let p = &plan.process;
-    let mut steps = Vec::new();
+    let mut changes = Vec::new();
     // The bounding set and securebits need CAP_SETPCAP, which a non-root
     // target loses at setresuid: they come first.
     if p.bounding_drop != 0 {
-        steps.push(Step::DropBounding(p.bounding_drop));
+        changes.push(Change::DropBounding(p.bounding_drop));
     }
     if p.securebits != Securebits::default() {
         let mut wanted = planned_securebits(securebits, p.securebits);
@@ -251,56 +243,56 @@ pub fn steps(
             wanted |= SECBIT_KEEP_CAPS;
         }
         if wanted != securebits {
-            steps.push(Step::SetSecurebits(wanted));
+            changes.push(Change::SetSecurebits(wanted));
         }
     } else if p.keep_caps != 0 && securebits & SECBIT_KEEP_CAPS == 0 {
-        steps.push(Step::KeepCaps);
+        changes.push(Change::KeepCaps);
     }
     if before.groups != plan.groups {
-        steps.push(Step::SetGroups(plan.groups.clone()));
+        changes.push(Change::SetGroups(plan.groups.clone()));
     }
     if before.gid != ResIds::all(plan.gid) {
-        steps.push(Step::SetResGid(plan.gid));
+        changes.push(Change::SetResGid(plan.gid));
     }
     if before.uid != ResIds::all(plan.uid) {
-        steps.push(Step::SetResUid(plan.uid));
+        changes.push(Change::SetResUid(plan.uid));
     }
     // Securebits a parent set (SECBIT_NO_SETUID_FIXUP) can keep capabilities
     // across setresuid; never rely on the kernel's automatic clearing: set
     // the sets explicitly, always.
-    steps.push(Step::ClearAmbient);
-    steps.push(Step::Capset(planned_caps(plan, caps_before)));
+    changes.push(Change::ClearAmbient);
+    changes.push(Change::Capset(planned_caps(plan, caps_before)));
     if plan.uid != 0 {
-        steps.extend(capability::each(p.keep_caps).map(Step::RaiseAmbient));
+        changes.extend(capability::each(p.keep_caps).map(Change::RaiseAmbient));
     }
-    steps
+    changes
 }
 
-fn execute(step: &Step) -> Result<()> {
-    match step {
-        Step::DropBounding(mask) => drop_bounding(*mask),
-        Step::KeepCaps => {
-            nix::sys::prctl::set_keepcaps(true).map_err(|e| Error::syscall(step.to_string(), e))
+fn apply_change(change: &Change) -> Result<()> {
+    match change {
+        Change::DropBounding(mask) => drop_bounding(*mask),
+        Change::KeepCaps => {
+            nix::sys::prctl::set_keepcaps(true).map_err(|e| Error::syscall(change.to_string(), e))
         }
-        Step::SetSecurebits(bits) => {
-            sys::set_securebits(*bits).map_err(|e| Error::syscall(step.to_string(), e))
+        Change::SetSecurebits(bits) => {
+            sys::set_securebits(*bits).map_err(|e| Error::syscall(change.to_string(), e))
         }
-        Step::SetGroups(groups) => {
+        Change::SetGroups(groups) => {
             let gids: Vec<Gid> = groups.iter().copied().map(Gid::from_raw).collect();
             setgroups(&gids).map_err(|e| setgroups_error(groups, e))
         }
-        Step::SetResGid(gid) => {
+        Change::SetResGid(gid) => {
             let g = Gid::from_raw(*gid);
             setresgid(g, g, g).map_err(|e| id_error("setresgid", *gid, "gid", e))
         }
-        Step::SetResUid(uid) => {
+        Change::SetResUid(uid) => {
             let u = Uid::from_raw(*uid);
             setresuid(u, u, u).map_err(|e| id_error("setresuid", *uid, "uid", e))
         }
-        Step::ClearAmbient => sys::clear_ambient_caps()
+        Change::ClearAmbient => sys::clear_ambient_caps()
             .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e)),
-        Step::Capset(masks) => sys::capset(*masks).map_err(|e| Error::syscall("capset", e)),
-        Step::RaiseAmbient(cap) => sys::raise_ambient_cap(*cap).map_err(|e| {
+        Change::Capset(masks) => sys::capset(*masks).map_err(|e| Error::syscall("capset", e)),
+        Change::RaiseAmbient(cap) => sys::raise_ambient_cap(*cap).map_err(|e| {
             Error::syscall(
                 format!("prctl(PR_CAP_AMBIENT_RAISE, {})", capability::name(*cap)),
                 e,
@@ -309,13 +301,17 @@ fn execute(step: &Step) -> Result<()> {
     }
 }
 
-/// Everything that can be checked before any change; what --dry-run runs.
-pub fn preflight(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<()> {
-    check_privilege(plan, before, caps_before)?;
-    check_namespace(plan, before)
+/// Make one change. A failure inside a user namespace is best explained
+/// by its maps: they are read only then (the first access to /proc/self
+/// costs a new process about 25 us).
+pub fn execute(change: &Change, plan: &Plan, before: &Credentials) -> Result<()> {
+    apply_change(change).map_err(|failure| match check_namespace(plan, before) {
+        Err(explained) => explained,
+        Ok(()) => failure,
+    })
 }
 
-/// Read the securebits when the steps depend on them (--securebits,
+/// Read the securebits when the changes depend on them (--securebits,
 /// --keep-caps); otherwise 0, and no system call.
 pub fn read_securebits(plan: &Plan) -> Result<u32> {
     let p = &plan.process;
@@ -323,22 +319,6 @@ pub fn read_securebits(plan: &Plan) -> Result<u32> {
         return Ok(0);
     }
     sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))
-}
-
-/// Apply the plan to this process. `caps_before` is what capget reported
-/// before anything changed.
-pub fn apply(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<Transition> {
-    check_privilege(plan, before, caps_before)?;
-    for step in steps(plan, before, caps_before, read_securebits(plan)?) {
-        // A failure inside a user namespace is best explained by its maps.
-        execute(&step).map_err(|failure| match check_namespace(plan, before) {
-            Err(explained) => explained,
-            Ok(()) => failure,
-        })?;
-    }
-    Ok(Transition {
-        caller_could_setuid: has_cap(caps_before.effective, CAP_SETUID),
-    })
 }
 
 fn setgroups_error(groups: &[u32], errno: Errno) -> Error {

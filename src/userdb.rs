@@ -25,6 +25,8 @@ use crate::sys;
 use nix::errno::Errno;
 use nix::unistd::{Gid, Group, Uid, User};
 use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// Why the database could not answer.
@@ -70,6 +72,9 @@ pub trait UserDb {
     /// The gids `user` is a member of in the group database, plus `primary`
     /// (what getgrouplist(3) returns, every gid kept, none truncated).
     fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError>;
+    /// The group owning a path (--add-group-of), looked up through
+    /// directories only root controls (trusted_path.rs).
+    fn group_of_path(&self, path: &Path) -> Result<u32, crate::trusted_path::Problem>;
 }
 
 /// The system's databases (see the table above).
@@ -190,9 +195,17 @@ fn group_text() -> Result<&'static [u8], LookupError> {
     file_text(&TEXT, files::GROUP)
 }
 
-/// A passwd entry from the file, with the same UTF-8 rule as `record`.
+/// A passwd entry from the file, with the same UTF-8 rule as `record`:
+/// group membership is compared by name.
 fn file_record(entry: &files::PasswdEntry<'_>) -> Result<UserRecord, LookupError> {
-    entry.to_record().ok_or(LookupError::System(Errno::EILSEQ))
+    let name = String::from_utf8(entry.name.to_vec()).map_err(|_| Errno::EILSEQ)?;
+    Ok(UserRecord {
+        name,
+        uid: entry.uid,
+        gid: entry.gid,
+        home: OsString::from_vec(entry.home.to_vec()),
+        shell: OsString::from_vec(entry.shell.to_vec()),
+    })
 }
 
 fn record(user: User) -> Result<UserRecord, Errno> {
@@ -301,6 +314,10 @@ impl UserDb for SystemDb {
         )
     }
 
+    fn group_of_path(&self, path: &Path) -> Result<u32, crate::trusted_path::Problem> {
+        crate::trusted_path::group_of(path)
+    }
+
     fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
         let strict =
             || files::group_list(group_text()?, user, primary).map_err(LookupError::Malformed);
@@ -329,85 +346,6 @@ impl UserDb for SystemDb {
                     })
                 }
             }
-        }
-    }
-}
-
-#[cfg(test)]
-pub mod fake {
-    //! An in-memory account database for unit tests.
-    use super::*;
-
-    #[derive(Default)]
-    pub struct FakeDb {
-        pub users: Vec<UserRecord>,
-        /// (name, gid, members)
-        pub groups: Vec<(String, u32, Vec<String>)>,
-        /// Make every lookup fail, as an unreachable directory would.
-        pub broken: bool,
-    }
-
-    impl FakeDb {
-        pub fn user(mut self, name: &str, uid: u32, gid: u32, home: &str, shell: &str) -> Self {
-            self.users.push(UserRecord {
-                name: name.into(),
-                uid,
-                gid,
-                home: home.into(),
-                shell: shell.into(),
-            });
-            self
-        }
-
-        pub fn group(mut self, name: &str, gid: u32, members: &[&str]) -> Self {
-            self.groups.push((
-                name.into(),
-                gid,
-                members.iter().map(|m| m.to_string()).collect(),
-            ));
-            self
-        }
-
-        fn check(&self) -> Result<(), LookupError> {
-            if self.broken {
-                Err(Errno::EIO.into())
-            } else {
-                Ok(())
-            }
-        }
-    }
-
-    impl UserDb for FakeDb {
-        fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError> {
-            self.check()?;
-            Ok(self.users.iter().find(|u| u.name == name).cloned())
-        }
-
-        fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError> {
-            self.check()?;
-            Ok(self.users.iter().find(|u| u.uid == uid).cloned())
-        }
-
-        fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError> {
-            self.check()?;
-            Ok(self.groups.iter().find(|g| g.0 == name).map(|g| g.1))
-        }
-
-        fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError> {
-            self.check()?;
-            Ok(self.groups.iter().find(|g| g.1 == gid).map(|g| g.0.clone()))
-        }
-
-        fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
-            self.check()?;
-            let mut list = vec![primary];
-            list.extend(
-                self.groups
-                    .iter()
-                    .filter(|g| g.2.iter().any(|m| m == user))
-                    .map(|g| g.1),
-            );
-            Ok(list)
         }
     }
 }

@@ -8,33 +8,13 @@
 
 use crate::capability;
 use crate::error::{Error, Result};
-use crate::plan::{Credentials, Plan, ResIds, normalize_groups};
+use crate::facts::read_credentials;
+use crate::plan::{Credentials, Plan, ResIds};
 use crate::process;
-use crate::sys;
-use crate::transition::{self, Transition, planned_caps};
+use crate::sys::{self, CapMasks};
+use crate::transition::{self, planned_caps};
 use nix::errno::Errno;
-
-/// Read this process's ids and supplementary groups.
-pub fn read_credentials() -> Result<Credentials> {
-    let (real, effective, saved) = sys::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
-    let uid = ResIds {
-        real,
-        effective,
-        saved,
-    };
-    let (real, effective, saved) = sys::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
-    let gid = ResIds {
-        real,
-        effective,
-        saved,
-    };
-    let groups = sys::getgroups().map_err(|e| Error::syscall("getgroups", e))?;
-    Ok(Credentials {
-        uid,
-        gid,
-        groups: normalize_groups(groups),
-    })
-}
+use std::os::fd::RawFd;
 
 fn check_ids(kind: &str, found: ResIds, expected: u32) -> Result<()> {
     for (which, value) in [
@@ -165,28 +145,48 @@ fn expect_refused(kind: &str, old: u32, outcome: nix::Result<()>) -> Result<()> 
     }
 }
 
-/// Everything verified before exec.
-pub fn verify(plan: &Plan, before: &Credentials, transition: &Transition) -> Result<()> {
+/// The old ids to try to take back after the switch, each of which must
+/// be refused with EPERM: only a caller that could change ids at will
+/// (CAP_SETUID) had anything to give up, and root as the target can always
+/// switch back, by design; a kept CAP_SETUID or CAP_SETGID makes the change
+/// undoable on purpose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Regain {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+pub fn regain(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Regain {
+    let keeps = |cap| capability::has(plan.process.keep_caps, cap);
+    let caller_could_setuid = capability::has(caps_before.effective, capability::CAP_SETUID);
+    if !caller_could_setuid || plan.uid == 0 {
+        return Regain::default();
+    }
+    Regain {
+        uid: (before.uid.effective != plan.uid && !keeps(capability::CAP_SETUID))
+            .then_some(before.uid.effective),
+        gid: (before.gid.effective != plan.gid && !keeps(capability::CAP_SETGID))
+            .then_some(before.gid.effective),
+    }
+}
+
+/// Everything verified before exec. `lock` is a daemon's pidfile lock,
+/// which --close-fds keeps.
+pub fn verify(plan: &Plan, regain: Regain, lock: Option<RawFd>) -> Result<()> {
     check_credentials(plan, &read_credentials()?)?;
     check_filesystem_ids(plan)?;
     check_caps(plan)?;
-    // Only a caller that could change ids at will had anything to give up;
-    // root as the target can always switch back, by design.
-    // A kept CAP_SETUID or CAP_SETGID makes the change undoable on purpose.
-    let keeps = |cap| capability::has(plan.process.keep_caps, cap);
-    if transition.caller_could_setuid && plan.uid != 0 {
-        if before.uid.effective != plan.uid && !keeps(capability::CAP_SETUID) {
-            let old = before.uid.effective;
-            expect_refused("uid", old, transition::attempt_setresuid(old))?;
-        }
-        if before.gid.effective != plan.gid && !keeps(capability::CAP_SETGID) {
-            let old = before.gid.effective;
-            expect_refused("gid", old, transition::attempt_setresgid(old))?;
-        }
+    if let Some(old) = regain.uid {
+        expect_refused("uid", old, transition::attempt_setresuid(old))?;
+    }
+    if let Some(old) = regain.gid {
+        expect_refused("gid", old, transition::attempt_setresgid(old))?;
+    }
+    if regain != Regain::default() {
         // The ids must still be the planned ones after the attempts.
         check_credentials(plan, &read_credentials()?)?;
     }
-    process::verify(plan)
+    process::verify(plan, lock)
 }
 
 #[cfg(test)]

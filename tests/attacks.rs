@@ -50,6 +50,7 @@ fn daemon(w: &World, extra: &[&str], script: &str) -> Run {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn pidfile_symlink_planted_by_the_target_is_not_followed() {
     let Some(w) = world("attack_pidfile_symlink") else {
         return;
@@ -64,6 +65,7 @@ fn pidfile_symlink_planted_by_the_target_is_not_followed() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn pidfile_in_a_directory_the_target_can_write_is_refused_naming_the_fix() {
     let Some(w) = world("attack_pidfile_directory") else {
         return;
@@ -80,6 +82,7 @@ fn pidfile_in_a_directory_the_target_can_write_is_refused_naming_the_fix() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn hard_link_at_the_pidfile_path_is_refused() {
     let Some(w) = world("attack_pidfile_hardlink") else {
         return;
@@ -101,6 +104,7 @@ fn hard_link_at_the_pidfile_path_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn device_node_at_the_pidfile_path_is_refused() {
     let Some(w) = world("attack_pidfile_device") else {
         return;
@@ -118,6 +122,7 @@ fn device_node_at_the_pidfile_path_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn fifo_at_the_log_path_does_not_block_the_start() {
     let Some(w) = world("attack_log_fifo") else {
         return;
@@ -132,6 +137,7 @@ fn fifo_at_the_log_path_does_not_block_the_start() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn log_symlink_planted_by_the_target_creates_no_root_file() {
     let Some(w) = world("attack_log_symlink") else {
         return;
@@ -158,6 +164,7 @@ fn log_symlink_planted_by_the_target_creates_no_root_file() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn the_log_is_opened_with_the_targets_rights() {
     let Some(w) = world("log_as_target") else {
         return;
@@ -189,6 +196,7 @@ fn wait_for_text(path: &Path, needle: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn the_daemon_cannot_write_its_pidfile() {
     let Some(w) = world("attack_pidfile_descriptor") else {
         return;
@@ -233,6 +241,7 @@ sleep 2"#,
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn pidfile_text_is_never_printed_raw() {
     let Some(w) = world("attack_pidfile_text") else {
         return;
@@ -257,6 +266,7 @@ fn pidfile_text_is_never_printed_raw() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn add_group_of_does_not_follow_a_symlink_the_target_planted() {
     let Some(w) = world("attack_add_group_of") else {
         return;
@@ -365,13 +375,17 @@ fn assert_defended(run: &Run) {
 fn tiocsti_world(test: &str) -> Option<World> {
     let w = world(test)?;
     if legacy_tiocsti_off() {
-        eprintln!("SKIPPED {test}: legacy_tiocsti is 0, the kernel refuses TIOCSTI to everyone");
+        skip(
+            test,
+            "legacy_tiocsti is 0, the kernel refuses TIOCSTI to everyone",
+        );
         return None;
     }
     Some(w)
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn root_target_without_capabilities_cannot_type_into_the_root_terminal() {
     let Some(w) = tiocsti_world("attack_tty_bounding_set") else {
         return;
@@ -389,6 +403,7 @@ fn root_target_without_capabilities_cannot_type_into_the_root_terminal() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn a_root_filesystem_without_dev_tty_still_detaches() {
     let Some(w) = tiocsti_world("attack_tty_no_dev_tty") else {
         return;
@@ -400,6 +415,7 @@ fn a_root_filesystem_without_dev_tty_still_detaches() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn runas_as_session_leader_gives_the_target_a_session_of_its_own() {
     let Some(w) = tiocsti_world("attack_tty_session_leader") else {
         return;
@@ -439,13 +455,17 @@ print(open(out).read())
 "#;
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn tioclinux_is_refused_to_a_detached_target() {
     let Some(w) = world("attack_tioclinux") else {
         return;
     };
     let vt = "/dev/tty9";
     if !Path::new(vt).exists() {
-        eprintln!("SKIPPED attack_tioclinux: no virtual console {vt} on this machine");
+        skip(
+            "attack_tioclinux",
+            &format!("no virtual console {vt} on this machine"),
+        );
         return;
     }
     let probe = w.file("tioclinux_probe.py", TIOCLINUX_PROBE, 0o644);
@@ -477,6 +497,7 @@ fn tioclinux_is_refused_to_a_detached_target() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn dry_run_and_dump_escape_control_characters() {
     let Some(w) = world("attack_escapes") else {
         return;
@@ -539,6 +560,7 @@ print("target done", flush=True)
 "#;
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn a_session_leaders_target_cannot_take_the_terminal_back() {
     let Some(w) = tiocsti_world("attack_tty_leftover") else {
         return;
@@ -579,6 +601,7 @@ fn a_session_leaders_target_cannot_take_the_terminal_back() {
 /// such file" while alice's file is there, which makes the race certain);
 /// root must not write into that user's file.
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn a_root_log_in_a_shared_directory_is_not_raced() {
     let Some(w) = world("attack_log_race") else {
         return;
@@ -623,6 +646,7 @@ int execve(const char *path, char *const argv[], char *const envp[]) {
 /// The target stops the daemon between its switch and its exec (it may:
 /// the daemon has its uid by then); runas must not wait for ever.
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn a_daemon_stopped_before_exec_does_not_hang_the_start() {
     let Some(w) = world("attack_daemon_stopped") else {
         return;
@@ -655,6 +679,7 @@ fn a_daemon_stopped_before_exec_does_not_hang_the_start() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn add_group_of_refuses_a_hard_link_and_a_mount_in_a_shared_directory() {
     let Some(w) = world("attack_add_group_of_shared") else {
         return;

@@ -327,23 +327,34 @@ fn generate(dir: &Path) -> Cases {
     cases
 }
 
+/// The glibc build end to end: names from glibc, memberships from the
+/// strict reader (the fixture's nsswitch.conf says "files").
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn the_reader_gives_glibcs_answer_or_refuses() {
     let Some(w) = privileged("differential_glibc").then(World::new) else {
         return;
     };
+    let runas = w.runas.to_str().unwrap().to_owned();
+    check_against_glibc(&w, &[runas]);
+}
+
+/// The static build end to end: every name and membership from files.rs.
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): .ci/run sets both"]
+fn the_static_build_plans_as_glibc_reads() {
+    let Some(w) = privileged("differential_static").then(World::new) else {
+        return;
+    };
+    let bin = std::env::var("RUNAS_STATIC_BIN").unwrap_or_else(|_| {
+        panic!("differential_static needs RUNAS_STATIC_BIN, the musl build (.ci/run sets it)")
+    });
+    check_against_glibc(&w, &[bin]);
+}
+
+fn check_against_glibc(w: &World, binaries: &[String]) {
     let dir = w.shared_dir("cases");
     let cases = generate(&dir);
-    // The binaries planned with end to end: the glibc build (names from
-    // glibc, memberships from the strict reader: nsswitch says "files"),
-    // and the static build when CI provides it.
-    let mut binaries = vec![w.runas.to_str().unwrap().to_owned()];
-    match std::env::var("RUNAS_STATIC_BIN") {
-        Ok(path) => binaries.push(path),
-        Err(_) => eprintln!(
-            "SKIPPED differential_glibc (static part): RUNAS_STATIC_BIN is not set (CI builds the musl binary and sets it)"
-        ),
-    }
     let oracle_script = ORACLE
         .replace("END_TO_END", &END_TO_END.to_string())
         .replace("USERS", &format!("{USERS:?}"));

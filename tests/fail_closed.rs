@@ -81,6 +81,7 @@ macro_rules! refused_under {
     ($($name:ident: $inject:literal => $needle:literal;)*) => {
         $(
             #[test]
+            #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
             fn $name() {
                 injected(stringify!($name), $inject, $needle);
             }
@@ -110,6 +111,7 @@ refused_under! {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn capset_skipped_with_no_setuid_fixup_is_caught_by_verification() {
     // With SECBIT_NO_SETUID_FIXUP the kernel keeps root's capabilities
     // across setresuid; only runas's own capset removes them.
@@ -124,6 +126,7 @@ fn capset_skipped_with_no_setuid_fixup_is_caught_by_verification() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn capset_skipped_without_hostile_securebits_still_leaves_no_capability() {
     // Not a refusal, and rightly so: with ordinary securebits the kernel
     // itself empties the sets when uid 0 becomes 1500, so the skipped capset
@@ -139,6 +142,7 @@ fn capset_skipped_without_hostile_securebits_still_leaves_no_capability() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn prctl_skipped_with_ambient_capabilities_still_leaves_none() {
     // Not a refusal: the kernel keeps ambient ⊆ permitted ∩ inheritable, and
     // runas's capset empties inheritable, which empties ambient with it.
@@ -176,21 +180,25 @@ fn exec_fault(test: &str, errno: &str, code: i32, needle: &str) {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn execve_enoent_is_127() {
     exec_fault("execve_enoent", "ENOENT", 127, "command not found");
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn execve_eacces_is_126() {
     exec_fault("execve_eacces", "EACCES", 126, "permission denied");
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn execve_enoexec_is_126() {
     exec_fault("execve_enoexec", "ENOEXEC", 126, "not a valid executable");
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn execve_e2big_is_126() {
     exec_fault("execve_e2big", "E2BIG", 126, "Argument list too long");
 }
@@ -212,21 +220,25 @@ fn signal_during(test: &str, inject: &str, signal: i32) {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn sigterm_while_reading_the_group_database_stops_everything() {
     signal_during("sigterm_resolving", "openat:signal=SIGTERM:when=3+", 15);
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn sigint_between_setgroups_and_setresgid_stops_everything() {
     signal_during("sigint_setgroups", "setgroups:signal=SIGINT", 2);
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn sigterm_at_setresuid_stops_everything() {
     signal_during("sigterm_setresuid", "setresuid:signal=SIGTERM", 15);
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn hostile_securebits_and_raised_capabilities_are_cleared() {
     // SECBIT_KEEP_CAPS is not in the mix because it cannot be: the kernel
     // clears it on every execve, so no parent can hand it to runas (setpriv
@@ -266,16 +278,19 @@ fn root_without(test: &str, cap: &str, name: &str) {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn root_without_cap_setuid_is_refused_naming_it() {
     root_without("root_without_cap_setuid", "setuid", "CAP_SETUID");
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn root_without_cap_setgid_is_refused_naming_it() {
     root_without("root_without_cap_setgid", "setgid", "CAP_SETGID");
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn no_new_privs_set_by_the_parent_still_works_and_stays_set() {
     let Some(c) = case("no_new_privs") else {
         return;
@@ -287,6 +302,7 @@ fn no_new_privs_set_by_the_parent_still_works_and_stays_set() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn small_rlimit_nproc_never_runs_the_target_with_the_wrong_identity() {
     let Some(c) = case("rlimit_nproc") else {
         return;
@@ -337,6 +353,7 @@ fn in_user_namespace(
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn unmapped_target_uid_is_refused_naming_the_map() {
     let Some(c) = case("userns_unmapped_uid") else {
         return;
@@ -355,6 +372,7 @@ fn unmapped_target_uid_is_refused_naming_the_map() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn unmapped_target_gid_is_refused_naming_the_map() {
     let Some(c) = case("userns_unmapped_gid") else {
         return;
@@ -373,6 +391,7 @@ fn unmapped_target_gid_is_refused_naming_the_map() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn unmapped_supplementary_gid_is_refused_naming_the_map() {
     let Some(c) = case("userns_unmapped_group") else {
         return;
@@ -391,6 +410,7 @@ fn unmapped_supplementary_gid_is_refused_naming_the_map() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn fully_mapped_switch_in_a_user_namespace_works() {
     let Some(c) = case("userns_mapped") else {
         return;
@@ -406,6 +426,7 @@ fn fully_mapped_switch_in_a_user_namespace_works() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn setgroups_denied_but_list_unchanged_skips_setgroups_and_succeeds() {
     let Some(c) = case("userns_deny_unchanged") else {
         return;
@@ -427,6 +448,7 @@ fn setgroups_denied_but_list_unchanged_skips_setgroups_and_succeeds() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn setgroups_denied_and_list_changing_is_refused_saying_so() {
     let Some(c) = case("userns_deny_changed") else {
         return;
@@ -447,6 +469,7 @@ fn setgroups_denied_and_list_changing_is_refused_saying_so() {
 /// reader) or one among others (getgrouplist, checked against the strict
 /// reader), a failing first open of /etc/group must never mean fewer groups.
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn a_group_file_that_cannot_be_read_never_loses_memberships() {
     let Some(c) = case("group_file_unreadable") else {
         return;
@@ -488,6 +511,7 @@ fn a_group_file_that_cannot_be_read_never_loses_memberships() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn close_range_refused_falls_back_to_one_descriptor_at_a_time() {
     let Some(c) = case("close_range_enosys") else {
         return;
@@ -548,6 +572,7 @@ refused_under! {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn an_empty_argument_list_is_refused() {
     let Some(c) = case("argc0") else { return };
     let argv = exec_with_no_arguments(&c.world.runas);

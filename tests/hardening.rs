@@ -31,6 +31,7 @@ const NET_BIND_SERVICE: u64 = 1 << 10;
 const SYS_NICE: u64 = 1 << 23;
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn keep_caps_gives_a_nobody_target_exactly_those_capabilities() {
     let Some(w) = world("keep_caps") else { return };
     let run = sh(
@@ -74,6 +75,7 @@ fn keep_caps_gives_a_nobody_target_exactly_those_capabilities() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn keep_caps_refuses_bad_names_root_targets_and_conflicts() {
     let Some(w) = world("keep_caps_invalid") else {
         return;
@@ -101,6 +103,7 @@ fn keep_caps_refuses_bad_names_root_targets_and_conflicts() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn bounding_set_drop_is_visible_in_capbnd() {
     let Some(w) = world("bounding_set") else {
         return;
@@ -127,6 +130,7 @@ fn bounding_set_drop_is_visible_in_capbnd() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn no_new_privs_is_visible_in_proc() {
     let Some(w) = world("no_new_privs") else {
         return;
@@ -141,6 +145,7 @@ fn no_new_privs_is_visible_in_proc() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn securebits_are_set_in_the_target() {
     let Some(w) = world("securebits") else { return };
     // Read them back from the target with perl's prctl-free view: capsh.
@@ -162,6 +167,7 @@ fn securebits_are_set_in_the_target() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn pdeathsig_is_set_after_the_switch_and_fires() {
     let Some(w) = world("pdeathsig") else { return };
     // The target reads its own parent-death signal through python's prctl-free
@@ -181,6 +187,7 @@ fn pdeathsig_is_set_after_the_switch_and_fires() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn reset_env_keeps_exactly_the_listed_variables() {
     let Some(w) = world("reset_env") else { return };
     let run = w.runas_under(
@@ -225,6 +232,7 @@ fn reset_env_keeps_exactly_the_listed_variables() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn env_unset_and_keep_env() {
     let Some(w) = world("env_options") else {
         return;
@@ -265,6 +273,7 @@ fn env_unset_and_keep_env() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn chdir_happens_as_the_target() {
     let Some(w) = world("chdir") else { return };
     let private = w.path().join("root-only");
@@ -291,6 +300,7 @@ fn chdir_happens_as_the_target() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn umask_is_applied_and_validated() {
     let Some(w) = world("umask") else { return };
     let run = sh(&w, &["-u", "alice", "--umask", "027"], "umask");
@@ -305,6 +315,7 @@ fn umask_is_applied_and_validated() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn close_fds_keeps_stdio_keep_fd_and_listen_fds() {
     let Some(w) = world("close_fds") else { return };
     let list = "cd /proc/self/fd && echo *";
@@ -351,6 +362,7 @@ fn close_fds_keeps_stdio_keep_fd_and_listen_fds() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn add_group_of_adds_the_owning_group() {
     let Some(w) = world("add_group_of") else {
         return;
@@ -443,6 +455,7 @@ fn in_pty(w: &World, runas_args: &str) -> Run {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn tiocsti_fails_in_the_target_and_ctrl_c_still_interrupts_it() {
     let Some(w) = world("tiocsti") else { return };
     if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
@@ -462,10 +475,14 @@ fn tiocsti_fails_in_the_target_and_ctrl_c_still_interrupts_it() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn keep_tty_leaves_the_terminal_attached() {
     let Some(w) = world("keep_tty") else { return };
     if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
-        eprintln!("SKIPPED keep_tty: legacy_tiocsti is 0, TIOCSTI cannot succeed on this kernel");
+        skip(
+            "keep_tty",
+            "legacy_tiocsti is 0, TIOCSTI cannot succeed on this kernel",
+        );
         return;
     }
     // The control case: without the defence the probe can inject, which is
@@ -484,6 +501,7 @@ fn keep_tty_leaves_the_terminal_attached() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn no_detach_when_not_lowering_privileges() {
     let Some(w) = world("no_detach_same_privilege") else {
         return;
@@ -498,6 +516,7 @@ fn no_detach_when_not_lowering_privileges() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn pdeathsig_the_caller_ignored_still_fires() {
     let Some(w) = world("pdeathsig_ignored") else {
         return;
@@ -521,6 +540,7 @@ fn pdeathsig_the_caller_ignored_still_fires() {
 /// are refused by --keep-caps unless named by --allow-root-caps; allowed,
 /// the target still cannot gain more through file capabilities.
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn root_equivalent_capabilities_need_an_explicit_opt_in_and_are_contained() {
     let Some(w) = world("keep_root_caps") else {
         return;
@@ -595,6 +615,7 @@ fn root_equivalent_capabilities_need_an_explicit_opt_in_and_are_contained() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn listen_fds_is_trusted_only_within_bounds_and_for_a_target_that_sees_it() {
     let Some(w) = world("listen_fds_bounds") else {
         return;
@@ -623,6 +644,7 @@ fn listen_fds_is_trusted_only_within_bounds_and_for_a_target_that_sees_it() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn a_variable_given_twice_reaches_the_target_once() {
     let Some(w) = world("env_twice") else { return };
     let launcher =
@@ -638,6 +660,7 @@ fn a_variable_given_twice_reaches_the_target_once() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn output_that_cannot_be_written_is_a_failure() {
     let Some(w) = world("output_full") else {
         return;

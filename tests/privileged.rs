@@ -19,6 +19,7 @@ fn crowd_groups() -> Vec<u32> {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn user_by_name_gets_passwd_gid_database_groups_and_environment() {
     let Some(w) = world("user_by_name") else {
         return;
@@ -33,6 +34,7 @@ fn user_by_name_gets_passwd_gid_database_groups_and_environment() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn pid_is_unchanged_through_exec() {
     let Some(w) = world("pid_is_unchanged") else {
         return;
@@ -42,6 +44,7 @@ fn pid_is_unchanged_through_exec() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn numeric_uid_with_passwd_entry_uses_its_entry() {
     let Some(w) = world("numeric_uid") else {
         return;
@@ -52,6 +55,7 @@ fn numeric_uid_with_passwd_entry_uses_its_entry() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn digits_only_spec_is_the_id_never_a_same_named_root_account() {
     let Some(w) = world("digits_only_names") else {
         return;
@@ -71,6 +75,7 @@ fn digits_only_spec_is_the_id_never_a_same_named_root_account() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn uid_without_entry_needs_a_group_then_gets_root_dir_home() {
     let Some(w) = world("uid_without_entry") else {
         return;
@@ -91,6 +96,7 @@ fn uid_without_entry_needs_a_group_then_gets_root_dir_home() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn user_group_shorthand_sets_primary_and_keeps_memberships() {
     let Some(w) = world("user_group_shorthand") else {
         return;
@@ -104,6 +110,7 @@ fn user_group_shorthand_sets_primary_and_keeps_memberships() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn group_alone_changes_only_the_primary_group() {
     let Some(w) = world("group_alone") else {
         return;
@@ -121,6 +128,7 @@ fn group_alone_changes_only_the_primary_group() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn each_group_policy() {
     let Some(w) = world("each_group_policy") else {
         return;
@@ -153,6 +161,7 @@ fn each_group_policy() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn user_in_two_thousand_groups_gets_all_of_them() {
     let Some(w) = world("two_thousand_groups") else {
         return;
@@ -163,6 +172,7 @@ fn user_in_two_thousand_groups_gets_all_of_them() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn primary_gid_without_group_entry_and_empty_passwd_fields() {
     let Some(w) = world("odd_passwd_entries") else {
         return;
@@ -186,6 +196,7 @@ const RAISED_INHERITABLE_AND_AMBIENT: [&str; 6] = [
 ];
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn root_target_keeps_root_but_loses_inherited_inheritable_and_ambient() {
     let Some(w) = world("root_target") else {
         return;
@@ -202,6 +213,7 @@ fn root_target_keeps_root_but_loses_inherited_inheritable_and_ambient() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn inherited_inheritable_and_ambient_capabilities_do_not_reach_a_non_root_target() {
     let Some(w) = world("inherited_caps") else {
         return;
@@ -217,6 +229,7 @@ fn inherited_inheritable_and_ambient_capabilities_do_not_reach_a_non_root_target
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn unknown_user_and_group_are_refused() {
     let Some(w) = world("unknown_names") else {
         return;
@@ -237,6 +250,7 @@ fn unknown_user_and_group_are_refused() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn invalid_ids_are_refused_before_anything_runs() {
     let Some(w) = world("invalid_ids") else {
         return;
@@ -268,6 +282,7 @@ fn invalid_ids_are_refused_before_anything_runs() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn exit_status_and_signals_of_the_target_pass_through() {
     let Some(w) = world("exit_status") else {
         return;
@@ -281,6 +296,7 @@ fn exit_status_and_signals_of_the_target_pass_through() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn argv_reaches_the_target_verbatim() {
     let Some(w) = world("argv_verbatim") else {
         return;
@@ -320,6 +336,7 @@ fn argv_reaches_the_target_verbatim() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn not_found_is_127_and_not_executable_is_126() {
     let Some(w) = world("exec_failures") else {
         return;
@@ -366,6 +383,7 @@ fn not_found_is_127_and_not_executable_is_126() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn path_lookup_happens_as_the_target_in_its_environment() {
     let Some(w) = world("path_lookup") else {
         return;
@@ -400,6 +418,7 @@ fn target_ignores_sigpipe(run: &Run) -> bool {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn sigpipe_is_as_the_caller_left_it() {
     let Some(w) = world("sigpipe") else { return };
     let script = format!(
@@ -435,6 +454,7 @@ fn sigpipe_is_as_the_caller_left_it() {
 /// A closed descriptor stays closed: runas has no start-up code that would
 /// put /dev/null there, so the target inherits exactly what its caller gave.
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn a_closed_stdin_reaches_the_target_closed() {
     let Some(w) = world("closed_stdin") else {
         return;
@@ -481,6 +501,7 @@ fn account_file_opens(w: &World, args: &[&str]) -> (usize, usize) {
 /// One passwd read and at most two group reads, whatever the number of
 /// memberships; none at all when every id is a number and no passwd field is needed.
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn account_files_are_read_once_and_only_when_needed() {
     let Some(w) = world("account_file_reads") else {
         return;
@@ -516,6 +537,7 @@ fn account_files_are_read_once_and_only_when_needed() {
 /// the line; runas's own reader (static build) refuses the entry. Whichever
 /// build runs, the target never runs as uid or gid 0.
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn an_empty_id_field_never_becomes_root() {
     let Some(w) = world("empty_id_field") else {
         return;
@@ -541,6 +563,7 @@ fn an_empty_id_field_never_becomes_root() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn the_target_cannot_regain_root() {
     let Some(w) = world("cannot_regain_root") else {
         return;
@@ -559,6 +582,7 @@ fn the_target_cannot_regain_root() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn non_root_caller_with_nothing_to_change_execs_without_setid_calls() {
     let Some(w) = world("non_root_noop") else {
         return;
@@ -587,6 +611,7 @@ fn non_root_caller_with_nothing_to_change_execs_without_setid_calls() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn non_root_caller_is_refused_naming_the_missing_capability() {
     let Some(w) = world("non_root_refusal") else {
         return;
@@ -605,6 +630,7 @@ fn non_root_caller_is_refused_naming_the_missing_capability() {
 }
 
 #[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn set_user_id_copy_refuses_to_run() {
     let Some(w) = world("setuid_copy") else {
         return;

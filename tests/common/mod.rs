@@ -78,14 +78,60 @@ pub fn runas_under_test() -> PathBuf {
         .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_runas")), PathBuf::from)
 }
 
-/// True when the tests that really switch identity can run. When they
-/// cannot, says so on stderr, so a skip is never silent.
+/// The tests that really switch identity are marked `#[ignore = "needs
+/// root..."]`, so a run without root counts them as ignored, visibly. One
+/// that is run anyway (`--include-ignored`) without root fails, saying why,
+/// rather than passing without having run; so does one whose tools are
+/// missing, naming them and their packages.
 pub fn privileged(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        true
-    } else {
-        eprintln!("SKIPPED {test}: needs root (runs as root in CI)");
-        false
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "{test} needs root: it switches identity for real (run as root: cargo test -- --include-ignored)"
+    );
+    require_tools();
+    true
+}
+
+/// The programs the privileged tests drive, and the Debian packages that
+/// have them.
+const TOOLS: &[(&str, &str)] = &[
+    ("/usr/bin/unshare", "util-linux"),
+    ("/usr/bin/setpriv", "util-linux"),
+    ("/usr/bin/setsid", "util-linux"),
+    ("/usr/bin/timeout", "coreutils"),
+    ("/usr/bin/strace", "strace"),
+    ("/usr/bin/perl", "perl-base"),
+    ("/usr/bin/python3", "python3"),
+    ("/usr/sbin/setcap", "libcap2-bin"),
+    ("/usr/sbin/capsh", "libcap2-bin"),
+    ("/usr/bin/pgrep", "procps"),
+    ("/usr/bin/gcc", "gcc"),
+];
+
+fn require_tools() {
+    let missing: Vec<String> = TOOLS
+        .iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|(path, package)| format!("{path} (Debian package {package})"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the privileged tests need {}: apt-get install the packages, or run bash .ci/run, which does",
+        missing.join(", ")
+    );
+}
+
+/// A test that does not apply on this machine (a kernel that already
+/// refuses what it attacks, a device that is not there): said on stderr,
+/// and written to $RUNAS_SKIP_LOG, which .ci/run counts and prints, so a
+/// skip is never silent.
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Some(log) = std::env::var_os("RUNAS_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(log) {
+            let _ = writeln!(file, "{test}: {reason}");
+        }
     }
 }
 
@@ -461,16 +507,17 @@ pub fn exec_with_raw_environment(entries: &[&str]) -> Vec<OsString> {
 }
 
 /// A shared library for LD_PRELOAD, compiled from `source` into the world,
-/// or None (said on stderr) when it cannot be: no gcc (Debian's gcc), or
-/// a statically linked runas under test, which would not load it.
+/// or None (a counted skip) when the runas under test is statically linked
+/// and would not load it.
 pub fn preload_shim(w: &World, test: &str, name: &str, source: &str) -> Option<PathBuf> {
     let elf = fs::read(runas_under_test()).unwrap_or_default();
     if !elf
         .windows(b"ld-linux".len())
         .any(|window| window == b"ld-linux")
     {
-        eprintln!(
-            "SKIPPED {test}: the runas under test is statically linked and loads no LD_PRELOAD library"
+        skip(
+            test,
+            "the runas under test is statically linked and loads no LD_PRELOAD library",
         );
         return None;
     }
@@ -489,9 +536,6 @@ pub fn preload_shim(w: &World, test: &str, name: &str, source: &str) -> Option<P
             Some(so)
         }
         Ok(status) => panic!("gcc failed to build {name}.so: {status}"),
-        Err(_) => {
-            eprintln!("SKIPPED {test}: gcc is not installed (Debian package gcc)");
-            None
-        }
+        Err(_) => panic!("{test} needs gcc (Debian package gcc)"),
     }
 }

@@ -1,0 +1,161 @@
+//! What the unit tests share: an in-memory account database, the fixture
+//! accounts most tests resolve against, and callers in a known state.
+
+use crate::facts::{Facts, Listen};
+use crate::plan::{Credentials, ResIds};
+use crate::sys::CapMasks;
+use crate::trusted_path::Problem;
+use crate::userdb::{LookupError, UserDb, UserRecord};
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+
+/// An in-memory account database.
+#[derive(Default)]
+pub struct FakeDb {
+    pub users: Vec<UserRecord>,
+    /// (name, gid, members)
+    pub groups: Vec<(String, u32, Vec<String>)>,
+    /// Owning groups of paths, for --add-group-of.
+    pub paths: Vec<(PathBuf, u32)>,
+    /// Make every lookup fail, as an unreachable directory would.
+    pub broken: bool,
+}
+
+impl FakeDb {
+    pub fn user(mut self, name: &str, uid: u32, gid: u32, home: &str, shell: &str) -> Self {
+        self.users.push(UserRecord {
+            name: name.into(),
+            uid,
+            gid,
+            home: home.into(),
+            shell: shell.into(),
+        });
+        self
+    }
+
+    pub fn group(mut self, name: &str, gid: u32, members: &[&str]) -> Self {
+        self.groups.push((
+            name.into(),
+            gid,
+            members.iter().map(|m| m.to_string()).collect(),
+        ));
+        self
+    }
+
+    pub fn path(mut self, path: &str, gid: u32) -> Self {
+        self.paths.push((path.into(), gid));
+        self
+    }
+
+    fn check(&self) -> Result<(), LookupError> {
+        if self.broken {
+            Err(Errno::EIO.into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl UserDb for FakeDb {
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError> {
+        self.check()?;
+        Ok(self.users.iter().find(|u| u.name == name).cloned())
+    }
+
+    fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError> {
+        self.check()?;
+        Ok(self.users.iter().find(|u| u.uid == uid).cloned())
+    }
+
+    fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError> {
+        self.check()?;
+        Ok(self.groups.iter().find(|g| g.0 == name).map(|g| g.1))
+    }
+
+    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError> {
+        self.check()?;
+        Ok(self.groups.iter().find(|g| g.1 == gid).map(|g| g.0.clone()))
+    }
+
+    fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
+        self.check()?;
+        let mut list = vec![primary];
+        list.extend(
+            self.groups
+                .iter()
+                .filter(|g| g.2.iter().any(|m| m == user))
+                .map(|g| g.1),
+        );
+        Ok(list)
+    }
+
+    fn group_of_path(&self, path: &Path) -> Result<u32, Problem> {
+        self.paths
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, gid)| *gid)
+            .ok_or(Problem::Io {
+                at: path.to_owned(),
+                errno: Errno::ENOENT,
+            })
+    }
+}
+
+/// The accounts most unit tests resolve against.
+pub fn db() -> FakeDb {
+    FakeDb::default()
+        .user("root", 0, 0, "/root", "/bin/bash")
+        .user("daemon", 1, 1, "/usr/sbin", "/bin/sh")
+        .user("games", 5, 60, "/usr/games", "/bin/sh")
+        .user("alice", 1500, 1500, "/home/alice", "/bin/bash")
+        .user("bob", 1501, 1501, "", "")
+        .user("orphan", 1502, 1999, "/home/orphan", "/bin/sh")
+        .user("relative", 1503, 1503, "home/relative", "/bin/sh")
+        // A name made only of digits, mapping to uid 0.
+        .user("4242", 0, 0, "/", "/bin/sh")
+        .group("root", 0, &[])
+        .group("daemon", 1, &[])
+        .group("games", 60, &[])
+        .group("alice", 1500, &[])
+        .group("jupiter", 1700, &["alice"])
+        .group("saturn", 1701, &["alice", "bob"])
+        .group("4243", 0, &[])
+        .path("/dev/kvm", 44)
+}
+
+/// A caller with these ids (all three the same) and groups.
+pub fn caller(uid: u32, gid: u32, groups: &[u32]) -> Credentials {
+    Credentials {
+        uid: ResIds::all(uid),
+        gid: ResIds::all(gid),
+        groups: groups.to_vec(),
+    }
+}
+
+/// Root, in groups 0, 4 and 27.
+pub fn root() -> Credentials {
+    caller(0, 0, &[0, 4, 27])
+}
+
+/// The process facts of a caller with every capability (root's) or none.
+pub fn facts(credentials: Credentials) -> Facts {
+    let all = if credentials.uid.effective == 0 {
+        (1u64 << 41) - 1
+    } else {
+        0
+    };
+    Facts {
+        credentials,
+        caps: CapMasks {
+            effective: all,
+            permitted: all,
+            inheritable: 0,
+        },
+        pid: Pid::from_raw(4242),
+        parent: Pid::from_raw(4241),
+        at_secure: false,
+        leads_process_group: false,
+        listen: Listen::None,
+    }
+}
