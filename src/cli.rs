@@ -282,7 +282,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     valued(Id::Pidfile, "pidfile", "FILE", SESSION, "With --daemon: write the daemon's pid to FILE, locked, so a second start fails (FILE in a root-owned directory)").any_bytes(),
     valued(Id::Log, "log", "FILE", SESSION, "With --daemon: append the command's stdout and stderr to FILE (opened with the target's rights)").any_bytes(),
     switch(Id::Dump, "dump", SHOWING, "Print this process's identity and process model, and exit"),
-    switch(Id::DryRun, "dry-run", SHOWING, "Resolve everything and print the plan and its system calls instead of running"),
+    switch(Id::DryRun, "dry-run", SHOWING, "Resolve everything and print the plan and every step of the run, in order, instead of running"),
     switch(Id::Json, "json", SHOWING, "With --dump or --dry-run: one JSON object"),
 ];
 

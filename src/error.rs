@@ -3,6 +3,7 @@
 //! There is exactly one place that prints these (`lib.rs::main`), so every
 //! message is printed once, as `runas: <message>`.
 
+use crate::quote::quote;
 use nix::errno::Errno;
 use std::ffi::OsString;
 
@@ -20,17 +21,17 @@ pub enum Error {
     Usage(String),
 
     /// A user, group or list did not follow the id/name rules.
-    #[error("invalid {kind} {value:?}: {reason}")]
+    #[error("invalid {kind} {}: {reason}", quote(.value))]
     InvalidSpec {
         kind: &'static str,
         value: String,
         reason: String,
     },
 
-    #[error("unknown user {0:?}: there is no such entry in the passwd database")]
+    #[error("unknown user {}: there is no such entry in the passwd database", quote(.0))]
     UnknownUser(String),
 
-    #[error("unknown group {0:?}: there is no such entry in the group database")]
+    #[error("unknown group {}: there is no such entry in the group database", quote(.0))]
     UnknownGroup(String),
 
     #[error(
@@ -67,7 +68,7 @@ pub enum Error {
     },
 
     /// A gosu/su-exec spec failed; names the whole spec as well as the part.
-    #[error("{source} (in {mode} {spec:?})")]
+    #[error("{source} (in {mode} {})", quote(.spec))]
     InCompatSpec {
         mode: &'static str,
         spec: String,
@@ -80,7 +81,7 @@ pub enum Error {
 
     /// A path root would open or inspect for the target could be steered
     /// by someone other than root.
-    #[error("{option} {}: {}", crate::trusted_path::quoted(.path), path_problem(.path, .problem))]
+    #[error("{option} {}: {}", quote(.path), path_problem(.path, .problem))]
     UnsafePath {
         option: &'static str,
         path: std::path::PathBuf,
@@ -90,7 +91,7 @@ pub enum Error {
     /// The daemon's log, opened with the target's rights, could not be.
     #[error(
         "--log {}: {}, opening it as uid {uid} (the log is opened with the target's rights: let the target create or write it, for example: install -d -o {uid} /var/log/app)",
-        crate::trusted_path::quoted(.path),
+        quote(.path),
         .source.desc()
     )]
     LogAsTarget {
@@ -107,14 +108,14 @@ pub enum Error {
     },
 
     /// The target could not be executed.
-    #[error("{:?}: {}", .program.to_string_lossy(), reason_text(.source))]
+    #[error("{}: {}", quote(.program), reason_text(.source))]
     Exec { program: OsString, source: Errno },
 
     /// Not found, but some PATH entries could not be searched as the target.
     #[error(
-        "{:?}: command not found (the target user may not search: {})",
-        .program.to_string_lossy(),
-        .places.join(", ")
+        "{}: command not found (the target user may not search: {})",
+        quote(.program),
+        .places.iter().map(quote).collect::<Vec<_>>().join(", ")
     )]
     NotFoundUnsearchable {
         program: OsString,

@@ -73,8 +73,8 @@ fn c_string(bytes: Vec<u8>) -> Result<CString> {
     // could, in a corrupt database.
     CString::new(bytes).map_err(|e| {
         Error::Usage(format!(
-            "{:?} contains a NUL byte",
-            String::from_utf8_lossy(&e.into_vec())
+            "{} contains a NUL byte",
+            crate::quote::quote(std::ffi::OsStr::from_bytes(&e.into_vec()))
         ))
     })
 }

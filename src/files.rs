@@ -269,8 +269,14 @@ fn malformed(file: &'static str, line: Line<'_>) -> impl FnOnce(&'static str) ->
     }
 }
 
-/// The entry named `name` (getpwnam).
-pub fn user_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<PasswdEntry<'a>>, Malformed> {
+/// The first entry named `name`, as getpwnam and getgrnam find it: a line
+/// glibc reads as that name must be canonical, or it is refused.
+fn by_name<'a, T>(
+    text: &'a [u8],
+    name: &str,
+    file: &'static str,
+    entry: fn(&'a [u8]) -> Result<T, &'static str>,
+) -> Result<Option<T>, Malformed> {
     let name = name.as_bytes();
     if is_nis(name) {
         return Ok(None);
@@ -280,73 +286,57 @@ pub fn user_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<PasswdEntry
             continue;
         };
         if field(view, 0) == Some(name) {
-            return passwd_entry(line.raw)
-                .map(Some)
-                .map_err(malformed(PASSWD, line));
+            return entry(line.raw).map(Some).map_err(malformed(file, line));
         }
     }
     Ok(None)
+}
+
+/// The first entry with this id (third field), as getpwuid and getgrgid
+/// find it: an earlier line that is not canonical but that some reader
+/// might take for this id is refused.
+fn by_id<'a, T>(
+    text: &'a [u8],
+    id: u32,
+    file: &'static str,
+    entry: fn(&'a [u8]) -> Result<T, &'static str>,
+    id_of: fn(&T) -> u32,
+) -> Result<Option<T>, Malformed> {
+    for line in lines(text) {
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0).is_some_and(is_nis) {
+            continue;
+        }
+        match entry(line.raw) {
+            Ok(found) if id_of(&found) == id => return Ok(Some(found)),
+            Ok(_) => {}
+            Err(why) if could_be(field(view, 2), id) => return Err(malformed(file, line)(why)),
+            Err(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// The entry named `name` (getpwnam).
+pub fn user_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<PasswdEntry<'a>>, Malformed> {
+    by_name(text, name, PASSWD, passwd_entry)
 }
 
 /// The first entry with this uid (getpwuid).
 pub fn user_by_uid(text: &[u8], uid: u32) -> Result<Option<PasswdEntry<'_>>, Malformed> {
-    for line in lines(text) {
-        let Some(view) = lookup_view(line.raw) else {
-            continue;
-        };
-        if field(view, 0).is_some_and(is_nis) {
-            continue;
-        }
-        match passwd_entry(line.raw) {
-            Ok(entry) if entry.uid == uid => return Ok(Some(entry)),
-            Ok(_) => {}
-            Err(why) if could_be(field(view, 2), uid) => {
-                return Err(malformed(PASSWD, line)(why));
-            }
-            Err(_) => {}
-        }
-    }
-    Ok(None)
+    by_id(text, uid, PASSWD, passwd_entry, |e| e.uid)
 }
 
 /// The group named `name` (getgrnam).
 pub fn group_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<GroupEntry<'a>>, Malformed> {
-    let name = name.as_bytes();
-    if is_nis(name) {
-        return Ok(None);
-    }
-    for line in lines(text) {
-        let Some(view) = lookup_view(line.raw) else {
-            continue;
-        };
-        if field(view, 0) == Some(name) {
-            return group_entry(line.raw)
-                .map(Some)
-                .map_err(malformed(GROUP, line));
-        }
-    }
-    Ok(None)
+    by_name(text, name, GROUP, group_entry)
 }
 
 /// The first group with this gid (getgrgid).
 pub fn group_by_gid(text: &[u8], gid: u32) -> Result<Option<GroupEntry<'_>>, Malformed> {
-    for line in lines(text) {
-        let Some(view) = lookup_view(line.raw) else {
-            continue;
-        };
-        if field(view, 0).is_some_and(is_nis) {
-            continue;
-        }
-        match group_entry(line.raw) {
-            Ok(entry) if entry.gid == gid => return Ok(Some(entry)),
-            Ok(_) => {}
-            Err(why) if could_be(field(view, 2), gid) => {
-                return Err(malformed(GROUP, line)(why));
-            }
-            Err(_) => {}
-        }
-    }
-    Ok(None)
+    by_id(text, gid, GROUP, group_entry, |e| e.gid)
 }
 
 /// Whether some reader could take `user` for a member of this raw line:

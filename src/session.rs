@@ -4,6 +4,7 @@
 //! they are part of what a privilege drop hands over (credentials(7)).
 
 use crate::error::{EXIT_FAILURE, Error, Result};
+use crate::quote::quote;
 use crate::sys;
 use crate::trusted_path::{self, Problem, is_type, kind_of};
 use nix::errno::Errno;
@@ -288,40 +289,15 @@ impl Pidfile {
     pub fn open_locked(path: &Path) -> Result<Pidfile> {
         let refuse = |problem| pidfile_problem(path, problem);
         let parent = trusted_path::walk(path).map_err(refuse)?;
-        // Created new when absent (O_EXCL: whatever appears meanwhile is
-        // looked at again), otherwise opened without following a link.
-        let mut writer = None;
-        for _ in 0..2 {
-            match parent.lstat().map_err(refuse)? {
-                None => match parent.open(OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL, 0o644) {
-                    Ok(fd) => writer = Some(fd),
-                    Err(Problem::Io {
-                        errno: Errno::EEXIST,
-                        ..
-                    }) => continue,
-                    Err(problem) => return Err(refuse(problem)),
-                },
-                Some(stat) => {
-                    check_pidfile(&stat).map_err(refuse)?;
-                    writer = Some(parent.open(OFlag::O_RDWR, 0).map_err(refuse)?);
-                }
-            }
-            break;
-        }
-        let writer = writer.ok_or_else(|| {
-            refuse(Problem::Io {
-                at: parent.entry(),
-                errno: Errno::EEXIST,
-            })
-        })?;
+        let (writer, written) = parent
+            .create_or_open(OFlag::O_RDWR, 0o644, check_pidfile)
+            .map_err(refuse)?;
         let io = |errno| {
             refuse(Problem::Io {
                 at: path.to_owned(),
                 errno,
             })
         };
-        let written = fstat(&writer).map_err(io)?;
-        check_pidfile(&written).map_err(refuse)?;
         // A second, read-only open file for the lock: the same file (the
         // directory is root's, so nobody can swap it in between).
         let reader = parent.open(OFlag::O_RDONLY, 0).map_err(refuse)?;
@@ -334,15 +310,12 @@ impl Pidfile {
             Err((mut file, Errno::EWOULDBLOCK)) => {
                 return Err(Error::NotPermitted(format!(
                     "--pidfile {} is locked by a running instance ({}): stop it first",
-                    trusted_path::quoted(path),
+                    quote(path),
                     describe_pid(&mut file)
                 )));
             }
             Err((_, e)) => {
-                return Err(Error::syscall(
-                    format!("flock({})", trusted_path::quoted(path)),
-                    e,
-                ));
+                return Err(Error::syscall(format!("flock({})", quote(path)), e));
             }
         };
         Ok(Pidfile {
@@ -359,8 +332,9 @@ impl Pidfile {
         writer
             .set_len(0)
             .and_then(|()| (&writer).write_all(format!("{pid}\n").as_bytes()))
-            .map_err(|e| {
-                Error::NotPermitted(format!("--pidfile {}: {e}", trusted_path::quoted(&path)))
+            .map_err(|e| Error::Io {
+                what: format!("--pidfile {}", quote(&path)),
+                source: e,
             })?;
         drop(writer);
         let file: &File = &lock;
@@ -401,45 +375,13 @@ pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
         path: path.to_owned(),
         problem,
     };
-    let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT;
+    let flags = OFlag::O_WRONLY | OFlag::O_APPEND;
     let fd: OwnedFd = if target_uid == 0 {
         let parent = trusted_path::walk(path).map_err(refuse)?;
-        // Created new when absent (O_EXCL: a file someone else creates in
-        // between, in root's sticky /tmp, is looked at again, not used).
-        let mut opened = None;
-        for _ in 0..2 {
-            match parent.lstat().map_err(refuse)? {
-                None => match parent.open(flags | OFlag::O_EXCL, 0o640) {
-                    Ok(fd) => opened = Some(fd),
-                    Err(Problem::Io {
-                        errno: Errno::EEXIST,
-                        ..
-                    }) => continue,
-                    Err(problem) => return Err(refuse(problem)),
-                },
-                Some(stat) => {
-                    parent.check_shared_entry(&stat).map_err(refuse)?;
-                    opened = Some(parent.open(flags, 0).map_err(refuse)?);
-                }
-            }
-            break;
-        }
-        let fd = opened.ok_or_else(|| {
-            refuse(Problem::Io {
-                at: parent.entry(),
-                errno: Errno::EEXIST,
-            })
-        })?;
-        // What was opened, not what was looked at: root's, in a shared
-        // directory.
-        let stat = fstat(&fd).map_err(|errno| {
-            refuse(Problem::Io {
-                at: path.to_owned(),
-                errno,
-            })
-        })?;
-        parent.check_shared_entry(&stat).map_err(refuse)?;
-        fd
+        parent
+            .create_or_open(flags, 0o640, |_| Ok(()))
+            .map_err(refuse)?
+            .0
     } else {
         let file = OpenOptions::new()
             .append(true)

@@ -70,8 +70,9 @@ struct ProcView {
 impl ProcView {
     fn read() -> Result<ProcView> {
         let read = |f: &str| {
-            std::fs::read_to_string(f).map_err(|e| {
-                Error::NotPermitted(format!("--dump reads {f}: {e} (is /proc mounted?)"))
+            std::fs::read_to_string(f).map_err(|e| Error::Io {
+                what: format!("--dump reads {f} (is /proc mounted?)"),
+                source: e,
             })
         };
         let status = read("/proc/self/status")?;

@@ -1,6 +1,6 @@
 //! Pure parsing of user, group and group-list specifications.
 //!
-//! The one rule (REFERENCE.md §1): a string of ASCII digits only is a numeric
+//! The one rule (README, "Identity rules"): a string of ASCII digits only is a numeric
 //! id and must lie in 0..=4294967294; anything else is a name. Strings that a
 //! person or another tool could read as a number in some other notation
 //! (signs, hex, surrounding spaces) are rejected rather than looked up, so a

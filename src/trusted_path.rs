@@ -139,8 +139,8 @@ impl Problem {
 }
 
 /// A path for a message: quoted, with control characters escaped.
-pub fn quoted(path: &Path) -> String {
-    format!("{:?}", path.as_os_str().to_string_lossy())
+fn quoted(path: &Path) -> String {
+    crate::quote::quote(path)
 }
 
 /// The kind of a file, for messages.
@@ -216,6 +216,48 @@ impl Parent {
                 at: self.entry(),
                 errno,
             },
+        })
+    }
+
+    /// Open the last component for writing: created new when absent
+    /// (O_EXCL: whatever someone creates in between, in root's sticky
+    /// /tmp say, is looked at again, not used), otherwise opened without
+    /// following a link once `check` accepts what is there. What was
+    /// opened is then checked again, as opened (`check` and the shared
+    /// directory rule), and returned with its status.
+    pub fn create_or_open(
+        &self,
+        flags: OFlag,
+        mode: u32,
+        check: impl Fn(&FileStat) -> Result<(), Problem>,
+    ) -> Result<(OwnedFd, FileStat), Problem> {
+        for _ in 0..2 {
+            let fd = match self.lstat()? {
+                None => match self.open(flags | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+                    Ok(fd) => fd,
+                    Err(Problem::Io {
+                        errno: Errno::EEXIST,
+                        ..
+                    }) => continue,
+                    Err(problem) => return Err(problem),
+                },
+                Some(stat) => {
+                    self.check_shared_entry(&stat)?;
+                    check(&stat)?;
+                    self.open(flags, 0)?
+                }
+            };
+            let stat = fstat(&fd).map_err(|errno| Problem::Io {
+                at: self.entry(),
+                errno,
+            })?;
+            self.check_shared_entry(&stat)?;
+            check(&stat)?;
+            return Ok((fd, stat));
+        }
+        Err(Problem::Io {
+            at: self.entry(),
+            errno: Errno::EEXIST,
         })
     }
 

@@ -262,7 +262,7 @@ impl UserDb for SystemDb {
             || Ok(User::from_name(name)?.map(record).transpose()?),
             || Ok(files::passwd_mentions(passwd_text()?, Some(name), None)),
             files::PASSWD,
-            || format!("user {name:?}"),
+            || format!("user {}", crate::quote::quote(name)),
         )
     }
 
@@ -295,7 +295,7 @@ impl UserDb for SystemDb {
             || Ok(Group::from_name(name)?.map(|g| g.gid.as_raw())),
             || Ok(files::group_mentions(group_text()?, name)),
             files::GROUP,
-            || format!("group {name:?}"),
+            || format!("group {}", crate::quote::quote(name)),
         )
     }
 

@@ -289,89 +289,6 @@ fn add_group_of_does_not_follow_a_symlink_the_target_planted() {
     run.assert_refused(s(&run_dir));
 }
 
-/// Drive a command on a fresh pseudo-terminal: python's pty.fork makes the
-/// child a session leader with the pty as its controlling terminal. In
-/// "job" mode the child runs `sh -c 'CMD; :'`, so CMD is a forked job in
-/// the foreground process group, as a root shell runs a command; in
-/// "leader" mode the child execs CMD itself, so runas is the session
-/// leader (`setsid -c runas ...`, a getty, an sshd child). PREP runs first
-/// in the child (hiding /dev/tty, say). Prints what the target printed, and
-/// sends Ctrl-C once it printed "ready".
-const PTY_DRIVER: &str = r#"
-import os, pty, sys, time, select
-mode, prep, cmd = sys.argv[1], sys.argv[2], sys.argv[3]
-pid, fd = pty.fork()
-if pid == 0:
-    if prep:
-        os.system(prep)
-    if mode == "leader":
-        os.execv("/bin/sh", ["sh", "-c", "exec " + cmd])
-    os.execv("/bin/sh", ["sh", "-c", cmd + "; :"])
-out = b""
-deadline = time.time() + 20
-interrupted = False
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.1)
-    if r:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    if b"ready" in out and not interrupted:
-        os.write(fd, b"\x03")
-        interrupted = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-print("\nelapsed-ok" if time.time() < deadline else "\ntimed-out")
-"#;
-
-/// The target tries TIOCSTI on its standard input, then waits to be
-/// interrupted by Ctrl-C.
-const TIOCSTI_PROBE: &str = r##"
-import fcntl, termios, time, errno
-try:
-    fcntl.ioctl(0, termios.TIOCSTI, b"#")
-    print("tiocsti: injected")
-except OSError as e:
-    print("tiocsti:", errno.errorcode.get(e.errno, e.errno))
-print("ready", flush=True)
-time.sleep(15)
-print("not interrupted")
-"##;
-
-fn legacy_tiocsti_off() -> bool {
-    fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0")
-}
-
-fn in_pty(w: &World, mode: &str, prep: &str, runas_args: &str) -> Run {
-    let probe = w.file("tiocsti_probe.py", TIOCSTI_PROBE, 0o644);
-    let cmd = format!(
-        "{} {runas_args} -- /usr/bin/python3 {}",
-        w.runas.display(),
-        probe.display()
-    );
-    Run::from(
-        w.command(&["/usr/bin/python3", "-c", PTY_DRIVER, mode, prep, &cmd])
-            .output()
-            .unwrap(),
-    )
-}
-
-/// The injection failed and Ctrl-C still reached the target.
-fn assert_defended(run: &Run) {
-    assert!(run.stdout.contains("tiocsti: EPERM"), "{}", run.describe());
-    assert!(run.stdout.contains("ready"), "{}", run.describe());
-    assert!(
-        !run.stdout.contains("not interrupted"),
-        "Ctrl-C did not reach the target\n{}",
-        run.describe()
-    );
-    assert!(run.stdout.contains("elapsed-ok"), "{}", run.describe());
-}
-
 fn tiocsti_world(test: &str) -> Option<World> {
     let w = world(test)?;
     if legacy_tiocsti_off() {
@@ -394,12 +311,12 @@ fn root_target_without_capabilities_cannot_type_into_the_root_terminal() {
     assert_defended(&in_pty(&w, "job", "", "-u root --bounding-set -all"));
     assert_defended(&in_pty(&w, "job", "", "-u root --securebits noroot"));
     // The control: root with every capability stays attached.
-    let run = in_pty(&w, "job", "", "-u root --bounding-set -net_raw,+net_raw");
-    assert!(
-        run.stdout.contains("tiocsti: injected"),
-        "{}",
-        run.describe()
-    );
+    assert_injected(&in_pty(
+        &w,
+        "job",
+        "",
+        "-u root --bounding-set -net_raw,+net_raw",
+    ));
 }
 
 #[test]

@@ -516,55 +516,35 @@ fn close_range_refused_falls_back_to_one_descriptor_at_a_time() {
     let Some(c) = case("close_range_enosys") else {
         return;
     };
-    let script = "ls /proc/$$/fd";
-    for error in ["ENOSYS", "EPERM"] {
-        let inject = format!("inject=close_range:error={error}");
-        let run = c.world.runas_under(
-            &[
-                "/bin/sh",
-                "-c",
-                "exec 7</dev/null; exec \"$@\"",
-                "sh",
-                "strace",
-                "-f",
-                "-qq",
-                "-o",
-                "/dev/null",
-                "-e",
-                &inject,
-            ],
-            &["-u", "alice", "--close-fds", "--", "/bin/sh", "-c", script],
-        );
-        assert_eq!(run.code(), Some(0), "{error}\n{}", run.describe());
-        let fds: Vec<&str> = run
-            .stdout
-            .lines()
-            .filter(|l| !l.starts_with("launcher"))
+    // runas --close-fds with descriptor 7 open, under one injected fault.
+    let with_fd_7 = |inject: &str| {
+        let prefix: Vec<String> = ["/bin/sh", "-c", "exec 7</dev/null; exec \"$@\"", "sh"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(strace(inject))
             .collect();
+        let args = [
+            "-u",
+            "alice",
+            "--close-fds",
+            "--",
+            "/bin/sh",
+            "-c",
+            "ls /proc/$$/fd",
+        ];
+        c.world.runas_under(&prefix, &args)
+    };
+    for error in ["ENOSYS", "EPERM"] {
+        let run = with_fd_7(&format!("close_range:error={error}"));
+        assert_eq!(run.code(), Some(0), "{error}\n{}", run.describe());
         assert!(
-            !fds.contains(&"7"),
+            !run.stdout.lines().any(|l| l == "7"),
             "{error}: fd 7 leaked\n{}",
             run.describe()
         );
     }
     // A close_range that reports success without doing it is caught.
-    let run = c.world.runas_under(
-        &[
-            "/bin/sh",
-            "-c",
-            "exec 7</dev/null; exec \"$@\"",
-            "sh",
-            "strace",
-            "-f",
-            "-qq",
-            "-o",
-            "/dev/null",
-            "-e",
-            "inject=close_range:retval=0",
-        ],
-        &["-u", "alice", "--close-fds", "--", "/bin/sh", "-c", script],
-    );
-    run.assert_refused("descriptor 7 would stay open");
+    with_fd_7("close_range:retval=0").assert_refused("descriptor 7 would stay open");
 }
 
 refused_under! {

@@ -166,16 +166,14 @@ fn securebits_are_set_in_the_target() {
     sh(&w, &["-u", "nobody", "--securebits", "keep-caps"], "true").assert_refused("\"keep-caps\"");
 }
 
-#[test]
-#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
-fn pdeathsig_is_set_after_the_switch_and_fires() {
-    let Some(w) = world("pdeathsig") else { return };
-    // The target reads its own parent-death signal through python's prctl-free
-    // /proc view is not available, so let the parent die and watch the signal:
-    // a parent shell starts runas in the background and exits at once.
+/// The parent-death signal, watched from outside: a parent shell (after
+/// `prep`) starts `runas --pdeathsig USR1` in the background and exits at
+/// once; the target traps USR1 and records it.
+fn parent_dies_and_usr1_arrives(w: &World, prep: &str) {
     let out = w.shared_dir("shared");
     let script = format!(
-        r#"sh -c '{runas} -u nobody --pdeathsig USR1 -- /bin/sh -c "trap \"echo got-usr1 > {out}/result; exit 0\" USR1; echo started > {out}/started; sleep 15 >/dev/null 2>&1 & wait" & while [ ! -e {out}/started ]; do sleep 0.02; done; exit 0'
+        r#"{prep}
+        sh -c '{runas} -u nobody --pdeathsig USR1 -- /bin/sh -c "trap \"echo got-usr1 > {out}/result; exit 0\" USR1; echo started > {out}/started; sleep 15 >/dev/null 2>&1 & wait" & while [ ! -e {out}/started ]; do sleep 0.02; done; exit 0'
         for i in $(seq 100); do [ -e {out}/result ] && break; sleep 0.05; done
         cat {out}/result"#,
         runas = w.runas.display(),
@@ -183,6 +181,13 @@ fn pdeathsig_is_set_after_the_switch_and_fires() {
     );
     let run = Run::from(w.command(&["/bin/sh", "-c", &script]).output().unwrap());
     assert!(run.stdout.contains("got-usr1"), "{}", run.describe());
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn pdeathsig_is_set_after_the_switch_and_fires() {
+    let Some(w) = world("pdeathsig") else { return };
+    parent_dies_and_usr1_arrives(&w, "");
     sh(&w, &["-u", "nobody", "--pdeathsig", "NOTASIGNAL"], "true").assert_refused("\"NOTASIGNAL\"");
 }
 
@@ -397,88 +402,19 @@ fn add_group_of_adds_the_owning_group() {
     .assert_refused("\"/no/such/device\"");
 }
 
-/// A pseudo-terminal session: python's pty.fork makes the child a session
-/// leader with the pty as its controlling terminal; `sh -c '...; :'` then
-/// forks runas as a non-leader in the foreground process group, exactly as
-/// a root shell runs a command.
-const PTY_DRIVER: &str = r#"
-import os, pty, sys, time, select
-cmd = sys.argv[1]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv("/bin/sh", ["sh", "-c", cmd + "; :"])
-out = b""
-deadline = time.time() + 20
-interrupted = False
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.1)
-    if r:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    if b"ready" in out and not interrupted:
-        os.write(fd, b"\x03")
-        interrupted = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-print("\nelapsed-ok" if time.time() < deadline else "\ntimed-out")
-"#;
-
-const TIOCSTI_PROBE: &str = r##"
-import fcntl, termios, time, errno
-try:
-    fcntl.ioctl(0, termios.TIOCSTI, b"#")
-    print("tiocsti: injected")
-except OSError as e:
-    print("tiocsti:", errno.errorcode.get(e.errno, e.errno))
-print("ready", flush=True)
-time.sleep(15)
-print("not interrupted")
-"##;
-
-fn in_pty(w: &World, runas_args: &str) -> Run {
-    let probe = w.file("tiocsti_probe.py", TIOCSTI_PROBE, 0o644);
-    let cmd = format!(
-        "{} {runas_args} -- /usr/bin/python3 {}",
-        w.runas.display(),
-        probe.display()
-    );
-    Run::from(
-        w.command(&["/usr/bin/python3", "-c", PTY_DRIVER, &cmd])
-            .output()
-            .unwrap(),
-    )
-}
-
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn tiocsti_fails_in_the_target_and_ctrl_c_still_interrupts_it() {
     let Some(w) = world("tiocsti") else { return };
-    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
-        eprintln!(
-            "note: legacy_tiocsti is 0 on this kernel; TIOCSTI is refused by the kernel itself"
-        );
-    }
-    let run = in_pty(&w, "-u alice");
-    assert!(run.stdout.contains("tiocsti: EPERM"), "{}", run.describe());
-    assert!(run.stdout.contains("ready"), "{}", run.describe());
-    assert!(
-        !run.stdout.contains("not interrupted"),
-        "Ctrl-C did not reach the target\n{}",
-        run.describe()
-    );
-    assert!(run.stdout.contains("elapsed-ok"), "{}", run.describe());
+    // With legacy_tiocsti=0 the kernel refuses TIOCSTI itself: EPERM too.
+    assert_defended(&in_pty(&w, "job", "", "-u alice"));
 }
 
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn keep_tty_leaves_the_terminal_attached() {
     let Some(w) = world("keep_tty") else { return };
-    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
+    if legacy_tiocsti_off() {
         skip(
             "keep_tty",
             "legacy_tiocsti is 0, TIOCSTI cannot succeed on this kernel",
@@ -487,7 +423,7 @@ fn keep_tty_leaves_the_terminal_attached() {
     }
     // The control case: without the defence the probe can inject, which is
     // what makes the test above meaningful.
-    let run = in_pty(&w, "-u alice --keep-tty");
+    let run = in_pty(&w, "job", "", "-u alice --keep-tty");
     assert!(
         run.stdout.contains("tiocsti: injected"),
         "{}",
@@ -507,12 +443,7 @@ fn no_detach_when_not_lowering_privileges() {
         return;
     };
     // Root staying root (only the group changes) keeps its terminal.
-    let run = in_pty(&w, "-g jupiter");
-    assert!(
-        run.stdout.contains("tiocsti: injected"),
-        "{}",
-        run.describe()
-    );
+    assert_injected(&in_pty(&w, "job", "", "-g jupiter"));
 }
 
 #[test]
@@ -523,17 +454,7 @@ fn pdeathsig_the_caller_ignored_still_fires() {
     };
     // A caller that ignores USR1 (which survives execve; a shell cannot
     // even trap a signal ignored on entry): --pdeathsig USR1 still fires.
-    let out = w.shared_dir("shared");
-    let script = format!(
-        r#"trap '' USR1
-        sh -c '{runas} -u nobody --pdeathsig USR1 -- /bin/sh -c "trap \"echo got-usr1 > {out}/result; exit 0\" USR1; echo started > {out}/started; sleep 15 >/dev/null 2>&1 & wait" & while [ ! -e {out}/started ]; do sleep 0.02; done; exit 0'
-        for i in $(seq 100); do [ -e {out}/result ] && break; sleep 0.05; done
-        cat {out}/result"#,
-        runas = w.runas.display(),
-        out = out.display()
-    );
-    let run = Run::from(w.command(&["/bin/sh", "-c", &script]).output().unwrap());
-    assert!(run.stdout.contains("got-usr1"), "{}", run.describe());
+    parent_dies_and_usr1_arrives(&w, "trap '' USR1");
 }
 
 /// Capabilities that amount to root (setfcap, sys_admin, dac_override...)
