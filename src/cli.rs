@@ -23,6 +23,7 @@ pub struct CommandLine {
     pub keep_groups: bool,
     pub clear_groups: bool,
     pub add_group_of: Vec<OsString>,
+    pub if_root: bool,
     pub keep_caps: Option<String>,
     pub allow_root_caps: Option<String>,
     pub bounding_set: Option<String>,
@@ -105,6 +106,7 @@ pub enum Id {
     KeepGroups,
     ClearGroups,
     AddGroupOf,
+    IfRoot,
     Help,
     Version,
     KeepCaps,
@@ -259,6 +261,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     switch(Id::KeepGroups, "keep-groups", GENERAL, "Keep the caller's supplementary groups"),
     switch(Id::ClearGroups, "clear-groups", GENERAL, "No supplementary groups"),
     valued(Id::AddGroupOf, "add-group-of", "PATH", GENERAL, "Also add the group that owns PATH (a device, a socket) to the supplementary groups").repeatable().any_bytes(),
+    switch(Id::IfRoot, "if-root", GENERAL, "Switch only when started as root; otherwise run COMMAND as the caller, as it is (a container started with --user)"),
     switch(Id::Help, "help", GENERAL, "Print help").short('h'),
     switch(Id::Version, "version", GENERAL, "Print version").short('V'),
     valued(Id::KeepCaps, "keep-caps", "CAPS", PRIVILEGES, "Give the (non-root) target exactly these capabilities, e.g. net_bind_service,sys_nice"),
@@ -386,6 +389,7 @@ fn store(options: &mut CommandLine, spec: &OptionSpec, value: Option<OsString>) 
         Id::KeepGroups => options.keep_groups = true,
         Id::ClearGroups => options.clear_groups = true,
         Id::AddGroupOf => options.add_group_of.push(value),
+        Id::IfRoot => options.if_root = true,
         // Acted on as soon as they are seen, in `parse`.
         Id::Help | Id::Version => {}
         Id::KeepCaps => options.keep_caps = Some(utf8(spec, value)?),

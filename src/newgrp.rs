@@ -293,6 +293,7 @@ mod tests {
             groups: vec![1500, 1700, 1701],
             env: Default::default(),
             process: Default::default(),
+            branch: Default::default(),
         };
         assert!(check_plan(&plan(1700), &caller()).is_ok());
         assert!(check_plan(&plan(1500), &caller()).is_ok());

@@ -53,6 +53,18 @@ pub struct Plan {
     pub env: EnvPlan,
     /// Hardening and process options, validated against the identity.
     pub process: ProcessRequest,
+    /// Which rules made it, and what --if-root decided.
+    pub branch: Branch,
+}
+
+/// How the plan came about, for messages and --dry-run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Branch {
+    pub rules: Option<Rules>,
+    /// --if-root: `Some(true)` when the caller is root and the switch is
+    /// made, `Some(false)` when it is not and the command runs as the
+    /// caller.
+    pub if_root: Option<bool>,
 }
 
 /// How the target's environment is made from runas's own.
@@ -213,6 +225,18 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
             request.rules.name()
         )));
     }
+    // --if-root from a caller other than root (a container started with
+    // --user, OpenShift's arbitrary uids): the command runs as the caller,
+    // as it is; what needs no privilege still applies.
+    let if_root = request.if_root;
+    let switching = !if_root || current.uid.real == 0;
+    let as_caller_request;
+    let request = if switching {
+        request
+    } else {
+        as_caller_request = as_caller(request);
+        &as_caller_request
+    };
     let restricted_request;
     let request = if restricted {
         restricted_request = newgrp::restrict(request.clone(), current)?;
@@ -368,11 +392,32 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
         groups,
         env,
         process,
+        branch: Branch {
+            rules: Some(request.rules),
+            if_root: if_root.then_some(switching),
+        },
     };
     if restricted {
         newgrp::check_plan(&plan, current)?;
     }
     Ok(plan)
+}
+
+/// The request without what switches identity or needs privilege: --if-root
+/// for a caller other than root. The environment, session and process
+/// options stay.
+fn as_caller(request: &Request) -> Request {
+    let mut request = request.clone();
+    request.user = None;
+    request.group = None;
+    request.policy = GroupPolicy::Keep;
+    request.add_group_of.clear();
+    let p = &mut request.process;
+    p.keep_caps = 0;
+    p.allow_root_caps = 0;
+    p.bounding_drop = 0;
+    p.securebits = Default::default();
+    request
 }
 
 /// systemd's sockets are kept only for a target that sees LISTEN_PID and

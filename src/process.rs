@@ -386,6 +386,7 @@ mod tests {
             groups: vec![],
             env: Default::default(),
             process: Default::default(),
+            branch: Default::default(),
         };
         assert!(settings(&plan).is_empty());
         plan.process.pdeathsig = Some(Signal::SIGTERM);

@@ -323,7 +323,12 @@ pub fn dry_run(
             json_list(&plan.env.unset, |u| json_os(u)),
         );
         return Ok(format!(
-            "{{\"valid\":true,\"irreversible\":{irreversible},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{}}}\n",
+            "{{\"valid\":true,\"irreversible\":{irreversible},\"if_root\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{}}}\n",
+            match plan.branch.if_root {
+                None => "null".to_owned(),
+                Some(true) => json_str("switch"),
+                Some(false) => json_str("caller"),
+            },
             id_json(plan.uid, user_name(plan.uid)),
             id_json(plan.gid, group_name(plan.gid)),
             json_list(&plan.groups, |g| id_json(*g, group_name(*g))),
@@ -349,6 +354,19 @@ pub fn dry_run(
             ),
         }
     );
+    match plan.branch.if_root {
+        None => {}
+        Some(true) => {
+            let _ = writeln!(out, "if-root: the caller is root: the switch is made");
+        }
+        Some(false) => {
+            let _ = writeln!(
+                out,
+                "if-root: the caller (uid {}) is not root: the command runs as the caller; the identity options are not applied",
+                facts.credentials.uid.real
+            );
+        }
+    }
     let _ = writeln!(out, "uid: {}", id_text(plan.uid, user_name(plan.uid)));
     let _ = writeln!(out, "gid: {}", id_text(plan.gid, group_name(plan.gid)));
     let groups: Vec<String> = plan

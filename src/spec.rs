@@ -108,6 +108,8 @@ pub struct Request {
     pub policy: GroupPolicy,
     /// Paths whose owning group joins the supplementary list.
     pub add_group_of: Vec<PathBuf>,
+    /// --if-root: switch only when the caller is root.
+    pub if_root: bool,
     pub env: EnvRequest,
     pub process: ProcessRequest,
 }
@@ -122,6 +124,7 @@ impl Request {
             group: None,
             policy: GroupPolicy::Default,
             add_group_of: Vec::new(),
+            if_root: false,
             env: EnvRequest::default(),
             process: ProcessRequest::default(),
         }
@@ -670,6 +673,7 @@ pub fn parse_request(options: &CommandLine) -> Result<Request> {
         group,
         policy,
         add_group_of,
+        if_root: options.if_root,
         env,
         process,
         ..Request::new(Rules::Runas)

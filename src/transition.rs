@@ -14,7 +14,7 @@ use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
 
 use crate::capability::{self, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, has as has_cap};
-use crate::spec::Securebits;
+use crate::spec::{Rules, Securebits};
 
 /// SECBIT_KEEP_CAPS: keep the permitted set across setresuid from root.
 const SECBIT_KEEP_CAPS: u32 = 1 << 4;
@@ -29,24 +29,59 @@ fn describe_groups(groups: &[u32]) -> String {
     }
 }
 
+/// What to do about a missing capability, for the message: root that
+/// lacks it was started without it (a container with --cap-drop), and is
+/// told how to give it back or not to need it; anyone else is told to run
+/// as root (in gosu's and su-exec's modes, without naming runas options
+/// their command line does not have).
+fn fix_for(before: &Credentials, caps: &str, rules: Option<Rules>, runas_fix: &str) -> String {
+    let compat = matches!(rules, Some(Rules::Gosu | Rules::SuExec));
+    if before.uid.effective == 0 {
+        let without = if compat {
+            "or start the container as the target user"
+        } else {
+            "or start the container as the target user (--user), where runas --if-root runs the command as it is"
+        };
+        format!(
+            "this process is root but was started without {caps} (a container run with --cap-drop=ALL?): add {caps} back (podman or docker run --cap-add={}), {without}",
+            caps.replace("CAP_", "").replace(" and ", ",")
+        )
+    } else if compat || runas_fix.is_empty() {
+        "run it as root".into()
+    } else {
+        format!("run runas as root{runas_fix}")
+    }
+}
+
 /// Refuse before the first change when the caller cannot make all of them,
 /// so a missing privilege is named instead of surfacing as a bare EPERM
 /// halfway through.
 pub fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<()> {
+    let rules = plan.branch.rules;
+    let setid = "CAP_SETUID and CAP_SETGID";
     let uid_change = before.uid != ResIds::all(plan.uid);
     // Without CAP_SETUID the kernel lets setresuid pick only among the
     // current real, effective and saved ids; likewise for gids.
     if uid_change && !before.uid.contains(plan.uid) && !has_cap(caps.effective, CAP_SETUID) {
         return Err(Error::NotPermitted(format!(
-            "switching to uid {} needs CAP_SETUID, which this process (uid {}) does not have: run runas as root",
-            plan.uid, before.uid.effective
+            "switching to uid {} needs CAP_SETUID, which this process (uid {}) does not have: {}",
+            plan.uid,
+            before.uid.effective,
+            fix_for(before, setid, rules, "")
         )));
     }
     let gid_change = before.gid != ResIds::all(plan.gid);
     if gid_change && !before.gid.contains(plan.gid) && !has_cap(caps.effective, CAP_SETGID) {
         return Err(Error::NotPermitted(format!(
-            "switching to gid {} needs CAP_SETGID, which this process (uid {}) does not have: run runas as root; to switch to a group you already hold without root, install runas with 'setcap cap_setgid=ep' (newgrp mode, see runas(1))",
-            plan.gid, before.uid.effective
+            "switching to gid {} needs CAP_SETGID, which this process (uid {}) does not have: {}",
+            plan.gid,
+            before.uid.effective,
+            fix_for(
+                before,
+                setid,
+                rules,
+                "; to switch to a group you already hold without root, install runas with 'setcap cap_setgid=ep' (newgrp mode, see runas(1))"
+            )
         )));
     }
     let p = &plan.process;
@@ -54,8 +89,9 @@ pub fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Res
         && !has_cap(caps.effective, CAP_SETPCAP)
     {
         return Err(Error::NotPermitted(format!(
-            "--bounding-set and --securebits need CAP_SETPCAP, which this process (uid {}) does not have: run runas as root",
-            before.uid.effective
+            "--bounding-set and --securebits need CAP_SETPCAP, which this process (uid {}) does not have: {}",
+            before.uid.effective,
+            fix_for(before, "CAP_SETPCAP", rules, "")
         )));
     }
     let missing = p.keep_caps & !caps.permitted;
@@ -67,8 +103,9 @@ pub fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Res
     }
     if before.groups != plan.groups && !has_cap(caps.effective, CAP_SETGID) {
         return Err(Error::NotPermitted(format!(
-            "changing the supplementary groups needs CAP_SETGID, which this process (uid {}) does not have: run runas as root, or add --keep-groups",
-            before.uid.effective
+            "changing the supplementary groups needs CAP_SETGID, which this process (uid {}) does not have: {}",
+            before.uid.effective,
+            fix_for(before, setid, rules, ", or add --keep-groups")
         )));
     }
     Ok(())
@@ -381,6 +418,7 @@ mod tests {
             groups,
             env: Default::default(),
             process: Default::default(),
+            branch: Default::default(),
         }
     }
 

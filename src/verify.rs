@@ -200,6 +200,7 @@ mod tests {
             groups: vec![1500, 1700],
             env: Default::default(),
             process: Default::default(),
+            branch: Default::default(),
         }
     }
 

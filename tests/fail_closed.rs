@@ -559,3 +559,35 @@ fn an_empty_argument_list_is_refused() {
     let run = Run::from(c.world.command(&argv).output().unwrap());
     run.assert_refused("empty argument list");
 }
+
+/// A container started with --cap-drop=ALL is root without CAP_SETUID:
+/// --if-root never takes that for "not root" and continues as root; the
+/// message names the real cause and the fix.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn root_without_cap_setuid_is_refused_even_with_if_root() {
+    let Some(c) = case("root_without_cap_setuid_if_root") else {
+        return;
+    };
+    let run = c.run(
+        &[
+            "capsh",
+            "--drop=cap_setuid,cap_setgid",
+            "--",
+            "-c",
+            "exec \"$0\" \"$@\"",
+        ],
+        &["--if-root", "-u", "alice"],
+    );
+    c.assert_refused(&run, "--cap-add=SETUID,SETGID");
+    assert!(
+        run.stderr.contains("is root but was started without"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !run.stderr.contains("run runas as root"),
+        "{}",
+        run.describe()
+    );
+}

@@ -652,3 +652,109 @@ fn set_user_id_copy_refuses_to_run() {
         assert!(run.stderr.contains("0755"), "{}", run.stderr);
     }
 }
+
+/// --if-root from root: the switch is made exactly as without it.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn if_root_from_root_switches_as_usual() {
+    let Some(w) = world("if_root_from_root") else {
+        return;
+    };
+    let id = w
+        .runas(&with_probe(&["--if-root", "-u", "alice"]))
+        .identity();
+    id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    id.assert_no_capabilities();
+    assert_eq!(id.env("HOME"), "/home/alice");
+    let run = w.runas(&with_probe(&["--dry-run", "--if-root", "-u", "alice"]));
+    assert!(
+        run.stdout
+            .contains("if-root: the caller is root: the switch is made"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// --if-root from an arbitrary uid with no passwd entry and gid 0 (how
+/// OpenShift starts a container): the command runs as the caller, with
+/// the options that need no privilege applied, and no set*id call made.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn if_root_from_a_non_root_caller_runs_as_the_caller() {
+    let Some(w) = world("if_root_non_root") else {
+        return;
+    };
+    let (uid, gid) = (1000680000, 0);
+    let trace = w.file("trace", "", 0o666);
+    let mut argv = caller_prefix(uid, gid, &[]);
+    argv.extend(
+        [
+            "strace",
+            "-qq",
+            "-f",
+            "-e",
+            "trace=setgroups,setresgid,setresuid,setuid,setgid,setreuid,setregid",
+            "-o",
+        ]
+        .map(OsString::from),
+    );
+    argv.push(trace.clone().into());
+    let script =
+        "cd_ok=$(pwd); echo \"cwd $cd_ok\"; echo \"flavour $FLAVOUR\"; ".to_owned() + PROBE[2];
+    let run = w.runas_under(
+        &argv,
+        &[
+            "--if-root",
+            "-u",
+            "alice",
+            "-g",
+            "jupiter",
+            "--groups",
+            "1700",
+            "-e",
+            "FLAVOUR=plain",
+            "--chdir",
+            "/tmp",
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ],
+    );
+    let id = run.identity();
+    id.assert_ids(uid, gid, &[]);
+    assert!(run.stdout.contains("cwd /tmp\n"), "{}", run.describe());
+    assert!(run.stdout.contains("flavour plain\n"), "{}", run.describe());
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    assert!(!calls.contains("set"), "set*id calls were made:\n{calls}");
+
+    // Without --if-root the same caller is refused, never run as itself.
+    let run = w.runas_from(uid, gid, &[], &with_probe(&["-u", "alice"]));
+    run.assert_refused("CAP_SETUID");
+
+    // The dry run names the branch, in text and JSON.
+    let run = w.runas_from(
+        uid,
+        gid,
+        &[],
+        &with_probe(&["--dry-run", "--if-root", "-u", "alice"]),
+    );
+    assert!(
+        run.stdout
+            .contains("if-root: the caller (uid 1000680000) is not root"),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stdout.contains("uid: 1000680000"), "{}", run.describe());
+    let run = w.runas_from(
+        uid,
+        gid,
+        &[],
+        &with_probe(&["--dry-run", "--json", "--if-root", "-u", "alice"]),
+    );
+    assert!(
+        run.stdout.contains("\"if_root\":\"caller\""),
+        "{}",
+        run.describe()
+    );
+}

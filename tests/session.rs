@@ -544,6 +544,7 @@ fn json_field_names_are_stable() {
             "gid.id",
             "gid.name",
             "groups",
+            "if_root",
             "irreversible",
             "options.allow_root_caps",
             "options.bounding_drop",
@@ -735,4 +736,32 @@ os._exit(0)
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!alive(), "the target outlived its parent");
+}
+
+/// PID 1 of a container and every systemd service is a session leader, so
+/// it already leads its process group: --new-pgroup is satisfied as it is,
+/// where setpgid(0, 0) would fail with EPERM; the dry run agrees.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn new_pgroup_from_a_session_leader_is_already_satisfied() {
+    let Some(w) = world("new_pgroup_session_leader") else {
+        return;
+    };
+    let args = ["-u", "alice", "--new-pgroup", "--", "/bin/sh", "-c", STAT];
+    let run = Run::from(w.command(&w.under(&["setsid"], &args)).output().unwrap());
+    let stat = stat_of(&run.stdout);
+    assert_eq!(
+        (stat.sid, stat.pgid),
+        (stat.pid, stat.pid),
+        "{}",
+        run.describe()
+    );
+    let mut dry = vec!["--dry-run"];
+    dry.extend(args);
+    let run = Run::from(w.command(&w.under(&["setsid"], &dry)).output().unwrap());
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(!run.stdout.contains("setpgid"), "{}", run.describe());
+    // Not a leader: the step is planned and shown.
+    let run = w.runas(&dry);
+    assert!(run.stdout.contains("setpgid(0, 0)"), "{}", run.describe());
 }
