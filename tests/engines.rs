@@ -1,10 +1,11 @@
-//! runas as the entry point of a real container engine: Debian's rootful
-//! podman with runc, running a minimal root filesystem directory (no image
-//! registry). Each case reads the target's own /proc/self/status inside
-//! the container.
+//! runas in real engines: Debian's podman with runc, rootful and rootless,
+//! running a minimal root filesystem directory (no image registry), and
+//! systemd booted as PID 1 inside podman. Each case reads the target's own
+//! /proc/self/status.
 //!
-//! Needs root, RUNAS_STATIC_BIN (the musl build), podman and runc (Debian
-//! packages podman, runc) and busybox-static. Where podman is missing
+//! Needs root, RUNAS_STATIC_BIN (the musl build), podman, runc and
+//! newuidmap (Debian packages podman, runc, uidmap), busybox-static, and
+//! systemd and python3 in the host's /usr (mounted into the systemd case). Where podman is missing
 //! outside CI, each case says so and is counted as not applicable; in CI
 //! (CI=true) a missing engine is a failure.
 
@@ -25,11 +26,15 @@ fn engine(test: &str) -> Option<PathBuf> {
     if !privileged(test) {
         return None;
     }
-    let missing: Vec<&str> = [(PODMAN, "podman"), (RUNC, "runc")]
-        .iter()
-        .filter(|(path, _)| !Path::new(path).exists())
-        .map(|(_, package)| *package)
-        .collect();
+    let missing: Vec<&str> = [
+        (PODMAN, "podman"),
+        (RUNC, "runc"),
+        ("/usr/bin/newuidmap", "uidmap"),
+    ]
+    .iter()
+    .filter(|(path, _)| !Path::new(path).exists())
+    .map(|(_, package)| *package)
+    .collect();
     if !missing.is_empty() {
         let reason = format!(
             "no container engine: apt-get install {} (CI installs them)",
@@ -80,6 +85,12 @@ fn rootfs(runas: &Path) -> tempfile::TempDir {
     fs::copy(runas, &installed).unwrap();
     fs::set_permissions(&installed, fs::Permissions::from_mode(0o755)).unwrap();
     symlink("runas", r.join("usr/local/bin/gosu")).unwrap();
+    // What podman would otherwise create in the root, which rootless
+    // podman (whose root is not the owner of this directory) cannot.
+    symlink("../proc/self/mounts", r.join("etc/mtab")).unwrap();
+    for file in ["hosts", "hostname", "resolv.conf"] {
+        fs::write(r.join("etc").join(file), "").unwrap();
+    }
     fs::write(
         r.join("etc/passwd"),
         "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/app:/bin/sh\n",
@@ -307,4 +318,417 @@ fn podman_default_seccomp_with_close_fds_daemon_and_new_pgroup() {
         out.describe()
     );
     assert_eq!(out.field("Groups"), "1000 1001", "{}", out.describe());
+}
+
+/// A container booted with systemd as PID 1 (`--systemd=always`): a root
+/// filesystem of fixture accounts and the static runas at /opt/runas, with
+/// the host's /usr (systemd, python3) mounted read-only. Removed on drop.
+struct SystemdContainer {
+    name: String,
+    root: tempfile::TempDir,
+}
+
+impl SystemdContainer {
+    fn boot(runas: &Path, test: &str) -> SystemdContainer {
+        let root = tempfile::Builder::new()
+            .prefix("runas-systemd.")
+            .tempdir()
+            .unwrap();
+        let r = root.path();
+        for dir in [
+            "proc",
+            "sys",
+            "dev",
+            "run",
+            "tmp",
+            "etc/systemd/system",
+            "var/log",
+            "var/lib",
+            "root",
+            "opt",
+            "home/app",
+        ] {
+            fs::create_dir_all(r.join(dir)).unwrap();
+        }
+        fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(r.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+        // podman mounts tmpfs on /tmp and /run under --systemd=always; the
+        // services report into /srv, app's, which the test reads directly.
+        fs::create_dir_all(r.join("srv")).unwrap();
+        for dir in ["home/app", "srv"] {
+            std::os::unix::fs::chown(r.join(dir), Some(1000), Some(1000)).unwrap();
+        }
+        for dir in ["bin", "lib", "lib64", "sbin"] {
+            symlink(format!("usr/{dir}"), r.join(dir)).unwrap();
+        }
+        fs::copy("/usr/lib/os-release", r.join("etc/os-release")).unwrap();
+        fs::write(
+            r.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(
+            r.join("etc/group"),
+            "root:x:0:\napp:x:1000:\nmedia:x:1001:app\n",
+        )
+        .unwrap();
+        fs::write(r.join("etc/nsswitch.conf"), "passwd: files\ngroup: files\n").unwrap();
+        fs::copy(runas, r.join("opt/runas")).unwrap();
+        fs::set_permissions(r.join("opt/runas"), fs::Permissions::from_mode(0o755)).unwrap();
+        let name = format!("runas-{test}-{}", std::process::id());
+        let out = Command::new(PODMAN)
+            .args([
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "--runtime",
+                "runc",
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1000:1000",
+                "--network",
+                "none",
+                "--systemd=always",
+                "-v",
+                "/usr:/usr:ro",
+                "--rootfs",
+            ])
+            .arg(r)
+            // Only the basic system: not the host's services that /usr
+            // also holds.
+            .args(["/lib/systemd/systemd", "--unit=basic.target"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "podman could not boot systemd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let container = SystemdContainer { name, root };
+        // "degraded" (a unit this bare root lacks failed) is booted too;
+        // until systemd's bus is up, systemctl cannot ask.
+        let mut state = container.exec(&["true"]);
+        for _ in 0..300 {
+            state = container.exec(&["systemctl", "is-system-running", "--wait"]);
+            if state.stdout.contains("running") || state.stdout.contains("degraded") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(
+            state.stdout.contains("running") || state.stdout.contains("degraded"),
+            "systemd did not finish booting\n{}",
+            state.describe()
+        );
+        container
+    }
+
+    fn exec(&self, command: &[&str]) -> Outcome {
+        let out = Command::new(PODMAN)
+            .args(["exec", &self.name])
+            .args(command)
+            .output()
+            .unwrap();
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn install_unit(&self, name: &str, text: &str) {
+        fs::write(self.root.path().join("etc/systemd/system").join(name), text).unwrap();
+        let out = self.exec(&["systemctl", "daemon-reload"]);
+        assert_eq!(out.code, 0, "{}", out.describe());
+    }
+
+    /// Wait until the report file the service writes appears, and read it.
+    fn report(&self, file: &str) -> Outcome {
+        let path = self.root.path().join("srv").join(file);
+        for _ in 0..100 {
+            if let Ok(text) = fs::read_to_string(&path)
+                && text.ends_with("end\n")
+            {
+                return Outcome {
+                    code: 0,
+                    stdout: text,
+                    stderr: String::new(),
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let status = self.exec(&["journalctl", "--no-pager", "-n", "40"]);
+        panic!("no report {file} from the service\n{}", status.describe());
+    }
+}
+
+impl Drop for SystemdContainer {
+    fn drop(&mut self) {
+        let _ = Command::new(PODMAN)
+            .args(["rm", "-f", "-t", "0", &self.name])
+            .output();
+    }
+}
+
+/// The service's report: its status fields, the start of its main PID's
+/// command line as systemd sees it, and its environment.
+const SERVICE_REPORT: &str = r#"import os, sys
+out = open(sys.argv[1], "w")
+for line in open("/proc/self/status"):
+    if line.split(":")[0] in ("Uid", "Gid", "Groups", "CapEff", "CapPrm", "CapAmb", "NoNewPrivs"):
+        out.write(line)
+for k in ("HOME", "USER", "LOGNAME", "SHELL"):
+    out.write("env-%s: %s\n" % (k, os.environ.get(k, "<unset>")))
+out.write("pid: %d\n" % os.getpid())
+"#;
+
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+fn systemd_in_podman_runs_the_packaged_unit_notify_and_socket_activation() {
+    let Some(bin) = engine("systemd_in_podman") else {
+        return;
+    };
+    let c = SystemdContainer::boot(&bin, "systemd");
+    fs::write(
+        c.root.path().join("opt/report.py"),
+        format!(
+            "{SERVICE_REPORT}out.write(\"end\\n\")\nout.close()\nimport time\ntime.sleep(600)\n"
+        ),
+    )
+    .unwrap();
+
+    // The shipped unit, with only the two paths pointed into this root.
+    let shipped = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/systemd/runas-example.service"
+    ))
+    .unwrap();
+    assert!(shipped.contains("ExecStart=/usr/bin/runas --user app --no-new-privs -- /usr/bin/app"));
+    let unit = shipped.replace(
+        "/usr/bin/runas --user app --no-new-privs -- /usr/bin/app",
+        "/opt/runas --user app --no-new-privs -- /usr/bin/python3 /opt/report.py /srv/example",
+    );
+    c.install_unit("runas-example.service", &unit);
+    let out = c.exec(&["systemctl", "start", "runas-example.service"]);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    let report = c.report("example");
+    assert_eq!(
+        report.field("Uid"),
+        "1000 1000 1000 1000",
+        "{}",
+        report.describe()
+    );
+    assert_eq!(report.field("Groups"), "1000 1001");
+    assert_eq!(report.field("NoNewPrivs"), "1");
+    assert_eq!(report.field("CapEff"), "0000000000000000");
+    assert_eq!(report.field("env-HOME"), "/home/app");
+    // runas exec'd in place: the service's main PID is the target.
+    let main = c.exec(&[
+        "systemctl",
+        "show",
+        "-P",
+        "MainPID",
+        "runas-example.service",
+    ]);
+    assert_eq!(
+        main.stdout.trim(),
+        report.field("pid"),
+        "{}",
+        main.describe()
+    );
+
+    // Type=notify: the target itself (the main PID) says READY=1.
+    let notify = "[Service]\nType=notify\nExecStart=/opt/runas -u app -- /usr/bin/python3 -c \"import os, socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(os.environ['NOTIFY_SOCKET']); s.send(b'READY=1'); time.sleep(600)\"\nTimeoutStartSec=20\n";
+    c.install_unit("runas-notify.service", notify);
+    let out = c.exec(&["systemctl", "start", "runas-notify.service"]);
+    assert_eq!(
+        out.code,
+        0,
+        "Type=notify did not reach READY\n{}",
+        out.describe()
+    );
+    let state = c.exec(&[
+        "systemctl",
+        "show",
+        "-P",
+        "SubState",
+        "runas-notify.service",
+    ]);
+    assert_eq!(state.stdout.trim(), "running", "{}", state.describe());
+
+    // Socket activation with --close-fds: LISTEN_FDS and fd 3 survive.
+    c.install_unit(
+        "runas-sock.socket",
+        "[Socket]\nListenStream=/run/runas-sock.sock\n",
+    );
+    let check = r#"import os, socket, stat
+ok = os.environ.get("LISTEN_FDS") == "1" and os.environ.get("LISTEN_PID") == str(os.getpid()) and stat.S_ISSOCK(os.fstat(3).st_mode)
+s = socket.socket(fileno=3)
+conn, _ = s.accept()
+conn.sendall(("listen-ok %s uid %d fds %s\n" % (ok, os.getuid(), sorted(int(f) for f in os.listdir("/proc/self/fd")))).encode())
+conn.close()"#;
+    fs::write(c.root.path().join("opt/listen.py"), check).unwrap();
+    c.install_unit(
+        "runas-sock.service",
+        "[Service]\nExecStart=/opt/runas -u app --close-fds -- /usr/bin/python3 /opt/listen.py\n",
+    );
+    let out = c.exec(&["systemctl", "start", "runas-sock.socket"]);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    let out = c.exec(&[
+        "timeout",
+        "20",
+        "/usr/bin/python3",
+        "-c",
+        "import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/runas-sock.sock'); print(s.makefile().read())",
+    ]);
+    assert!(
+        out.stdout.contains("listen-ok True uid 1000"),
+        "{}",
+        out.describe()
+    );
+
+    // systemd-run through runas and with User= give the same identity.
+    let probe = "grep -E '^(Uid|Gid|Groups|Cap|NoNewPrivs)' /proc/self/status; env | grep -E '^(HOME|USER|LOGNAME|SHELL)=' | sort";
+    let through = c.exec(&[
+        "systemd-run",
+        "--quiet",
+        "--wait",
+        "--pipe",
+        "/opt/runas",
+        "-u",
+        "app",
+        "--",
+        "/bin/sh",
+        "-c",
+        probe,
+    ]);
+    let native = c.exec(&[
+        "systemd-run",
+        "--quiet",
+        "--wait",
+        "--pipe",
+        "-p",
+        "User=app",
+        "/bin/sh",
+        "-c",
+        probe,
+    ]);
+    assert_eq!(through.code, 0, "{}", through.describe());
+    assert_eq!(native.code, 0, "{}", native.describe());
+    assert!(
+        through.stdout.contains("Groups:\t1000 1001"),
+        "{}",
+        through.describe()
+    );
+    assert_eq!(
+        through.stdout, native.stdout,
+        "runas:\n{}\nUser=:\n{}",
+        through.stdout, native.stdout
+    );
+}
+
+/// Rootless podman: an unprivileged user with a subordinate id range runs
+/// the container, so the container's root is that user and app (1000) is
+/// one of its subordinate ids. The user exists only in this test's private
+/// mount namespace (fixture passwd, group, subuid and subgid bound over
+/// /etc); the machine's accounts are not touched.
+fn rootless(root: &Path, home: &Path, uid: u32, command: &[&str]) -> Outcome {
+    let etc = home.join("etc");
+    fs::create_dir_all(&etc).unwrap();
+    let mut passwd = fs::read_to_string("/etc/passwd").unwrap();
+    let mut group = fs::read_to_string("/etc/group").unwrap();
+    assert!(
+        !passwd
+            .lines()
+            .any(|l| l.split(':').nth(2) == Some(&uid.to_string())),
+        "uid {uid} is taken on this machine"
+    );
+    passwd.push_str(&format!(
+        "rootless:x:{uid}:{uid}:rootless:{}:/bin/sh\n",
+        home.display()
+    ));
+    group.push_str(&format!("rootless:x:{uid}:\n"));
+    fs::write(etc.join("passwd"), passwd).unwrap();
+    fs::write(etc.join("group"), group).unwrap();
+    fs::write(etc.join("subuid"), "rootless:200000:65536\n").unwrap();
+    fs::write(etc.join("subgid"), "rootless:200000:65536\n").unwrap();
+    let runtime = home.join("run");
+    fs::create_dir_all(&runtime).unwrap();
+    fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(home, fs::Permissions::from_mode(0o755)).unwrap();
+    for dir in [home, runtime.as_path()] {
+        std::os::unix::fs::chown(dir, Some(uid), Some(uid)).unwrap();
+    }
+    // /etc/subuid and /etc/subgid are bound over only if they exist.
+    let script = r#"set -e
+for f in passwd group subuid subgid; do
+  if [ -e "/etc/$f" ]; then mount --bind "$HOME_DIR/etc/$f" "/etc/$f"; else exit 97; fi
+done
+exec setpriv --reuid "$ROOTLESS" --regid "$ROOTLESS" --clear-groups --reset-env \
+  env HOME="$HOME_DIR" XDG_RUNTIME_DIR="$HOME_DIR/run" PATH=/usr/bin:/bin \
+  podman --log-level=error run --rm --runtime runc --network none --ulimit nofile=1024:1024 \
+  --ulimit nproc=1000:1000 --env PATH=/usr/local/bin:/bin --rootfs "$ROOTFS" "$@""#;
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .args(command)
+        .env("HOME_DIR", home)
+        .env("ROOTLESS", uid.to_string())
+        .env("ROOTFS", root)
+        .output()
+        .unwrap();
+    // The user's pause process keeps its user namespace alive; end it.
+    let _ = Command::new("pkill")
+        .args(["-KILL", "-U", &uid.to_string()])
+        .status();
+    let outcome = Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_ne!(
+        outcome.code, 97,
+        "/etc/subuid or /etc/subgid is missing on this machine (package uidmap, passwd)"
+    );
+    outcome
+}
+
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+fn rootless_podman_drops_to_app_and_names_an_unmapped_id() {
+    let Some(bin) = engine("rootless_podman") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let home = tempfile::Builder::new()
+        .prefix("runas-rootless.")
+        .tempdir()
+        .unwrap();
+    let uid = 2_000_000_000 + std::process::id() % 1000;
+    // A rootless user's root filesystem is its own: root inside.
+    let owner = format!("{uid}:{uid}");
+    let status = Command::new("chown")
+        .args(["-R", "-h", &owner])
+        .arg(root.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let argv = runas_probe(&["-u", "app"]);
+    let out = rootless(root.path(), home.path(), uid, &strs(&argv));
+    out.assert_dropped_to(1000, 1000, "1000 1001");
+    // 70000 is beyond the 65536 subordinate ids: the kernel's EINVAL is
+    // explained, before any change.
+    let argv = runas_probe(&["-u", "70000", "-g", "70000"]);
+    let out = rootless(root.path(), home.path(), uid, &strs(&argv));
+    out.assert_refused("uid 70000 is not mapped in this user namespace");
 }
