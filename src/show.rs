@@ -154,6 +154,9 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let umask = proc.status("Umask").to_owned();
     // Held capabilities with which this process could make itself root.
     let root_equivalent = caps.permitted & capability::root_equivalent();
+    // The branch runas --if-root takes when started like this process: it
+    // switches only for a real uid of 0.
+    let if_root_switches = uids.first() == Some(&0);
     let which = ["real", "effective", "saved", "filesystem"];
     if json {
         let ids = |values: &[u32], name: &dyn Fn(u32) -> Option<String>| {
@@ -165,7 +168,7 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             format!("{{{}}}", fields.join(","))
         };
         return Ok(format!(
-            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{},\"root_equivalent\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{}}}\n",
+            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{},\"root_equivalent\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{},\"if_root\":{}}}\n",
             tty.as_deref().map_or("null".to_owned(), json_str),
             if tty.is_some() && tpgid > 0 {
                 tpgid.to_string()
@@ -182,6 +185,7 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             caps_json(bounding),
             caps_json(root_equivalent),
             json_str(&umask),
+            json_str(if if_root_switches { "switch" } else { "caller" }),
         ));
     }
     let mut out = String::new();
@@ -235,6 +239,15 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let _ = writeln!(out, "securebits: {securebits:#x}");
     let _ = writeln!(out, "no_new_privs: {}", u8::from(no_new_privs));
     let _ = writeln!(out, "umask: {umask}");
+    let _ = writeln!(
+        out,
+        "if-root: {}",
+        if if_root_switches {
+            "switch (real uid 0: runas --if-root here makes the switch)"
+        } else {
+            "caller (real uid not 0: runas --if-root here runs the command as this identity)"
+        }
+    );
     Ok(out)
 }
 

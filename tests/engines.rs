@@ -271,6 +271,14 @@ fn podman_user_runs_as_the_caller_only_with_if_root() {
         return;
     };
     let root = rootfs(&bin);
+    // podman -u 1000 already gives app's ids and groups (from the image's
+    // files): nothing to change, so even without --if-root it runs.
+    let argv = runas_probe(&["-u", "app"]);
+    podman(root.path(), &["--user", "1000"], &strs(&argv)).assert_dropped_to(
+        1000,
+        1000,
+        "1000 1001",
+    );
     // podman -u with an arbitrary uid: without --if-root, refused.
     let argv = runas_probe(&["-u", "app"]);
     podman(root.path(), &["--user", "1000680000:0"], &strs(&argv)).assert_refused("CAP_SETUID");

@@ -732,6 +732,9 @@ fn if_root_from_a_non_root_caller_runs_as_the_caller() {
     let run = w.runas_from(uid, gid, &[], &with_probe(&["-u", "alice"]));
     run.assert_refused("CAP_SETUID");
 
+    // --dump says which branch --if-root takes from here.
+    let run = w.runas_from(uid, gid, &[], &["--dump"]);
+    assert!(run.stdout.contains("if-root: caller"), "{}", run.describe());
     // The dry run names the branch, in text and JSON.
     let run = w.runas_from(
         uid,

@@ -510,6 +510,7 @@ fn json_field_names_are_stable() {
             "gid.saved.id",
             "gid.saved.name",
             "groups",
+            "if_root",
             "no_new_privs",
             "pgid",
             "pid",
