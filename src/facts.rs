@@ -23,6 +23,9 @@ pub enum Listen {
 pub struct Facts {
     pub credentials: Credentials,
     pub caps: CapMasks,
+    /// The ambient set: what a non-root caller's command keeps through
+    /// exec, so what --if-root's caller branch keeps "as it is".
+    pub ambient: u64,
     pub pid: Pid,
     /// The process a parent-death signal refers to.
     pub parent: Pid,
@@ -51,9 +54,24 @@ impl Facts {
             Ok(count) => Listen::Sockets(count),
             Err(e) => Listen::Invalid(e.to_string()),
         };
+        // Only a capability both permitted and inheritable can be ambient:
+        // ask for those alone (none, for most callers).
+        let mut ambient = 0;
+        for cap in crate::capability::each(caps.permitted & caps.inheritable) {
+            match sys::ambient_cap_is_set(cap) {
+                Ok(true) => ambient |= 1 << cap,
+                Ok(false) => {}
+                // Past the last capability this kernel knows: none of those
+                // can be ambient (and capget's sets are then not to be
+                // believed; verification says so).
+                Err(nix::errno::Errno::EINVAL) => break,
+                Err(e) => return Err(Error::syscall("prctl(PR_CAP_AMBIENT_IS_SET)", e)),
+            }
+        }
         Ok(Facts {
             credentials,
             caps,
+            ambient,
             pid,
             parent,
             at_secure: sys::at_secure(),

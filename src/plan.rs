@@ -234,7 +234,13 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
     let request = if switching {
         request
     } else {
-        as_caller_request = as_caller(request);
+        // The whole request must still be one the root branch accepts, so a
+        // configuration tried under --user fails the same way it would as
+        // root (an unknown user, a capability that amounts to root).
+        let mut full = request.clone();
+        full.if_root = false;
+        resolve_rules(&full, &root_caller(facts), db)?;
+        as_caller_request = as_caller(request, facts.ambient);
         &as_caller_request
     };
     let restricted_request;
@@ -384,7 +390,9 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
     }
     process.listen_fds = systemd_sockets(facts, &env)?;
     check_process_options(&process, uid)?;
-    contain_root_equivalent(&mut process)?;
+    if switching {
+        contain_root_equivalent(&mut process)?;
+    }
 
     let plan = Plan {
         uid,
@@ -405,19 +413,36 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
 
 /// The request without what switches identity or needs privilege: --if-root
 /// for a caller other than root. The environment, session and process
-/// options stay.
-fn as_caller(request: &Request) -> Request {
+/// options stay; the capabilities are the caller's ambient ones, kept as
+/// they are (a service with AmbientCapabilities= keeps binding port 80),
+/// whatever --keep-caps said for the root branch. No containment is added
+/// for a root-equivalent one: nothing is dropped, so nothing could be
+/// undone, and the caller already holds it.
+fn as_caller(request: &Request, ambient: u64) -> Request {
     let mut request = request.clone();
     request.user = None;
     request.group = None;
     request.policy = GroupPolicy::Keep;
     request.add_group_of.clear();
     let p = &mut request.process;
-    p.keep_caps = 0;
-    p.allow_root_caps = 0;
+    p.keep_caps = ambient;
+    p.allow_root_caps = ambient & capability::root_equivalent();
     p.bounding_drop = 0;
     p.securebits = Default::default();
     request
+}
+
+/// The facts of a root caller in the same process: what the root branch of
+/// --if-root would resolve against.
+fn root_caller(facts: &Facts) -> Facts {
+    let mut root = facts.clone();
+    root.credentials = Credentials {
+        uid: ResIds::all(0),
+        gid: ResIds::all(0),
+        groups: Vec::new(),
+    };
+    root.at_secure = false;
+    root
 }
 
 /// systemd's sockets are kept only for a target that sees LISTEN_PID and
@@ -577,6 +602,64 @@ mod tests {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.to_string_lossy().into_owned())
+    }
+
+    fn if_root(user: &str) -> Request {
+        let mut r = request(Some(name(user)), None, GroupPolicy::Default);
+        r.if_root = true;
+        r
+    }
+
+    #[test]
+    fn if_root_from_root_is_the_plain_switch() {
+        let plain = resolve(
+            &request(Some(name("alice")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        let plan = resolve(&if_root("alice"), &root(), &db()).unwrap();
+        assert_eq!(plan.branch.if_root, Some(true));
+        assert_eq!(
+            (plan.uid, plan.gid, &plan.groups),
+            (plain.uid, plain.gid, &plain.groups)
+        );
+        assert_eq!(plan.env, plain.env);
+        assert_eq!(plan.process, plain.process);
+    }
+
+    #[test]
+    fn if_root_from_another_uid_keeps_the_caller_and_its_ambient_caps() {
+        let caller = crate::testing::caller(1000680000, 0, &[]);
+        let mut f = facts(caller);
+        let net_bind_service = 1u64 << 10;
+        let sys_admin = 1u64 << 21;
+        f.caps.permitted = net_bind_service | sys_admin;
+        f.ambient = net_bind_service | sys_admin;
+        let mut request = if_root("alice");
+        request.policy = GroupPolicy::Clear;
+        request.process.bounding_drop = !net_bind_service;
+        let plan = super::resolve(&request, &f, &db()).unwrap();
+        assert_eq!(plan.branch.if_root, Some(false));
+        assert_eq!(
+            (plan.uid, plan.gid, plan.groups.as_slice()),
+            (1000680000, 0, &[][..])
+        );
+        // Kept as they are: no containment added, nothing dropped.
+        assert_eq!(plan.process.keep_caps, net_bind_service | sys_admin);
+        assert_eq!(plan.process.bounding_drop, 0);
+        assert!(!plan.process.no_new_privs);
+    }
+
+    #[test]
+    fn if_root_from_another_uid_still_checks_the_whole_request() {
+        let caller = crate::testing::caller(1000, 1000, &[1000]);
+        let err = resolve(&if_root("nobody-here"), &caller, &db()).unwrap_err();
+        assert!(err.to_string().contains("nobody-here"), "{err}");
+        let mut request = if_root("alice");
+        request.process.keep_caps = 1 << 21; // sys_admin, without --allow-root-caps
+        let err = resolve(&request, &caller, &db()).unwrap_err();
+        assert!(err.to_string().contains("amounts to root"), "{err}");
     }
 
     #[test]

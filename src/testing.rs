@@ -152,6 +152,7 @@ pub fn facts(credentials: Credentials) -> Facts {
             permitted: all,
             inheritable: 0,
         },
+        ambient: 0,
         pid: Pid::from_raw(4242),
         parent: Pid::from_raw(4241),
         at_secure: false,

@@ -37,13 +37,19 @@ fn describe_groups(groups: &[u32]) -> String {
 fn fix_for(before: &Credentials, caps: &str, rules: Option<Rules>, runas_fix: &str) -> String {
     let compat = matches!(rules, Some(Rules::Gosu | Rules::SuExec));
     if before.uid.effective == 0 {
-        let without = if compat {
-            "or start the container as the target user"
+        // Starting as the target user instead is advice only for the
+        // identity switch: what CAP_SETPCAP is for (--bounding-set,
+        // --securebits) would then not be applied at all.
+        let without = if caps.contains("CAP_SETPCAP") {
+            ""
+        } else if compat {
+            ", or start the container as the target user"
         } else {
-            "or start the container as the target user (--user), where runas --if-root runs the command as it is"
+            ", or start the container as the target user (--user), where runas --if-root runs the command as it is"
         };
         format!(
-            "this process is root but was started without {caps} (a container run with --cap-drop=ALL?): add {caps} back (podman or docker run --cap-add={}), {without}",
+            "this process is root but was started without {caps} (a container run with --cap-drop=ALL?): add {} back (podman or docker run --cap-add={}){without}",
+            if caps.contains(" and ") { "them" } else { "it" },
             caps.replace("CAP_", "").replace(" and ", ",")
         )
     } else if compat || runas_fix.is_empty() {
@@ -58,7 +64,15 @@ fn fix_for(before: &Credentials, caps: &str, rules: Option<Rules>, runas_fix: &s
 /// halfway through.
 pub fn check_privilege(plan: &Plan, before: &Credentials, caps: CapMasks) -> Result<()> {
     let rules = plan.branch.rules;
-    let setid = "CAP_SETUID and CAP_SETGID";
+    // Name only what is missing of the two a switch needs.
+    let setid = match (
+        has_cap(caps.effective, CAP_SETUID),
+        has_cap(caps.effective, CAP_SETGID),
+    ) {
+        (false, false) => "CAP_SETUID and CAP_SETGID",
+        (false, true) => "CAP_SETUID",
+        _ => "CAP_SETGID",
+    };
     let uid_change = before.uid != ResIds::all(plan.uid);
     // Without CAP_SETUID the kernel lets setresuid pick only among the
     // current real, effective and saved ids; likewise for gids.

@@ -732,6 +732,28 @@ fn if_root_from_a_non_root_caller_runs_as_the_caller() {
     let run = w.runas_from(uid, gid, &[], &with_probe(&["-u", "alice"]));
     run.assert_refused("CAP_SETUID");
 
+    // A caller's ambient capability (systemd's AmbientCapabilities=) stays,
+    // whatever --keep-caps said for the root branch.
+    let ambient = [
+        "setpriv",
+        "--reuid",
+        "1000680000",
+        "--regid",
+        "0",
+        "--clear-groups",
+        "--inh-caps",
+        "+net_bind_service",
+        "--ambient-caps",
+        "+net_bind_service",
+    ];
+    let id = w
+        .runas_under(
+            &ambient,
+            &with_probe(&["--if-root", "-u", "alice", "--keep-caps", "net_raw"]),
+        )
+        .identity();
+    id.assert_ids(uid, gid, &[]);
+    assert_eq!((id.cap_amb, id.cap_eff), (1 << 10, 1 << 10));
     // --dump says which branch --if-root takes from here.
     let run = w.runas_from(uid, gid, &[], &["--dump"]);
     assert!(run.stdout.contains("if-root: caller"), "{}", run.describe());
