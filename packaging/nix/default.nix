@@ -2,7 +2,7 @@
 { pkgs ? import <nixpkgs> { } }:
 
 pkgs.rustPlatform.buildRustPackage {
-  pname = "runas";
+  pname = "runas-launcher";
   version = "0.1.0";
   src = ../..;
   cargoLock.lockFile = ../../Cargo.lock;
