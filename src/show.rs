@@ -359,6 +359,9 @@ pub fn dry_run(
         out,
         "irreversible: {}",
         match (irreversible, plan.uid) {
+            (true, _) if plan.branch.if_root == Some(false) => {
+                "yes: no ids change (--if-root, and the caller is not root), and none of root's are held".to_owned()
+            }
             (true, _) => "yes: the old ids cannot be taken back (verified before exec)".to_owned(),
             (false, 0) => "no: the target is root".to_owned(),
             (false, _) => format!(

@@ -771,6 +771,11 @@ fn if_root_from_a_non_root_caller_runs_as_the_caller() {
         run.describe()
     );
     assert!(run.stdout.contains("uid: 1000680000"), "{}", run.describe());
+    assert!(
+        run.stdout.contains("irreversible: yes: no ids change"),
+        "{}",
+        run.describe()
+    );
     let run = w.runas_from(
         uid,
         gid,
