@@ -4,8 +4,12 @@
 //!
 //!     cargo run --example completions -- target/completions
 //!
-//! The packages run this at build time and install the three files. clap
-//! is used here only as clap_complete's input format.
+//! The packages run this at build time and install the three files. The
+//! bash one is runas's own (below): it completes values, users after
+//! --user, groups after --group and in --groups lists, capability, securebit
+//! and signal names, and the command and its own arguments after it. zsh
+//! and fish come from clap_complete, for which clap is only the input
+//! format.
 
 use clap::{Arg, ArgAction, Command, ValueHint};
 use clap_complete::{Shell, generate_to};
@@ -61,7 +65,11 @@ fn main() -> ExitCode {
     };
     let mut command = command();
     let result = std::fs::create_dir_all(&dir).and_then(|()| {
-        [Shell::Bash, Shell::Zsh, Shell::Fish]
+        std::fs::write(
+            std::path::Path::new(&dir).join("runas.bash"),
+            runas::completion::bash(),
+        )?;
+        [Shell::Zsh, Shell::Fish]
             .into_iter()
             .try_for_each(|shell| generate_to(shell, &mut command, "runas", &dir).map(drop))
     });

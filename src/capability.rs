@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 
 /// Index = capability number.
-const NAMES: [&str; 41] = [
+pub const NAMES: [&str; 41] = [
     "chown",
     "dac_override",
     "dac_read_search",

@@ -11,6 +11,7 @@
 pub mod capability;
 pub mod cli;
 pub mod compat;
+pub mod completion;
 pub mod error;
 pub mod exec;
 pub mod facts;

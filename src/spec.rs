@@ -214,7 +214,7 @@ pub struct ProcessRequest {
 /// securebits(7) names, as setpriv spells them (underscores also accepted).
 /// keep-caps itself is absent: the kernel clears it at execve, so setting
 /// it for the target would do nothing.
-const SECUREBITS: [(&str, u32); 7] = [
+pub const SECUREBITS: [(&str, u32); 7] = [
     ("noroot", 1 << 0),
     ("noroot-locked", 1 << 1),
     ("no-setuid-fixup", 1 << 2),

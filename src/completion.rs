@@ -1,0 +1,179 @@
+//! The bash completion script, generated from the option table and
+//! runas's own lists of capability, securebit and signal names, so it
+//! cannot drift from what the parser accepts. examples/completions.rs
+//! writes it for the packages; tests/completions.rs drives it in bash.
+//! Nothing here runs when runas runs.
+
+use crate::cli::{OPTIONS, Takes};
+use std::fmt::Write as _;
+
+/// What a value is completed from, by option.
+fn value_kind(long: &str) -> &'static str {
+    match long {
+        "user" => "user",
+        "group" => "group",
+        "groups" => "group-list",
+        "keep-caps" | "allow-root-caps" => "cap-list",
+        "bounding-set" => "bounding-list",
+        "securebits" => "securebit-list",
+        "pdeathsig" => "signal",
+        "add-group-of" | "pidfile" | "log" => "file",
+        "chdir" => "dir",
+        "unset" => "variable",
+        "env" => "assignment",
+        _ => "none",
+    }
+}
+
+/// The bash completion: the lists come from runas's own tables, the logic
+/// is fixed. Words are split from COMP_LINE rather than COMP_WORDS, whose
+/// splits at '=' and ':' would break `--user=app:media`; the replies are
+/// then trimmed to what bash replaces (after its last '=' or ':').
+pub fn bash() -> String {
+    let mut options = Vec::new();
+    let mut valued = Vec::new();
+    let mut kinds = String::new();
+    for spec in OPTIONS {
+        let mut names = vec![format!("--{}", spec.long)];
+        if let Some(short) = spec.short {
+            names.push(format!("-{short}"));
+        }
+        options.extend(names.iter().cloned());
+        if let Takes::Value(_) = spec.takes {
+            valued.extend(names.iter().cloned());
+            let _ = writeln!(
+                kinds,
+                "    {}) echo {} ;;",
+                names.join("|"),
+                value_kind(spec.long)
+            );
+        }
+    }
+    let caps: Vec<&str> = crate::capability::NAMES.to_vec();
+    let bounding: Vec<String> = std::iter::once("-all".to_owned())
+        .chain(caps.iter().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
+        .collect();
+    let securebits: Vec<String> = crate::spec::SECUREBITS
+        .iter()
+        .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
+        .collect();
+    let signals: Vec<&str> = nix::sys::signal::Signal::iterator()
+        .map(|s| s.as_str().trim_start_matches("SIG"))
+        .collect();
+    format!(
+        r#"# bash completion for runas, generated from its option table
+# (examples/completions.rs); works with or without the bash-completion package.
+
+_runas_option_kind() {{
+  case $1 in
+{kinds}    *) echo none ;;
+  esac
+}}
+
+_runas() {{
+  local line=${{COMP_LINE:0:COMP_POINT}}
+  local -a words
+  read -ra words <<<"$line"
+  [[ $line == *[[:space:]] || ${{#words[@]}} -eq 0 ]] && words+=("")
+  # Separate statements: within one, $n would still be a caller's n.
+  local n=${{#words[@]}}
+  local cur=${{words[n-1]}} i word kind="" value prefix=""
+  local valued=" {valued} "
+  # The command starts after "--", or at the first word that is neither an
+  # option nor an option's value.
+  for ((i = 1; i < n - 1; i++)); do
+    word=${{words[i]}}
+    if [[ $word == -- ]]; then
+      _runas_command $((i + 1)) "${{words[@]}}"
+      return
+    elif [[ $valued == *" $word "* ]]; then
+      ((i++))
+    elif [[ $word != -* ]]; then
+      _runas_command "$i" "${{words[@]}}"
+      return
+    fi
+  done
+  if ((n >= 2)) && [[ $valued == *" ${{words[n-2]}} "* ]]; then
+    kind=$(_runas_option_kind "${{words[n-2]}}")
+    value=$cur
+  elif [[ $cur == --*=* ]]; then
+    kind=$(_runas_option_kind "${{cur%%=*}}")
+    prefix=${{cur%%=*}}=
+    value=${{cur#*=}}
+  elif [[ $cur == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "{options}" -- "$cur")
+    return
+  else
+    mapfile -t COMPREPLY < <(compgen -c -- "$cur" | sort -u)
+    return
+  fi
+  local head=""
+  local -a candidates=()
+  case $kind in
+    user)
+      if [[ $value == *:* ]]; then
+        head=${{value%%:*}}:
+        mapfile -t candidates < <(compgen -g -- "${{value#*:}}")
+      else
+        mapfile -t candidates < <(compgen -u -- "$value")
+      fi ;;
+    group) mapfile -t candidates < <(compgen -g -- "$value") ;;
+    *-list)
+      [[ $value == *,* ]] && head=${{value%,*}},
+      local last=${{value##*,}}
+      case $kind in
+        group-list) mapfile -t candidates < <(compgen -g -- "$last") ;;
+        cap-list) mapfile -t candidates < <(compgen -W "{caps}" -- "$last") ;;
+        bounding-list) mapfile -t candidates < <(compgen -W "{bounding}" -- "$last") ;;
+        securebit-list) mapfile -t candidates < <(compgen -W "{securebits}" -- "$last") ;;
+      esac
+      compopt -o nospace 2>/dev/null ;;
+    signal) mapfile -t candidates < <(compgen -W "{signals}" -- "$value") ;;
+    file) mapfile -t candidates < <(compgen -f -- "$value"); compopt -o filenames 2>/dev/null ;;
+    dir) mapfile -t candidates < <(compgen -d -- "$value"); compopt -o filenames 2>/dev/null ;;
+    variable) mapfile -t candidates < <(compgen -e -- "$value") ;;
+    assignment) mapfile -t candidates < <(compgen -e -S = -- "$value"); compopt -o nospace 2>/dev/null ;;
+  esac
+  # bash replaces only what follows the last '=' or ':' of the word.
+  local full=$prefix$head strip
+  strip=${{full%"${{full##*[=:]}}"}}
+  COMPREPLY=()
+  for word in "${{candidates[@]}}"; do
+    word=$full$word
+    COMPREPLY+=("${{word#"$strip"}}")
+  done
+}}
+
+# Complete the command at words[$1] and, past it, its own arguments with
+# its own completion (bash-completion's _command_offset, when present).
+_runas_command() {{
+  local start=$1
+  shift
+  local -a words=("$@")
+  local n=${{#words[@]}}
+  if ((start >= n - 1)); then
+    mapfile -t COMPREPLY < <(compgen -c -- "${{words[n-1]}}" | sort -u)
+  elif declare -F _command_offset >/dev/null; then
+    local j
+    for ((j = start; j < COMP_CWORD; j++)); do
+      if [[ ${{COMP_WORDS[j]}} == "${{words[start]}}" ]]; then
+        _command_offset "$j"
+        return
+      fi
+    done
+    mapfile -t COMPREPLY < <(compgen -f -- "${{words[n-1]}}")
+  else
+    mapfile -t COMPREPLY < <(compgen -f -- "${{words[n-1]}}")
+  fi
+}}
+
+complete -F _runas runas
+"#,
+        valued = valued.join(" "),
+        options = options.join(" "),
+        caps = caps.join(" "),
+        bounding = bounding.join(" "),
+        securebits = securebits.join(" "),
+        signals = signals.join(" "),
+    )
+}

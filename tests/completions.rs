@@ -1,0 +1,147 @@
+//! The bash completion, driven in bash: each case sets the line as typed,
+//! calls the completion function as readline would, and compares the
+//! replies. Users and groups come from the machine's own database, read
+//! only (root and daemon exist on every Debian system).
+
+mod common;
+
+use std::process::Command;
+
+/// Where bash-completion's helpers live (Debian package bash-completion);
+/// with it, the command after `--` completes with its own completion.
+const BASH_COMPLETION: &str = "/usr/share/bash-completion/bash_completion";
+
+const DRIVER: &str = r#"
+complete -p runas >/dev/null || { echo "runas has no completion"; exit 1; }
+t() {
+  COMP_LINE=$1; COMP_POINT=${#1}
+  read -ra COMP_WORDS <<<"$1"
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  [[ $1 == *" " ]] && COMP_CWORD=${#COMP_WORDS[@]} && COMP_WORDS+=("")
+  COMPREPLY=()
+  _runas runas "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+  local IFS='|'
+  printf '%s => %s\n' "$1" "${COMPREPLY[*]}"
+}
+while IFS= read -r line; do t "$line"; done
+"#;
+
+fn complete(line: &str, with_bash_completion: bool) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("runas.bash");
+    std::fs::write(&script, runas::completion::bash()).unwrap();
+    let mut setup = String::new();
+    if with_bash_completion {
+        setup.push_str(&format!(". {BASH_COMPLETION}\n"));
+    }
+    setup.push_str(&format!(". {}\n{DRIVER}", script.display()));
+    let mut child = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &setup])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply = stdout
+        .lines()
+        .find_map(|l| l.split_once(" => "))
+        .unwrap_or_else(|| panic!("no reply for {line:?}: {stdout}"))
+        .1;
+    reply
+        .split('|')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn replies(line: &str) -> Vec<String> {
+    complete(line, false)
+}
+
+#[test]
+fn option_names() {
+    assert_eq!(replies("runas --us"), ["--user"]);
+    assert!(replies("runas --").contains(&"--if-root".to_owned()));
+}
+
+#[test]
+fn users_after_user_in_every_spelling() {
+    for line in ["runas -u roo", "runas --user roo", "runas --user=roo"] {
+        assert_eq!(replies(line), ["root"], "{line}");
+    }
+}
+
+#[test]
+fn groups_after_the_colon_replacing_only_what_bash_replaces() {
+    // bash replaces the text after the last ':' (a word break), so the
+    // reply is the group alone.
+    assert_eq!(replies("runas -u root:dae"), ["daemon"]);
+    assert_eq!(replies("runas --user=root:dae"), ["daemon"]);
+    assert_eq!(replies("runas -g dae"), ["daemon"]);
+}
+
+#[test]
+fn comma_lists_complete_their_last_element() {
+    assert_eq!(replies("runas -G root,dae"), ["root,daemon"]);
+    assert_eq!(
+        replies("runas --keep-caps chown,net_b"),
+        ["chown,net_bind_service", "chown,net_broadcast"]
+    );
+    assert_eq!(
+        replies("runas --bounding-set -all,+net_bind"),
+        ["-all,+net_bind_service"]
+    );
+    assert_eq!(
+        replies("runas --securebits noro"),
+        ["noroot", "noroot-locked"]
+    );
+}
+
+#[test]
+fn signals_directories_and_variables() {
+    assert_eq!(replies("runas --pdeathsig TE"), ["TERM"]);
+    assert_eq!(replies("runas --chdir /us"), ["/usr"]);
+    assert!(replies("runas -e PAT").contains(&"PATH=".to_owned()));
+    assert!(replies("runas --unset PAT").contains(&"PATH".to_owned()));
+}
+
+#[test]
+fn the_command_after_the_options_or_after_the_separator() {
+    assert!(replies("runas -u root -- ech").contains(&"echo".to_owned()));
+    assert!(replies("runas -u root ech").contains(&"echo".to_owned()));
+    // An option's value is not the command.
+    assert_eq!(replies("runas -u roo"), ["root"]);
+    // Past the command: its arguments (files, without bash-completion).
+    assert_eq!(replies("runas -u root -- ls /us"), ["/usr"]);
+}
+
+#[test]
+fn the_command_completes_with_its_own_completion() {
+    if !std::path::Path::new(BASH_COMPLETION).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{BASH_COMPLETION} is missing (Debian package bash-completion)"
+        );
+        common::skip(
+            "completion_command_offset",
+            &format!("no {BASH_COMPLETION} (Debian package bash-completion)"),
+        );
+        return;
+    }
+    // runas after runas: the inner one's options come from runas's own
+    // completion, reached through bash-completion's _command_offset.
+    assert_eq!(complete("runas -u root -- runas --us", true), ["--user"]);
+    assert_eq!(complete("runas -u root runas -g dae", true), ["daemon"]);
+}
