@@ -5,11 +5,11 @@
 //!     cargo run --example completions -- target/completions
 //!
 //! The packages run this at build time and install the three files. The
-//! bash one is runas's own (below): it completes values, users after
-//! --user, groups after --group and in --groups lists, capability, securebit
-//! and signal names, and the command and its own arguments after it. zsh
-//! and fish come from clap_complete, for which clap is only the input
-//! format.
+//! bash and fish ones are runas's own (src/completion.rs): they complete
+//! values, users after --user, groups after --group and in --groups lists,
+//! capability, securebit and signal names, and the command and its own
+//! arguments after it. zsh's comes from clap_complete, for which clap is
+//! only the input format.
 
 use clap::{Arg, ArgAction, Command, ValueHint};
 use clap_complete::{Shell, generate_to};
@@ -69,7 +69,11 @@ fn main() -> ExitCode {
             std::path::Path::new(&dir).join("runas.bash"),
             runas::completion::bash(),
         )?;
-        [Shell::Zsh, Shell::Fish]
+        std::fs::write(
+            std::path::Path::new(&dir).join("runas.fish"),
+            runas::completion::fish(),
+        )?;
+        [Shell::Zsh]
             .into_iter()
             .try_for_each(|shell| generate_to(shell, &mut command, "runas", &dir).map(drop))
     });

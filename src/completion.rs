@@ -1,8 +1,8 @@
-//! The bash completion script, generated from the option table and
-//! runas's own lists of capability, securebit and signal names, so it
+//! The bash and fish completion scripts, generated from the option table
+//! and runas's own lists of capability, securebit and signal names, so they
 //! cannot drift from what the parser accepts. examples/completions.rs
-//! writes it for the packages; tests/completions.rs drives it in bash.
-//! Nothing here runs when runas runs.
+//! writes them for the packages; tests/completions.rs drives them in their
+//! shells. Nothing here runs when runas runs.
 
 use crate::cli::{OPTIONS, Takes};
 use std::fmt::Write as _;
@@ -175,5 +175,137 @@ complete -F _runas runas
         bounding = bounding.join(" "),
         securebits = securebits.join(" "),
         signals = signals.join(" "),
+    )
+}
+
+/// The names a value kind completes from, as one fish command that prints
+/// them (one per line), or None for kinds fish completes by itself.
+fn fish_source(kind: &str) -> Option<String> {
+    let words = |list: Vec<String>| format!("printf '%s\\n' {}", list.join(" "));
+    let caps: Vec<String> = crate::capability::NAMES
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    Some(match kind {
+        "group" => "__fish_complete_groups".into(),
+        "group-list" => "__fish_complete_list , __fish_complete_groups".into(),
+        "cap-list" => format!("__fish_complete_list , \"{}\"", words(caps)),
+        "bounding-list" => format!(
+            "__fish_complete_list , \"{}\"",
+            words(
+                std::iter::once("-all".to_owned())
+                    .chain(caps.iter().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
+                    .collect()
+            )
+        ),
+        "securebit-list" => format!(
+            "__fish_complete_list , \"{}\"",
+            words(
+                crate::spec::SECUREBITS
+                    .iter()
+                    .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
+                    .collect()
+            )
+        ),
+        "signal" => words(
+            nix::sys::signal::Signal::iterator()
+                .map(|s| s.as_str().trim_start_matches("SIG").to_owned())
+                .collect(),
+        ),
+        "dir" => "__fish_complete_directories".into(),
+        "variable" => "set -xn".into(),
+        "assignment" => "set -xn | string replace -r '$' =".into(),
+        _ => return None,
+    })
+}
+
+/// The fish completion: options and their values while runas's own words
+/// are being typed; then the command, and its arguments with the command's
+/// own completion.
+pub fn fish() -> String {
+    let mut valued = Vec::new();
+    let mut lines = String::new();
+    for spec in OPTIONS {
+        let mut names = vec![format!("--{}", spec.long)];
+        let mut flags = format!("-l {}", spec.long);
+        if let Some(short) = spec.short {
+            names.push(format!("-{short}"));
+            flags.push_str(&format!(" -s {short}"));
+        }
+        let help = spec.help.replace('\'', "\\'");
+        let mut line = format!("complete -c runas -n 'not __runas_in_command' {flags} -d '{help}'");
+        if let Takes::Value(_) = spec.takes {
+            valued.extend(names);
+            let kind = value_kind(spec.long);
+            match (kind, fish_source(kind)) {
+                ("user", _) => line.push_str(" -x -a '(__runas_user)'"),
+                ("file", _) => line.push_str(" -r -F"),
+                (_, Some(source)) => {
+                    line.push_str(&format!(" -x -a '({})'", source.replace('\'', "\\'")))
+                }
+                _ => line.push_str(" -x"),
+            }
+        }
+        lines.push_str(&line);
+        lines.push('\n');
+    }
+    format!(
+        r#"# fish completion for runas, generated from its option table
+# (examples/completions.rs).
+
+# Where the command starts in the words typed so far (after "--", or at the
+# first word that is neither an option nor an option's value); empty while
+# runas's own options are being typed.
+function __runas_command_start
+    set -l valued {valued}
+    set -l words (commandline -opc)
+    set -l i 2
+    while test $i -le (count $words)
+        set -l word $words[$i]
+        if test "$word" = --
+            echo (math $i + 1)
+            return
+        else if contains -- $word $valued
+            set i (math $i + 1)
+        else if not string match -q -- '-*' $word
+            echo $i
+            return
+        end
+        set i (math $i + 1)
+    end
+end
+
+function __runas_in_command
+    set -l start (__runas_command_start)
+    test -n "$start"
+end
+
+# USER, or USER:GROUP once a ':' is typed.
+function __runas_user
+    set -l value (commandline -ct | string replace -r -- '^--user=' '')
+    if string match -q -- '*:*' $value
+        set -l user (string split -m1 : -- $value)[1]
+        __fish_complete_groups | string replace -r -- '^' "$user:"
+    else
+        __fish_complete_users
+    end
+end
+
+# The command, then its arguments with its own completion.
+function __runas_command
+    set -l start (__runas_command_start)
+    set -l words (commandline -opc)
+    if test $start -gt (count $words)
+        __fish_complete_command
+    else
+        complete -C (string join -- ' ' (string escape -- $words[$start..-1]) (commandline -ct))
+    end
+end
+
+complete -c runas -f
+{lines}complete -c runas -n '__runas_in_command' -x -a '(__runas_command)'
+complete -c runas -n 'not __runas_in_command; and not string match -q -- "-*" (commandline -ct)' -x -a '(__fish_complete_command)'
+"#,
+        valued = valued.join(" "),
     )
 }

@@ -145,3 +145,79 @@ fn the_command_completes_with_its_own_completion() {
     assert_eq!(complete("runas -u root -- runas --us", true), ["--user"]);
     assert_eq!(complete("runas -u root runas -g dae", true), ["daemon"]);
 }
+
+/// The fish completion's replies for a line, from fish's own
+/// `complete -C` (Debian package fish); None where fish is missing outside
+/// CI (said, and counted as not applicable).
+fn fish_replies(test: &str, line: &str) -> Option<Vec<String>> {
+    if !std::path::Path::new("/usr/bin/fish").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "/usr/bin/fish is missing (Debian package fish)"
+        );
+        common::skip(test, "no /usr/bin/fish (Debian package fish)");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("runas.fish");
+    std::fs::write(&script, runas::completion::fish()).unwrap();
+    let out = Command::new("fish")
+        .args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
+        .arg(&script)
+        .arg(line)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_owned())
+            .collect(),
+    )
+}
+
+#[test]
+fn fish_completes_options_values_and_the_command() {
+    let cases: &[(&str, &[&str])] = &[
+        ("runas --us", &["--user"]),
+        ("runas -u roo", &["root"]),
+        ("runas --user=roo", &["--user=root"]),
+        ("runas -u root:dae", &["root:daemon"]),
+        ("runas -G root,dae", &["root,daemon"]),
+        (
+            "runas --keep-caps chown,net_b",
+            &["chown,net_bind_service", "chown,net_broadcast"],
+        ),
+        // A value that starts with '-' is completed in the --opt= form
+        // (fish takes a separate "-..." word for an option).
+        (
+            "runas --bounding-set=-all,+net_bind",
+            &["--bounding-set=-all,+net_bind_service"],
+        ),
+        ("runas --securebits noro", &["noroot", "noroot-locked"]),
+        ("runas --pdeathsig TE", &["TERM"]),
+        ("runas --chdir /us", &["/usr/"]),
+        ("runas -u root -- ls /us", &["/usr/"]),
+        // The command's own completion: runas after runas.
+        ("runas -u root -- runas --us", &["--user"]),
+        ("runas -u root runas -g dae", &["daemon"]),
+    ];
+    for (line, want) in cases {
+        let Some(got) = fish_replies("completion_fish", line) else {
+            return;
+        };
+        assert_eq!(&got, want, "{line}");
+    }
+    let Some(got) = fish_replies("completion_fish", "runas -u root ech") else {
+        return;
+    };
+    assert!(got.contains(&"echo".to_owned()), "{got:?}");
+    let Some(got) = fish_replies("completion_fish", "runas -e PAT") else {
+        return;
+    };
+    assert!(got.contains(&"PATH=".to_owned()), "{got:?}");
+}
