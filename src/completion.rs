@@ -309,3 +309,116 @@ complete -c runas -n 'not __runas_in_command; and not string match -q -- "-*" (c
         valued = valued.join(" "),
     )
 }
+
+/// What completes a value of this kind, as a zsh action.
+fn zsh_action(kind: &str) -> String {
+    let caps: Vec<String> = crate::capability::NAMES
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    match kind {
+        "user" => "_runas_user".into(),
+        "group" => "_groups".into(),
+        "group-list" => "_sequence _groups".into(),
+        "cap-list" => format!("_sequence compadd - {}", caps.join(" ")),
+        "bounding-list" => format!(
+            "_sequence compadd - -all {}",
+            caps.iter()
+                .flat_map(|c| [format!("-{c}"), format!("+{c}")])
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "securebit-list" => format!(
+            "_sequence compadd - {}",
+            crate::spec::SECUREBITS
+                .iter()
+                .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "signal" => format!(
+            "compadd - {}",
+            nix::sys::signal::Signal::iterator()
+                .map(|s| s.as_str().trim_start_matches("SIG"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "file" => "_files".into(),
+        "dir" => "_files -/".into(),
+        "variable" => "_parameters -g \"*export*\"".into(),
+        "assignment" => "_parameters -g \"*export*\" -qS=".into(),
+        _ => " ".into(),
+    }
+}
+
+/// The zsh completion (_arguments): options and their values, then the
+/// command and its arguments with the command's own completion.
+pub fn zsh() -> String {
+    // Inside '...' in the script, and inside _arguments' [help].
+    let quote = |text: &str| {
+        text.replace('\\', "\\\\")
+            .replace('[', "\\[")
+            .replace(']', "\\]")
+            .replace(':', "\\:")
+            .replace('\'', "'\\''")
+    };
+    let mut specs = String::new();
+    for spec in OPTIONS {
+        let help = quote(spec.help);
+        let (suffix_long, suffix_short, action, repeatable) = match spec.takes {
+            Takes::Nothing => ("", "", String::new(), false),
+            Takes::Value(value) => (
+                "=",
+                "+",
+                format!(
+                    ":{}:{}",
+                    quote(&value.name.to_ascii_lowercase()),
+                    zsh_action(value_kind(spec.long)).replace('\'', "'\\''")
+                ),
+                value.repeatable,
+            ),
+        };
+        let line = match spec.short {
+            Some(short) => {
+                let exclude = if repeatable {
+                    "'*'".to_owned()
+                } else {
+                    format!("'(-{short} --{})'", spec.long)
+                };
+                format!(
+                    "{exclude}{{-{short}{suffix_short},--{}{suffix_long}}}'[{help}]{action}'",
+                    spec.long
+                )
+            }
+            None => format!(
+                "'{}--{}{suffix_long}[{help}]{action}'",
+                if repeatable { "*" } else { "" },
+                spec.long
+            ),
+        };
+        let _ = writeln!(specs, "    {line} \\");
+    }
+    format!(
+        r#"#compdef runas
+# zsh completion for runas, generated from its option table
+# (examples/completions.rs).
+
+# USER, or GROUP once USER: is typed.
+_runas_user() {{
+  if compset -P '*:'; then
+    _groups
+  else
+    _users
+  fi
+}}
+
+_runas() {{
+  _arguments -s -S \
+{specs}    '(-)1:command:_command_names -e' \
+    '*::arguments:_normal'
+}}
+
+_runas "$@"
+"#
+    )
+}

@@ -221,3 +221,97 @@ fn fish_completes_options_values_and_the_command() {
     };
     assert!(got.contains(&"PATH=".to_owned()), "{got:?}");
 }
+
+/// Drives an interactive zsh in a pty (zsh/zpty): TAB at the end of the
+/// line, with a compadd wrapper printing every candidate offered.
+const ZSH_CAPTURE: &str = r##"# zsh -f capture.zsh FPATH_DIR LINE: the candidates zsh's completion offers
+# for LINE (TAB at its end), one per line, from an interactive zsh in a pty.
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PROMPT=''; RPROMPT=''; fpath=($1 \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" insert-tab false'
+zpty -w z 'compprefuncs=( _capture_start ); comppostfuncs=( _capture_end )'
+# The markers are spelled in two pieces so that the echo of these lines
+# does not contain them.
+zpty -w z '_capture_start() { compadd() { local -a __hits; local m="<H""IT>"; builtin compadd -O __hits "$@"; if (( $#__hits )); then print -n "\n"; print -rn -- "${(pj:\n:)${(@)__hits/#/$m}}"; fi; builtin compadd "$@" } }'
+zpty -w z '_capture_end() { print -n "\n<DO""NE>"; exit }'
+zpty -w z 'bindkey "^I" complete-word'
+zpty -w z "$2"$'\t'
+local line
+while zpty -r z line; do
+  [[ $line == *"<DONE>"* ]] && break
+  [[ $line == *"<HIT>"* ]] && print -r -- "${${line##*<HIT>}%%$'\r'}"
+done
+zpty -d z
+"##;
+
+/// The candidates zsh offers for a line (the part being completed, as
+/// compadd receives it); None where zsh is missing outside CI.
+fn zsh_replies(test: &str, line: &str) -> Option<Vec<String>> {
+    if !std::path::Path::new("/usr/bin/zsh").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "/usr/bin/zsh is missing (Debian package zsh)"
+        );
+        common::skip(test, "no /usr/bin/zsh (Debian package zsh)");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("_runas"), runas::completion::zsh()).unwrap();
+    let capture = dir.path().join("capture.zsh");
+    std::fs::write(&capture, ZSH_CAPTURE).unwrap();
+    let out = Command::new("timeout")
+        .args(["20", "zsh", "-f"])
+        .arg(&capture)
+        .arg(dir.path())
+        .arg(line)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut hits: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    hits.sort();
+    hits.dedup();
+    Some(hits)
+}
+
+#[test]
+fn zsh_completes_options_values_and_the_command() {
+    let cases: &[(&str, &[&str])] = &[
+        ("runas --us", &["--user"]),
+        ("runas -u roo", &["root"]),
+        ("runas --user=roo", &["root"]),
+        ("runas -u root:dae", &["daemon"]),
+        ("runas -G root,dae", &["daemon"]),
+        (
+            "runas --keep-caps chown,net_b",
+            &["net_bind_service", "net_broadcast"],
+        ),
+        ("runas --securebits noro", &["noroot", "noroot-locked"]),
+        ("runas --pdeathsig TE", &["TERM"]),
+        ("runas --chdir /us", &["usr"]),
+        ("runas -u root -- ls /us", &["usr"]),
+        // The command's own completion: runas after runas.
+        ("runas -u root -- runas --us", &["--user"]),
+        ("runas -u root runas -g dae", &["daemon"]),
+    ];
+    for (line, want) in cases {
+        let Some(got) = zsh_replies("completion_zsh", line) else {
+            return;
+        };
+        assert_eq!(&got, want, "{line}");
+    }
+    for (line, member) in [("runas -u root ech", "echo"), ("runas -e PAT", "PATH")] {
+        let Some(got) = zsh_replies("completion_zsh", line) else {
+            return;
+        };
+        assert!(got.contains(&member.to_owned()), "{line}: {got:?}");
+    }
+}
