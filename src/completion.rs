@@ -167,7 +167,36 @@ _runas_command() {{
   fi
 }}
 
+# gosu's and su-exec's names (a link to runas): USER[:GROUP], then the
+# command.
+_runas_compat() {{
+  local line=${{COMP_LINE:0:COMP_POINT}}
+  local -a words
+  read -ra words <<<"$line"
+  [[ $line == *[[:space:]] || ${{#words[@]}} -eq 0 ]] && words+=("")
+  local n=${{#words[@]}}
+  if ((n > 2)); then
+    _runas_command 2 "${{words[@]}}"
+    return
+  fi
+  local value=${{words[1]}} head="" word strip
+  local -a candidates=()
+  if [[ $value == *:* ]]; then
+    head=${{value%%:*}}:
+    mapfile -t candidates < <(compgen -g -- "${{value#*:}}")
+  else
+    mapfile -t candidates < <(compgen -u -- "$value")
+  fi
+  strip=${{head%"${{head##*[=:]}}"}}
+  COMPREPLY=()
+  for word in "${{candidates[@]}}"; do
+    word=$head$word
+    COMPREPLY+=("${{word#"$strip"}}")
+  done
+}}
+
 complete -F _runas runas
+complete -F _runas_compat gosu su-exec
 "#,
         valued = valued.join(" "),
         options = options.join(" "),
@@ -291,9 +320,12 @@ function __runas_user
     end
 end
 
-# The command, then its arguments with its own completion.
+# The command, then its arguments with its own completion; from word
+# $argv[1] when given (gosu's and su-exec's command line), else where
+# runas's options end.
 function __runas_command
-    set -l start (__runas_command_start)
+    set -l start $argv[1]
+    test -n "$start"; or set start (__runas_command_start)
     set -l words (commandline -opc)
     if test $start -gt (count $words)
         __fish_complete_command
@@ -305,6 +337,14 @@ end
 complete -c runas -f
 {lines}complete -c runas -n '__runas_in_command' -x -a '(__runas_command)'
 complete -c runas -n 'not __runas_in_command; and not string match -q -- "-*" (commandline -ct)' -x -a '(__fish_complete_command)'
+
+# gosu's and su-exec's names (a link to runas): USER[:GROUP], then the
+# command.
+for name in gosu su-exec
+    complete -c $name -f
+    complete -c $name -n 'test (count (commandline -opc)) -eq 1' -x -a '(__runas_user)'
+    complete -c $name -n 'test (count (commandline -opc)) -ge 2' -x -a '(__runas_command 3)'
+end
 "#,
         valued = valued.join(" "),
     )
@@ -399,7 +439,7 @@ pub fn zsh() -> String {
         let _ = writeln!(specs, "    {line} \\");
     }
     format!(
-        r#"#compdef runas
+        r#"#compdef runas gosu su-exec
 # zsh completion for runas, generated from its option table
 # (examples/completions.rs).
 
@@ -418,7 +458,12 @@ _runas() {{
     '*::arguments:_normal'
 }}
 
-_runas "$@"
+if [[ $service == (gosu|su-exec) ]]; then
+  # gosu's and su-exec's command line: USER[:GROUP], then the command.
+  _arguments '1:user:_runas_user' '*:::command:_normal'
+else
+  _runas "$@"
+fi
 "#
     )
 }

@@ -12,14 +12,18 @@ use std::process::Command;
 const BASH_COMPLETION: &str = "/usr/share/bash-completion/bash_completion";
 
 const DRIVER: &str = r#"
-complete -p runas >/dev/null || { echo "runas has no completion"; exit 1; }
+for name in runas gosu su-exec; do
+  complete -p "$name" >/dev/null || { echo "$name has no completion"; exit 1; }
+done
 t() {
   COMP_LINE=$1; COMP_POINT=${#1}
   read -ra COMP_WORDS <<<"$1"
   COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
   [[ $1 == *" " ]] && COMP_CWORD=${#COMP_WORDS[@]} && COMP_WORDS+=("")
   COMPREPLY=()
-  _runas runas "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+  local name=${COMP_WORDS[0]} function
+  function=$(complete -p "$name" | sed -E 's/.* -F ([^ ]+) .*/\1/')
+  "$function" "$name" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
   local IFS='|'
   printf '%s => %s\n' "$1" "${COMPREPLY[*]}"
 }
@@ -313,5 +317,37 @@ fn zsh_completes_options_values_and_the_command() {
             return;
         };
         assert!(got.contains(&member.to_owned()), "{line}: {got:?}");
+    }
+}
+
+/// Under gosu's and su-exec's names (a link to runas): USER[:GROUP], then
+/// the command, in each shell.
+#[test]
+fn gosu_and_su_exec_names_complete_user_group_and_command() {
+    assert_eq!(replies("gosu roo"), ["root"]);
+    assert_eq!(replies("gosu root:dae"), ["daemon"]);
+    assert!(replies("su-exec root ech").contains(&"echo".to_owned()));
+    assert_eq!(replies("gosu root ls /us"), ["/usr"]);
+    let fish: &[(&str, &[&str])] = &[
+        ("gosu roo", &["root"]),
+        ("su-exec root:dae", &["root:daemon"]),
+        ("gosu root ls /us", &["/usr/"]),
+    ];
+    for (line, want) in fish {
+        let Some(got) = fish_replies("completion_fish_compat", line) else {
+            break;
+        };
+        assert_eq!(&got, want, "{line}");
+    }
+    let zsh: &[(&str, &[&str])] = &[
+        ("gosu roo", &["root"]),
+        ("su-exec root:dae", &["daemon"]),
+        ("gosu root runas --us", &["--user"]),
+    ];
+    for (line, want) in zsh {
+        let Some(got) = zsh_replies("completion_zsh_compat", line) else {
+            break;
+        };
+        assert_eq!(&got, want, "{line}");
     }
 }
