@@ -59,7 +59,7 @@ pub enum Problem {
     /// The last component exists but is not a regular file.
     NotRegular(&'static str),
     /// The last component has more than one name.
-    HardLinks(u64),
+    HardLinks(nix::libc::nlink_t),
     /// The file itself may be changed by someone other than root.
     FileOwner(u32),
     FileWritable(u32),
