@@ -14,17 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn static_runas(test: &str) -> Option<PathBuf> {
-    if !privileged(test) {
-        return None;
-    }
-    let bin = std::env::var_os("RUNAS_STATIC_BIN").unwrap_or_else(|| {
-        panic!("{test} needs RUNAS_STATIC_BIN, the musl build (.ci/run builds it and sets it)")
-    });
-    assert!(
-        Path::new("/bin/busybox").exists(),
-        "{test} needs /bin/busybox (Debian package busybox-static)"
-    );
-    Some(PathBuf::from(bin))
+    privileged(test).then(|| common::static_runas(test))
 }
 
 fn rootfs(runas: &Path) -> tempfile::TempDir {

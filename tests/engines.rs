@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{privileged, skip};
+use common::{privileged, skip, static_runas};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -44,14 +44,7 @@ fn engine(test: &str) -> Option<PathBuf> {
         skip(test, &reason);
         return None;
     }
-    let bin = std::env::var_os("RUNAS_STATIC_BIN").unwrap_or_else(|| {
-        panic!("{test} needs RUNAS_STATIC_BIN, the musl build (scripts/test builds it and sets it)")
-    });
-    assert!(
-        Path::new("/bin/busybox").exists(),
-        "{test} needs /bin/busybox (Debian package busybox-static)"
-    );
-    Some(PathBuf::from(bin))
+    Some(static_runas(test))
 }
 
 /// busybox, fixture accounts (app in a supplementary group), the static
@@ -113,6 +106,16 @@ struct Outcome {
     stderr: String,
 }
 
+impl From<std::process::Output> for Outcome {
+    fn from(out: std::process::Output) -> Outcome {
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Outcome {
     fn describe(&self) -> String {
         format!(
@@ -157,32 +160,29 @@ impl Outcome {
 /// `podman run --rootfs ROOT` with the options this machine needs (runc,
 /// explicit rlimits, no network), then `engine_args`, then the command.
 fn podman(root: &Path, engine_args: &[&str], command: &[&str]) -> Outcome {
-    let out = Command::new(PODMAN)
-        .args([
-            "run",
-            "--rm",
-            "--runtime",
-            "runc",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1000:1000",
-            "--network",
-            "none",
-            "--env",
-            "PATH=/usr/local/bin:/bin",
-        ])
-        .args(engine_args)
-        .arg("--rootfs")
-        .arg(root)
-        .args(command)
-        .output()
-        .unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Outcome::from(
+        Command::new(PODMAN)
+            .args([
+                "run",
+                "--rm",
+                "--runtime",
+                "runc",
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1000:1000",
+                "--network",
+                "none",
+                "--env",
+                "PATH=/usr/local/bin:/bin",
+            ])
+            .args(engine_args)
+            .arg("--rootfs")
+            .arg(root)
+            .args(command)
+            .output()
+            .unwrap(),
+    )
 }
 
 fn runas_probe(args: &[&str]) -> Vec<String> {
@@ -434,16 +434,13 @@ impl SystemdContainer {
     }
 
     fn exec(&self, command: &[&str]) -> Outcome {
-        let out = Command::new(PODMAN)
-            .args(["exec", &self.name])
-            .args(command)
-            .output()
-            .unwrap();
-        Outcome {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Outcome::from(
+            Command::new(PODMAN)
+                .args(["exec", &self.name])
+                .args(command)
+                .output()
+                .unwrap(),
+        )
     }
 
     fn install_unit(&self, name: &str, text: &str) {
@@ -699,11 +696,7 @@ exec setpriv --reuid "$ROOTLESS" --regid "$ROOTLESS" --clear-groups --reset-env 
     let _ = Command::new("pkill")
         .args(["-KILL", "-U", &uid.to_string()])
         .status();
-    let outcome = Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let outcome = Outcome::from(out);
     assert_ne!(
         outcome.code, 97,
         "/etc/subuid or /etc/subgid is missing on this machine (package uidmap, passwd)"

@@ -121,6 +121,20 @@ fn require_tools() {
     );
 }
 
+/// The static (musl) build, for tests that put runas in a root filesystem
+/// of its own with /bin/busybox beside it: missing either is a failure that
+/// says where it comes from.
+pub fn static_runas(test: &str) -> PathBuf {
+    let bin = std::env::var_os("RUNAS_STATIC_BIN").unwrap_or_else(|| {
+        panic!("{test} needs RUNAS_STATIC_BIN, the musl build (scripts/test builds it and sets it)")
+    });
+    assert!(
+        Path::new("/bin/busybox").exists(),
+        "{test} needs /bin/busybox (Debian package busybox-static)"
+    );
+    PathBuf::from(bin)
+}
+
 /// A test that does not apply on this machine (a kernel that already
 /// refuses what it attacks, a device that is not there): said on stderr,
 /// and written to $RUNAS_SKIP_LOG, which .ci/run counts and prints, so a
