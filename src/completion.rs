@@ -1,6 +1,6 @@
-//! The bash and fish completion scripts, generated from the option table
-//! and runas's own lists of capability, securebit and signal names, so they
-//! cannot drift from what the parser accepts. examples/completions.rs
+//! The bash, zsh and fish completion scripts, generated from the option
+//! table and runas's own lists of capability, securebit and signal names, so
+//! they cannot drift from what the parser accepts. examples/completions.rs
 //! writes them for the packages; tests/completions.rs drives them in their
 //! shells. Nothing here runs when runas runs.
 
@@ -23,6 +23,28 @@ fn value_kind(long: &str) -> &'static str {
         "env" => "assignment",
         _ => "none",
     }
+}
+
+/// The words a value of this kind is one of (an element, for the comma
+/// lists), space-separated, for the kinds whose words are runas's own
+/// tables; None for the kinds each shell completes by itself.
+fn fixed_words(kind: &str) -> Option<String> {
+    let caps = crate::capability::NAMES;
+    let words: Vec<String> = match kind {
+        "cap-list" => caps.iter().map(|c| c.to_string()).collect(),
+        "bounding-list" => std::iter::once("-all".to_owned())
+            .chain(caps.iter().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
+            .collect(),
+        "securebit-list" => crate::spec::SECUREBITS
+            .iter()
+            .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
+            .collect(),
+        "signal" => nix::sys::signal::Signal::iterator()
+            .map(|s| s.as_str().trim_start_matches("SIG").to_owned())
+            .collect(),
+        _ => return None,
+    };
+    Some(words.join(" "))
 }
 
 /// The bash completion: the lists come from runas's own tables, the logic
@@ -49,17 +71,7 @@ pub fn bash() -> String {
             );
         }
     }
-    let caps: Vec<&str> = crate::capability::NAMES.to_vec();
-    let bounding: Vec<String> = std::iter::once("-all".to_owned())
-        .chain(caps.iter().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
-        .collect();
-    let securebits: Vec<String> = crate::spec::SECUREBITS
-        .iter()
-        .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
-        .collect();
-    let signals: Vec<&str> = nix::sys::signal::Signal::iterator()
-        .map(|s| s.as_str().trim_start_matches("SIG"))
-        .collect();
+    let words = |kind| fixed_words(kind).unwrap_or_default();
     format!(
         r#"# bash completion for runas, generated from its option table
 # (examples/completions.rs); works with or without the bash-completion package.
@@ -200,47 +212,27 @@ complete -F _runas_compat gosu su-exec
 "#,
         valued = valued.join(" "),
         options = options.join(" "),
-        caps = caps.join(" "),
-        bounding = bounding.join(" "),
-        securebits = securebits.join(" "),
-        signals = signals.join(" "),
+        caps = words("cap-list"),
+        bounding = words("bounding-list"),
+        securebits = words("securebit-list"),
+        signals = words("signal"),
     )
 }
 
 /// The names a value kind completes from, as one fish command that prints
 /// them (one per line), or None for kinds fish completes by itself.
 fn fish_source(kind: &str) -> Option<String> {
-    let words = |list: Vec<String>| format!("printf '%s\\n' {}", list.join(" "));
-    let caps: Vec<String> = crate::capability::NAMES
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    if let Some(words) = fixed_words(kind) {
+        let print = format!("printf '%s\\n' {words}");
+        return Some(if kind.ends_with("-list") {
+            format!("__fish_complete_list , \"{print}\"")
+        } else {
+            print
+        });
+    }
     Some(match kind {
         "group" => "__fish_complete_groups".into(),
         "group-list" => "__fish_complete_list , __fish_complete_groups".into(),
-        "cap-list" => format!("__fish_complete_list , \"{}\"", words(caps)),
-        "bounding-list" => format!(
-            "__fish_complete_list , \"{}\"",
-            words(
-                std::iter::once("-all".to_owned())
-                    .chain(caps.iter().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
-                    .collect()
-            )
-        ),
-        "securebit-list" => format!(
-            "__fish_complete_list , \"{}\"",
-            words(
-                crate::spec::SECUREBITS
-                    .iter()
-                    .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
-                    .collect()
-            )
-        ),
-        "signal" => words(
-            nix::sys::signal::Signal::iterator()
-                .map(|s| s.as_str().trim_start_matches("SIG").to_owned())
-                .collect(),
-        ),
         "dir" => "__fish_complete_directories".into(),
         "variable" => "set -xn".into(),
         "assignment" => "set -xn | string replace -r '$' =".into(),
@@ -352,37 +344,17 @@ end
 
 /// What completes a value of this kind, as a zsh action.
 fn zsh_action(kind: &str) -> String {
-    let caps: Vec<String> = crate::capability::NAMES
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    if let Some(words) = fixed_words(kind) {
+        return if kind.ends_with("-list") {
+            format!("_sequence compadd - {words}")
+        } else {
+            format!("compadd - {words}")
+        };
+    }
     match kind {
         "user" => "_runas_user".into(),
         "group" => "_groups".into(),
         "group-list" => "_sequence _groups".into(),
-        "cap-list" => format!("_sequence compadd - {}", caps.join(" ")),
-        "bounding-list" => format!(
-            "_sequence compadd - -all {}",
-            caps.iter()
-                .flat_map(|c| [format!("-{c}"), format!("+{c}")])
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        "securebit-list" => format!(
-            "_sequence compadd - {}",
-            crate::spec::SECUREBITS
-                .iter()
-                .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        "signal" => format!(
-            "compadd - {}",
-            nix::sys::signal::Signal::iterator()
-                .map(|s| s.as_str().trim_start_matches("SIG"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
         "file" => "_files".into(),
         "dir" => "_files -/".into(),
         "variable" => "_parameters -g \"*export*\"".into(),
