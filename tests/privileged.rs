@@ -581,15 +581,9 @@ fn the_target_cannot_regain_root() {
     assert!(run.stdout.contains("refused"));
 }
 
-#[test]
-#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
-fn non_root_caller_with_nothing_to_change_execs_without_setid_calls() {
-    let Some(w) = world("non_root_noop") else {
-        return;
-    };
-    let trace = w.file("trace", "", 0o644);
-    std::os::unix::fs::chown(&trace, Some(1500), Some(1500)).unwrap();
-    let mut argv = caller_prefix(1500, 1500, &[1500, 1700, 1701]);
+/// Run what `argv` goes on to start under strace, recording every set*id
+/// call in `trace`.
+fn trace_setid_calls(argv: &mut Vec<OsString>, trace: &std::path::Path) {
     argv.extend(
         [
             "strace",
@@ -601,13 +595,29 @@ fn non_root_caller_with_nothing_to_change_execs_without_setid_calls() {
         ]
         .map(OsString::from),
     );
-    argv.push(trace.clone().into());
+    argv.push(trace.into());
+}
+
+fn assert_no_setid_calls(trace: &std::path::Path) {
+    let calls = std::fs::read_to_string(trace).unwrap();
+    assert!(!calls.contains("set"), "set*id calls were made:\n{calls}");
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn non_root_caller_with_nothing_to_change_execs_without_setid_calls() {
+    let Some(w) = world("non_root_noop") else {
+        return;
+    };
+    let trace = w.file("trace", "", 0o644);
+    std::os::unix::fs::chown(&trace, Some(1500), Some(1500)).unwrap();
+    let mut argv = caller_prefix(1500, 1500, &[1500, 1700, 1701]);
+    trace_setid_calls(&mut argv, &trace);
     let id = w
         .runas_under(&argv, &with_probe(&["-u", "alice"]))
         .identity();
     id.assert_ids(1500, 1500, &[1500, 1700, 1701]);
-    let calls = std::fs::read_to_string(&trace).unwrap();
-    assert!(!calls.contains("set"), "set*id calls were made:\n{calls}");
+    assert_no_setid_calls(&trace);
 }
 
 #[test]
@@ -687,18 +697,7 @@ fn if_root_from_a_non_root_caller_runs_as_the_caller() {
     let (uid, gid) = (1000680000, 0);
     let trace = w.file("trace", "", 0o666);
     let mut argv = caller_prefix(uid, gid, &[]);
-    argv.extend(
-        [
-            "strace",
-            "-qq",
-            "-f",
-            "-e",
-            "trace=setgroups,setresgid,setresuid,setuid,setgid,setreuid,setregid",
-            "-o",
-        ]
-        .map(OsString::from),
-    );
-    argv.push(trace.clone().into());
+    trace_setid_calls(&mut argv, &trace);
     let script =
         "cd_ok=$(pwd); echo \"cwd $cd_ok\"; echo \"flavour $FLAVOUR\"; ".to_owned() + PROBE[2];
     let run = w.runas_under(
@@ -725,8 +724,7 @@ fn if_root_from_a_non_root_caller_runs_as_the_caller() {
     id.assert_ids(uid, gid, &[]);
     assert!(run.stdout.contains("cwd /tmp\n"), "{}", run.describe());
     assert!(run.stdout.contains("flavour plain\n"), "{}", run.describe());
-    let calls = std::fs::read_to_string(&trace).unwrap();
-    assert!(!calls.contains("set"), "set*id calls were made:\n{calls}");
+    assert_no_setid_calls(&trace);
 
     // Without --if-root the same caller is refused, never run as itself.
     let run = w.runas_from(uid, gid, &[], &with_probe(&["-u", "alice"]));
