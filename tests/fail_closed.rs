@@ -49,6 +49,17 @@ impl Case {
         Run::from(self.world.command(&argv).output().unwrap())
     }
 
+    /// `run` as root whose bounding set lost `caps` (capsh's --drop list),
+    /// so its exec of runas lacks them, as in a container started with
+    /// --cap-drop.
+    fn run_without(&self, caps: &str, runas_args: &[&str]) -> Run {
+        let drop = format!("--drop={caps}");
+        self.run(
+            &["capsh", &drop, "--", "-c", "exec \"$0\" \"$@\""],
+            runas_args,
+        )
+    }
+
     fn target_ran(&self) -> bool {
         self.marker.exists()
     }
@@ -266,11 +277,7 @@ fn hostile_securebits_and_raised_capabilities_are_cleared() {
 /// is refused before any change, with the capability named.
 fn root_without(test: &str, cap: &str, name: &str) {
     let Some(c) = case(test) else { return };
-    let drop = format!("--drop=cap_{cap}");
-    let run = c.run(
-        &["capsh", &drop, "--", "-c", "exec \"$0\" \"$@\""],
-        &["-u", "alice"],
-    );
+    let run = c.run_without(&format!("cap_{cap}"), &["-u", "alice"]);
     c.assert_refused(
         &run,
         &format!("needs {name}, which this process (uid 0) does not have"),
@@ -569,16 +576,7 @@ fn root_without_cap_setuid_is_refused_even_with_if_root() {
     let Some(c) = case("root_without_cap_setuid_if_root") else {
         return;
     };
-    let run = c.run(
-        &[
-            "capsh",
-            "--drop=cap_setuid,cap_setgid",
-            "--",
-            "-c",
-            "exec \"$0\" \"$@\"",
-        ],
-        &["--if-root", "-u", "alice"],
-    );
+    let run = c.run_without("cap_setuid,cap_setgid", &["--if-root", "-u", "alice"]);
     c.assert_refused(&run, "--cap-add=SETUID,SETGID");
     assert!(
         run.stderr.contains("is root but was started without"),
