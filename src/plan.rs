@@ -229,7 +229,7 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
     // --user, OpenShift's arbitrary uids): the command runs as the caller,
     // as it is; what needs no privilege still applies.
     let if_root = request.if_root;
-    let switching = !if_root || current.uid.real == 0;
+    let switching = !if_root || if_root_switches(current.uid.real);
     let as_caller_request;
     let request = if switching {
         request
@@ -409,6 +409,12 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
         newgrp::check_plan(&plan, current)?;
     }
     Ok(plan)
+}
+
+/// Whether --if-root makes the switch for a caller with this real uid
+/// (--dump reports the same decision).
+pub fn if_root_switches(real_uid: u32) -> bool {
+    real_uid == 0
 }
 
 /// The request without what switches identity or needs privilege: --if-root

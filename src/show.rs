@@ -154,9 +154,10 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let umask = proc.status("Umask").to_owned();
     // Held capabilities with which this process could make itself root.
     let root_equivalent = caps.permitted & capability::root_equivalent();
-    // The branch runas --if-root takes when started like this process: it
-    // switches only for a real uid of 0.
-    let if_root_switches = uids.first() == Some(&0);
+    // The branch runas --if-root takes when started like this process.
+    let if_root_switches = uids
+        .first()
+        .is_some_and(|&uid| crate::plan::if_root_switches(uid));
     let which = ["real", "effective", "saved", "filesystem"];
     if json {
         let ids = |values: &[u32], name: &dyn Fn(u32) -> Option<String>| {
