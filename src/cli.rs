@@ -33,8 +33,14 @@ pub struct CommandLine {
     pub keep_tty: bool,
     pub reset_env: bool,
     pub keep_env: bool,
-    pub env: Vec<OsString>,
-    pub unset: Vec<String>,
+    /// -e, --unset, --env-file and --envdir, in command-line order: they
+    /// apply in that order (later wins).
+    pub env_changes: Vec<(Id, OsString)>,
+    pub rlimit: Vec<String>,
+    pub nice: Option<String>,
+    pub oom_score_adj: Option<String>,
+    pub ioprio: Option<String>,
+    pub cpu_affinity: Option<String>,
     pub chdir: Option<OsString>,
     pub umask: Option<String>,
     pub close_fds: bool,
@@ -120,6 +126,8 @@ pub enum Id {
     KeepEnv,
     Env,
     Unset,
+    EnvFile,
+    Envdir,
     Chdir,
     Umask,
     CloseFds,
@@ -129,6 +137,11 @@ pub enum Id {
     Daemon,
     Pidfile,
     Log,
+    Rlimit,
+    Nice,
+    OomScoreAdj,
+    Ioprio,
+    CpuAffinity,
     Dump,
     DryRun,
     Json,
@@ -250,6 +263,7 @@ const GENERAL: &str = "Options";
 const PRIVILEGES: &str = "Capabilities and privileges";
 const PROCESS: &str = "Environment and process";
 const SESSION: &str = "Session and process group";
+const RESOURCES: &str = "Limits and priorities (set before the switch)";
 const SHOWING: &str = "Showing credentials";
 
 /// Every option, in --help order.
@@ -275,6 +289,8 @@ pub static OPTIONS: &[OptionSpec] = &[
     switch(Id::KeepEnv, "keep-env", PROCESS, "Do not set HOME, USER, LOGNAME and SHELL for the target user"),
     valued(Id::Env, "env", "NAME=VALUE", PROCESS, "Set a variable in the target's environment (repeatable)").short('e').repeatable().any_bytes(),
     valued(Id::Unset, "unset", "NAME", PROCESS, "Remove a variable from the target's environment (repeatable)").repeatable(),
+    valued(Id::EnvFile, "env-file", "FILE", PROCESS, "Set variables from FILE: NAME=VALUE lines, systemd EnvironmentFile= quoting; read before the switch, root-owned (repeatable)").repeatable().any_bytes(),
+    valued(Id::Envdir, "envdir", "DIR", PROCESS, "Set variables from DIR as envdir does: one file per variable, its first line; an empty file unsets (repeatable)").repeatable().any_bytes(),
     valued(Id::Chdir, "chdir", "DIR", PROCESS, "Change directory after the switch, as the target (~ is the target's home)").any_bytes(),
     valued(Id::Umask, "umask", "MODE", PROCESS, "Set the file mode creation mask (octal, e.g. 027)").dash_ok(),
     switch(Id::CloseFds, "close-fds", PROCESS, "Close inherited file descriptors above 2 (not --keep-fd ones, nor systemd's LISTEN_FDS)"),
@@ -284,6 +300,11 @@ pub static OPTIONS: &[OptionSpec] = &[
     switch(Id::Daemon, "daemon", SESSION, "Detach as a daemon (fork, setsid, fork); exit 0 once the command is running"),
     valued(Id::Pidfile, "pidfile", "FILE", SESSION, "With --daemon: write the daemon's pid to FILE, locked, so a second start fails (FILE in a root-owned directory)").any_bytes(),
     valued(Id::Log, "log", "FILE", SESSION, "With --daemon: append the command's stdout and stderr to FILE (opened with the target's rights)").any_bytes(),
+    valued(Id::Rlimit, "rlimit", "NAME=SOFT[:HARD]", RESOURCES, "Set a resource limit (nofile, nproc, core, memlock, as, stack, cpu, ...): a number or unlimited; one value sets both (repeatable)").repeatable(),
+    valued(Id::Nice, "nice", "N", RESOURCES, "Set the nice value, from -20 (highest priority) to 19").dash_ok(),
+    valued(Id::OomScoreAdj, "oom-score-adj", "N", RESOURCES, "Set the OOM killer's score adjustment, from -1000 (never kill) to 1000").dash_ok(),
+    valued(Id::Ioprio, "ioprio", "CLASS[:LEVEL]", RESOURCES, "Set the I/O priority: realtime, best-effort (level 0-7, default 4) or idle"),
+    valued(Id::CpuAffinity, "cpu-affinity", "LIST", RESOURCES, "Run only on these CPUs, e.g. 0-3,6"),
     switch(Id::Dump, "dump", SHOWING, "Print this process's identity and process model, and exit"),
     switch(Id::DryRun, "dry-run", SHOWING, "Resolve everything and print the plan and every step of the run, in order, instead of running"),
     switch(Id::Json, "json", SHOWING, "With --dump or --dry-run: one JSON object"),
@@ -401,8 +422,16 @@ fn store(options: &mut CommandLine, spec: &OptionSpec, value: Option<OsString>) 
         Id::KeepTty => options.keep_tty = true,
         Id::ResetEnv => options.reset_env = true,
         Id::KeepEnv => options.keep_env = true,
-        Id::Env => options.env.push(value),
-        Id::Unset => options.unset.push(utf8(spec, value)?),
+        Id::Env | Id::EnvFile | Id::Envdir => options.env_changes.push((spec.id, value)),
+        Id::Unset => {
+            let name = utf8(spec, value)?;
+            options.env_changes.push((spec.id, name.into()));
+        }
+        Id::Rlimit => options.rlimit.push(utf8(spec, value)?),
+        Id::Nice => options.nice = Some(utf8(spec, value)?),
+        Id::OomScoreAdj => options.oom_score_adj = Some(utf8(spec, value)?),
+        Id::Ioprio => options.ioprio = Some(utf8(spec, value)?),
+        Id::CpuAffinity => options.cpu_affinity = Some(utf8(spec, value)?),
         Id::Chdir => options.chdir = Some(value),
         Id::Umask => options.umask = Some(utf8(spec, value)?),
         Id::CloseFds => options.close_fds = true,
@@ -655,7 +684,7 @@ mod tests {
         }
         // An '=' after the first is part of the value.
         let o = run(&["--env=A=b=c", "id"]).unwrap();
-        assert_eq!(o.env, ["A=b=c"]);
+        assert_eq!(o.env_changes, [(Id::Env, "A=b=c".into())]);
         let o = run(&["--user=", "id"]).unwrap();
         assert_eq!(o.user.as_deref(), Some(""), "empty reaches the id parser");
     }
@@ -670,8 +699,11 @@ mod tests {
         assert!(err.contains("a value is required for '--env"), "{err}");
         assert!(err.contains("write --env=--keep-env"), "{err}");
         let o = run(&["--env=-x=1", "--chdir", "-", "id"]).unwrap();
-        assert_eq!(o.env, ["-x=1"]);
+        assert_eq!(o.env_changes, [(Id::Env, "-x=1".into())]);
         assert_eq!(o.chdir.as_deref(), Some(OsStr::new("-")));
+        let o = run(&["--nice", "-5", "--oom-score-adj", "-1000", "id"]).unwrap();
+        assert_eq!(o.nice.as_deref(), Some("-5"));
+        assert_eq!(o.oom_score_adj.as_deref(), Some("-1000"));
         // "--" is never a value.
         let err = run(&["-u", "--", "id"]).unwrap_err().to_string();
         assert!(err.contains("a value is required"), "{err}");
@@ -697,11 +729,29 @@ mod tests {
             "--unset",
             "C",
             "--unset=D",
+            "--env-file",
+            "/etc/a.env",
+            "-e",
+            "E=3",
+            "--envdir=/etc/a.d",
             "id",
         ])
         .unwrap();
-        assert_eq!(o.env, ["A=1", "B=2"]);
-        assert_eq!(o.unset, ["C", "D"]);
+        let ids: Vec<Id> = o.env_changes.iter().map(|(id, _)| *id).collect();
+        assert_eq!(
+            ids,
+            [
+                Id::Env,
+                Id::Env,
+                Id::Unset,
+                Id::Unset,
+                Id::EnvFile,
+                Id::Env,
+                Id::Envdir
+            ]
+        );
+        assert_eq!(o.env_changes[3].1, "D");
+        assert_eq!(o.env_changes[6].1, "/etc/a.d");
         let o = run(&["--close-fds", "--keep-fd", "3", "--keep-fd=4", "id"]).unwrap();
         assert_eq!(o.keep_fd, ["3", "4"]);
         assert!(run(&["--keep-env", "--keep-env", "id"]).is_err());

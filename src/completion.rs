@@ -17,8 +17,10 @@ fn value_kind(long: &str) -> &'static str {
         "bounding-set" => "bounding-list",
         "securebits" => "securebit-list",
         "pdeathsig" => "signal",
-        "add-group-of" | "pidfile" | "log" => "file",
-        "chdir" => "dir",
+        "add-group-of" | "pidfile" | "log" | "env-file" => "file",
+        "chdir" | "envdir" => "dir",
+        "rlimit" => "rlimit",
+        "ioprio" => "ioprio",
         "unset" => "variable",
         "env" => "assignment",
         _ => "none",
@@ -41,6 +43,14 @@ fn fixed_words(kind: &str) -> Option<String> {
             .collect(),
         "signal" => nix::sys::signal::Signal::iterator()
             .map(|s| s.as_str().trim_start_matches("SIG").to_owned())
+            .collect(),
+        "rlimit" => crate::resources::LIMITS
+            .iter()
+            .map(|(name, _, _)| format!("{name}="))
+            .collect(),
+        "ioprio" => ["realtime", "best-effort", "idle"]
+            .iter()
+            .map(|w| w.to_string())
             .collect(),
         _ => return None,
     };
@@ -141,6 +151,8 @@ _runas() {{
       esac
       compopt -o nospace 2>/dev/null ;;
     signal) mapfile -t candidates < <(compgen -W "{signals}" -- "$value") ;;
+    rlimit) mapfile -t candidates < <(compgen -W "{rlimits}" -- "$value"); compopt -o nospace 2>/dev/null ;;
+    ioprio) mapfile -t candidates < <(compgen -W "{ioprios}" -- "$value") ;;
     file) mapfile -t candidates < <(compgen -f -- "$value"); compopt -o filenames 2>/dev/null ;;
     dir) mapfile -t candidates < <(compgen -d -- "$value"); compopt -o filenames 2>/dev/null ;;
     variable) mapfile -t candidates < <(compgen -e -- "$value") ;;
@@ -216,6 +228,8 @@ complete -F _runas_compat gosu su-exec
         bounding = words("bounding-list"),
         securebits = words("securebit-list"),
         signals = words("signal"),
+        rlimits = words("rlimit"),
+        ioprios = words("ioprio"),
     )
 }
 

@@ -11,7 +11,7 @@
 use crate::error::{Error, Result};
 use crate::facts::Facts;
 use crate::plan::{Credentials, Plan, ResIds};
-use crate::spec::{GroupPolicy, IdSpec, ProcessRequest, Request};
+use crate::spec::{EnvChange, GroupPolicy, IdSpec, ProcessRequest, Request};
 use crate::sys;
 
 /// The variables glibc removes from the environment of a program started in
@@ -112,7 +112,12 @@ fn refuse_gain_without_secure_mode(before: &Credentials, at_secure: bool) -> Res
     Ok(())
 }
 
-fn refuse(option: &str) -> Error {
+/// Whether glibc would remove `name` in secure-execution mode.
+pub fn is_unsecure(name: &std::ffi::OsStr) -> bool {
+    UNSECURE_ENV.iter().any(|unsafe_name| name == *unsafe_name)
+}
+
+pub fn refuse(option: &str) -> Error {
     Error::NotPermitted(format!(
         "{option} is not allowed in newgrp mode: runas runs with a file capability for a non-root caller, and may only switch the primary group to one the caller already holds (see \"newgrp mode\" in runas(1))"
     ))
@@ -157,19 +162,18 @@ pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
     }
     // The variables the C library removes in secure-execution mode must
     // not come back through --env either.
-    if let Some((name, _)) = request
-        .env
-        .set
-        .iter()
-        .find(|(name, _)| UNSECURE_ENV.iter().any(|unsafe_name| name == unsafe_name))
-    {
+    if let Some(name) = request.env.changes.iter().find_map(|change| match change {
+        EnvChange::Set(name, _) if is_unsecure(name) => Some(name),
+        _ => None,
+    }) {
         return Err(refuse(&format!("--env {}", name.to_string_lossy())));
     }
     request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
+    // Last, so that nothing given before (a file included) sets them.
     request
         .env
-        .unset
-        .extend(UNSECURE_ENV.iter().map(Into::into));
+        .changes
+        .extend(UNSECURE_ENV.iter().map(|name| EnvChange::Unset(name.into())));
     Ok(request)
 }
 
@@ -270,18 +274,24 @@ mod tests {
     fn unsafe_variables_are_removed_whatever_the_c_library() {
         let r = restrict(request(None, GroupPolicy::Default), &caller()).unwrap();
         for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
-            assert!(r.env.unset.iter().any(|u| u == name), "{name}");
+            assert!(
+                r.env
+                    .changes
+                    .iter()
+                    .any(|c| *c == EnvChange::Unset(name.into())),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn unsafe_variables_cannot_be_set_again() {
         let mut r = request(None, GroupPolicy::Default);
-        r.env.set = vec![("LD_PRELOAD".into(), "/tmp/x.so".into())];
+        r.env.changes = vec![EnvChange::Set("LD_PRELOAD".into(), "/tmp/x.so".into())];
         let err = restrict(r, &caller()).unwrap_err();
         assert!(err.to_string().contains("--env LD_PRELOAD"), "{err}");
         let mut r = request(None, GroupPolicy::Default);
-        r.env.set = vec![("EDITOR".into(), "vi".into())];
+        r.env.changes = vec![EnvChange::Set("EDITOR".into(), "vi".into())];
         assert!(restrict(r, &caller()).is_ok());
     }
 

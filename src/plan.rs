@@ -372,7 +372,8 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
         };
         (env, None)
     } else {
-        environment(request, &target, uid, db)?
+        let as_root = crate::env_sources::reads_as_root(facts);
+        environment(request, &target, uid, db, as_root, restricted)?
     };
 
     let mut process = request.process.clone();
@@ -469,13 +470,16 @@ fn systemd_sockets(facts: &Facts, env: &EnvPlan) -> Result<u32> {
 
 /// runas's environment rules: the target's identity variables (or, with
 /// --reset-env and no --user, the current user's: a reset environment
-/// still needs a HOME), PATH after a reset, then -e in order.
+/// still needs a HOME), PATH after a reset, then -e, --unset, --env-file
+/// and --envdir in command-line order, each later one winning.
 #[allow(clippy::type_complexity)]
 fn environment(
     request: &Request,
     target: &Option<Target>,
     uid: u32,
     db: &dyn UserDb,
+    as_root: bool,
+    restricted: bool,
 ) -> Result<(EnvPlan, Option<Vec<(OsString, OsString)>>)> {
     let identity = match target {
         Some(target) => Some(user_environment(target)),
@@ -495,10 +499,18 @@ fn environment(
         let path = if uid == 0 { ROOT_PATH } else { USER_PATH };
         set.push(("PATH".into(), path.into()));
     }
-    set.extend(request.env.set.iter().cloned());
+    let mut unset: Vec<OsString> = Vec::new();
+    for change in crate::env_sources::resolve(&request.env.changes, db, as_root, restricted)? {
+        set.retain(|(name, _)| *name != change.name);
+        unset.retain(|name| *name != change.name);
+        match change.value {
+            Some(value) => set.push((change.name, value)),
+            None => unset.push(change.name),
+        }
+    }
     let env = EnvPlan {
         clear: request.env.reset,
-        unset: request.env.unset.clone(),
+        unset,
         set,
     };
     Ok((env, identity))
@@ -985,7 +997,10 @@ mod tests {
     fn reset_keep_and_explicit_environment() {
         let mut req = request(Some(name("alice")), None, GroupPolicy::Default);
         req.env.reset = true;
-        req.env.set = vec![("HOME".into(), "/elsewhere".into())];
+        req.env.changes = vec![crate::spec::EnvChange::Set(
+            "HOME".into(),
+            "/elsewhere".into(),
+        )];
         let plan = resolve(&req, &root(), &db()).unwrap();
         assert!(plan.env.clear);
         assert_eq!(env_of(&plan, "PATH").as_deref(), Some(USER_PATH));

@@ -111,6 +111,7 @@ impl Run<'_> {
                 };
                 self.parent = session::enter_new_session(waiter, self.promise)?;
             }
+            Step::Resource(setting) => crate::resources::apply(&setting)?,
             Step::Credential(change) => transition::execute(&change, plan, before)?,
             Step::OpenLog { path, .. } => session::redirect_to_log(&path, plan.uid)?,
             Step::NewProcessGroup => session::enter_process_group()?,
@@ -119,7 +120,10 @@ impl Run<'_> {
                 .set
                 .push(("LISTEN_PID".into(), getpid().to_string().into())),
             Step::Setting(setting) => process::apply(&setting, self.parent, self.lock)?,
-            Step::Verify(regain) => verify::verify(plan, regain, self.lock)?,
+            Step::Verify(regain, resources) => {
+                verify::verify(plan, regain, self.lock)?;
+                crate::resources::verify(&resources)?;
+            }
             Step::Exec { .. } => {
                 if let Some(status) = &self.status {
                     status.about_to_exec();

@@ -158,8 +158,36 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let if_root_switches = uids
         .first()
         .is_some_and(|&uid| crate::plan::if_root_switches(uid));
+    let current = crate::resources::Current::read()?;
+    let ioprio = current
+        .ioprio
+        .map_or_else(|| "none (from the nice value)".to_owned(), |p| p.to_string());
     let which = ["real", "effective", "saved", "filesystem"];
     if json {
+        let limits = current
+            .limits
+            .iter()
+            .map(|(name, soft, hard)| {
+                format!(
+                    "{}:{{\"soft\":{},\"hard\":{}}}",
+                    json_str(name),
+                    crate::resources::limit_json(*soft),
+                    crate::resources::limit_json(*hard)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let resources = format!(
+            "\"limits\":{{{limits}}},\"nice\":{},\"oom_score_adj\":{},\"ioprio\":{},\"cpu_affinity\":{}",
+            current.nice,
+            current
+                .oom_score_adj
+                .map_or("null".into(), |s| s.to_string()),
+            current
+                .ioprio
+                .map_or("null".into(), |p| json_str(&p.to_string())),
+            json_str(&crate::resources::format_cpu_list(&current.cpu_affinity)),
+        );
         let ids = |values: &[u32], name: &dyn Fn(u32) -> Option<String>| {
             let fields: Vec<String> = which
                 .iter()
@@ -169,7 +197,7 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             format!("{{{}}}", fields.join(","))
         };
         return Ok(format!(
-            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{},\"root_equivalent\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{},\"if_root\":{}}}\n",
+            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{},\"root_equivalent\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{},\"if_root\":{},{resources}}}\n",
             tty.as_deref().map_or("null".to_owned(), json_str),
             if tty.is_some() && tpgid > 0 {
                 tpgid.to_string()
@@ -240,6 +268,28 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let _ = writeln!(out, "securebits: {securebits:#x}");
     let _ = writeln!(out, "no_new_privs: {}", u8::from(no_new_privs));
     let _ = writeln!(out, "umask: {umask}");
+    let _ = writeln!(out, "nice: {}", current.nice);
+    let _ = writeln!(
+        out,
+        "oom_score_adj: {}",
+        current
+            .oom_score_adj
+            .map_or("unknown (no /proc)".into(), |s| s.to_string())
+    );
+    let _ = writeln!(out, "ioprio: {ioprio}");
+    let _ = writeln!(
+        out,
+        "cpu affinity: {}",
+        crate::resources::format_cpu_list(&current.cpu_affinity)
+    );
+    for (name, soft, hard) in &current.limits {
+        let _ = writeln!(
+            out,
+            "limit {name}: soft={} hard={}",
+            crate::resources::format_limit(*soft),
+            crate::resources::format_limit(*hard)
+        );
+    }
     let _ = writeln!(
         out,
         "if-root: {}",
@@ -291,6 +341,24 @@ pub fn dry_run(
     // Whether the target can never take back what it gave up: not for a
     // root target, nor one that keeps a capability amounting to root.
     let irreversible = plan.uid != 0 && p.keep_caps & capability::root_equivalent() == 0;
+    let limits = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Resource(crate::resources::Setting::Rlimit {
+                resource,
+                soft,
+                hard,
+            }) => Some(format!(
+                "{}:{{\"soft\":{},\"hard\":{}}}",
+                json_str(crate::resources::limit_name(*resource)),
+                crate::resources::limit_json(*soft),
+                crate::resources::limit_json(*hard)
+            )),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let r = &p.resources;
     let options: Vec<(&str, String)> = vec![
         ("keep_caps", caps_json(p.keep_caps)),
         ("allow_root_caps", caps_json(p.allow_root_caps)),
@@ -322,6 +390,23 @@ pub fn dry_run(
                 (Session::Inherit, None) => "inherit",
                 (Session::NewProcessGroup, None) => "new-pgroup",
                 (Session::NewSession, None) => "setsid",
+            }),
+        ),
+        ("rlimits", format!("{{{limits}}}")),
+        ("nice", r.nice.map_or("null".into(), |n| n.to_string())),
+        (
+            "oom_score_adj",
+            r.oom_score_adj.map_or("null".into(), |n| n.to_string()),
+        ),
+        (
+            "ioprio",
+            r.ioprio
+                .map_or("null".into(), |p| json_str(&p.to_string())),
+        ),
+        (
+            "cpu_affinity",
+            r.cpu_affinity.as_ref().map_or("null".into(), |c| {
+                json_str(&crate::resources::format_cpu_list(c))
             }),
         ),
     ];

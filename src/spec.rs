@@ -166,6 +166,19 @@ pub struct DaemonRequest {
     pub log: Option<PathBuf>,
 }
 
+/// One change to the target's environment, as the command line gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvChange {
+    /// -e NAME=VALUE
+    Set(OsString, OsString),
+    /// --unset NAME
+    Unset(OsString),
+    /// --env-file FILE: read before the switch (env_sources.rs).
+    File(PathBuf),
+    /// --envdir DIR
+    Dir(PathBuf),
+}
+
 /// Environment options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnvRequest {
@@ -173,10 +186,9 @@ pub struct EnvRequest {
     pub reset: bool,
     /// --keep-env: do not set HOME, USER, LOGNAME, SHELL.
     pub keep_identity: bool,
-    /// -e NAME=VALUE, in order.
-    pub set: Vec<(OsString, OsString)>,
-    /// --unset NAME
-    pub unset: Vec<OsString>,
+    /// -e, --unset, --env-file and --envdir, in command-line order, which
+    /// is the order they apply in (later wins).
+    pub changes: Vec<EnvChange>,
 }
 
 /// securebits(7) flags to set and to clear.
@@ -209,6 +221,8 @@ pub struct ProcessRequest {
     pub session: Session,
     /// --daemon, with its pidfile and log.
     pub daemon: Option<DaemonRequest>,
+    /// --rlimit, --nice, --oom-score-adj, --ioprio, --cpu-affinity.
+    pub resources: crate::resources::Resources,
 }
 
 /// securebits(7) names, as setpriv spells them (underscores also accepted).
@@ -399,24 +413,74 @@ fn parse_process_options(options: &CommandLine) -> Result<ProcessRequest> {
             pidfile: options.pidfile.as_ref().map(PathBuf::from),
             log: options.log.as_ref().map(PathBuf::from),
         }),
+        resources: parse_resources(options)?,
+    })
+}
+
+fn parse_resources(options: &CommandLine) -> Result<crate::resources::Resources> {
+    use crate::resources;
+    let mut rlimits: Vec<resources::Rlimit> = Vec::new();
+    for text in &options.rlimit {
+        let limit = resources::parse_rlimit(text)?;
+        if rlimits.iter().any(|l| l.resource == limit.resource) {
+            return Err(Error::Usage(format!(
+                "--rlimit {} is given twice: give each limit once",
+                resources::limit_name(limit.resource)
+            )));
+        }
+        rlimits.push(limit);
+    }
+    Ok(resources::Resources {
+        rlimits,
+        nice: options.nice.as_deref().map(resources::parse_nice).transpose()?,
+        oom_score_adj: options
+            .oom_score_adj
+            .as_deref()
+            .map(resources::parse_oom_score_adj)
+            .transpose()?,
+        ioprio: options
+            .ioprio
+            .as_deref()
+            .map(resources::parse_ioprio)
+            .transpose()?,
+        cpu_affinity: options
+            .cpu_affinity
+            .as_deref()
+            .map(resources::parse_cpu_list)
+            .transpose()?,
     })
 }
 
 fn parse_env_request(options: &CommandLine) -> Result<EnvRequest> {
-    let set = options
-        .env
+    use crate::cli::Id;
+    let changes = options
+        .env_changes
         .iter()
-        .map(|item| parse_env_assignment(item))
-        .collect::<Result<Vec<_>>>()?;
-    let unset = options
-        .unset
-        .iter()
-        .map(|name| {
-            check_env_name(name.as_bytes(), OsStr::new(name))?;
-            Ok(OsString::from(name))
+        .map(|(id, value)| {
+            Ok(match id {
+                Id::Unset => {
+                    check_env_name(value.as_bytes(), value)?;
+                    EnvChange::Unset(value.clone())
+                }
+                Id::EnvFile => EnvChange::File(PathBuf::from(value)),
+                Id::Envdir => EnvChange::Dir(PathBuf::from(value)),
+                _ => {
+                    let (name, value) = parse_env_assignment(value)?;
+                    EnvChange::Set(name, value)
+                }
+            })
         })
         .collect::<Result<Vec<_>>>()?;
-    if let Some((name, _)) = set.iter().find(|(name, _)| unset.contains(name)) {
+    // Both on the command line itself is a contradiction, not an order.
+    let set = |name: &OsString| {
+        changes
+            .iter()
+            .any(|c| matches!(c, EnvChange::Set(n, _) if n == name))
+    };
+    if let Some(EnvChange::Unset(name)) = changes
+        .iter()
+        .find(|c| matches!(c, EnvChange::Unset(n) if set(n)))
+    {
         return Err(Error::Usage(format!(
             "{} is both set with --env and removed with --unset: keep one",
             crate::quote::quote(name)
@@ -425,8 +489,7 @@ fn parse_env_request(options: &CommandLine) -> Result<EnvRequest> {
     Ok(EnvRequest {
         reset: options.reset_env,
         keep_identity: options.keep_env,
-        set,
-        unset,
+        changes,
     })
 }
 
@@ -683,6 +746,7 @@ pub fn parse_request(options: &CommandLine) -> Result<Request> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Id;
 
     fn id(s: &str) -> Result<IdSpec> {
         parse_id(s, Kind::User)
@@ -910,12 +974,27 @@ mod tests {
             assert!(parse_env_assignment(OsStr::new(bad)).is_err(), "{bad:?}");
         }
         let mut both = options(Some("alice"), None);
-        both.env = vec!["X=1".into()];
-        both.unset = vec!["X".into()];
+        both.env_changes = vec![(Id::Env, "X=1".into()), (Id::Unset, "X".into())];
         assert!(parse_request(&both).is_err());
         let mut bad_unset = options(Some("alice"), None);
-        bad_unset.unset = vec!["A=B".into()];
+        bad_unset.env_changes = vec![(Id::Unset, "A=B".into())];
         assert!(parse_request(&bad_unset).is_err());
+        // A file and -e are an order, not a contradiction.
+        let mut ordered = options(Some("alice"), None);
+        ordered.env_changes = vec![
+            (Id::EnvFile, "/etc/app.env".into()),
+            (Id::Unset, "X".into()),
+            (Id::Envdir, "/etc/app.d".into()),
+        ];
+        let env = parse_request(&ordered).unwrap().env;
+        assert_eq!(
+            env.changes,
+            [
+                EnvChange::File("/etc/app.env".into()),
+                EnvChange::Unset("X".into()),
+                EnvChange::Dir("/etc/app.d".into())
+            ]
+        );
     }
 
     #[test]

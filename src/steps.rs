@@ -41,6 +41,8 @@ pub enum Step {
         /// The terminal the waiting parent revokes after the command.
         revoke: Option<Terminal>,
     },
+    /// A limit or priority (resources.rs), set while runas may, read back.
+    Resource(crate::resources::Setting),
     /// One credential change (transition.rs).
     Credential(Change),
     /// --log: opened, then made stdout and stderr.
@@ -52,8 +54,9 @@ pub enum Step {
     ListenPid,
     /// One process setting (process.rs).
     Setting(Setting),
-    /// The proof (verify.rs), with the old ids it tries to take back.
-    Verify(Regain),
+    /// The proof (verify.rs), with the old ids it tries to take back and
+    /// the limits and priorities to read back.
+    Verify(Regain, Vec<crate::resources::Setting>),
     /// execve, after a PATH search as the target.
     Exec { program: OsString, uid: u32 },
 }
@@ -99,6 +102,7 @@ impl fmt::Display for Step {
                     ),
                 }
             }
+            Step::Resource(setting) => setting.fmt(f),
             Step::Credential(change) => change.fmt(f),
             Step::OpenLog { path, as_target } => write!(
                 f,
@@ -115,15 +119,19 @@ impl fmt::Display for Step {
                 "LISTEN_PID=<the command's pid> (runas forked: systemd's sockets follow)",
             ),
             Step::Setting(setting) => setting.fmt(f),
-            Step::Verify(regain) => {
+            Step::Verify(regain, resources) => {
                 f.write_str(
                     "verify: getresuid(), getresgid(), getgroups(), setfsuid(-1), setfsgid(-1), capget() equal the plan",
                 )?;
+
                 if let Some(uid) = regain.uid {
                     write!(f, "; setresuid({uid}, {uid}, {uid}) refused with EPERM")?;
                 }
                 if let Some(gid) = regain.gid {
                     write!(f, "; setresgid({gid}, {gid}, {gid}) refused with EPERM")?;
+                }
+                if !resources.is_empty() {
+                    f.write_str("; the limits and priorities set before the switch still hold")?;
                 }
                 Ok(())
             }
@@ -174,6 +182,12 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
             revoke: None,
         });
     }
+    // Limits and priorities need privilege the target will not have: set
+    // before the switch, in the process that will exec (after any fork).
+    let restricted = crate::newgrp::is_restricted(before, facts.at_secure);
+    let resources =
+        crate::resources::settings(&p.resources, facts.caps.effective, restricted)?;
+    steps.extend(resources.iter().cloned().map(Step::Resource));
     let securebits = transition::read_securebits(plan)?;
     steps.extend(
         transition::changes(plan, before, facts.caps, securebits)
@@ -200,7 +214,10 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
             .into_iter()
             .map(Step::Setting),
     );
-    steps.push(Step::Verify(verify::regain(plan, before, facts.caps)));
+    steps.push(Step::Verify(
+        verify::regain(plan, before, facts.caps),
+        resources,
+    ));
     steps.push(Step::Exec {
         program: command.first().cloned().unwrap_or_default(),
         uid: plan.uid,

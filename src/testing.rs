@@ -18,6 +18,8 @@ pub struct FakeDb {
     pub groups: Vec<(String, u32, Vec<String>)>,
     /// Owning groups of paths, for --add-group-of.
     pub paths: Vec<(PathBuf, u32)>,
+    /// --env-file contents, and --envdir entries as (dir/name, contents).
+    pub files: Vec<(PathBuf, Vec<u8>)>,
     /// Make every lookup fail, as an unreachable directory would.
     pub broken: bool,
 }
@@ -45,6 +47,11 @@ impl FakeDb {
 
     pub fn path(mut self, path: &str, gid: u32) -> Self {
         self.paths.push((path.into(), gid));
+        self
+    }
+
+    pub fn file(mut self, path: &str, contents: &str) -> Self {
+        self.files.push((path.into(), contents.as_bytes().to_vec()));
         self
     }
 
@@ -88,6 +95,29 @@ impl UserDb for FakeDb {
                 .map(|g| g.1),
         );
         Ok(list)
+    }
+
+    fn env_file(&self, path: &Path, _: bool) -> Result<Vec<u8>, Problem> {
+        self.files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, bytes)| bytes.clone())
+            .ok_or(Problem::Io {
+                at: path.to_owned(),
+                errno: Errno::ENOENT,
+            })
+    }
+
+    fn env_dir(&self, path: &Path, _: bool) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, Problem> {
+        // By name, as the real reader lists them.
+        let mut entries: Vec<_> = self
+            .files
+            .iter()
+            .filter(|(p, _)| p.parent() == Some(path))
+            .filter_map(|(p, bytes)| Some((p.file_name()?.to_owned(), bytes.clone())))
+            .collect();
+        entries.sort();
+        Ok(entries)
     }
 
     fn group_of_path(&self, path: &Path) -> Result<u32, Problem> {

@@ -68,6 +68,19 @@ pub enum Problem {
     /// The path names no file (empty, or ends in `/` or `..`).
     NoFileName,
     TooManyLinks,
+    /// A file root reads for the target (--env-file, --envdir) that is not
+    /// root's alone: `FileOwner`'s and `FileWritable`'s reasons, another fix.
+    SourceOwner(u32),
+    SourceWritable(u32),
+    /// A file read whole is larger than this many bytes.
+    TooLarge(u64),
+    /// --envdir: an entry whose name cannot be a variable's.
+    BadEntryName(OsString),
+    /// --envdir: what is wrong with one of the directory's entries.
+    Entry {
+        name: OsString,
+        problem: Box<Problem>,
+    },
     /// A system call failed; `at` says on what.
     Io {
         at: PathBuf,
@@ -104,6 +117,20 @@ impl Problem {
             Problem::FileWritable(mode) => {
                 format!("it is writable by its group or by others (mode {mode:04o})")
             }
+            Problem::SourceOwner(uid) => format!("it is owned by uid {uid}, not root"),
+            Problem::SourceWritable(mode) => {
+                format!("it is writable by its group or by others (mode {mode:04o})")
+            }
+            Problem::TooLarge(limit) => format!("it is larger than {limit} bytes"),
+            Problem::BadEntryName(name) => format!(
+                "the directory holds {}, which contains '=' and so cannot name a variable",
+                crate::quote::quote(name)
+            ),
+            Problem::Entry { name, problem } => format!(
+                "its entry {}: {}",
+                crate::quote::quote(name),
+                problem.what()
+            ),
             Problem::NotADirectory(dir) => format!("{} is not a directory", quoted(dir)),
             Problem::NoFileName => "it does not name a file".into(),
             Problem::TooManyLinks => "too many levels of symbolic links".into(),
@@ -130,6 +157,12 @@ impl Problem {
             Problem::FileOwner(_) | Problem::FileWritable(_) => {
                 "remove it; runas creates it root-owned, mode 0644".into()
             }
+            Problem::SourceOwner(_) | Problem::SourceWritable(_) => {
+                "make it root's and writable by root alone (chown root: FILE; chmod go-w FILE): runas reads it as root, so whoever may write it chooses the target's environment".into()
+            }
+            Problem::TooLarge(_) => "give a smaller file".into(),
+            Problem::BadEntryName(_) => "remove or rename that file".into(),
+            Problem::Entry { problem, .. } => problem.fix(),
             Problem::NotADirectory(_) | Problem::NoFileName | Problem::TooManyLinks => {
                 "give the path of a file".into()
             }
@@ -459,6 +492,171 @@ pub fn group_of(path: &Path) -> Result<u32, Problem> {
     }
     parent.check_shared_entry(&stat)?;
     Ok(stat.st_gid)
+}
+
+/// The most a file root reads whole for the target may hold.
+pub const MAX_READ: u64 = 1 << 20;
+
+/// A file root reads for the target must be root's alone: a regular file
+/// with one name, owned by root, writable by root alone.
+fn check_source(stat: &FileStat) -> Result<(), Problem> {
+    if !is_type(stat, SFlag::S_IFREG) {
+        return Err(Problem::NotRegular(kind_of(stat)));
+    }
+    if stat.st_nlink != 1 {
+        return Err(Problem::HardLinks(stat.st_nlink));
+    }
+    if stat.st_uid != 0 {
+        return Err(Problem::SourceOwner(stat.st_uid));
+    }
+    if stat.st_mode & 0o022 != 0 {
+        return Err(Problem::SourceWritable(stat.st_mode & 0o7777));
+    }
+    Ok(())
+}
+
+/// Read what `fd` holds, at most MAX_READ bytes.
+fn read_all(fd: OwnedFd, at: &Path) -> Result<Vec<u8>, Problem> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .take(MAX_READ + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Problem::Io {
+            at: at.to_owned(),
+            errno: Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO)),
+        })?;
+    if bytes.len() as u64 > MAX_READ {
+        return Err(Problem::TooLarge(MAX_READ));
+    }
+    Ok(bytes)
+}
+
+/// Open a regular file as the caller (no privilege is used, so its own
+/// rights decide, links included), never blocking on a FIFO.
+fn open_as_caller(at: impl AsFd, name: &OsStr, shown: &Path) -> Result<OwnedFd, Problem> {
+    let fd = nix::fcntl::openat(
+        at,
+        name,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| Problem::Io {
+        at: shown.to_owned(),
+        errno,
+    })?;
+    let stat = fstat(&fd).map_err(|errno| Problem::Io {
+        at: shown.to_owned(),
+        errno,
+    })?;
+    if !is_type(&stat, SFlag::S_IFREG) {
+        return Err(Problem::NotRegular(kind_of(&stat)));
+    }
+    Ok(fd)
+}
+
+/// Read a file root uses for the target (--env-file): `as_root`, through
+/// root-owned directories, the file itself never a link and root's alone
+/// (check_source); otherwise with the caller's own rights.
+pub fn read_source(path: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
+    if !as_root {
+        let fd = open_as_caller(nix::fcntl::AT_FDCWD, path.as_os_str(), path)?;
+        return read_all(fd, path);
+    }
+    let parent = walk(path)?;
+    let fd = parent.open(OFlag::O_RDONLY, 0)?;
+    let stat = fstat(&fd).map_err(|errno| Problem::Io {
+        at: parent.entry(),
+        errno,
+    })?;
+    parent.check_shared_entry(&stat)?;
+    check_source(&stat)?;
+    read_all(fd, &parent.entry())
+}
+
+/// The entries of a directory root reads for the target (--envdir), with
+/// what each file holds, by name; `.` files are left out, as envdir does.
+/// `as_root`: the directory is reached as `read_source` reaches a file,
+/// must itself be root's alone (not a shared sticky one), and each entry
+/// is opened without following a link and must pass check_source.
+pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<u8>)>, Problem> {
+    let stripped = strip_trailing_slashes(path);
+    let io = |at: &Path| {
+        let at = at.to_owned();
+        move |errno| Problem::Io { at, errno }
+    };
+    let (dir, shown) = if as_root {
+        let parent = walk(&stripped)?;
+        let dir = parent.open(OFlag::O_RDONLY | OFlag::O_DIRECTORY, 0)?;
+        let stat = fstat(&dir).map_err(io(&parent.entry()))?;
+        parent.check_shared_entry(&stat)?;
+        if check_directory(&stat, &parent.entry())? {
+            return Err(Problem::DirectoryWritable {
+                dir: parent.entry(),
+                mode: stat.st_mode & 0o7777,
+            });
+        }
+        (dir, parent.entry())
+    } else {
+        let dir = nix::fcntl::open(
+            stripped.as_path(),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io(&stripped))?;
+        (dir, stripped.clone())
+    };
+    let listing = nix::dir::Dir::from_fd(dir.try_clone().map_err(|e| Problem::Io {
+        at: shown.clone(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO)),
+    })?)
+    .map_err(io(&shown))?;
+    let mut names = Vec::new();
+    for entry in listing {
+        let entry = entry.map_err(io(&shown))?;
+        let name = OsStr::from_bytes(entry.file_name().to_bytes()).to_owned();
+        match crate::envfile::classify_envdir_name(name.as_bytes()) {
+            crate::envfile::EnvdirName::Skip => {}
+            crate::envfile::EnvdirName::Invalid(_) => return Err(Problem::BadEntryName(name)),
+            crate::envfile::EnvdirName::Ok => names.push(name),
+        }
+    }
+    names.sort();
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
+        let at = shown.join(&name);
+        let bytes = read_entry(&dir, &name, &at, as_root).map_err(|problem| Problem::Entry {
+            name: name.clone(),
+            problem: Box::new(problem),
+        })?;
+        entries.push((name, bytes));
+    }
+    Ok(entries)
+}
+
+fn read_entry(dir: &OwnedFd, name: &OsStr, at: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
+    let io = |errno| Problem::Io {
+        at: at.to_owned(),
+        errno,
+    };
+    let fd = if as_root {
+        let fd = nix::fcntl::openat(
+            dir,
+            name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|errno| match errno {
+            Errno::ELOOP => Problem::Symlink,
+            errno => io(errno),
+        })?;
+        let stat = fstat(&fd).map_err(io)?;
+        check_source(&stat)?;
+        fd
+    } else {
+        open_as_caller(dir, name, at)?
+    };
+    read_all(fd, at)
 }
 
 /// `/dev/dri/` names the directory /dev/dri.

@@ -75,6 +75,16 @@ pub trait UserDb {
     /// The group owning a path (--add-group-of), looked up through
     /// directories only root controls (trusted_path.rs).
     fn group_of_path(&self, path: &Path) -> Result<u32, crate::trusted_path::Problem>;
+    /// What an --env-file holds: read `as_root` under trusted_path.rs's
+    /// rules, otherwise with the caller's own rights.
+    fn env_file(&self, path: &Path, as_root: bool) -> Result<Vec<u8>, crate::trusted_path::Problem>;
+    /// An --envdir's files and what each holds, by name.
+    #[allow(clippy::type_complexity)]
+    fn env_dir(
+        &self,
+        path: &Path,
+        as_root: bool,
+    ) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, crate::trusted_path::Problem>;
 }
 
 /// The system's databases (see the table above).
@@ -316,6 +326,18 @@ impl UserDb for SystemDb {
 
     fn group_of_path(&self, path: &Path) -> Result<u32, crate::trusted_path::Problem> {
         crate::trusted_path::group_of(path)
+    }
+
+    fn env_file(&self, path: &Path, as_root: bool) -> Result<Vec<u8>, crate::trusted_path::Problem> {
+        crate::trusted_path::read_source(path, as_root)
+    }
+
+    fn env_dir(
+        &self,
+        path: &Path,
+        as_root: bool,
+    ) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, crate::trusted_path::Problem> {
+        crate::trusted_path::read_source_dir(path, as_root)
     }
 
     fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
