@@ -38,7 +38,10 @@ pub struct Resolved {
     pub file: Option<std::path::PathBuf>,
 }
 
-fn unsafe_path(option: &'static str, path: &Path) -> impl FnOnce(crate::trusted_path::Problem) -> Error {
+fn unsafe_path(
+    option: &'static str,
+    path: &Path,
+) -> impl FnOnce(crate::trusted_path::Problem) -> Error {
     let path = path.to_owned();
     move |problem| Error::UnsafePath {
         option,
@@ -164,9 +167,11 @@ mod tests {
     fn a_missing_file_or_bad_syntax_is_an_error_naming_the_file() {
         let db = FakeDb::default().file("/etc/bad.env", "export A=1\n");
         let err = resolve(&[EnvChange::File("/etc/none".into())], &db, true, false).unwrap_err();
-        assert!(err.to_string().starts_with("--env-file \"/etc/none\""), "{err}");
-        let err =
-            resolve(&[EnvChange::File("/etc/bad.env".into())], &db, true, false).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--env-file \"/etc/none\""),
+            "{err}"
+        );
+        let err = resolve(&[EnvChange::File("/etc/bad.env".into())], &db, true, false).unwrap_err();
         assert!(err.to_string().contains("\"/etc/bad.env\""), "{err}");
         assert!(err.to_string().contains("line 1"), "{err}");
     }

@@ -10,15 +10,15 @@
 //!
 //! Where systemd keeps going past something it cannot use, runas stops.
 //! systemd drops a line without `=`, drops an assignment whose name is not
-//! a valid name (it only logs it, to a journal nobody reads at the time),
-//! stops reading at a NUL byte, and lets an unclosed quote swallow the
-//! rest of the file into one value. For a service manager that is
-//! resilience; for a launcher that sets up the environment a command runs
-//! with, each is a variable silently missing or silently wrong, and the
-//! mistake surfaces later, far away (a `DATABASE_URL` that is not set, a
-//! `PATH ` with a trailing space that is set but never read). runas's rule
-//! is that any doubt is an error: every one of those cases is an
-//! [`EnvFileError`] naming the line, and nothing from the file is used.
+//! a valid name (it only logs that), stops reading at a NUL byte, and lets
+//! an unclosed quote swallow the rest of the file into one value. For a
+//! service manager that is resilience; for a launcher that sets up the
+//! environment a command runs with, each is a variable silently missing
+//! or silently wrong, and the mistake surfaces later, far away
+//! (`DATABASE-URL=...` sets nothing; a stray `"` on line 3 makes every
+//! later line part of one value). runas's rule is that any doubt is an
+//! error: every one of those cases is an [`EnvFileError`] naming the
+//! line, and nothing from the file is used.
 //! What systemd accepts and gives a meaning to, runas accepts with the
 //! same meaning.
 
@@ -169,7 +169,8 @@ enum State {
     Comment,
 }
 
-/// One assignment being read.
+/// The assignment being read.
+#[derive(Default)]
 struct Assignment {
     /// Where it starts, for errors.
     line: usize,
@@ -184,14 +185,13 @@ struct Assignment {
 }
 
 impl Assignment {
-    fn new(line: usize, first: u8) -> Self {
+    /// A new assignment, from the first byte of its key.
+    fn start(line: usize, first: u8) -> Self {
         Assignment {
             line,
-            key: vec![first],
-            key_space: None,
-            value: Vec::new(),
-            value_space: None,
             quote_line: line,
+            key: vec![first],
+            ..Assignment::default()
         }
     }
 
@@ -243,7 +243,7 @@ impl Assignment {
     /// The end of an assignment: systemd's push(), with the name check
     /// systemd leaves to strv_env_clean_with_callback() (which drops the
     /// assignment) made an error instead.
-    fn finish(mut self, trim_value: bool) -> Result<(OsString, OsString), EnvFileError> {
+    fn finish(&mut self, trim_value: bool) -> Result<(OsString, OsString), EnvFileError> {
         if trim_value && let Some(end) = self.value_space {
             self.value.truncate(end);
         }
@@ -261,7 +261,10 @@ impl Assignment {
         }
         let end = self.key().len();
         self.key.truncate(end);
-        Ok((OsString::from_vec(self.key), OsString::from_vec(self.value)))
+        Ok((
+            OsString::from_vec(std::mem::take(&mut self.key)),
+            OsString::from_vec(std::mem::take(&mut self.value)),
+        ))
     }
 }
 
@@ -298,13 +301,13 @@ pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, 
     check_text(text)?;
     let mut pairs = Vec::new();
     let mut state = State::PreKey;
-    // The current assignment: Some from its first key byte until pushed.
-    let mut current: Option<Assignment> = None;
+    // Meaningful from the first byte of a key until pushed.
+    let mut a = Assignment::default();
     let mut line = 1;
 
     for &c in text {
-        match (state, current.as_mut()) {
-            (State::PreKey, _) => {
+        match state {
+            State::PreKey => {
                 if is_comment(c) {
                     state = State::Comment;
                 } else if c == b'=' {
@@ -314,20 +317,15 @@ pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, 
                     return Err(error(line, "the variable name is empty"));
                 } else if !is_whitespace(c) {
                     state = State::Key;
-                    current = Some(Assignment::new(line, c));
+                    a = Assignment::start(line, c);
                 }
             }
-            (State::Comment, _) => {
+            State::Comment => {
                 if is_newline(c) {
                     state = State::PreKey;
                 }
             }
-            (_, None) => {
-                // Every other state is entered from Key, which has set
-                // `current`; unreachable, and an error if it ever is not.
-                return Err(error(line, "internal error: assignment without a key"));
-            }
-            (State::Key, Some(a)) => {
+            State::Key => {
                 if is_newline(c) {
                     return Err(a.no_equals());
                 } else if c == b'=' {
@@ -341,11 +339,9 @@ pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, 
                     a.key.push(c);
                 }
             }
-            (State::PreValue, Some(a)) => {
+            State::PreValue => {
                 if is_newline(c) {
-                    if let Some(a) = current.take() {
-                        pairs.push(a.finish(false)?);
-                    }
+                    pairs.push(a.finish(false)?);
                     state = State::PreKey;
                 } else if c == b'\'' {
                     a.quote_line = line;
@@ -360,11 +356,9 @@ pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, 
                     state = State::Value;
                 }
             }
-            (State::Value, Some(a)) => {
+            State::Value => {
                 if is_newline(c) {
-                    if let Some(a) = current.take() {
-                        pairs.push(a.finish(true)?);
-                    }
+                    pairs.push(a.finish(true)?);
                     state = State::PreKey;
                 } else if c == b'\\' {
                     // An escaped character is never trailing whitespace.
@@ -379,21 +373,21 @@ pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, 
                     a.value.push(c);
                 }
             }
-            (State::ValueEscape, Some(a)) => {
+            State::ValueEscape => {
                 // Backslash-newline (LF or CR) is a continuation: both go.
                 if !is_newline(c) {
                     a.value.push(c);
                 }
                 state = State::Value;
             }
-            (State::SingleQuote, Some(a)) => {
+            State::SingleQuote => {
                 if c == b'\'' {
                     state = State::PreValue;
                 } else {
                     a.value.push(c);
                 }
             }
-            (State::DoubleQuote, Some(a)) => {
+            State::DoubleQuote => {
                 if c == b'"' {
                     state = State::PreValue;
                 } else if c == b'\\' {
@@ -402,7 +396,7 @@ pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, 
                     a.value.push(c);
                 }
             }
-            (State::DoubleQuoteEscape, Some(a)) => {
+            State::DoubleQuoteEscape => {
                 if is_shell_need_escape(c) {
                     a.value.push(c);
                 } else if c != b'\n' {
@@ -424,15 +418,13 @@ pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, 
     // open quote systemd also pushes, with the rest of the file in it:
     // runas refuses it, since every later line was read as part of the
     // value.
-    match (state, current) {
-        (State::PreKey | State::Comment, _) | (_, None) => {}
-        (State::Key, Some(a)) => return Err(a.no_equals()),
-        (State::SingleQuote, Some(a)) => return Err(a.unclosed("single")),
-        (State::DoubleQuote | State::DoubleQuoteEscape, Some(a)) => {
-            return Err(a.unclosed("double"));
-        }
-        (State::PreValue | State::ValueEscape, Some(a)) => pairs.push(a.finish(false)?),
-        (State::Value, Some(a)) => pairs.push(a.finish(true)?),
+    match state {
+        State::PreKey | State::Comment => {}
+        State::Key => return Err(a.no_equals()),
+        State::SingleQuote => return Err(a.unclosed("single")),
+        State::DoubleQuote | State::DoubleQuoteEscape => return Err(a.unclosed("double")),
+        State::PreValue | State::ValueEscape => pairs.push(a.finish(false)?),
+        State::Value => pairs.push(a.finish(true)?),
     }
     Ok(pairs)
 }

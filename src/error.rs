@@ -75,6 +75,11 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// --dry-run: the real run would certainly fail so (its own message;
+    /// the dry run's status is 125 whatever the real run's would be).
+    #[error("{0}")]
+    Predicted(Box<Error>),
+
     /// A failure reported by the daemon process through its status pipe.
     #[error("{message}")]
     Relayed { code: u8, message: String },

@@ -12,6 +12,18 @@ use std::borrow::Cow;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
+/// The value of PATH in the environment the plan gives the target, as the
+/// real run's search will see it.
+pub fn target_path(plan: &EnvPlan, inherited: Option<&OsStr>) -> Option<OsString> {
+    if let Some((_, value)) = plan.set.iter().rev().find(|(k, _)| k == "PATH") {
+        return Some(value.clone());
+    }
+    if plan.clear || plan.unset.iter().any(|k| k == "PATH") {
+        return None;
+    }
+    inherited.map(OsStr::to_owned)
+}
+
 /// Used when the environment has no PATH; the same as glibc's execvp plus
 /// /usr/local/bin, which every distribution puts first.
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
@@ -120,12 +132,34 @@ fn try_exec(
         .first()
         .ok_or_else(|| Error::Usage("missing the command to run".into()))?;
     let c_env = build_environment(crate::sys::environ(promise), env_plan)?;
-    let candidates = search_candidates(program, lookup(&c_env, b"PATH"));
-
+    let candidates = search_candidates(program, lookup(&c_env, b"PATH"))
+        .into_iter()
+        .map(c_string)
+        .collect::<Result<Vec<_>>>()?;
     let c_argv = argv
         .iter()
         .map(|arg| c_string(arg.clone().into_vec()))
         .collect::<Result<Vec<_>>>()?;
+    search(
+        program,
+        &candidates,
+        |candidate| {
+            let Err(errno) = execve(candidate, &c_argv, &c_env);
+            Err(errno)
+        },
+        visible,
+    )
+}
+
+/// The PATH search of execvp(3), with `attempt` standing for execve: the
+/// real run's, and the dry run's prediction from file modes (predict.rs),
+/// so both report a failure with the same words.
+pub fn search<T>(
+    program: &OsStr,
+    candidates: &[CString],
+    mut attempt: impl FnMut(&CStr) -> std::result::Result<T, Errno>,
+    visible: impl Fn(&CStr) -> bool,
+) -> Result<T> {
     // Like execvp: skip candidates that do not exist, stop at the first
     // failure of one that does. EACCES is ambiguous: a file that exists but
     // may not be executed (126), or a PATH directory the target user may not
@@ -135,13 +169,15 @@ fn try_exec(
     let mut unsearchable = Vec::new();
     let mut failure = Errno::ENOENT;
     for candidate in candidates {
-        let candidate = c_string(candidate)?;
-        let Err(errno) = execve(&candidate, &c_argv, &c_env);
+        let errno = match attempt(candidate) {
+            Ok(found) => return Ok(found),
+            Err(errno) => errno,
+        };
         match errno {
             Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ENODEV | Errno::ETIMEDOUT => {}
-            Errno::EACCES if visible(&candidate) => denied = true,
+            Errno::EACCES if visible(candidate) => denied = true,
             Errno::EACCES => {
-                let dir = parent_dir(&candidate);
+                let dir = parent_dir(candidate);
                 if !unsearchable.contains(&dir) {
                     unsearchable.push(dir);
                 }
@@ -157,19 +193,19 @@ fn try_exec(
     }
     if failure == Errno::ENOENT && !unsearchable.is_empty() {
         return Err(Error::NotFoundUnsearchable {
-            program: program.clone(),
+            program: program.to_owned(),
             places: unsearchable,
         });
     }
     Err(Error::Exec {
-        program: program.clone(),
+        program: program.to_owned(),
         source: failure,
     })
 }
 
 /// The directory part of a candidate, for messages.
-fn parent_dir(path: &CString) -> String {
-    let bytes = path.as_bytes();
+fn parent_dir(path: &CStr) -> String {
+    let bytes = path.to_bytes();
     let dir = match bytes.iter().rposition(|&b| b == b'/') {
         Some(0) => &b"/"[..],
         Some(end) => &bytes[..end],
@@ -179,8 +215,8 @@ fn parent_dir(path: &CString) -> String {
 }
 
 /// Whether the target user can see that `path` exists.
-fn visible(path: &CString) -> bool {
-    std::fs::symlink_metadata(OsStr::from_bytes(path.as_bytes())).is_ok()
+fn visible(path: &CStr) -> bool {
+    std::fs::symlink_metadata(OsStr::from_bytes(path.to_bytes())).is_ok()
 }
 
 #[cfg(test)]

@@ -170,10 +170,11 @@ pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
     }
     request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
     // Last, so that nothing given before (a file included) sets them.
-    request
-        .env
-        .changes
-        .extend(UNSECURE_ENV.iter().map(|name| EnvChange::Unset(name.into())));
+    request.env.changes.extend(
+        UNSECURE_ENV
+            .iter()
+            .map(|name| EnvChange::Unset(name.into())),
+    );
     Ok(request)
 }
 

@@ -415,7 +415,11 @@ pub fn format_limit(value: u64) -> String {
 pub enum Setting {
     /// The values as they will be: unset halves filled in from the
     /// current limit when the list is built.
-    Rlimit { resource: u32, soft: u64, hard: u64 },
+    Rlimit {
+        resource: u32,
+        soft: u64,
+        hard: u64,
+    },
     Nice(i32),
     OomScoreAdj(i32),
     IoPriority(IoPriority),
@@ -457,7 +461,10 @@ fn getrlimit(resource: u32) -> Result<(u64, u64)> {
     let resource_enum = resource_of(resource)?;
     nix::sys::resource::getrlimit(resource_enum).map_err(|e| {
         Error::syscall(
-            format!("getrlimit(RLIMIT_{})", limit_name(resource).to_ascii_uppercase()),
+            format!(
+                "getrlimit(RLIMIT_{})",
+                limit_name(resource).to_ascii_uppercase()
+            ),
             e,
         )
     })
@@ -524,10 +531,8 @@ pub fn settings(resources: &Resources, caps: u64, restricted: bool) -> Result<Ve
     };
     let mut settings = Vec::new();
     let mut nice_limit = None;
-    for (limit, (resource, soft_now, hard_now)) in resources
-        .rlimits
-        .iter()
-        .zip(current_limits(resources)?)
+    for (limit, (resource, soft_now, hard_now)) in
+        resources.rlimits.iter().zip(current_limits(resources)?)
     {
         let name = limit_name(resource);
         let soft = limit.soft.unwrap_or(soft_now);
@@ -585,9 +590,7 @@ pub fn settings(resources: &Resources, caps: u64, restricted: bool) -> Result<Ve
         settings.push(Setting::OomScoreAdj(score));
     }
     if let Some(prio) = resources.ioprio {
-        if prio.class == IoClass::Realtime
-            && !has(caps, CAP_SYS_NICE)
-            && !has(caps, CAP_SYS_ADMIN)
+        if prio.class == IoClass::Realtime && !has(caps, CAP_SYS_NICE) && !has(caps, CAP_SYS_ADMIN)
         {
             return Err(refuse(
                 format!("--ioprio {prio} is the real-time class"),
@@ -740,7 +743,12 @@ fn check(setting: &Setting) -> Result<()> {
                     "--cpu-affinity {}: this process may run only on CPUs {} (offline CPUs, or a cpuset), so it got {}",
                     format_cpu_list(cpus),
                     format_cpu_list(&now),
-                    format_cpu_list(&now.iter().copied().filter(|c| cpus.contains(c)).collect::<Vec<_>>())
+                    format_cpu_list(
+                        &now.iter()
+                            .copied()
+                            .filter(|c| cpus.contains(c))
+                            .collect::<Vec<_>>()
+                    )
                 )));
             }
         }

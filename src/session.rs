@@ -252,6 +252,42 @@ fn pidfile_problem(path: &Path, problem: Problem) -> Error {
     }
 }
 
+/// What `Pidfile::open_locked` would refuse, found without creating or
+/// opening anything (--dry-run): the same walk and the same checks.
+pub fn check_pidfile_path(path: &Path) -> Result<()> {
+    let refuse = |problem| pidfile_problem(path, problem);
+    let parent = trusted_path::walk(path).map_err(refuse)?;
+    if let Some(stat) = parent.lstat().map_err(refuse)? {
+        parent.check_shared_entry(&stat).map_err(refuse)?;
+        check_pidfile(&stat).map_err(refuse)?;
+    }
+    Ok(())
+}
+
+/// What `redirect_to_log` would refuse for a root target's log, found
+/// without creating or opening anything (--dry-run).
+pub fn check_root_log_path(path: &Path) -> Result<()> {
+    let refuse = |problem| Error::UnsafePath {
+        option: "--log",
+        path: path.to_owned(),
+        problem,
+    };
+    let parent = trusted_path::walk(path).map_err(refuse)?;
+    if let Some(stat) = parent.lstat().map_err(refuse)? {
+        parent.check_shared_entry(&stat).map_err(refuse)?;
+        if is_type(&stat, SFlag::S_IFLNK) {
+            return Err(refuse(Problem::Symlink));
+        }
+        if !is_type(&stat, SFlag::S_IFREG) {
+            return Err(refuse(Problem::NotRegular(kind_of(&stat))));
+        }
+        if stat.st_nlink != 1 {
+            return Err(refuse(Problem::HardLinks(stat.st_nlink)));
+        }
+    }
+    Ok(())
+}
+
 /// What an existing pidfile must be: a regular file with one name, that
 /// only root may change (stop scripts trust what it says).
 fn check_pidfile(stat: &FileStat) -> std::result::Result<(), Problem> {

@@ -159,9 +159,10 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
         .first()
         .is_some_and(|&uid| crate::plan::if_root_switches(uid));
     let current = crate::resources::Current::read()?;
-    let ioprio = current
-        .ioprio
-        .map_or_else(|| "none (from the nice value)".to_owned(), |p| p.to_string());
+    let ioprio = current.ioprio.map_or_else(
+        || "none (from the nice value)".to_owned(),
+        |p| p.to_string(),
+    );
     let which = ["real", "effective", "saved", "filesystem"];
     if json {
         let limits = current
@@ -318,6 +319,7 @@ pub fn dry_run(
     // What a real run reads from /proc only once a call failed: a user
     // namespace's maps.
     transition::check_namespace(plan, &facts.credentials)?;
+    let warnings = crate::predict::predict(plan, steps, facts, command)?;
     let calls: Vec<String> = steps.iter().map(ToString::to_string).collect();
     let detach = steps.iter().any(|s| {
         matches!(
@@ -400,8 +402,7 @@ pub fn dry_run(
         ),
         (
             "ioprio",
-            r.ioprio
-                .map_or("null".into(), |p| json_str(&p.to_string())),
+            r.ioprio.map_or("null".into(), |p| json_str(&p.to_string())),
         ),
         (
             "cpu_affinity",
@@ -422,7 +423,7 @@ pub fn dry_run(
             json_list(&plan.env.unset, |u| json_os(u)),
         );
         return Ok(format!(
-            "{{\"valid\":true,\"irreversible\":{irreversible},\"if_root\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{}}}\n",
+            "{{\"valid\":true,\"irreversible\":{irreversible},\"if_root\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{},\"warnings\":{}}}\n",
             match plan.branch.if_root {
                 None => "null".to_owned(),
                 Some(true) => json_str("switch"),
@@ -438,6 +439,7 @@ pub fn dry_run(
                 .join(","),
             json_list(command, |c| json_os(c)),
             json_list(&calls, |c| json_str(c)),
+            json_list(&warnings, |w| json_str(w)),
         ));
     }
     let mut out = String::new();
@@ -514,6 +516,12 @@ pub fn dry_run(
     // control characters already.
     for call in &calls {
         let _ = writeln!(out, "  {call}");
+    }
+    if !warnings.is_empty() {
+        out.push_str("warnings:\n");
+        for warning in &warnings {
+            let _ = writeln!(out, "  {warning}");
+        }
     }
     Ok(out)
 }

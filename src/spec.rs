@@ -432,7 +432,11 @@ fn parse_resources(options: &CommandLine) -> Result<crate::resources::Resources>
     }
     Ok(resources::Resources {
         rlimits,
-        nice: options.nice.as_deref().map(resources::parse_nice).transpose()?,
+        nice: options
+            .nice
+            .as_deref()
+            .map(resources::parse_nice)
+            .transpose()?,
         oom_score_adj: options
             .oom_score_adj
             .as_deref()

@@ -454,6 +454,23 @@ pub fn has_file_capabilities(path: &CStr) -> Result<bool, Errno> {
     }
 }
 
+/// Whether `path` carries a POSIX access ACL (its mode bits then do not
+/// tell who may use it). An error counts as "it may": the caller only
+/// predicts.
+pub fn has_access_acl(path: &CStr) -> bool {
+    // SAFETY: a NUL-terminated path and attribute name; a null buffer of
+    // size 0 only asks for the attribute's size.
+    let ret = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"system.posix_acl_access".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    !matches!(Errno::result(ret), Err(Errno::ENODATA | Errno::EOPNOTSUPP))
+}
+
 /// The command line, from the C entry point's argc and argv.
 ///
 /// The binary has no Rust `main` (see src/main.rs), and on musl std learns
@@ -561,53 +578,6 @@ unsafe impl std::alloc::GlobalAlloc for BumpAllocator {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::alloc::{GlobalAlloc, Layout};
-
-    #[test]
-    fn bump_blocks_are_aligned_disjoint_and_large_ones_fall_back() {
-        let a = BumpAllocator;
-        let mut blocks = Vec::new();
-        for (size, align) in [(1, 1), (3, 2), (24, 8), (100, 64), (7, 4096), (4096, 16)] {
-            let layout = Layout::from_size_align(size, align).unwrap();
-            // SAFETY: valid non-zero layouts; freed below with the same layout.
-            let p = unsafe { a.alloc(layout) };
-            assert!(!p.is_null());
-            assert_eq!(p as usize % align, 0, "alignment {align}");
-            // SAFETY: the block has `size` writable bytes.
-            unsafe { std::ptr::write_bytes(p, 0xAB, size) };
-            blocks.push((p as usize, size, layout, p));
-        }
-        let mut ranges: Vec<(usize, usize)> = blocks.iter().map(|b| (b.0, b.0 + b.1)).collect();
-        ranges.sort_unstable();
-        assert!(
-            ranges.windows(2).all(|w| w[0].1 <= w[1].0),
-            "overlapping blocks"
-        );
-        let big = Layout::from_size_align(ARENA_SIZE * 2, 8).unwrap();
-        // SAFETY: valid layout; freed with the same layout.
-        let p = unsafe { a.alloc_zeroed(big) };
-        assert!(!p.is_null() && !ARENA.contains(p));
-        // SAFETY: zeroed block of that size.
-        assert_eq!(unsafe { *p.add(ARENA_SIZE) }, 0);
-        // SAFETY: each pointer came from this allocator with this layout.
-        unsafe {
-            a.dealloc(p, big);
-            for (_, _, layout, p) in blocks {
-                a.dealloc(p, layout);
-            }
-        }
-    }
-
-    #[test]
-    fn getgrouplist_reports_the_primary_gid_even_for_an_unknown_user() {
-        let groups = getgrouplist(c"no-such-user-runas-unit-test", 4242).unwrap();
-        assert_eq!(groups, vec![4242]);
-    }
-}
-
 /// setpriority(PRIO_PROCESS, 0, nice): this process's nice value.
 pub fn set_nice(nice: i32) -> Result<(), Errno> {
     // SAFETY: integers only.
@@ -682,4 +652,51 @@ pub fn get_affinity() -> Result<Vec<usize>, Errno> {
         // SAFETY: cpu < CPU_SETSIZE: the bit is inside `set`.
         .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout};
+
+    #[test]
+    fn bump_blocks_are_aligned_disjoint_and_large_ones_fall_back() {
+        let a = BumpAllocator;
+        let mut blocks = Vec::new();
+        for (size, align) in [(1, 1), (3, 2), (24, 8), (100, 64), (7, 4096), (4096, 16)] {
+            let layout = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: valid non-zero layouts; freed below with the same layout.
+            let p = unsafe { a.alloc(layout) };
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0, "alignment {align}");
+            // SAFETY: the block has `size` writable bytes.
+            unsafe { std::ptr::write_bytes(p, 0xAB, size) };
+            blocks.push((p as usize, size, layout, p));
+        }
+        let mut ranges: Vec<(usize, usize)> = blocks.iter().map(|b| (b.0, b.0 + b.1)).collect();
+        ranges.sort_unstable();
+        assert!(
+            ranges.windows(2).all(|w| w[0].1 <= w[1].0),
+            "overlapping blocks"
+        );
+        let big = Layout::from_size_align(ARENA_SIZE * 2, 8).unwrap();
+        // SAFETY: valid layout; freed with the same layout.
+        let p = unsafe { a.alloc_zeroed(big) };
+        assert!(!p.is_null() && !ARENA.contains(p));
+        // SAFETY: zeroed block of that size.
+        assert_eq!(unsafe { *p.add(ARENA_SIZE) }, 0);
+        // SAFETY: each pointer came from this allocator with this layout.
+        unsafe {
+            a.dealloc(p, big);
+            for (_, _, layout, p) in blocks {
+                a.dealloc(p, layout);
+            }
+        }
+    }
+
+    #[test]
+    fn getgrouplist_reports_the_primary_gid_even_for_an_unknown_user() {
+        let groups = getgrouplist(c"no-such-user-runas-unit-test", 4242).unwrap();
+        assert_eq!(groups, vec![4242]);
+    }
 }

@@ -75,7 +75,7 @@ pub enum Problem {
     /// A file read whole is larger than this many bytes.
     TooLarge(u64),
     /// --envdir: an entry whose name cannot be a variable's.
-    BadEntryName(OsString),
+    BadEntryName(OsString, &'static str),
     /// --envdir: what is wrong with one of the directory's entries.
     Entry {
         name: OsString,
@@ -122,8 +122,8 @@ impl Problem {
                 format!("it is writable by its group or by others (mode {mode:04o})")
             }
             Problem::TooLarge(limit) => format!("it is larger than {limit} bytes"),
-            Problem::BadEntryName(name) => format!(
-                "the directory holds {}, which contains '=' and so cannot name a variable",
+            Problem::BadEntryName(name, why) => format!(
+                "the directory holds {}, which cannot name a variable: {why}",
                 crate::quote::quote(name)
             ),
             Problem::Entry { name, problem } => format!(
@@ -161,7 +161,9 @@ impl Problem {
                 "make it root's and writable by root alone (chown root: FILE; chmod go-w FILE): runas reads it as root, so whoever may write it chooses the target's environment".into()
             }
             Problem::TooLarge(_) => "give a smaller file".into(),
-            Problem::BadEntryName(_) => "remove or rename that file".into(),
+            Problem::BadEntryName(..) => {
+                "remove or rename that file (names starting with '.' are passed over)".into()
+            }
             Problem::Entry { problem, .. } => problem.fix(),
             Problem::NotADirectory(_) | Problem::NoFileName | Problem::TooManyLinks => {
                 "give the path of a file".into()
@@ -617,7 +619,9 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
         let name = OsStr::from_bytes(entry.file_name().to_bytes()).to_owned();
         match crate::envfile::classify_envdir_name(name.as_bytes()) {
             crate::envfile::EnvdirName::Skip => {}
-            crate::envfile::EnvdirName::Invalid(_) => return Err(Problem::BadEntryName(name)),
+            crate::envfile::EnvdirName::Invalid(why) => {
+                return Err(Problem::BadEntryName(name, why));
+            }
             crate::envfile::EnvdirName::Ok => names.push(name),
         }
     }
@@ -643,7 +647,11 @@ fn read_entry(dir: &OwnedFd, name: &OsStr, at: &Path, as_root: bool) -> Result<V
         let fd = nix::fcntl::openat(
             dir,
             name,
-            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+            OFlag::O_RDONLY
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_NOCTTY
+                | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
         .map_err(|errno| match errno {

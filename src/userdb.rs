@@ -77,7 +77,8 @@ pub trait UserDb {
     fn group_of_path(&self, path: &Path) -> Result<u32, crate::trusted_path::Problem>;
     /// What an --env-file holds: read `as_root` under trusted_path.rs's
     /// rules, otherwise with the caller's own rights.
-    fn env_file(&self, path: &Path, as_root: bool) -> Result<Vec<u8>, crate::trusted_path::Problem>;
+    fn env_file(&self, path: &Path, as_root: bool)
+    -> Result<Vec<u8>, crate::trusted_path::Problem>;
     /// An --envdir's files and what each holds, by name.
     #[allow(clippy::type_complexity)]
     fn env_dir(
@@ -328,7 +329,11 @@ impl UserDb for SystemDb {
         crate::trusted_path::group_of(path)
     }
 
-    fn env_file(&self, path: &Path, as_root: bool) -> Result<Vec<u8>, crate::trusted_path::Problem> {
+    fn env_file(
+        &self,
+        path: &Path,
+        as_root: bool,
+    ) -> Result<Vec<u8>, crate::trusted_path::Problem> {
         crate::trusted_path::read_source(path, as_root)
     }
 
