@@ -359,9 +359,11 @@ fn resource_warnings(
                 ..
             } if plan.uid != 0 => {
                 let running = processes_of(plan.uid);
-                if running >= *soft {
+                // The kernel flags the switch when the new uid already
+                // runs more than the limit, and execve then fails.
+                if running > *soft {
                     warnings.push(format!(
-                        "--rlimit nproc: uid {} already runs {running} processes, not fewer than the limit {}: the kernel refuses the command's execve (EAGAIN)",
+                        "--rlimit nproc: uid {} already runs {running} processes, more than the limit {}: the kernel refuses the command's execve (EAGAIN) unless some exit first",
                         plan.uid,
                         resources::format_limit(*soft)
                     ));
