@@ -91,9 +91,12 @@ runas has a controlling terminal, COMMAND does not keep it, so it cannot push
 input into the caller's terminal (TIOCSTI); Ctrl-C still reaches it. Use
 --keep-tty for interactive shells that need job control.
 
-Paths root opens for the target (--pidfile, --add-group-of) must be in
-directories only root can write; a symbolic link as the last component is
-never followed. See runas(1) and docs/security.md.
+Paths root opens for the target (--pidfile, --add-group-of, --env-file,
+--envdir) must be in directories only root can write; a symbolic link as the
+last component is never followed; files root reads must be root's alone.
+Limits and priorities are set before the switch and read back before COMMAND
+runs. --dry-run also predicts what the real run meets as the target. See
+runas(1) and docs/security.md.
 
 Examples:
   runas --user app -- server --port 8080
