@@ -994,6 +994,52 @@ mod tests {
     }
 
     #[test]
+    fn environment_changes_apply_in_command_line_order_after_the_identity() {
+        use crate::spec::EnvChange::{Dir, File, Set, Unset};
+        let db = db()
+            .file("/etc/app.env", "A=file\nB=file\nHOME=/srv/app\n")
+            .file("/etc/app.d/B", "")
+            .file("/etc/app.d/C", "dir\n");
+        let mut req = request(Some(name("alice")), None, GroupPolicy::Default);
+        req.env.changes = vec![
+            Set("A".into(), "option".into()),
+            File("/etc/app.env".into()),
+            Unset("SHELL".into()),
+            Dir("/etc/app.d".into()),
+            Set("C".into(), "last".into()),
+        ];
+        let plan = resolve(&req, &root(), &db).unwrap();
+        assert_eq!(env_of(&plan, "A").as_deref(), Some("file"));
+        assert_eq!(env_of(&plan, "HOME").as_deref(), Some("/srv/app"));
+        assert_eq!(env_of(&plan, "C").as_deref(), Some("last"));
+        assert_eq!(env_of(&plan, "B"), None);
+        // An identity variable removed after it was set stays removed, and
+        // no name is both set and removed.
+        assert_eq!(env_of(&plan, "SHELL"), None);
+        assert!(plan.env.unset.contains(&"SHELL".into()));
+        assert!(plan.env.unset.contains(&"B".into()));
+        for (name, _) in &plan.env.set {
+            assert!(!plan.env.unset.contains(name), "{name:?}");
+        }
+        // Each name once, the last value.
+        let names: Vec<_> = plan.env.set.iter().map(|(k, _)| k).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len());
+    }
+
+    #[test]
+    fn an_env_file_is_read_for_both_branches_of_if_root() {
+        // The caller branch still resolves the whole request as root would:
+        // a file root would refuse fails for the non-root caller too.
+        let mut req = if_root("alice");
+        req.env.changes = vec![crate::spec::EnvChange::File("/missing.env".into())];
+        let err = resolve(&req, &crate::testing::caller(1000, 1000, &[]), &db()).unwrap_err();
+        assert!(err.to_string().contains("--env-file"), "{err}");
+    }
+
+    #[test]
     fn reset_keep_and_explicit_environment() {
         let mut req = request(Some(name("alice")), None, GroupPolicy::Default);
         req.env.reset = true;
