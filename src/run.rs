@@ -112,7 +112,7 @@ impl Run<'_> {
                 self.parent = session::enter_new_session(waiter, self.promise)?;
             }
             Step::Resource(setting) => crate::resources::apply(&setting)?,
-            Step::Credential(change) => transition::execute(&change, plan, before)?,
+            Step::Credential(change) => transition::execute(&change, plan, before, self.promise)?,
             Step::OpenLog { path, .. } => session::redirect_to_log(&path, plan.uid)?,
             Step::NewProcessGroup => session::enter_process_group()?,
             Step::ListenPid => self
@@ -121,7 +121,7 @@ impl Run<'_> {
                 .push(("LISTEN_PID".into(), getpid().to_string().into())),
             Step::Setting(setting) => process::apply(&setting, self.parent, self.lock)?,
             Step::Verify(regain, resources) => {
-                verify::verify(plan, regain, self.lock)?;
+                verify::verify(plan, regain, self.lock, self.promise)?;
                 crate::resources::verify(&resources)?;
             }
             Step::Exec { .. } => {

@@ -360,6 +360,36 @@ impl WholeProgram {
     }
 }
 
+/// setgroups(2), setresgid(2) and setresuid(2) as plain system calls.
+///
+/// The C libraries' wrappers apply a credential change to every thread of
+/// the process (POSIX wants the ids process-wide, Linux keeps them per
+/// thread): musl runs each call through `__synccall`, which blocks every
+/// signal and broadcasts the change (three rt_sigprocmask calls around
+/// each, fifteen per run), glibc through its setxid broadcast. With one
+/// thread, the promise the token stands for, the plain call is the same
+/// change, and verify.rs reads back what it did either way.
+pub fn set_groups(_: WholeProgram, groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: the pointer and count describe `groups`, which the kernel
+    // only reads; gid_t is u32 on Linux.
+    let ret = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    Errno::result(ret).map(drop)
+}
+
+/// See [`set_groups`].
+pub fn set_resgid(_: WholeProgram, gid: u32) -> Result<(), Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    Errno::result(ret).map(drop)
+}
+
+/// See [`set_groups`].
+pub fn set_resuid(_: WholeProgram, uid: u32) -> Result<(), Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    Errno::result(ret).map(drop)
+}
+
 /// fork(2).
 pub fn fork(_: WholeProgram) -> Result<nix::unistd::ForkResult, Errno> {
     // SAFETY: the token's promise: one thread, so the child is a complete

@@ -9,9 +9,9 @@
 
 use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan, ResIds};
+use crate::sys::WholeProgram;
 use crate::sys::{self, CapMasks};
 use nix::errno::Errno;
-use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
 
 use crate::capability::{self, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, has as has_cap};
 use crate::spec::{Rules, Securebits};
@@ -319,7 +319,7 @@ pub fn changes(
     changes
 }
 
-fn apply_change(change: &Change) -> Result<()> {
+fn apply_change(change: &Change, promise: WholeProgram) -> Result<()> {
     match change {
         Change::DropBounding(mask) => drop_bounding(*mask),
         Change::KeepCaps => {
@@ -329,16 +329,13 @@ fn apply_change(change: &Change) -> Result<()> {
             sys::set_securebits(*bits).map_err(|e| Error::syscall(change.to_string(), e))
         }
         Change::SetGroups(groups) => {
-            let gids: Vec<Gid> = groups.iter().copied().map(Gid::from_raw).collect();
-            setgroups(&gids).map_err(|e| setgroups_error(groups, e))
+            sys::set_groups(promise, groups).map_err(|e| setgroups_error(groups, e))
         }
         Change::SetResGid(gid) => {
-            let g = Gid::from_raw(*gid);
-            setresgid(g, g, g).map_err(|e| id_error("setresgid", *gid, "gid", e))
+            sys::set_resgid(promise, *gid).map_err(|e| id_error("setresgid", *gid, "gid", e))
         }
         Change::SetResUid(uid) => {
-            let u = Uid::from_raw(*uid);
-            setresuid(u, u, u).map_err(|e| id_error("setresuid", *uid, "uid", e))
+            sys::set_resuid(promise, *uid).map_err(|e| id_error("setresuid", *uid, "uid", e))
         }
         Change::ClearAmbient => sys::clear_ambient_caps()
             .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e)),
@@ -355,8 +352,13 @@ fn apply_change(change: &Change) -> Result<()> {
 /// Make one change. A failure inside a user namespace is best explained
 /// by its maps: they are read only then (the first access to /proc/self
 /// costs a new process about 25 us).
-pub fn execute(change: &Change, plan: &Plan, before: &Credentials) -> Result<()> {
-    apply_change(change).map_err(|failure| match check_namespace(plan, before) {
+pub fn execute(
+    change: &Change,
+    plan: &Plan,
+    before: &Credentials,
+    promise: WholeProgram,
+) -> Result<()> {
+    apply_change(change, promise).map_err(|failure| match check_namespace(plan, before) {
         Err(explained) => explained,
         Ok(()) => failure,
     })
@@ -410,15 +412,13 @@ fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
 
 /// Try to take back an old uid. Verification calls this after the drop and
 /// requires it to fail with EPERM.
-pub fn attempt_setresuid(uid: u32) -> nix::Result<()> {
-    let uid = Uid::from_raw(uid);
-    setresuid(uid, uid, uid)
+pub fn attempt_setresuid(uid: u32, promise: WholeProgram) -> nix::Result<()> {
+    sys::set_resuid(promise, uid)
 }
 
 /// Try to take back an old gid; must fail with EPERM after a drop.
-pub fn attempt_setresgid(gid: u32) -> nix::Result<()> {
-    let gid = Gid::from_raw(gid);
-    setresgid(gid, gid, gid)
+pub fn attempt_setresgid(gid: u32, promise: WholeProgram) -> nix::Result<()> {
+    sys::set_resgid(promise, gid)
 }
 
 #[cfg(test)]

@@ -172,15 +172,20 @@ pub fn regain(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Regai
 
 /// Everything verified before exec. `lock` is a daemon's pidfile lock,
 /// which --close-fds keeps.
-pub fn verify(plan: &Plan, regain: Regain, lock: Option<RawFd>) -> Result<()> {
+pub fn verify(
+    plan: &Plan,
+    regain: Regain,
+    lock: Option<RawFd>,
+    promise: crate::sys::WholeProgram,
+) -> Result<()> {
     check_credentials(plan, &read_credentials()?)?;
     check_filesystem_ids(plan)?;
     check_caps(plan)?;
     if let Some(old) = regain.uid {
-        expect_refused("uid", old, transition::attempt_setresuid(old))?;
+        expect_refused("uid", old, transition::attempt_setresuid(old, promise))?;
     }
     if let Some(old) = regain.gid {
-        expect_refused("gid", old, transition::attempt_setresgid(old))?;
+        expect_refused("gid", old, transition::attempt_setresgid(old, promise))?;
     }
     if regain != Regain::default() {
         // The ids must still be the planned ones after the attempts.
