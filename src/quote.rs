@@ -2,7 +2,11 @@
 //! an account database, a file), made safe to print: one style for every
 //! message, --dump and --dry-run. Control characters never reach a
 //! terminal raw: C0, DEL and the C1 controls (U+0080 to U+009F, which some
-//! terminals obey as escape sequences) become `\uXXXX`.
+//! terminals obey as escape sequences) become `\uXXXX`, and so do the
+//! invisible characters that change how a line reads without being
+//! controls: the bidirectional overrides and isolates (U+202A-U+202E,
+//! U+2066-U+2069, "Trojan Source"), the marks U+200E/U+200F/U+061C, the
+//! zero-width and line/paragraph separators, and the byte-order mark.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -33,13 +37,26 @@ fn escaped(s: &str, json: bool) -> String {
             '\n' if json => out.push_str("\\n"),
             '\r' if json => out.push_str("\\r"),
             '\t' if json => out.push_str("\\t"),
-            c if c.is_control() => {
+            c if c.is_control() || invisible(c) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
         }
     }
     out
+}
+
+/// Characters that are not controls but change what a terminal shows:
+/// reordering, hiding or breaking text.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -60,6 +77,9 @@ mod tests {
             "/home/\\u001b]2;x\\u0007"
         );
         assert_eq!(text_str("a\tb\\c \u{9b}"), "a\\u0009b\\\\c \\u009b");
+        // A right-to-left override would reorder what follows it.
+        assert_eq!(text_str("ab\u{202e}cd"), "ab\\u202ecd");
+        assert_eq!(json_str("\u{2066}x\u{feff}"), "\"\\u2066x\\ufeff\"");
     }
 
     #[test]

@@ -6,9 +6,12 @@
 //! real-time I/O class need a capability the target will not hold, so they
 //! are made while runas still has it, right before the credential change,
 //! and read back before exec. Values are parsed strictly (plain decimal,
-//! `unlimited`), each option at most once per resource, and what the caller
-//! has no privilege for is refused before anything changes
-//! (`check_privilege`, which a dry run runs too).
+//! `unlimited`), each option at most once per resource. What the caller
+//! certainly has no privilege for is refused before anything changes
+//! (`settings`, which a dry run runs too). Whether a lower OOM score is
+//! allowed without CAP_SYS_RESOURCE depends on a floor the kernel does not
+//! show, so it is tried, first of all, and a refusal stops the run before
+//! anything else changed.
 
 use crate::error::{Error, Result};
 use crate::quote::quote;
@@ -410,7 +413,8 @@ pub fn format_limit(value: u64) -> String {
     }
 }
 
-/// One change, made before the credential change, in this order.
+/// One change, made before the credential change, in this order (the OOM
+/// score first: the kernel alone knows whether it is allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Setting {
     /// The values as they will be: unset halves filled in from the
@@ -530,6 +534,16 @@ pub fn settings(resources: &Resources, caps: u64, restricted: bool) -> Result<Ve
         })
     };
     let mut settings = Vec::new();
+    if let Some(score) = resources.oom_score_adj {
+        // A process that gained privilege from its file is not dumpable,
+        // so its /proc files are root's: it cannot write its own score.
+        if restricted {
+            return Err(Error::NotPermitted(format!(
+                "--oom-score-adj {score} is not available in newgrp mode: runas runs with a file capability, and such a process may not write its own /proc/self/oom_score_adj"
+            )));
+        }
+        settings.push(Setting::OomScoreAdj(score));
+    }
     let mut nice_limit = None;
     for (limit, (resource, soft_now, hard_now)) in
         resources.rlimits.iter().zip(current_limits(resources)?)
@@ -579,15 +593,6 @@ pub fn settings(resources: &Resources, caps: u64, restricted: bool) -> Result<Ve
             ));
         }
         settings.push(Setting::Nice(nice));
-    }
-    if let Some(score) = resources.oom_score_adj {
-        if restricted && score < read_oom_score_adj()? {
-            return Err(refuse(
-                format!("--oom-score-adj {score} is below the current adjustment"),
-                "CAP_SYS_RESOURCE",
-            ));
-        }
-        settings.push(Setting::OomScoreAdj(score));
     }
     if let Some(prio) = resources.ioprio {
         if prio.class == IoClass::Realtime && !has(caps, CAP_SYS_NICE) && !has(caps, CAP_SYS_ADMIN)

@@ -589,6 +589,12 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
     };
     let (dir, shown) = if as_root {
         let parent = walk(&stripped)?;
+        if parent
+            .lstat()?
+            .is_some_and(|stat| is_type(&stat, SFlag::S_IFLNK))
+        {
+            return Err(Problem::Symlink);
+        }
         let dir = parent.open(OFlag::O_RDONLY | OFlag::O_DIRECTORY, 0)?;
         let stat = fstat(&dir).map_err(io(&parent.entry()))?;
         parent.check_shared_entry(&stat)?;

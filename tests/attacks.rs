@@ -7,8 +7,9 @@
 mod common;
 
 use common::*;
+use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, symlink};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 fn world(test: &str) -> Option<World> {
@@ -620,4 +621,685 @@ fn add_group_of_refuses_a_hard_link_and_a_mount_in_a_shared_directory() {
     );
     let run = w.program(Path::new("/bin/sh"), &["-c", &script]);
     run.assert_refused("is a mount point");
+}
+
+// --env-file and --envdir: files root reads, as root, for the target. The
+// target (alice) controls its own directories and may plant links, FIFOs
+// and files in root's sticky shared directory (/tmp); whatever it can
+// write or replace, it could use to choose what root hands the next start
+// of the service (LD_PRELOAD, PATH), or to have root read it a root-only
+// file. Each refusal below has a control: the same content where only
+// root could have put it is accepted, so the refusal comes from the rule
+// under test and from nothing else.
+
+/// A root-only environment file, standing in for another service's secrets.
+const SECRET_ENV: &str = "DB_PASSWORD=hunter2-root-only\n";
+
+/// What the target would like root to hand it.
+const HOSTILE_ENV: &str = "LD_PRELOAD=/home/alice/evil.so\n";
+
+fn root_secret_env(w: &World, name: &str) -> PathBuf {
+    w.file(name, SECRET_ENV, 0o600)
+}
+
+/// Run a shell script as alice (uid and gid 1500, no groups) in the world:
+/// what she plants is hers, made with her own rights.
+fn as_alice(w: &World, script: &str) -> Run {
+    w.program(
+        Path::new("/usr/bin/setpriv"),
+        &[
+            "--reuid=1500",
+            "--regid=1500",
+            "--clear-groups",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+        ],
+    )
+}
+
+/// `path` as runas quotes it in messages (quote.rs: JSON, control
+/// characters as \uXXXX).
+fn quoted(path: &Path) -> String {
+    let mut out = String::from("\"");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// No C0, DEL or C1 control character but the line ends.
+fn assert_no_raw_controls(what: &str, text: &str) {
+    assert!(
+        !text.chars().any(|c| c != '\n' && c.is_control()),
+        "raw control characters in {what}: {text:?}"
+    );
+}
+
+/// A world with a marker the target creates first thing.
+struct EnvCase {
+    w: World,
+    marker: PathBuf,
+}
+
+fn env_case(test: &str) -> Option<EnvCase> {
+    let w = world(test)?;
+    let marker = w.shared_dir("out").join("target-ran");
+    Some(EnvCase { w, marker })
+}
+
+impl EnvCase {
+    /// `runas -u alice ARGS -- sh` that creates the marker, says it ran and
+    /// prints its environment; bounded in time, so a runas that blocks (on
+    /// a FIFO) fails the test with 124 instead of hanging it.
+    fn run(&self, args: &[&str]) -> Run {
+        let script = format!(": > '{}'; echo target-pid $$; env", self.marker.display());
+        let mut argv = vec!["20", s(&self.w.runas), "-u", "alice"];
+        argv.extend_from_slice(args);
+        argv.extend(["--", "/bin/sh", "-c", &script]);
+        self.w.program(Path::new("/usr/bin/timeout"), &argv)
+    }
+
+    /// Refused, promptly: 125, one message `runas: OPTION "PATH": ...`
+    /// containing `needle`, no raw control character, the target never ran.
+    fn assert_refused(&self, run: &Run, option: &str, path: &Path, needle: &str) {
+        assert_ne!(run.code(), Some(124), "runas blocked\n{}", run.describe());
+        run.assert_refused(needle);
+        let prefix = format!("runas: {option} {}: ", quoted(path));
+        assert!(
+            run.stderr.starts_with(&prefix),
+            "expected a message starting {prefix:?}\n{}",
+            run.describe()
+        );
+        assert_no_raw_controls("stderr", &run.stderr);
+        assert!(!self.marker.exists(), "the target ran\n{}", run.describe());
+        for secret in ["hunter2", "$6$secret"] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "root-only text reached the output\n{}",
+                run.describe()
+            );
+        }
+    }
+
+    /// The target ran: its environment, by name.
+    fn env(&self, run: &Run) -> BTreeMap<String, String> {
+        assert_eq!(run.code(), Some(0), "{}", run.describe());
+        assert!(self.marker.exists(), "the target did not run");
+        fs::remove_file(&self.marker).unwrap();
+        run.stdout
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    /// The control: `contents` as a root-owned 0644 file in a root-owned
+    /// 0755 directory is accepted and reaches the target.
+    fn assert_accepted_from_root(&self, name: &str, contents: &str, var: &str, value: &str) {
+        let file = self.w.file(name, contents, 0o644);
+        let env = self.env(&self.run(&["--env-file", s(&file)]));
+        assert_eq!(env.get(var).map(String::as_str), Some(value), "{env:?}");
+        fs::remove_file(file).unwrap();
+    }
+}
+
+/// A root-owned 0755 directory in the world.
+fn root_dir(w: &World, name: &str) -> PathBuf {
+    let dir = w.path().join(name);
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// A root-owned file at `path` with this mode.
+fn root_file(path: &Path, contents: &str, mode: u32) {
+    fs::write(path, contents).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_file_in_a_directory_the_target_controls_is_refused() {
+    // (a) alice owns /run/app or her home: she can swap root's file there.
+    let Some(c) = env_case("attack_env_file_target_directory") else {
+        return;
+    };
+    let w = &c.w;
+    // The file itself is root's, 0644, one link: only the directory is wrong.
+    let run_dir = alice_dir(w, "run-app");
+    let file = run_dir.join("app.env");
+    root_file(&file, HOSTILE_ENV, 0o644);
+    let run = c.run(&["--env-file", s(&file)]);
+    c.assert_refused(&run, "--env-file", &file, &quoted(&run_dir));
+    assert!(
+        run.stderr.contains("owned by uid 1500"),
+        "{}",
+        run.describe()
+    );
+    // A root-owned directory inside hers: she can rename it and put her own.
+    let home = alice_dir(w, "home-alice");
+    let conf = home.join("conf");
+    fs::create_dir(&conf).unwrap();
+    let file = conf.join("app.env");
+    root_file(&file, HOSTILE_ENV, 0o644);
+    let run = c.run(&["--env-file", s(&file)]);
+    c.assert_refused(&run, "--env-file", &file, &quoted(&home));
+    // Root's directory, writable by alice's group.
+    let group_dir = root_dir(w, "etc-app-group");
+    chown(&group_dir, 0, 1500);
+    fs::set_permissions(&group_dir, fs::Permissions::from_mode(0o775)).unwrap();
+    let file = group_dir.join("app.env");
+    root_file(&file, HOSTILE_ENV, 0o644);
+    let run = c.run(&["--env-file", s(&file)]);
+    c.assert_refused(
+        &run,
+        "--env-file",
+        &file,
+        "writable by its group or by others",
+    );
+    c.assert_accepted_from_root("app.env", HOSTILE_ENV, "LD_PRELOAD", "/home/alice/evil.so");
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_file_symlink_planted_by_the_target_is_not_followed() {
+    // (b) a link to a root-only file: root would read it and hand it over.
+    let Some(c) = env_case("attack_env_file_symlink") else {
+        return;
+    };
+    let w = &c.w;
+    let secret = root_secret_env(w, "db.env");
+    let shadow = root_secret(w, "shadow");
+    // In root's sticky shared directory, where she may create entries: the
+    // link is the only thing wrong (what it points to is root's, 0600, one
+    // link), and fs.protected_symlinks may be off.
+    let shared = w.shared_dir("shared");
+    for (name, target) in [("app.env", &secret), ("shadow.env", &shadow)] {
+        let link = shared.join(name);
+        let planted = as_alice(w, &format!("ln -s '{}' '{}'", s(target), s(&link)));
+        assert_eq!(planted.code(), Some(0), "{}", planted.describe());
+        let run = c.run(&["--env-file", s(&link)]);
+        c.assert_refused(&run, "--env-file", &link, "symbolic link");
+    }
+    // In her own directory.
+    let run_dir = alice_dir(w, "run-app");
+    let link = run_dir.join("app.env");
+    let planted = as_alice(w, &format!("ln -s '{}' '{}'", s(&secret), s(&link)));
+    assert_eq!(planted.code(), Some(0), "{}", planted.describe());
+    let run = c.run(&["--env-file", s(&link)]);
+    c.assert_refused(&run, "--env-file", &link, &quoted(&run_dir));
+    // Even root's own link in root's directory is not followed.
+    let link = w.path().join("root-link.env");
+    symlink(&secret, &link).unwrap();
+    let run = c.run(&["--env-file", s(&link)]);
+    c.assert_refused(
+        &run,
+        "--env-file",
+        &link,
+        "symbolic link, which runas does not follow",
+    );
+    assert_untouched(&shadow);
+    // The control: the secret itself, named directly, is read (root asked).
+    let env = c.env(&c.run(&["--env-file", s(&secret)]));
+    assert_eq!(env["DB_PASSWORD"], "hunter2-root-only");
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_file_fifo_planted_by_the_target_is_refused_without_blocking() {
+    // (c) a FIFO nobody writes: an open without O_NONBLOCK hangs the start.
+    let Some(c) = env_case("attack_env_file_fifo") else {
+        return;
+    };
+    let w = &c.w;
+    let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+    let shared = w.shared_dir("shared");
+    let fifo = shared.join("app.env");
+    let planted = as_alice(w, &format!("mkfifo '{}'", s(&fifo)));
+    assert_eq!(planted.code(), Some(0), "{}", planted.describe());
+    let run_dir = alice_dir(w, "run-app");
+    let fifo_in_her_dir = run_dir.join("app.env");
+    nix::unistd::mkfifo(&fifo_in_her_dir, mode).unwrap();
+    chown(&fifo_in_her_dir, 1500, 1500);
+    // Root's own FIFO in root's directory: the file type alone refuses it.
+    let root_fifo = w.path().join("root.env");
+    nix::unistd::mkfifo(&root_fifo, mode).unwrap();
+    for (path, needle) in [
+        (&fifo, "owned by uid 1500"),
+        (&fifo_in_her_dir, "owned by uid 1500"),
+        (&root_fifo, "it is a FIFO, not a regular file"),
+    ] {
+        let start = std::time::Instant::now();
+        let run = c.run(&["--env-file", s(path)]);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "runas took {:?}\n{}",
+            start.elapsed(),
+            run.describe()
+        );
+        c.assert_refused(&run, "--env-file", path, needle);
+    }
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_file_hard_link_to_a_root_file_is_refused() {
+    // (d) a second name of root's file: its owner, mode and the sticky
+    // directory's rule all say "root's", only the link count tells.
+    let Some(c) = env_case("attack_env_file_hardlink") else {
+        return;
+    };
+    let w = &c.w;
+    let secret = root_secret_env(w, "db.env");
+    let shared = w.shared_dir("shared");
+    let link = shared.join("app.env");
+    // alice may make it where fs.protected_hardlinks is 0; otherwise root
+    // makes it for her, to the same effect.
+    let planted = as_alice(
+        w,
+        &format!("ln '{}' '{}' 2>/dev/null", s(&secret), s(&link)),
+    );
+    if planted.code() != Some(0) {
+        fs::hard_link(&secret, &link).unwrap();
+    }
+    assert_eq!(fs::symlink_metadata(&link).unwrap().uid(), 0);
+    let run = c.run(&["--env-file", s(&link)]);
+    c.assert_refused(&run, "--env-file", &link, "it has 2 hard links");
+    // In a root-owned directory, and in hers.
+    let root_link = w.path().join("second-name.env");
+    fs::hard_link(&secret, &root_link).unwrap();
+    let run = c.run(&["--env-file", s(&root_link)]);
+    c.assert_refused(&run, "--env-file", &root_link, "it has 3 hard links");
+    let run_dir = alice_dir(w, "run-app");
+    let her_link = run_dir.join("app.env");
+    fs::hard_link(&secret, &her_link).unwrap();
+    let run = c.run(&["--env-file", s(&her_link)]);
+    c.assert_refused(&run, "--env-file", &her_link, &quoted(&run_dir));
+    // The control: with one name again, the same file is read.
+    for name in [&link, &root_link, &her_link] {
+        fs::remove_file(name).unwrap();
+    }
+    let env = c.env(&c.run(&["--env-file", s(&secret)]));
+    assert_eq!(env["DB_PASSWORD"], "hunter2-root-only");
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_file_the_target_can_write_is_refused() {
+    // (e) root's directory, but a file alice may rewrite before the next start.
+    let Some(c) = env_case("attack_env_file_writable") else {
+        return;
+    };
+    let w = &c.w;
+    let dir = root_dir(w, "etc-app");
+    let file = dir.join("app.env");
+    let cases: &[(u32, u32, u32, &str)] = &[
+        (
+            0,
+            0,
+            0o666,
+            "writable by its group or by others (mode 0666)",
+        ),
+        (
+            0,
+            0,
+            0o646,
+            "writable by its group or by others (mode 0646)",
+        ),
+        (
+            0,
+            1500,
+            0o664,
+            "writable by its group or by others (mode 0664)",
+        ),
+        (1500, 1500, 0o644, "it is owned by uid 1500, not root"),
+        (1500, 0, 0o400, "it is owned by uid 1500, not root"),
+    ];
+    for &(uid, gid, mode, needle) in cases {
+        root_file(&file, HOSTILE_ENV, mode);
+        chown(&file, uid, gid);
+        let run = c.run(&["--env-file", s(&file)]);
+        c.assert_refused(&run, "--env-file", &file, needle);
+        assert!(
+            run.stderr.contains("chown root: FILE; chmod go-w FILE"),
+            "{}",
+            run.describe()
+        );
+        fs::remove_file(&file).unwrap();
+    }
+    // Her own file in root's sticky shared directory.
+    let shared = w.shared_dir("shared");
+    let file = shared.join("app.env");
+    let planted = as_alice(
+        w,
+        &format!(
+            "umask 022; printf '{}' > '{}'",
+            HOSTILE_ENV.trim_end(),
+            s(&file)
+        ),
+    );
+    assert_eq!(planted.code(), Some(0), "{}", planted.describe());
+    let run = c.run(&["--env-file", s(&file)]);
+    c.assert_refused(&run, "--env-file", &file, "owned by uid 1500");
+    // The control: root's 0644 file in root's directory, and in the sticky one.
+    root_file(&dir.join("app.env"), HOSTILE_ENV, 0o644);
+    let env = c.env(&c.run(&["--env-file", s(&dir.join("app.env"))]));
+    assert_eq!(env["LD_PRELOAD"], "/home/alice/evil.so");
+    let root_in_shared = shared.join("root.env");
+    root_file(&root_in_shared, "FROM_TMP=yes\n", 0o644);
+    let env = c.env(&c.run(&["--env-file", s(&root_in_shared)]));
+    assert_eq!(env["FROM_TMP"], "yes");
+}
+
+/// What to plant as an envdir entry: its name in messages, how, and the
+/// refusal expected.
+type Plant<'a> = (&'a str, &'a dyn Fn(&Path), &'a str);
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn envdir_entries_the_target_could_steer_are_refused() {
+    // (f) each entry is a file root reads: a link, a FIFO or a file that is
+    // not root's alone is refused like an --env-file would be.
+    let Some(c) = env_case("attack_envdir_entries") else {
+        return;
+    };
+    let w = &c.w;
+    let secret = root_secret_env(w, "db.env");
+    let dir = root_dir(w, "app.d");
+    root_file(&dir.join("A"), "fine\n", 0o644);
+    // The control: the directory as it is.
+    let env = c.env(&c.run(&["--envdir", s(&dir)]));
+    assert_eq!(env["A"], "fine");
+    let entry = dir.join("B");
+    let plant: &[Plant] = &[
+        (
+            "symlink",
+            &|p| symlink(&secret, p).unwrap(),
+            "it is a symbolic link",
+        ),
+        (
+            "FIFO",
+            &|p| nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap(),
+            "it is a FIFO, not a regular file",
+        ),
+        (
+            "target's file",
+            &|p| {
+                root_file(p, "/home/alice/evil.so\n", 0o644);
+                chown(p, 1500, 1500);
+            },
+            "it is owned by uid 1500, not root",
+        ),
+        (
+            "writable file",
+            &|p| root_file(p, "/home/alice/evil.so\n", 0o666),
+            "it is writable by its group or by others (mode 0666)",
+        ),
+        (
+            "hard link",
+            &|p| fs::hard_link(&secret, p).unwrap(),
+            "it has 2 hard links",
+        ),
+        (
+            "directory",
+            &|p| fs::create_dir(p).unwrap(),
+            "it is a directory, not a regular file",
+        ),
+    ];
+    for (what, make, needle) in plant {
+        make(&entry);
+        let start = std::time::Instant::now();
+        let run = c.run(&["--envdir", s(&dir)]);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: runas took {:?}",
+            start.elapsed()
+        );
+        c.assert_refused(
+            &run,
+            "--envdir",
+            &dir,
+            &format!("its entry \"B\": {needle}"),
+        );
+        if fs::symlink_metadata(&entry).unwrap().is_dir() {
+            fs::remove_dir(&entry).unwrap();
+        } else {
+            fs::remove_file(&entry).unwrap();
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn envdir_the_target_controls_is_refused() {
+    // (g) a directory alice owns (or may write) is hers to fill.
+    let Some(c) = env_case("attack_envdir_directory") else {
+        return;
+    };
+    let w = &c.w;
+    // Her directory, holding root's files.
+    let dir = alice_dir(w, "app.d");
+    root_file(&dir.join("LD_PRELOAD"), "/home/alice/evil.so\n", 0o644);
+    let run = c.run(&["--envdir", s(&dir)]);
+    c.assert_refused(
+        &run,
+        "--envdir",
+        &dir,
+        &format!("{} is owned by uid 1500", quoted(&dir)),
+    );
+    // Root's directory inside hers.
+    let home = alice_dir(w, "home-alice");
+    let inner = home.join("app.d");
+    fs::create_dir(&inner).unwrap();
+    root_file(&inner.join("LD_PRELOAD"), "/home/alice/evil.so\n", 0o644);
+    let run = c.run(&["--envdir", s(&inner)]);
+    c.assert_refused(&run, "--envdir", &inner, &quoted(&home));
+    // Root's, but writable by her group, or sticky and writable by all.
+    let group_dir = root_dir(w, "group.d");
+    root_file(
+        &group_dir.join("LD_PRELOAD"),
+        "/home/alice/evil.so\n",
+        0o644,
+    );
+    chown(&group_dir, 0, 1500);
+    fs::set_permissions(&group_dir, fs::Permissions::from_mode(0o775)).unwrap();
+    let run = c.run(&["--envdir", s(&group_dir)]);
+    c.assert_refused(&run, "--envdir", &group_dir, "(mode 0775)");
+    let sticky = w.shared_dir("sticky.d");
+    root_file(&sticky.join("LD_PRELOAD"), "/home/alice/evil.so\n", 0o644);
+    let run = c.run(&["--envdir", s(&sticky)]);
+    c.assert_refused(&run, "--envdir", &sticky, "(mode 1777)");
+    // Her link, in the shared directory, to root's directory: not followed.
+    let good = root_dir(w, "root.d");
+    root_file(&good.join("GOOD"), "yes\n", 0o644);
+    let shared = w.shared_dir("shared");
+    let link = shared.join("app.d");
+    let planted = as_alice(w, &format!("ln -s '{}' '{}'", s(&good), s(&link)));
+    assert_eq!(planted.code(), Some(0), "{}", planted.describe());
+    let run = c.run(&["--envdir", s(&link)]);
+    c.assert_refused(&run, "--envdir", &link, "");
+    // The control: root's own 0755 directory.
+    let env = c.env(&c.run(&["--envdir", s(&good)]));
+    assert_eq!(env["GOOD"], "yes");
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_file_text_is_never_printed_raw() {
+    // (h) terminal escapes in a file's text, name or path reach no message raw.
+    let Some(c) = env_case("attack_env_file_escapes") else {
+        return;
+    };
+    let w = &c.w;
+    // Invalid files in a trusted place: the message quotes the line.
+    let invalid: &[(&str, &str, &str)] = &[
+        (
+            "\x1b[2J\x1b]2;pwned\x07\n",
+            "line 1: expected NAME=value, found \"\\u001b[2J\\u001b]2;pwned\\u0007\"",
+            "no '='",
+        ),
+        (
+            "A=1\nB\x1b[31m=2\n",
+            "line 2: invalid variable name \"B\\u001b[31m\"",
+            "name",
+        ),
+        ("\u{9b}2J\x7f\n", "\\u009b2J\\u007f", "C1 and DEL"),
+        ("export \x1b[2JX=1\n", "\\u001b[2JX", "export"),
+    ];
+    for (i, (text, needle, what)) in invalid.iter().enumerate() {
+        let file = w.file(&format!("bad{i}.env"), text, 0o644);
+        let run = c.run(&["--env-file", s(&file)]);
+        assert!(run.stderr.contains(needle), "{what}: {}", run.describe());
+        c.assert_refused(&run, "--env-file", &file, needle);
+    }
+    // A refused file full of escapes: never read, so never shown.
+    let run_dir = alice_dir(w, "run-app");
+    let file = run_dir.join("app.env");
+    root_file(&file, "\x1b]2;pwned\x07\x1b[2J\n", 0o644);
+    chown(&file, 1500, 1500);
+    let run = c.run(&["--env-file", s(&file)]);
+    c.assert_refused(&run, "--env-file", &file, "owned by uid 1500");
+    // Escapes in the path itself.
+    let file = w.file("app\x1b]2;pwned\x07.env", "A=1\n", 0o666);
+    let run = c.run(&["--env-file", s(&file)]);
+    c.assert_refused(&run, "--env-file", &file, "\\u001b]2;pwned\\u0007");
+    // An envdir entry whose name is an escape sequence.
+    let dir = root_dir(w, "app.d");
+    root_file(&dir.join("X\x1b[2J"), "1\n", 0o644);
+    let run = c.run(&["--envdir", s(&dir)]);
+    c.assert_refused(
+        &run,
+        "--envdir",
+        &dir,
+        "\"X\\u001b[2J\", which cannot name a variable",
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn dry_run_escapes_control_characters_from_env_files() {
+    // (h) values are data: the target gets them byte for byte, but a
+    // --dry-run showing them to a terminal escapes every control character.
+    let Some(c) = env_case("attack_env_file_dry_run_escapes") else {
+        return;
+    };
+    let w = &c.w;
+    let file = w.file(
+        "app.env",
+        "TITLE=\"\x1b]2;pwned\x07\x1b[2J\"\nCSI=\u{9b}31m\nDEL=a\x7fb\n",
+        0o644,
+    );
+    let dir = root_dir(w, "app.d");
+    root_file(&dir.join("FROM_DIR"), "\x1b[31mred\n", 0o644);
+    let args = ["--env-file", s(&file), "--envdir", s(&dir)];
+    for json in [false, true] {
+        let mut all = vec!["--dry-run"];
+        if json {
+            all.push("--json");
+        }
+        all.extend_from_slice(&args);
+        let run = c.run(&all);
+        assert_eq!(run.code(), Some(0), "{}", run.describe());
+        assert!(!c.marker.exists(), "--dry-run ran the target");
+        assert_no_raw_controls("--dry-run output", &run.stdout);
+        assert_no_raw_controls("--dry-run stderr", &run.stderr);
+        for escaped in [
+            "\\u001b]2;pwned\\u0007\\u001b[2J",
+            "\\u009b31m",
+            "a\\u007fb",
+            "\\u001b[31mred",
+        ] {
+            assert!(
+                run.stdout.contains(escaped),
+                "json={json}: {escaped:?} missing\n{}",
+                run.describe()
+            );
+        }
+    }
+    let env = c.env(&c.run(&args));
+    assert_eq!(env["TITLE"], "\x1b]2;pwned\x07\x1b[2J");
+    assert_eq!(env["CSI"], "\u{9b}31m");
+    assert_eq!(env["DEL"], "a\x7fb");
+    assert_eq!(env["FROM_DIR"], "\x1b[31mred");
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_files_from_root_owned_places_apply_in_command_line_order() {
+    // The working case: root's 0644 files in root's 0755 directories reach
+    // the target, applied in order with -e and --unset (the last one wins).
+    let Some(c) = env_case("env_file_order") else {
+        return;
+    };
+    let w = &c.w;
+    let dir = root_dir(w, "etc-app");
+    let f = dir.join("app.env");
+    root_file(&f, "# a comment\nA=2\nB='two words'\n", 0o644);
+    let g = dir.join("override.env");
+    root_file(&g, "A=4\n", 0o644);
+    let d = dir.join("app.d");
+    fs::create_dir(&d).unwrap();
+    root_file(&d.join("A"), "5  \nsecond line\n", 0o644);
+    root_file(&d.join("B"), "", 0o644);
+    root_file(&d.join(".hidden"), "not a variable\n", 0o644);
+    let (f, g, d) = (s(&f), s(&g), s(&d));
+    let cases: &[(&[&str], Option<&str>, Option<&str>)] = &[
+        (&["--env-file", f], Some("2"), Some("two words")),
+        (
+            &["-e", "A=1", "--env-file", f],
+            Some("2"),
+            Some("two words"),
+        ),
+        (
+            &["--env-file", f, "-e", "A=3"],
+            Some("3"),
+            Some("two words"),
+        ),
+        (&["--env-file", f, "--unset", "A"], None, Some("two words")),
+        (
+            &["--unset", "A", "--env-file", f],
+            Some("2"),
+            Some("two words"),
+        ),
+        (
+            &["--env-file", f, "--env-file", g],
+            Some("4"),
+            Some("two words"),
+        ),
+        (
+            &["--env-file", g, "--env-file", f],
+            Some("2"),
+            Some("two words"),
+        ),
+        // envdir: the first line, trailing blanks cut; an empty file unsets.
+        (&["--env-file", f, "--envdir", d], Some("5"), None),
+        (
+            &["--envdir", d, "--env-file", f],
+            Some("2"),
+            Some("two words"),
+        ),
+        (&["-e", "B=1", "--envdir", d, "-e", "A=6"], Some("6"), None),
+    ];
+    for (args, a, b) in cases {
+        let env = c.env(&c.run(args));
+        assert_eq!(env.get("A").map(String::as_str), *a, "{args:?}: A");
+        assert_eq!(env.get("B").map(String::as_str), *b, "{args:?}: B");
+        assert_eq!(env["USER"], "alice", "{args:?}");
+        assert!(!env.contains_key(".hidden"), "{args:?}");
+    }
 }

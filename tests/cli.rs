@@ -199,3 +199,200 @@ fn invalid_values_of_hardening_and_process_options_are_refused() {
         assert_usage_error(&args, needle);
     }
 }
+
+#[test]
+fn invalid_values_of_limit_and_priority_options_are_refused_quoting_the_value() {
+    // Each bad value is named, quoted (control characters escaped), and why.
+    let table: &[(&[&str], &str)] = &[
+        (
+            &["--rlimit", "nofile"],
+            "\"nofile\": expected NAME=SOFT[:HARD]",
+        ),
+        (
+            &["--rlimit", "bogus=1"],
+            "invalid resource limit \"bogus\": known limits are",
+        ),
+        (
+            &["--rlimit", "nofile="],
+            "\"nofile=\": a limit is a plain decimal number",
+        ),
+        (
+            &["--rlimit", "nofile=:"],
+            "\"nofile=:\": give a soft limit, a hard limit, or both",
+        ),
+        (
+            &["--rlimit", "nofile=-1"],
+            "\"nofile=-1\": a limit is a plain decimal number",
+        ),
+        (&["--rlimit", "nofile=+1"], "\"nofile=+1\""),
+        (&["--rlimit", "nofile=1k"], "\"nofile=1k\""),
+        (&["--rlimit", "nofile=0x10"], "\"nofile=0x10\""),
+        (&["--rlimit", "nofile= 1"], "\"nofile= 1\""),
+        (&["--rlimit", "nofile=1:2:3"], "\"nofile=1:2:3\""),
+        (
+            &["--rlimit", "nofile=10:5"],
+            "\"nofile=10:5\": the soft limit is above the hard limit",
+        ),
+        (
+            &["--rlimit", "nofile=unlimited:5"],
+            "\"nofile=unlimited:5\": the soft limit is above",
+        ),
+        (
+            &["--rlimit", "nofile=18446744073709551615"],
+            "write 'unlimited' for no limit",
+        ),
+        (
+            &["--rlimit", "nofile=99999999999999999999"],
+            "\"nofile=99999999999999999999\"",
+        ),
+        (
+            &["--rlimit", "nofile=1", "--rlimit", "nofile=2"],
+            "--rlimit nofile is given twice",
+        ),
+        (
+            &["--nice", "20"],
+            "invalid nice value \"20\": give a decimal number from -20 to 19",
+        ),
+        (&["--nice", "-21"], "invalid nice value \"-21\""),
+        (&["--nice", "+1"], "invalid nice value \"+1\""),
+        (&["--nice", ""], "invalid nice value \"\""),
+        (&["--nice", "1.5"], "invalid nice value \"1.5\""),
+        (&["--nice", "--1"], "invalid nice value \"--1\""),
+        (
+            &["--nice", "1", "--nice", "2"],
+            "cannot be used multiple times",
+        ),
+        (
+            &["--oom-score-adj", "1001"],
+            "invalid OOM score adjustment \"1001\": give a decimal number from -1000 to 1000",
+        ),
+        (
+            &["--oom-score-adj", "-1001"],
+            "invalid OOM score adjustment \"-1001\"",
+        ),
+        (
+            &["--oom-score-adj", "+5"],
+            "invalid OOM score adjustment \"+5\"",
+        ),
+        (
+            &["--oom-score-adj", "99999999999"],
+            "invalid OOM score adjustment \"99999999999\"",
+        ),
+        (
+            &["--ioprio", "none"],
+            "invalid I/O priority \"none\": give realtime[:LEVEL], best-effort[:LEVEL] or idle",
+        ),
+        (
+            &["--ioprio", "idle:1"],
+            "invalid I/O priority \"idle:1\": the idle class has no levels",
+        ),
+        (
+            &["--ioprio", "be:8"],
+            "invalid I/O priority \"be:8\": a level is one digit from 0 (highest) to 7",
+        ),
+        (&["--ioprio", "be:"], "invalid I/O priority \"be:\""),
+        (&["--ioprio", "rt:-1"], "invalid I/O priority \"rt:-1\""),
+        (
+            &["--ioprio", "best-effort:10"],
+            "invalid I/O priority \"best-effort:10\"",
+        ),
+        (&["--cpu-affinity", ""], "invalid CPU list \"\""),
+        (
+            &["--cpu-affinity", "3-1"],
+            "invalid CPU list \"3-1\": a range goes from the lower CPU to the higher",
+        ),
+        (&["--cpu-affinity", "a"], "invalid CPU list \"a\""),
+        (&["--cpu-affinity", "1,"], "invalid CPU list \"1,\""),
+        (&["--cpu-affinity=-1"], "invalid CPU list \"-1\""),
+        (
+            &["--cpu-affinity", "1024"],
+            "invalid CPU list \"1024\": CPU numbers go from 0 to 1023",
+        ),
+        (&["--cpu-affinity", "0x1"], "invalid CPU list \"0x1\""),
+        // Text from the command line is escaped in the message.
+        (&["--nice", "\x1b[2J"], "invalid nice value \"\\u001b[2J\""),
+        (
+            &["--ioprio", "idle\x07"],
+            "invalid I/O priority \"idle\\u0007\"",
+        ),
+        (
+            &["--rlimit", "\x1b]2;x\x07=1"],
+            "invalid resource limit \"\\u001b]2;x\\u0007\"",
+        ),
+    ];
+    for (options, needle) in table {
+        let mut args = vec!["-u", "nobody"];
+        args.extend_from_slice(options);
+        args.extend(["--", "/bin/echo", "ran"]);
+        assert_usage_error(&args, needle);
+        let stderr = runas().args(&args).output().unwrap().stderr;
+        let stderr = String::from_utf8_lossy(&stderr);
+        assert!(
+            !stderr.chars().any(|c| c != '\n' && c.is_control()),
+            "raw control characters: {stderr:?}"
+        );
+    }
+}
+
+#[test]
+fn env_files_that_cannot_be_used_are_refused_naming_the_file() {
+    // Missing, the wrong type, or bad syntax: `runas: --env-file "PATH": ...`,
+    // whether the file is read as root or with the caller's own rights.
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let no_equals = file("no-equals.env", "A=1\nfoo\n");
+    let export = file("export.env", "export A=1\n");
+    let bad_name = file("bad-name.env", "A-B=1\n");
+    let quote = file("quote.env", "A=\"open\nB=1\n");
+    let escape = file("escape.env", "\x1b[2J\n");
+    let table: &[(&[&str], String)] = &[
+        (
+            &["--env-file", "/nonexistent-runas-test.env"],
+            "--env-file \"/nonexistent-runas-test.env\": No such file or directory".into(),
+        ),
+        (
+            &["--env-file", "/etc"],
+            "--env-file \"/etc\": it is a directory, not a regular file".into(),
+        ),
+        (
+            &["--envdir", "/etc/passwd"],
+            "--envdir \"/etc/passwd\": Not a directory".into(),
+        ),
+        (
+            &["--env-file", "/x\x1b[2J"],
+            "--env-file \"/x\\u001b[2J\": No such file or directory".into(),
+        ),
+        (
+            &["--env-file", &no_equals],
+            format!("--env-file \"{no_equals}\": line 2: expected NAME=value, found \"foo\""),
+        ),
+        (
+            &["--env-file", &export],
+            format!(
+                "--env-file \"{export}\": line 1: \"export A\": runas does not take shell syntax such as 'export'"
+            ),
+        ),
+        (
+            &["--env-file", &bad_name],
+            format!("--env-file \"{bad_name}\": line 1: invalid variable name \"A-B\""),
+        ),
+        (
+            &["--env-file", &quote],
+            format!("--env-file \"{quote}\": line 1: the double quote is never closed"),
+        ),
+        (
+            &["--env-file", &escape],
+            format!("--env-file \"{escape}\": line 1: expected NAME=value, found \"\\u001b[2J\""),
+        ),
+    ];
+    for (options, needle) in table {
+        let mut args = vec!["-u", "nobody"];
+        args.extend_from_slice(options);
+        args.extend(["--", "/bin/echo", "ran"]);
+        assert_usage_error(&args, &format!("runas: {needle}"));
+    }
+}
