@@ -6,9 +6,13 @@
 //! (LD_PRELOAD, PATH, ...). So with root's rights the files are read under
 //! trusted_path.rs's rules: reached through root-owned directories, never
 //! through a link in the last component, a regular file with one name,
-//! root's and writable by root alone. A caller without privilege to read
-//! files (no uid 0, no CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH) reads them
-//! with its own rights, which no one else can steer.
+//! root's and writable by root alone. The same rules hold for any caller
+//! that switches to another uid, privileged for reading files or not: a
+//! launcher with CAP_SETUID alone still reads on behalf of a target that
+//! could plant a link to the launcher's own secrets. Only where the
+//! target is the caller itself (newgrp mode, --if-root's caller branch, a
+//! group switch) is a file read with the caller's own rights, as the
+//! caller could read it anyway.
 //!
 //! The syntax of each is in envfile.rs. The changes then apply in
 //! command-line order with -e and --unset (plan.rs).
@@ -24,9 +28,12 @@ use std::path::Path;
 /// CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: either reads any file.
 const READS_ANY_FILE: u64 = (1 << 1) | (1 << 2);
 
-/// Whether this process reads files with more than a user's rights.
-pub fn reads_as_root(facts: &Facts) -> bool {
-    facts.credentials.uid.effective == 0 || facts.caps.effective & READS_ANY_FILE != 0
+/// Whether the files must pass the trusted-path rules: this process reads
+/// with more than a user's rights, or on behalf of another uid.
+pub fn trusted_rules(facts: &Facts, target_uid: u32) -> bool {
+    facts.credentials.uid.effective == 0
+        || facts.caps.effective & READS_ANY_FILE != 0
+        || target_uid != facts.credentials.uid.effective
 }
 
 /// One variable set (`Some`) or removed (`None`), and where that was said.
@@ -56,7 +63,7 @@ fn unsafe_path(
 pub fn resolve(
     changes: &[EnvChange],
     db: &dyn UserDb,
-    as_root: bool,
+    trusted: bool,
     restricted: bool,
 ) -> Result<Vec<Resolved>> {
     let mut resolved = Vec::new();
@@ -77,7 +84,7 @@ pub fn resolve(
                     EnvChange::File(_) => "--env-file",
                     _ => "--envdir",
                 };
-                if restricted && as_root {
+                if restricted && trusted {
                     return Err(crate::newgrp::refuse(&format!(
                         "{option} with a file capability that reads any file"
                     )));
@@ -85,7 +92,7 @@ pub fn resolve(
                 let start = resolved.len();
                 if let EnvChange::File(_) = change {
                     let text = db
-                        .env_file(path, as_root)
+                        .env_file(path, trusted)
                         .map_err(unsafe_path(option, path))?;
                     let pairs = envfile::parse_environment_file(&text).map_err(|e| {
                         Error::Usage(format!("--env-file {}: {e}", crate::quote::quote(path)))
@@ -97,7 +104,7 @@ pub fn resolve(
                     }));
                 } else {
                     let entries = db
-                        .env_dir(path, as_root)
+                        .env_dir(path, trusted)
                         .map_err(unsafe_path(option, path))?;
                     resolved.extend(entries.into_iter().map(|(name, bytes)| Resolved {
                         name,

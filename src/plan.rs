@@ -372,8 +372,8 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
         };
         (env, None)
     } else {
-        let as_root = crate::env_sources::reads_as_root(facts);
-        environment(request, &target, uid, db, as_root, restricted)?
+        let trusted = crate::env_sources::trusted_rules(facts, uid);
+        environment(request, &target, uid, db, trusted, restricted)?
     };
 
     let mut process = request.process.clone();
@@ -478,7 +478,7 @@ fn environment(
     target: &Option<Target>,
     uid: u32,
     db: &dyn UserDb,
-    as_root: bool,
+    trusted: bool,
     restricted: bool,
 ) -> Result<(EnvPlan, Option<Vec<(OsString, OsString)>>)> {
     let identity = match target {
@@ -500,7 +500,7 @@ fn environment(
         set.push(("PATH".into(), path.into()));
     }
     let mut unset: Vec<OsString> = Vec::new();
-    for change in crate::env_sources::resolve(&request.env.changes, db, as_root, restricted)? {
+    for change in crate::env_sources::resolve(&request.env.changes, db, trusted, restricted)? {
         set.retain(|(name, _)| *name != change.name);
         unset.retain(|name| *name != change.name);
         match change.value {

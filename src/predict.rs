@@ -25,17 +25,25 @@ use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: modes no longer decide.
-const OVERRIDES_MODES: u64 = (1 << 1) | (1 << 2);
+/// CAP_DAC_OVERRIDE overrides every mode bit but a file's execute bits;
+/// CAP_DAC_READ_SEARCH only the search (and read) bits of directories.
+const CAP_DAC_OVERRIDE: u64 = 1 << 1;
+const CAP_DAC_READ_SEARCH: u64 = 1 << 2;
 const CAP_SYS_RESOURCE: u32 = 24;
+/// RLIMIT_DATA, RLIMIT_STACK, RLIMIT_AS.
+const DATA: u32 = 2;
+const STACK: u32 = 3;
+const AS: u32 = 9;
 
 /// Who the target will be, for permission checks.
 struct Who {
     uid: u32,
     gid: u32,
     groups: Vec<u32>,
-    /// Root, or a target that keeps a capability that overrides modes.
+    /// Root, or a target that keeps CAP_DAC_OVERRIDE.
     overrides: bool,
+    /// ... or CAP_DAC_READ_SEARCH: directories only.
+    searches_any: bool,
 }
 
 const SEARCH: u32 = 1;
@@ -47,12 +55,16 @@ impl Who {
             uid: plan.uid,
             gid: plan.gid,
             groups: plan.groups.clone(),
-            overrides: plan.uid == 0 || plan.process.keep_caps & OVERRIDES_MODES != 0,
+            overrides: plan.uid == 0 || plan.process.keep_caps & CAP_DAC_OVERRIDE != 0,
+            searches_any: plan.process.keep_caps & CAP_DAC_READ_SEARCH != 0,
         }
     }
 
     /// What the mode bits grant, the class chosen as the kernel does.
     fn may(&self, stat: &FileStat, bit: u32) -> bool {
+        if self.searches_any && bit == SEARCH && is_type(stat, SFlag::S_IFDIR) {
+            return true;
+        }
         if self.overrides {
             // Root may execute a file only if someone may.
             let file = !is_type(stat, SFlag::S_IFDIR);
@@ -90,7 +102,17 @@ fn modes_decide(path: &Path) -> bool {
 
 /// Reach `path` as `who` would: search permission on every directory on
 /// the way, then the object itself (links followed, as the kernel does).
+/// Paths into /proc and /dev/fd mean something else in the process that
+/// will look them up (/proc/self is the dry run here, the command there):
+/// nothing about them is certain.
 fn reach(path: &Path, who: &Who) -> std::result::Result<FileStat, Failure> {
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.starts_with(b"/proc/") || bytes.starts_with(b"/dev/fd/") {
+        return nix::sys::stat::stat(path).map_err(|errno| Failure {
+            errno,
+            certain: false,
+        });
+    }
     let stat_of = |p: &Path| {
         nix::sys::stat::stat(p).map_err(|errno| Failure {
             errno,
@@ -145,11 +167,15 @@ fn exec_as(path: &Path, who: &Who) -> std::result::Result<(), Failure> {
             certain,
         })
     };
+    let special = {
+        let bytes = path.as_os_str().as_bytes();
+        bytes.starts_with(b"/proc/") || bytes.starts_with(b"/dev/fd/")
+    };
     if !is_type(&stat, SFlag::S_IFREG) {
-        return denied(true);
+        return denied(!special);
     }
     if !who.may(&stat, SEARCH) {
-        return denied(modes_decide(path));
+        return denied(!special && modes_decide(path));
     }
     let noexec = nix::sys::statvfs::statvfs(path)
         .is_ok_and(|fs| fs.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC));
@@ -343,8 +369,24 @@ fn resource_warnings(
             Resource::CpuAffinity(cpus) => {
                 let now = crate::sys::get_affinity()
                     .map_err(|e| Error::syscall("sched_getaffinity", e))?;
-                let outside: Vec<usize> =
-                    cpus.iter().copied().filter(|c| !now.contains(c)).collect();
+                // The CPUs the kernel knows of (0 if it will not say).
+                let configured = nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_CONF)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0) as usize;
+                let missing: Vec<usize> =
+                    cpus.iter().copied().filter(|&c| configured > 0 && c >= configured).collect();
+                let outside: Vec<usize> = cpus
+                    .iter()
+                    .copied()
+                    .filter(|c| !now.contains(c) && !missing.contains(c))
+                    .collect();
+                if !missing.is_empty() {
+                    warnings.push(format!(
+                        "--cpu-affinity: this machine has no CPU {} (it has {configured}): the run will fail",
+                        resources::format_cpu_list(&missing)
+                    ));
+                }
                 if !outside.is_empty() {
                     warnings.push(format!(
                         "--cpu-affinity: CPUs {} are not among this process's CPUs ({}): the run fails if its cpuset excludes them",
@@ -353,6 +395,15 @@ fn resource_warnings(
                     ));
                 }
             }
+            Resource::Rlimit {
+                resource: resource @ (STACK | DATA | AS),
+                soft,
+                ..
+            } if *soft < 1 << 20 => warnings.push(format!(
+                "--rlimit {}={}: below 1 MiB, the command may die as it starts (the kernel or the dynamic loader cannot map it), with no message from runas",
+                resources::limit_name(*resource),
+                resources::format_limit(*soft)
+            )),
             Resource::Rlimit {
                 resource: resources::RLIMIT_NPROC,
                 soft,
@@ -414,6 +465,7 @@ mod tests {
             gid: 1500,
             groups: vec![1700],
             overrides: false,
+            searches_any: false,
         };
         // The owner class decides even when it grants less than others.
         assert!(!who.may(&stat_with(1500, 0, 0o077), SEARCH));

@@ -137,24 +137,46 @@ pub fn systemd_sockets(
     Ok(count)
 }
 
-/// The descriptors open in this process, from /proc/self/fd; where /proc
-/// is missing, every number below the hard RLIMIT_NOFILE is asked (a
-/// descriptor cannot be above it... unless it was opened before the limit
-/// was lowered, so the hard limit, not the soft one).
+/// The kernel's default ceiling on descriptor numbers (fs.nr_open).
+const DEFAULT_NR_OPEN: u64 = 1 << 20;
+
+/// The descriptors open in this process, from /proc/self/fd. Where /proc
+/// is missing, every number up to the larger of the hard RLIMIT_NOFILE and
+/// the kernel's default ceiling is asked: a descriptor opened before the
+/// limit was lowered (by the caller, or by --rlimit nofile) lies above it.
+/// /proc/self/fd present but not listable (no descriptor left under a low
+/// --rlimit nofile) is an error: a partial list would let descriptors
+/// through unnoticed.
 pub fn open_descriptors() -> Result<Vec<i32>> {
-    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
-        let mut fds: Vec<i32> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
-        // The directory's own descriptor was listed and is closed now.
-        fds.retain(|&fd| sys::fd_flags(fd).is_ok());
-        fds.sort_unstable();
-        return Ok(fds);
+    let listing = |e: std::io::Error| {
+        Error::Io {
+        what: "listing /proc/self/fd (to close or check the inherited descriptors; with --rlimit nofile, leave room for one more)".into(),
+        source: e,
     }
-    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map_err(|e| Error::syscall("getrlimit(RLIMIT_NOFILE)", e))?;
-    let last = i32::try_from(hard.min(1 << 24)).unwrap_or(1 << 24);
-    Ok((0..last).filter(|&fd| sys::fd_flags(fd).is_ok()).collect())
+    };
+    match std::fs::read_dir("/proc/self/fd") {
+        Ok(entries) => {
+            let mut fds = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(listing)?;
+                if let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
+                    fds.push(fd);
+                }
+            }
+            // The directory's own descriptor was listed and is closed now.
+            fds.retain(|&fd| sys::fd_flags(fd).is_ok());
+            fds.sort_unstable();
+            Ok(fds)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (_, hard) =
+                nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                    .map_err(|e| Error::syscall("getrlimit(RLIMIT_NOFILE)", e))?;
+            let last = hard.clamp(DEFAULT_NR_OPEN, 1 << 24) as i32;
+            Ok((0..last).filter(|&fd| sys::fd_flags(fd).is_ok()).collect())
+        }
+        Err(e) => Err(listing(e)),
+    }
 }
 
 fn close_fds(kept: &Kept) -> Result<()> {

@@ -278,6 +278,11 @@ pub fn check_root_log_path(path: &Path) -> Result<()> {
         if is_type(&stat, SFlag::S_IFLNK) {
             return Err(refuse(Problem::Symlink));
         }
+        // The real run's non-blocking open of a FIFO without a reader
+        // fails first, and says so in these words.
+        if is_type(&stat, SFlag::S_IFIFO) {
+            return Err(refuse(Problem::NotRegular("a FIFO or a device")));
+        }
         if !is_type(&stat, SFlag::S_IFREG) {
             return Err(refuse(Problem::NotRegular(kind_of(&stat))));
         }

@@ -566,6 +566,18 @@ pub fn read_source(path: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
         return read_all(fd, path);
     }
     let parent = walk(path)?;
+    // Looked at before it is opened (root opens nothing someone else
+    // planted, not even a FIFO without blocking), then checked again as
+    // opened.
+    let seen = parent.lstat()?.ok_or(Problem::Io {
+        at: parent.entry(),
+        errno: Errno::ENOENT,
+    })?;
+    if is_type(&seen, SFlag::S_IFLNK) {
+        return Err(Problem::Symlink);
+    }
+    parent.check_shared_entry(&seen)?;
+    check_source(&seen)?;
     let fd = parent.open(OFlag::O_RDONLY, 0)?;
     let stat = fstat(&fd).map_err(|errno| Problem::Io {
         at: parent.entry(),
@@ -573,6 +585,12 @@ pub fn read_source(path: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
     })?;
     parent.check_shared_entry(&stat)?;
     check_source(&stat)?;
+    if (stat.st_dev, stat.st_ino) != (seen.st_dev, seen.st_ino) {
+        return Err(Problem::Io {
+            at: parent.entry(),
+            errno: Errno::EAGAIN,
+        });
+    }
     read_all(fd, &parent.entry())
 }
 

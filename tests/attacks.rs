@@ -1303,3 +1303,131 @@ fn env_files_from_root_owned_places_apply_in_command_line_order() {
         assert!(!env.contains_key(".hidden"), "{args:?}");
     }
 }
+
+/// A launcher that is not root but may switch users (systemd's `User=` with
+/// `AmbientCapabilities=CAP_SETUID CAP_SETGID`): the target plants a link
+/// to the launcher's own secret as its env file and envdir entry. Reading
+/// "with the caller's rights" would hand the target the secret; the
+/// trusted-path rules apply to any switch to another uid.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn env_files_of_a_launcher_with_cap_setuid_alone_are_not_steered_by_the_target() {
+    let Some(w) = world("env_files_cap_setuid_launcher") else {
+        return;
+    };
+    // bob (1501) is the launcher; his secret, readable by him alone.
+    let bobs = w.owned_dir("bob-private", 1501, 1501);
+    fs::set_permissions(&bobs, fs::Permissions::from_mode(0o700)).unwrap();
+    let secret = bobs.join("secret.env");
+    fs::write(&secret, "TOKEN=bobs-secret\n").unwrap();
+    chown(&secret, 1501, 1501);
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    // alice (the target) plants links in a directory of hers.
+    let alices = alice_dir(&w, "alice-run");
+    let planted = as_alice(
+        &w,
+        &format!(
+            "ln -s '{secret}' '{dir}/app.env' && mkdir '{dir}/env.d' && ln -s '{secret}' '{dir}/env.d/TOKEN'",
+            secret = s(&secret),
+            dir = s(&alices)
+        ),
+    );
+    assert!(planted.output.status.success(), "{}", planted.describe());
+    // By name: in the fixture, the account *named* "1501" is uid 0, and
+    // setpriv looks digit strings up as names first.
+    let launcher = [
+        "/usr/bin/setpriv",
+        "--reuid=bob",
+        "--regid=bob",
+        "--clear-groups",
+        "--inh-caps=+setuid,+setgid",
+        "--ambient-caps=+setuid,+setgid",
+    ];
+    let env_file = format!("{}/app.env", s(&alices));
+    let env_dir = format!("{}/env.d", s(&alices));
+    for (option, path) in [("--env-file", &env_file), ("--envdir", &env_dir)] {
+        let run = w.runas_under(
+            &launcher,
+            &[
+                "-u",
+                "alice",
+                option,
+                path,
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo target-pid $$ TOKEN=$TOKEN",
+            ],
+        );
+        assert!(
+            !run.stdout.contains("bobs-secret"),
+            "the secret reached the target\n{}",
+            run.describe()
+        );
+        run.assert_refused(option);
+    }
+    // The control: the same launcher runs alice without the files, as
+    // bob with the two capabilities only.
+    let run = w.runas_under(
+        &launcher,
+        &["-u", "alice", "--", "/bin/sh", "-c", "echo target-pid $$"],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let launched = w.program(
+        Path::new(launcher[0]),
+        &[&launcher[1..], &["/usr/bin/id", "-u"]].concat(),
+    );
+    assert!(
+        launched.stdout.lines().any(|l| l == "1501"),
+        "{}",
+        launched.describe()
+    );
+}
+
+/// An inherited descriptor (root's file, open for appending) must be gone
+/// before the target runs with --close-fds or --daemon, even when
+/// --rlimit nofile leaves no descriptor to list /proc/self/fd with and
+/// close_range is refused (old kernels, seccomp) or reports success
+/// without acting: runas fails closed rather than trust a partial list.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_low_descriptor_limit_cannot_blind_the_close_fds_check() {
+    let Some(w) = world("low_nofile_close_fds") else {
+        return;
+    };
+    let log = w.file("root.log", "", 0o644);
+    let probe = w.file(
+        "write-7.sh",
+        "#!/bin/sh\necho written-by-the-target >&7 && echo target-pid $$\n",
+        0o755,
+    );
+    for (inject, extra) in [
+        ("inject=close_range:error=EINVAL", "--close-fds"),
+        ("inject=close_range:error=EPERM", "--close-fds"),
+        ("inject=close_range:retval=0", "--close-fds"),
+        ("inject=close_range:error=EPERM", "--daemon"),
+    ] {
+        let script = format!(
+            "exec 7>>'{log}'; exec strace -f -qq -o /dev/null -e '{inject}' '{runas}' -u alice {extra} --rlimit nofile=3 -- '{probe}'",
+            log = s(&log),
+            runas = s(&w.runas),
+            probe = s(&probe),
+        );
+        let run = w.program(Path::new("/bin/sh"), &["-c", &script]);
+        // A daemon's caller reports the daemon's failure.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !fs::read_to_string(&log)
+                .unwrap()
+                .contains("written-by-the-target"),
+            "{inject} {extra}: the target wrote through an inherited descriptor\n{}",
+            run.describe()
+        );
+        assert_eq!(
+            run.code(),
+            Some(125),
+            "{inject} {extra}\n{}",
+            run.describe()
+        );
+    }
+}

@@ -390,3 +390,65 @@ fn what_works_but_maybe_not_as_meant_is_a_warning() {
     ]);
     assert!(dry.stdout.contains("\"warnings\":[]"), "{}", dry.describe());
 }
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn paths_that_mean_another_process_are_never_a_verdict() {
+    let Some(w) = world("paths_that_mean_another_process_are_never_a_verdict") else {
+        return;
+    };
+    // /proc/self/cwd is the dry run's directory there, the command's after
+    // --chdir in the real run.
+    let app = root_dir(&w, "app", 0o755);
+    script(&app, "run", 0o755);
+    let args = [
+        "-u",
+        "alice",
+        "--chdir",
+        s(&app),
+        "--",
+        "/proc/self/cwd/run",
+    ];
+    let dry = w.runas(&with_dry_run(&args));
+    assert_eq!(dry.code(), Some(0), "{}", dry.describe());
+    let real = w.runas(&args);
+    assert!(
+        real.stdout.contains("the-command-ran"),
+        "{}",
+        real.describe()
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_kept_capability_is_judged_for_what_it_overrides() {
+    let Some(w) = world("a_kept_capability_is_judged_for_what_it_overrides") else {
+        return;
+    };
+    // CAP_DAC_READ_SEARCH lets alice through a 0700 directory, but does not
+    // let her execute a file without execute permission for her.
+    let private = root_dir(&w, "private", 0o700);
+    let tool = script(&private, "tool", 0o755);
+    let keep = [
+        "-u",
+        "alice",
+        "--keep-caps",
+        "dac_read_search",
+        "--allow-root-caps",
+        "dac_read_search",
+    ];
+    let mut args = keep.to_vec();
+    args.extend(["--", s(&tool)]);
+    let dry = w.runas(&with_dry_run(&args));
+    assert_eq!(dry.code(), Some(0), "{}", dry.describe());
+    let real = w.runas(&args);
+    assert!(
+        real.stdout.contains("the-command-ran"),
+        "{}",
+        real.describe()
+    );
+    let locked = script(&private, "locked", 0o700);
+    let mut args = keep.to_vec();
+    args.extend(["--", s(&locked)]);
+    assert_certain(&w, NONE, &args, "permission denied");
+}

@@ -582,10 +582,12 @@ fn dry_run_lists_the_settings_before_the_switch() {
             .position(|s| s.starts_with(prefix))
             .unwrap_or_else(|| panic!("no step {prefix:?}\n{}", run.describe()))
     };
+    // The OOM score first: whether a lower one is allowed is the kernel's
+    // to say, and a refusal then stops the run before anything changed.
     let order = [
+        at("openat(\"/proc/self/oom_score_adj\""),
         at("prlimit64(0, RLIMIT_NOFILE, soft=100, hard=200)"),
         at("setpriority(PRIO_PROCESS, 0, -5)"),
-        at("openat(\"/proc/self/oom_score_adj\""),
         at("ioprio_set(IOPRIO_WHO_PROCESS, 0, best-effort:7)"),
         at("sched_setaffinity(0, 0)"),
         at("setgroups("),
