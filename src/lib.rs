@@ -62,7 +62,22 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
+/// bench/run's stage split: a build made with RUNAS_BENCH_STOP_AT=STAGE in
+/// its environment execs /bin/true when it reaches STAGE instead of going
+/// on, so the cost of each stage is the difference between two builds. A
+/// compile-time constant: every other build has no trace of it.
+const BENCH_STOP_AT: Option<&str> = option_env!("RUNAS_BENCH_STOP_AT");
+
+/// Stop here if this is the bench build for `stage` (see above).
+pub fn bench_stage(stage: &str, promise: sys::WholeProgram) {
+    if BENCH_STOP_AT == Some(stage) {
+        let _ = exec::exec(&["/bin/true".into()], &plan::EnvPlan::default(), promise);
+        std::process::exit(125);
+    }
+}
+
 fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
+    bench_stage("start", promise);
     // argc 0 (an execve with an empty argv, as in CVE-2021-4034, which the
     // kernel now turns into one empty argument): no program name to pick a
     // mode by, and argv[1] would be the first environment string.
@@ -81,6 +96,7 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
         Rules::Runas => spec::interpret(cli::parse(args)?)?,
         rules => compat::parse_args(rules, &args)?,
     };
+    bench_stage("parse", promise);
     let db = userdb::SystemDb;
     match invocation {
         Invocation::Print(text) => print(&text),
@@ -92,7 +108,9 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
             json,
         } => {
             let plan = plan::resolve(&request, &facts, &db)?;
+            bench_stage("plan", promise);
             let steps = steps::build(&plan, &facts, &command)?;
+            bench_stage("checks", promise);
             if dry_run {
                 print(&show::dry_run(&plan, &steps, &facts, &command, json, &db)?)
             } else {

@@ -121,10 +121,12 @@ impl Run<'_> {
                 .push(("LISTEN_PID".into(), getpid().to_string().into())),
             Step::Setting(setting) => process::apply(&setting, self.parent, self.lock)?,
             Step::Verify(regain, resources) => {
+                crate::bench_stage("switch", self.promise);
                 verify::verify(plan, regain, self.lock, self.promise)?;
                 crate::resources::verify(&resources)?;
             }
             Step::Exec { .. } => {
+                crate::bench_stage("verify", self.promise);
                 if let Some(status) = &self.status {
                     status.about_to_exec();
                 }
