@@ -86,17 +86,53 @@ impl GroupEntry<'_> {
     }
 }
 
-/// A file's contents; a missing file reads as empty, as both C libraries
-/// treat it ("no entries"), any other failure is an error.
-pub fn read(path: &str) -> Result<Vec<u8>, Errno> {
-    match std::fs::read(path) {
-        Ok(text) => Ok(text),
-        Err(e) => match e.raw_os_error().map(Errno::from_raw) {
-            Some(Errno::ENOENT | Errno::ENOTDIR) => Ok(Vec::new()),
-            Some(errno) => Err(errno),
-            None => Err(Errno::EIO),
-        },
+/// A file's contents: on the heap, or for a large file in huge pages
+/// (sys::FileBuffer).
+pub enum Text {
+    Small(Vec<u8>),
+    Large(crate::sys::FileBuffer),
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Small(bytes) => bytes,
+            Text::Large(buffer) => buffer.as_slice(),
+        }
     }
+}
+
+/// From this size on, a file is read into huge pages.
+const LARGE: usize = 1 << 20;
+
+/// A file's contents; a missing file reads as empty, as both C libraries
+/// treat it ("no entries"), any other failure is an error. One open (at:
+/// musl's open adds an fcntl for O_CLOEXEC), one fstat for the size, reads
+/// until end of file.
+pub fn read(path: &str) -> Result<Text, Errno> {
+    use nix::fcntl::{AT_FDCWD, OFlag, openat};
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let fd = match openat(
+        AT_FDCWD,
+        path,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+        nix::sys::stat::Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(Text::Small(Vec::new())),
+        Err(errno) => return Err(errno),
+    };
+    let size = usize::try_from(nix::sys::stat::fstat(&fd)?.st_size).unwrap_or(0);
+    if size >= LARGE {
+        return crate::sys::FileBuffer::read(fd.as_fd(), size).map(Text::Large);
+    }
+    let mut bytes = Vec::with_capacity(size + 1);
+    std::fs::File::from(fd)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
+    Ok(Text::Small(bytes))
 }
 
 /// isspace(3) in the C locale.
@@ -107,18 +143,25 @@ fn is_c_space(b: u8) -> bool {
 /// One physical line, without its newline.
 #[derive(Clone, Copy)]
 struct Line<'a> {
-    /// 1-based.
-    number: usize,
+    /// The whole text the line is part of, for its number.
+    text: &'a [u8],
     raw: &'a [u8],
+}
+
+impl Line<'_> {
+    /// 1-based; counted when asked (for a message), not for every line.
+    fn number(&self) -> usize {
+        let start = self.raw.as_ptr() as usize - self.text.as_ptr() as usize;
+        1 + self.text[..start].iter().filter(|&&b| b == b'\n').count()
+    }
 }
 
 fn lines(text: &[u8]) -> impl Iterator<Item = Line<'_>> {
     // A newline at the end of the file does not start another line.
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     text.split(|&b| b == b'\n')
-        .enumerate()
         .filter(move |_| !text.is_empty())
-        .map(|(i, raw)| Line { number: i + 1, raw })
+        .map(move |raw| Line { text, raw })
 }
 
 /// A line as glibc's lookups (getpwnam and friends) see it: cut at the
@@ -261,10 +304,43 @@ fn group_entry(raw: &[u8]) -> Result<GroupEntry<'_>, &'static str> {
     })
 }
 
+/// The lines of `text` that contain `needle`, in file order, each once: a
+/// line that does not contain a name can be neither its entry nor list it
+/// as a member, so the others need not be looked at. (A 100,000-line file
+/// is searched with memmem instead of split and parsed line by line; the
+/// line number, for a message, is counted only when one is needed.)
+fn lines_containing<'a, 'n>(
+    text: &'a [u8],
+    needle: &'n [u8],
+) -> impl Iterator<Item = Line<'a>> + use<'a, 'n> {
+    // As `lines`: a final newline does not start another line.
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        if needle.is_empty() || from > text.len() {
+            return None;
+        }
+        let at = from + crate::sys::memmem(&text[from..], needle)?;
+        let start = text[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = text[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| at + i);
+        from = end + 1;
+        Some(Line {
+            text,
+            raw: &text[start..end],
+        })
+    })
+}
+
 fn malformed(file: &'static str, line: Line<'_>) -> impl FnOnce(&'static str) -> Malformed {
     move |why| Malformed {
         file,
-        line: line.number,
+        line: line.number(),
         why,
     }
 }
@@ -281,7 +357,7 @@ fn by_name<'a, T>(
     if is_nis(name) {
         return Ok(None);
     }
-    for line in lines(text) {
+    for line in lines_containing(text, name) {
         let Some(view) = lookup_view(line.raw) else {
             continue;
         };
@@ -360,7 +436,7 @@ fn might_list(raw: &[u8], user: &[u8]) -> bool {
 pub fn group_list(text: &[u8], user: &str, primary: u32) -> Result<Vec<u32>, Malformed> {
     let user = user.as_bytes();
     let mut list = vec![primary];
-    for line in lines(text) {
+    for line in lines_containing(text, user) {
         if !might_list(line.raw, user) {
             continue;
         }
@@ -631,12 +707,31 @@ odd:x:80:alice:more";
     }
 
     #[test]
+    fn candidate_lines_are_exactly_the_lines_that_contain_the_name() {
+        use proptest::prelude::*;
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        proptest!(|(text in proptest::collection::vec(prop_oneof![
+                Just(b'a'), Just(b'b'), Just(b'\n'), Just(b':'), Just(b','), Just(0u8)
+            ], 0..200),
+            needle in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 1..4))| {
+            let expected: Vec<(usize, &[u8])> = lines(&text)
+                .filter(|l| contains(l.raw, &needle))
+                .map(|l| (l.number(), l.raw))
+                .collect();
+            let found: Vec<(usize, &[u8])> = lines_containing(&text, &needle)
+                .map(|l| (l.number(), l.raw))
+                .collect();
+            prop_assert_eq!(found, expected);
+        });
+    }
+
+    #[test]
     fn lines_are_numbered_and_a_final_newline_adds_none() {
-        let numbers: Vec<usize> = lines(b"a\nb\n").map(|l| l.number).collect();
+        let numbers: Vec<usize> = lines(b"a\nb\n").map(|l| l.number()).collect();
         assert_eq!(numbers, [1, 2]);
         assert_eq!(lines(b"").count(), 0);
         assert_eq!(
-            lines(b"a\n\nb").map(|l| l.number).collect::<Vec<_>>(),
+            lines(b"a\n\nb").map(|l| l.number()).collect::<Vec<_>>(),
             [1, 2, 3]
         );
     }

@@ -390,6 +390,140 @@ pub fn set_resuid(_: WholeProgram, uid: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// memmem(3): where `needle` first occurs in `haystack`. The C library's
+/// (SIMD in glibc, two-way in musl) finds a name in a 10 MB account file
+/// several times faster than a byte loop.
+pub fn memmem(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    // SAFETY: both pointers and lengths describe live slices, which memmem
+    // only reads; the result is null or points into `haystack`.
+    let found = unsafe {
+        libc::memmem(
+            haystack.as_ptr().cast(),
+            haystack.len(),
+            needle.as_ptr().cast(),
+            needle.len(),
+        )
+    };
+    (!found.is_null()).then(|| found as usize - haystack.as_ptr() as usize)
+}
+
+/// A large file's contents in anonymous memory backed by transparent huge
+/// pages where the kernel allows them (madvise mode, the default of most
+/// distributions): a 10 MB /etc/group read into ordinary pages costs a
+/// page fault per 4 KiB (about 2,500 of them, several milliseconds), into
+/// 2 MiB pages a handful. The mapping is private and anonymous, so nobody
+/// can change it under runas (a file mapping could change, or raise
+/// SIGBUS, if the file did).
+pub struct FileBuffer {
+    map: *mut u8,
+    map_len: usize,
+    /// Where the contents start: the first 2 MiB boundary in the mapping.
+    start: usize,
+    len: usize,
+}
+
+const HUGE_PAGE: usize = 2 << 20;
+
+impl FileBuffer {
+    /// Read all of `fd` (a regular file of about `size` bytes) into a new
+    /// buffer. The file may have grown since its size was taken: reading
+    /// goes on until read(2) returns 0, into a bigger buffer if need be.
+    pub fn read(fd: std::os::fd::BorrowedFd<'_>, size: usize) -> Result<FileBuffer, Errno> {
+        use std::os::fd::AsRawFd;
+        let mut buffer = FileBuffer::with_capacity(size + 1)?;
+        loop {
+            if buffer.len == buffer.capacity() {
+                let mut bigger = FileBuffer::with_capacity(buffer.capacity() * 2)?;
+                bigger.spare()[..buffer.len].copy_from_slice(buffer.as_slice());
+                bigger.len = buffer.len;
+                buffer = bigger;
+            }
+            let spare = buffer.spare();
+            // SAFETY: the pointer and length describe the writable, unused
+            // part of the mapping, which nothing else refers to.
+            let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+            match Errno::result(n) {
+                Ok(0) => return Ok(buffer),
+                Ok(n) => buffer.len += n as usize,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn with_capacity(capacity: usize) -> Result<FileBuffer, Errno> {
+        // Room to start at a 2 MiB boundary.
+        let map_len = capacity.div_ceil(HUGE_PAGE) * HUGE_PAGE + HUGE_PAGE;
+        // SAFETY: a new private anonymous mapping; no existing memory is
+        // named.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let start = (map as usize).next_multiple_of(HUGE_PAGE) - map as usize;
+        // SAFETY: the range lies inside the mapping just made. Advice only:
+        // where the kernel has no huge pages, ordinary ones serve.
+        unsafe {
+            libc::madvise(
+                map.cast::<u8>().add(start).cast(),
+                map_len - start,
+                libc::MADV_HUGEPAGE,
+            );
+        }
+        Ok(FileBuffer {
+            map: map.cast(),
+            map_len,
+            start,
+            len: 0,
+        })
+    }
+
+    fn capacity(&self) -> usize {
+        self.map_len - self.start
+    }
+
+    fn spare(&mut self) -> &mut [u8] {
+        // SAFETY: [start + len, map_len) lies inside the mapping, which this
+        // buffer alone owns; &mut self makes the borrow exclusive.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.map.add(self.start + self.len),
+                self.capacity() - self.len,
+            )
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: [start, start + len) lies inside the mapping and was
+        // written by read(2).
+        unsafe { std::slice::from_raw_parts(self.map.add(self.start), self.len) }
+    }
+}
+
+impl Drop for FileBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the mapping this buffer made, unmapped once.
+        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+    }
+}
+
+// SAFETY: the buffer owns its mapping outright and hands out shared
+// slices only through &self; nothing in it is tied to a thread.
+unsafe impl Send for FileBuffer {}
+unsafe impl Sync for FileBuffer {}
+
 /// fork(2).
 pub fn fork(_: WholeProgram) -> Result<nix::unistd::ForkResult, Errno> {
     // SAFETY: the token's promise: one thread, so the child is a complete
@@ -687,6 +821,33 @@ pub fn get_affinity() -> Result<Vec<usize>, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_file_is_read_whole_even_past_its_announced_size() {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        let mut file = tempfile::tempfile().unwrap();
+        let text: Vec<u8> = (0..3 * HUGE_PAGE + 12345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        file.write_all(&text).unwrap();
+        use std::io::Seek;
+        for hint in [text.len(), 10, HUGE_PAGE - 1] {
+            file.rewind().unwrap();
+            let buffer = FileBuffer::read(file.as_fd(), hint).unwrap();
+            assert_eq!(buffer.as_slice().len(), text.len(), "hint {hint}");
+            assert!(buffer.as_slice() == &text[..], "hint {hint}");
+            assert_eq!(buffer.as_slice().as_ptr() as usize % HUGE_PAGE, 0);
+        }
+    }
+
+    #[test]
+    fn memmem_finds_the_first_occurrence() {
+        assert_eq!(memmem(b"abcabc", b"ca"), Some(2));
+        assert_eq!(memmem(b"abcabc", b"x"), None);
+        assert_eq!(memmem(b"", b"a"), None);
+        assert_eq!(memmem(b"ab", b""), Some(0));
+    }
     use std::alloc::{GlobalAlloc, Layout};
 
     #[test]

@@ -187,7 +187,7 @@ fn memberships() -> Memberships {
 
 /// A file's text, read at most once per run whatever the number of lookups.
 fn file_text(
-    cell: &'static OnceLock<Result<Vec<u8>, Errno>>,
+    cell: &'static OnceLock<Result<files::Text, Errno>>,
     path: &str,
 ) -> Result<&'static [u8], LookupError> {
     match cell.get_or_init(|| files::read(path)) {
@@ -197,12 +197,12 @@ fn file_text(
 }
 
 fn passwd_text() -> Result<&'static [u8], LookupError> {
-    static TEXT: OnceLock<Result<Vec<u8>, Errno>> = OnceLock::new();
+    static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
     file_text(&TEXT, files::PASSWD)
 }
 
 fn group_text() -> Result<&'static [u8], LookupError> {
-    static TEXT: OnceLock<Result<Vec<u8>, Errno>> = OnceLock::new();
+    static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
     file_text(&TEXT, files::GROUP)
 }
 

@@ -160,6 +160,50 @@ fn each_group_policy() {
     id.assert_ids(0, 0, &[]);
 }
 
+/// Account files of several megabytes (read into huge pages, searched for
+/// the lines that name the user): the same identity as from the small
+/// fixture, with the entries far from the start of each file.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn large_account_files_give_the_same_identity() {
+    let Some(w) = world("large_account_files") else {
+        return;
+    };
+    let small_alice = w.runas(&with_probe(&["-u", "alice"])).identity();
+    let small_crowd = w.runas(&with_probe(&["-u", "crowd"])).identity();
+    for (file, line) in [
+        (
+            "passwd",
+            "filler{i}:x:{id}:{id}:a filler account, to make the file large:/home/filler{i}:/bin/sh\n",
+        ),
+        (
+            "group",
+            "fillergroup{i}:x:{id}:filler{i},filler{j},aliceX,xalice,crowdy\n",
+        ),
+    ] {
+        let path = w.path().join(file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        let mut text = String::new();
+        for i in 0..40_000u32 {
+            text.push_str(
+                &line
+                    .replace("{id}", &(200_000 + i).to_string())
+                    .replace("{j}", &(i + 1).to_string())
+                    .replace("{i}", &i.to_string()),
+            );
+        }
+        text.push_str(&original);
+        assert!(text.len() > 2 << 20, "{file} is only {} bytes", text.len());
+        std::fs::write(&path, text).unwrap();
+    }
+    let alice = w.runas(&with_probe(&["-u", "alice"])).identity();
+    alice.assert_ids(small_alice.uid[0], small_alice.gid[0], &small_alice.groups);
+    assert_eq!(alice.env, small_alice.env);
+    let crowd = w.runas(&with_probe(&["-u", "crowd"])).identity();
+    crowd.assert_ids(1600, 1600, &small_crowd.groups);
+    assert_eq!(crowd.groups, crowd_groups());
+}
+
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn user_in_two_thousand_groups_gets_all_of_them() {
