@@ -112,7 +112,6 @@ const LARGE: usize = 1 << 20;
 /// until end of file.
 pub fn read(path: &str) -> Result<Text, Errno> {
     use nix::fcntl::{AT_FDCWD, OFlag, openat};
-    use std::io::Read;
     use std::os::fd::AsFd;
     let fd = match openat(
         AT_FDCWD,
@@ -128,10 +127,28 @@ pub fn read(path: &str) -> Result<Text, Errno> {
     if size >= LARGE {
         return crate::sys::FileBuffer::read(fd.as_fd(), size).map(Text::Large);
     }
-    let mut bytes = Vec::with_capacity(size + 1);
-    std::fs::File::from(fd)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
+    // Room for one byte more than fstat said: a read that stops short at
+    // exactly the announced size is the end of the file, without the
+    // extra read that would return 0.
+    let mut bytes = vec![0u8; size + 1];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match nix::unistd::read(&fd, &mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if len == size && len < bytes.len() {
+                    break;
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    bytes.truncate(len);
     Ok(Text::Small(bytes))
 }
 

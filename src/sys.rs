@@ -541,6 +541,19 @@ pub const UNSET_ID: u32 = u32::MAX;
 /// kernel reports it wrote is kept, so a call that "succeeds" without
 /// writing yields an empty list, which matches no plan that has groups.
 pub fn getgroups() -> Result<Vec<u32>, Errno> {
+    // Most lists fit in a small first guess: one call instead of the two
+    // of count-then-read. EINVAL says the list is longer.
+    const FIRST_GUESS: usize = 64;
+    let mut guess = [UNSET_ID; FIRST_GUESS];
+    // SAFETY: `guess` has room for FIRST_GUESS gids, the size passed.
+    let written = unsafe { libc::getgroups(FIRST_GUESS as libc::c_int, guess.as_mut_ptr()) };
+    match Errno::result(written) {
+        Ok(n) if usize::try_from(n).is_ok_and(|n| n <= FIRST_GUESS) => {
+            return Ok(guess[..n as usize].to_vec());
+        }
+        Ok(_) | Err(Errno::EINVAL) => {}
+        Err(e) => return Err(e),
+    }
     let mut last = Errno::EINVAL;
     // The list cannot grow between the two calls of a single-threaded
     // process; a few attempts bound the loop against a kernel (or a fault
