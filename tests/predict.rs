@@ -60,6 +60,19 @@ fn assert_certain(w: &World, prefix: &[&str], args: &[&str], needle: &str) {
     );
 }
 
+/// The dry run says nothing against the plan, and the real run indeed
+/// runs the command.
+fn assert_predicts_success(w: &World, args: &[&str]) {
+    let dry = w.runas(&with_dry_run(args));
+    assert_eq!(dry.code(), Some(0), "{}", dry.describe());
+    let real = w.runas(args);
+    assert!(
+        real.stdout.contains("the-command-ran"),
+        "{}",
+        real.describe()
+    );
+}
+
 /// The dry run succeeds and its JSON warnings contain `needle`.
 fn assert_warned(w: &World, prefix: &[&str], args: &[&str], needle: &str) -> String {
     let mut all = vec!["--json"];
@@ -68,49 +81,20 @@ fn assert_warned(w: &World, prefix: &[&str], args: &[&str], needle: &str) -> Str
     assert_eq!(dry.code(), Some(0), "{}", dry.describe());
     // The world's launcher reports its pid first; the JSON is the last line.
     let line = dry.stdout.lines().last().unwrap_or_default();
-    let json: serde_like::Value = serde_like::parse(line);
-    let warnings = json.warnings();
+    let printed = python_on_json(
+        "import json,sys\nfor w in json.load(sys.stdin)['warnings']: print(json.dumps(w))",
+        line,
+        &[],
+    );
+    let warnings: Vec<String> = printed
+        .lines()
+        .map(|l| l.trim_matches('"').to_owned())
+        .collect();
     assert!(
         warnings.iter().any(|w| w.contains(needle)),
         "no warning with {needle:?} in {warnings:?}"
     );
     warnings.join("\n")
-}
-
-/// Just enough JSON for the `warnings` list, read with python3 (the
-/// privileged tests need it anyway) rather than a new dependency.
-mod serde_like {
-    pub struct Value(Vec<String>);
-
-    pub fn parse(text: &str) -> Value {
-        let out = std::process::Command::new("/usr/bin/python3")
-            .args([
-                "-c",
-                "import json,sys\nfor w in json.load(sys.stdin)['warnings']: print(json.dumps(w))",
-            ])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(text.as_bytes())?;
-                child.wait_with_output()
-            })
-            .expect("python3");
-        assert!(out.status.success(), "not JSON with warnings: {text}");
-        Value(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(|l| l.trim_matches('"').to_owned())
-                .collect(),
-        )
-    }
-
-    impl Value {
-        pub fn warnings(&self) -> &[String] {
-            &self.0
-        }
-    }
 }
 
 const NONE: &[&str] = &[];
@@ -180,14 +164,7 @@ fn a_command_the_target_may_not_execute_is_predicted() {
     // The same file is fine for its group's members: no prediction.
     fs::set_permissions(&tool, fs::Permissions::from_mode(0o754)).unwrap();
     std::os::unix::fs::chown(&tool, Some(0), Some(1700)).unwrap();
-    let dry = w.runas(&with_dry_run(&["-u", "alice", "--", s(&tool)]));
-    assert_eq!(dry.code(), Some(0), "{}", dry.describe());
-    let real = w.runas(&["-u", "alice", "--", s(&tool)]);
-    assert!(
-        real.stdout.contains("the-command-ran"),
-        "{}",
-        real.describe()
-    );
+    assert_predicts_success(&w, &["-u", "alice", "--", s(&tool)]);
 }
 
 #[test]
@@ -409,14 +386,7 @@ fn paths_that_mean_another_process_are_never_a_verdict() {
         "--",
         "/proc/self/cwd/run",
     ];
-    let dry = w.runas(&with_dry_run(&args));
-    assert_eq!(dry.code(), Some(0), "{}", dry.describe());
-    let real = w.runas(&args);
-    assert!(
-        real.stdout.contains("the-command-ran"),
-        "{}",
-        real.describe()
-    );
+    assert_predicts_success(&w, &args);
 }
 
 #[test]
@@ -439,14 +409,7 @@ fn a_kept_capability_is_judged_for_what_it_overrides() {
     ];
     let mut args = keep.to_vec();
     args.extend(["--", s(&tool)]);
-    let dry = w.runas(&with_dry_run(&args));
-    assert_eq!(dry.code(), Some(0), "{}", dry.describe());
-    let real = w.runas(&args);
-    assert!(
-        real.stdout.contains("the-command-ran"),
-        "{}",
-        real.describe()
-    );
+    assert_predicts_success(&w, &args);
     let locked = script(&private, "locked", 0o700);
     let mut args = keep.to_vec();
     args.extend(["--", s(&locked)]);

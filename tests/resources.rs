@@ -10,7 +10,7 @@ use common::*;
 use nix::sys::resource::Resource;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn world(test: &str) -> Option<World> {
     privileged(test).then(World::new)
@@ -398,13 +398,9 @@ fn a_caller_without_cap_sys_resource_cannot_raise_a_hard_limit() {
     c.assert_printed(&run, &["50", "500", "0", "0"]);
 }
 
-#[test]
-#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
-fn root_without_cap_sys_resource_is_refused_by_name() {
-    // Root in a container started with --cap-drop SYS_RESOURCE: uid 0 is not enough.
-    let Some(c) = case("rlimit_root_without_cap") else {
-        return;
-    };
+/// The START_LIMITS, then root without CAP_SYS_RESOURCE (a container
+/// started with --cap-drop SYS_RESOURCE).
+fn root_without_cap_sys_resource() -> Vec<OsString> {
     let mut prefix: Vec<OsString> = START_LIMITS.iter().map(OsString::from).collect();
     prefix.extend(
         [
@@ -416,6 +412,17 @@ fn root_without_cap_sys_resource_is_refused_by_name() {
         ]
         .map(OsString::from),
     );
+    prefix
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn root_without_cap_sys_resource_is_refused_by_name() {
+    // Root in a container started with --cap-drop SYS_RESOURCE: uid 0 is not enough.
+    let Some(c) = case("rlimit_root_without_cap") else {
+        return;
+    };
+    let prefix = root_without_cap_sys_resource();
     let run = c.run(
         &prefix,
         &["-u", "alice", "--rlimit", "nofile=:2000"],
@@ -442,17 +449,7 @@ fn without_cap_sys_resource_the_dry_run_warns_of_what_the_run_refuses() {
     let Some(c) = case("resources_dry_run_privilege") else {
         return;
     };
-    let mut prefix: Vec<OsString> = START_LIMITS.iter().map(OsString::from).collect();
-    prefix.extend(
-        [
-            "/usr/sbin/capsh",
-            "--drop=cap_sys_resource",
-            "--",
-            "-c",
-            "exec \"$0\" \"$@\"",
-        ]
-        .map(OsString::from),
-    );
+    let prefix = root_without_cap_sys_resource();
     let dry = |args: &[&str]| {
         let mut all = vec!["--dry-run", "-u", "alice"];
         all.extend_from_slice(args);
@@ -604,26 +601,13 @@ fn dry_run_lists_the_settings_before_the_switch() {
 
 /// `expr` (Python, over the parsed document `d`) of a JSON text, as JSON.
 fn json_at(json: &str, expr: &str) -> String {
-    let mut child = Command::new("/usr/bin/python3")
-        .args([
-            "-c",
-            "import json, sys\nd = json.load(sys.stdin)\nprint(json.dumps(eval(sys.argv[1]), separators=(',', ':')))",
-            expr,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(json.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "not JSON, or no {expr}: {json}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    python_on_json(
+        "import json, sys\nd = json.load(sys.stdin)\nprint(json.dumps(eval(sys.argv[1]), separators=(',', ':')))",
+        json,
+        &[expr],
+    )
+    .trim()
+    .to_owned()
 }
 
 #[test]

@@ -456,22 +456,7 @@ def walk(prefix, v):
         print(prefix[:-1] + "=" + json.dumps(v))
 walk("", json.loads(sys.stdin.read()))
 "#;
-    let mut child = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(json.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "invalid JSON: {json}");
-    String::from_utf8(out.stdout).unwrap()
+    python_on_json(script, json, &[])
 }
 
 fn keys(fields: &str) -> Vec<&str> {

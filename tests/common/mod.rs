@@ -645,3 +645,28 @@ pub fn assert_injected(run: &Run) {
         run.describe()
     );
 }
+
+/// Run a python3 `script` with `json` on its stdin and `args` after it,
+/// and return what it prints: the tests read --dump and --dry-run JSON
+/// with python3 (the privileged tests need it anyway) rather than a new
+/// dependency. Invalid JSON, or a failing script, fails the test.
+pub fn python_on_json(script: &str, json: &str, args: &[&str]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(json.as_bytes())
+        .expect("write to python3");
+    let out = child.wait_with_output().expect("python3");
+    assert!(out.status.success(), "python3 failed on: {json}");
+    String::from_utf8(out.stdout).expect("UTF-8 from python3")
+}
