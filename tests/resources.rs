@@ -432,12 +432,7 @@ fn root_without_cap_sys_resource_is_refused_by_name() {
         &run,
         &["is above the current hard limit 1000", "CAP_SYS_RESOURCE"],
     );
-    let run = c.run(
-        &prefix,
-        &["-u", "alice", "--oom-score-adj", "-500"],
-        "echo ran",
-    );
-    c.assert_refused(&run, &["--oom-score-adj -500", "CAP_SYS_RESOURCE"]);
+    // A lower OOM score: the next test (the run is refused by the kernel).
 }
 
 #[test]
