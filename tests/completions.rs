@@ -119,6 +119,10 @@ fn signals_directories_and_variables() {
     assert_eq!(replies("runas --chdir /us"), ["/usr"]);
     assert!(replies("runas -e PAT").contains(&"PATH=".to_owned()));
     assert!(replies("runas --unset PAT").contains(&"PATH".to_owned()));
+    // Limits and priorities: names from runas's own tables.
+    assert_eq!(replies("runas --rlimit nof"), ["nofile="]);
+    assert_eq!(replies("runas --ioprio be"), ["best-effort"]);
+    assert_eq!(replies("runas --envdir /us"), ["/usr"]);
 }
 
 #[test]
@@ -204,6 +208,7 @@ fn fish_completes_options_values_and_the_command() {
         ),
         ("runas --securebits noro", &["noroot", "noroot-locked"]),
         ("runas --pdeathsig TE", &["TERM"]),
+        ("runas --ioprio be", &["best-effort"]),
         ("runas --chdir /us", &["/usr/"]),
         ("runas -u root -- ls /us", &["/usr/"]),
         // The command's own completion: runas after runas.
@@ -300,6 +305,7 @@ fn zsh_completes_options_values_and_the_command() {
         ),
         ("runas --securebits noro", &["noroot", "noroot-locked"]),
         ("runas --pdeathsig TE", &["TERM"]),
+        ("runas --ioprio be", &["best-effort"]),
         ("runas --chdir /us", &["usr"]),
         ("runas -u root -- ls /us", &["usr"]),
         // The command's own completion: runas after runas.
