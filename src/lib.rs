@@ -62,11 +62,16 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
-/// bench/run's stage split: a build made with RUNAS_BENCH_STOP_AT=STAGE in
-/// its environment execs /bin/true when it reaches STAGE instead of going
-/// on, so the cost of each stage is the difference between two builds. A
-/// compile-time constant: every other build has no trace of it.
+/// bench/run's stage split: a build with the `bench-stages` feature and
+/// RUNAS_BENCH_STOP_AT=STAGE in its environment execs /bin/true when it
+/// reaches STAGE instead of going on, so the cost of each stage is the
+/// difference between two builds. A compile-time constant, and without
+/// the feature (every build but bench/run's) the variable is not even
+/// read: a stray one cannot make a release build skip its command.
+#[cfg(feature = "bench-stages")]
 const BENCH_STOP_AT: Option<&str> = option_env!("RUNAS_BENCH_STOP_AT");
+#[cfg(not(feature = "bench-stages"))]
+const BENCH_STOP_AT: Option<&str> = None;
 
 /// Stop here if this is the bench build for `stage` (see above).
 pub fn bench_stage(stage: &str, promise: sys::WholeProgram) {

@@ -150,7 +150,12 @@ const DEFAULT_NR_OPEN: u64 = 1 << 20;
 pub fn open_descriptors() -> Result<Vec<i32>> {
     let listing = |e: std::io::Error| {
         Error::Io {
-        what: "listing /proc/self/fd (to close or check the inherited descriptors; with --rlimit nofile, leave room for one more)".into(),
+        what: if e.raw_os_error() == Some(nix::libc::EMFILE) {
+            "listing /proc/self/fd (to close or check the inherited descriptors; with --rlimit nofile, leave room for one more)"
+        } else {
+            "listing /proc/self/fd (to close or check the inherited descriptors)"
+        }
+        .into(),
         source: e,
     }
     };

@@ -360,33 +360,48 @@ impl WholeProgram {
     }
 }
 
-/// setgroups(2), setresgid(2) and setresuid(2) as plain system calls.
+/// setgroups(2), setresgid(2) and setresuid(2) for the whole process.
 ///
-/// The C libraries' wrappers apply a credential change to every thread of
-/// the process (POSIX wants the ids process-wide, Linux keeps them per
-/// thread): musl runs each call through `__synccall`, which blocks every
-/// signal and broadcasts the change (three rt_sigprocmask calls around
-/// each, fifteen per run), glibc through its setxid broadcast. With one
-/// thread, the promise the token stands for, the plain call is the same
-/// change, and verify.rs reads back what it did either way.
+/// Linux keeps credentials per thread; the C libraries' wrappers apply a
+/// change to every thread, as POSIX wants. In the static (musl) build no
+/// other thread can exist: runas starts none (the promise the token
+/// stands for) and a static binary loads no code that could. There the
+/// plain system call is the same change without musl's `__synccall`
+/// (every signal blocked and the change broadcast: three rt_sigprocmask
+/// calls around each, fifteen per run). The glibc build loads NSS modules
+/// at run time, and a module may start a thread (tests/attacks.rs starts
+/// one): there glibc's wrappers, which change every thread, are used.
+/// verify.rs reads back what was done either way.
 pub fn set_groups(_: WholeProgram, groups: &[u32]) -> Result<(), Errno> {
+    #[cfg(target_env = "musl")]
     // SAFETY: the pointer and count describe `groups`, which the kernel
     // only reads; gid_t is u32 on Linux.
     let ret = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    #[cfg(not(target_env = "musl"))]
+    // SAFETY: as above, through the C library's all-threads wrapper.
+    let ret = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
     Errno::result(ret).map(drop)
 }
 
 /// See [`set_groups`].
 pub fn set_resgid(_: WholeProgram, gid: u32) -> Result<(), Errno> {
+    #[cfg(target_env = "musl")]
     // SAFETY: integers only.
     let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    #[cfg(not(target_env = "musl"))]
+    // SAFETY: integers only.
+    let ret = unsafe { libc::setresgid(gid, gid, gid) };
     Errno::result(ret).map(drop)
 }
 
 /// See [`set_groups`].
 pub fn set_resuid(_: WholeProgram, uid: u32) -> Result<(), Errno> {
+    #[cfg(target_env = "musl")]
     // SAFETY: integers only.
     let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    #[cfg(not(target_env = "musl"))]
+    // SAFETY: integers only.
+    let ret = unsafe { libc::setresuid(uid, uid, uid) };
     Errno::result(ret).map(drop)
 }
 

@@ -1431,3 +1431,122 @@ fn a_low_descriptor_limit_cannot_blind_the_close_fds_check() {
         );
     }
 }
+
+/// An NSS module (glibc build) that starts a thread, as modules built on
+/// threaded runtimes do: the thread waits until the main thread has
+/// dropped root, then records its own ids. A credential change made by
+/// the plain system call changes the calling thread only, so this thread
+/// would still be root until the execve: "the switch cannot be undone"
+/// would not hold for the whole process.
+const THREADED_NSS_MODULE: &str = r#"
+#define _GNU_SOURCE
+#include <nss.h>
+#include <pwd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static void *watch(void *arg) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/status", (long)arg);
+    const char *out = getenv("NSS_THREAD_OUT");
+    for (long i = 0; i < 20000000 && out; i++) {
+        FILE *f = fopen(path, "r");
+        if (!f) return 0;
+        char line[256];
+        unsigned real = 0, effective = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "Uid:\t%u\t%u", &real, &effective) == 2) break;
+        fclose(f);
+        if (effective != 0) {
+            uid_t r, e, s;
+            getresuid(&r, &e, &s);
+            FILE *o = fopen(out, "w");
+            if (o) { fprintf(o, "%u %u %u\n", r, e, s); fclose(o); }
+            return 0;
+        }
+    }
+    return 0;
+}
+
+enum nss_status _nss_thr_getpwnam_r(const char *name, struct passwd *pw, char *buf,
+                                    size_t len, int *err) {
+    static int started;
+    (void)name; (void)pw; (void)buf; (void)len; (void)err;
+    if (!started) {
+        started = 1;
+        pthread_t t;
+        if (pthread_create(&t, 0, watch, (void *)(long)getpid()) == 0) pthread_detach(t);
+    }
+    return NSS_STATUS_NOTFOUND;
+}
+"#;
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_thread_started_by_an_nss_module_is_switched_too() {
+    let test = "nss_module_thread";
+    let Some(w) = world(test) else {
+        return;
+    };
+    let elf = fs::read(&w.runas).unwrap();
+    if !elf.windows(b"ld-linux".len()).any(|x| x == b"ld-linux") {
+        skip(
+            test,
+            "the static build loads no NSS module (it reads the files itself)",
+        );
+        return;
+    }
+    let libs = w.path().join("nss-lib");
+    fs::create_dir(&libs).unwrap();
+    let source = w.path().join("nss_thr.c");
+    fs::write(&source, THREADED_NSS_MODULE).unwrap();
+    let built = std::process::Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(libs.join("libnss_thr.so.2"))
+        .arg(&source)
+        .arg("-lpthread")
+        .status()
+        .expect("gcc (Debian package gcc)");
+    assert!(built.success());
+    fs::set_permissions(&libs, fs::Permissions::from_mode(0o755)).unwrap();
+    w.set_nsswitch("passwd: thr files\ngroup: files\nshadow: files\n");
+    let out = w.shared_dir("thread").join("ids");
+    let ld_path = format!("LD_LIBRARY_PATH={}", s(&libs));
+    let thread_out = format!("NSS_THREAD_OUT={}", s(&out));
+    // The execve is held back for 300 ms, so the thread sees the switch.
+    let run = w.runas_under(
+        &[
+            "env",
+            &ld_path,
+            &thread_out,
+            "strace",
+            "-qq",
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=execve",
+            "-e",
+            "inject=execve:delay_enter=300000:when=2",
+        ],
+        &["-u", "alice", "--", "/bin/true"],
+    );
+    if run.code() == Some(125) {
+        // Refusing to go on with a thread it did not start is also safe.
+        return;
+    }
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let ids = fs::read_to_string(&out).unwrap_or_else(|_| {
+        panic!(
+            "the module's thread never saw the switch\n{}",
+            run.describe()
+        )
+    });
+    assert_eq!(
+        ids.trim(),
+        "1500 1500 1500",
+        "the module's thread kept other ids than the main thread's"
+    );
+}
