@@ -522,12 +522,24 @@ pub fn current_limits(resources: &Resources) -> Result<Vec<(u32, u64, u64)>> {
 /// caller's effective capabilities `caps` cannot do (the kernel would
 /// refuse it halfway through the run). `mode` names the restricted newgrp
 /// mode, where nothing that needs privilege is allowed.
-pub fn settings(resources: &Resources, caps: u64, restricted: bool) -> Result<Vec<Setting>> {
+pub fn settings(
+    resources: &Resources,
+    caps: u64,
+    root: bool,
+    restricted: bool,
+) -> Result<Vec<Setting>> {
     let caps = if restricted { 0 } else { caps };
     let refuse = |what: String, cap: &str| {
         Error::NotPermitted(if restricted {
             format!(
                 "{what}, which needs privilege: not allowed in newgrp mode (runas runs with a file capability for a non-root caller)"
+            )
+        } else if root {
+            // Root in a container or a unit that dropped the capability:
+            // "run as root" would be no help.
+            let short = cap.trim_start_matches("CAP_");
+            format!(
+                "{what}, which needs {cap}, and this root does not have it (a container or a service that drops it): keep it (podman/docker run --cap-add={short}; in a systemd unit, CapabilityBoundingSet=) or ask for less"
             )
         } else {
             format!("{what}, which needs {cap}; run runas as root, or with that capability")
@@ -880,17 +892,17 @@ mod tests {
                 }],
                 ..Resources::default()
             };
-            let err = settings(&resources, 0, false).unwrap_err();
+            let err = settings(&resources, 0, false, false).unwrap_err();
             assert!(err.to_string().contains("CAP_SYS_RESOURCE"), "{err}");
-            let err = settings(&resources, 0, true).unwrap_err();
+            let err = settings(&resources, 0, false, true).unwrap_err();
             assert!(err.to_string().contains("newgrp mode"), "{err}");
         }
         let rt = Resources {
             ioprio: Some(parse_ioprio("realtime").unwrap()),
             ..Resources::default()
         };
-        assert!(settings(&rt, 0, false).is_err());
-        assert!(settings(&rt, 1 << CAP_SYS_NICE, false).is_ok());
-        assert!(settings(&rt, 1 << CAP_SYS_NICE, true).is_err());
+        assert!(settings(&rt, 0, false, false).is_err());
+        assert!(settings(&rt, 1 << CAP_SYS_NICE, false, false).is_ok());
+        assert!(settings(&rt, 1 << CAP_SYS_NICE, false, true).is_err());
     }
 }

@@ -185,7 +185,12 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
     // Limits and priorities need privilege the target will not have: set
     // before the switch, in the process that will exec (after any fork).
     let restricted = crate::newgrp::is_restricted(before, facts.at_secure);
-    let resources = crate::resources::settings(&p.resources, facts.caps.effective, restricted)?;
+    let resources = crate::resources::settings(
+        &p.resources,
+        facts.caps.effective,
+        before.uid.effective == 0,
+        restricted,
+    )?;
     steps.extend(resources.iter().cloned().map(Step::Resource));
     let securebits = transition::read_securebits(plan)?;
     steps.extend(

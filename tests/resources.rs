@@ -430,7 +430,11 @@ fn root_without_cap_sys_resource_is_refused_by_name() {
     );
     c.assert_refused(
         &run,
-        &["is above the current hard limit 1000", "CAP_SYS_RESOURCE"],
+        &[
+            "is above the current hard limit 1000",
+            "CAP_SYS_RESOURCE, and this root does not have it",
+            "--cap-add=SYS_RESOURCE",
+        ],
     );
     // A lower OOM score: the next test (the run is refused by the kernel).
 }
