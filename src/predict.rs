@@ -106,8 +106,7 @@ fn modes_decide(path: &Path) -> bool {
 /// will look them up (/proc/self is the dry run here, the command there):
 /// nothing about them is certain.
 fn reach(path: &Path, who: &Who) -> std::result::Result<FileStat, Failure> {
-    let bytes = path.as_os_str().as_bytes();
-    if bytes.starts_with(b"/proc/") || bytes.starts_with(b"/dev/fd/") {
+    if means_another_process(path) {
         return nix::sys::stat::stat(path).map_err(|errno| Failure {
             errno,
             certain: false,
@@ -150,6 +149,13 @@ fn reach(path: &Path, who: &Who) -> std::result::Result<FileStat, Failure> {
     stat_of(&walked)
 }
 
+/// Whether `path` names something of the process that looks it up
+/// (/proc/self, /dev/fd): the dry run's, not the command's.
+fn means_another_process(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_bytes();
+    bytes.starts_with(b"/proc/") || bytes.starts_with(b"/dev/fd/")
+}
+
 fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_owned()
@@ -167,10 +173,7 @@ fn exec_as(path: &Path, who: &Who) -> std::result::Result<(), Failure> {
             certain,
         })
     };
-    let special = {
-        let bytes = path.as_os_str().as_bytes();
-        bytes.starts_with(b"/proc/") || bytes.starts_with(b"/dev/fd/")
-    };
+    let special = means_another_process(path);
     if !is_type(&stat, SFlag::S_IFREG) {
         return denied(!special);
     }
