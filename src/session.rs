@@ -433,6 +433,14 @@ pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
             .map_err(|e| match e.raw_os_error().map(Errno::from_raw) {
                 Some(Errno::ELOOP) => refuse(Problem::Symlink),
                 Some(Errno::ENXIO) => refuse(Problem::NotRegular("a FIFO or a device")),
+                // Not a matter of rights: no descriptor was left to open it.
+                Some(errno @ (Errno::EMFILE | Errno::ENFILE)) => Error::syscall(
+                    format!(
+                        "opening --log {} (with --rlimit nofile, leave room for it)",
+                        crate::quote::quote(path)
+                    ),
+                    errno,
+                ),
                 errno => Error::LogAsTarget {
                     path: path.to_owned(),
                     uid: target_uid,
