@@ -540,6 +540,32 @@ fn a_caller_without_cap_sys_nice_cannot_raise_its_priority() {
     c.assert_refused(&run, &["CAP_SYS_NICE", "--nice -6"]);
 }
 
+/// One of each limit and priority option, for the dry-run tests.
+const EVERY_SETTING: &[&str] = &[
+    "--rlimit",
+    "nofile=100:200",
+    "--nice",
+    "-5",
+    "--oom-score-adj",
+    "-500",
+    "--ioprio",
+    "best-effort:7",
+    "--cpu-affinity",
+    "0",
+];
+
+/// `runas --dry-run [--json] -u alice EVERY_SETTING EXTRA -- /bin/true`.
+fn dry_run_with_every_setting(w: &World, json: bool, extra: &[&str]) -> Run {
+    let mut args = vec!["--dry-run", "-u", "alice"];
+    if json {
+        args.push("--json");
+    }
+    args.extend_from_slice(EVERY_SETTING);
+    args.extend_from_slice(extra);
+    args.extend(["--", "/bin/true"]);
+    w.runas(&args)
+}
+
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn dry_run_lists_the_settings_before_the_switch() {
@@ -547,23 +573,7 @@ fn dry_run_lists_the_settings_before_the_switch() {
     let Some(w) = world("resources_dry_run") else {
         return;
     };
-    let run = w.runas(&[
-        "--dry-run",
-        "-u",
-        "alice",
-        "--rlimit",
-        "nofile=100:200",
-        "--nice",
-        "-5",
-        "--oom-score-adj",
-        "-500",
-        "--ioprio",
-        "best-effort:7",
-        "--cpu-affinity",
-        "0",
-        "--",
-        "/bin/true",
-    ]);
+    let run = dry_run_with_every_setting(&w, false, &[]);
     assert_eq!(run.code(), Some(0), "{}", run.describe());
     let steps: Vec<&str> = run
         .stdout
@@ -616,26 +626,7 @@ fn dry_run_json_options_carry_every_setting() {
     let Some(w) = world("resources_dry_run_json") else {
         return;
     };
-    let run = w.runas(&[
-        "--dry-run",
-        "--json",
-        "-u",
-        "alice",
-        "--rlimit",
-        "nofile=100:200",
-        "--rlimit",
-        "core=unlimited",
-        "--nice",
-        "-5",
-        "--oom-score-adj",
-        "-500",
-        "--ioprio",
-        "be:7",
-        "--cpu-affinity",
-        "0",
-        "--",
-        "/bin/true",
-    ]);
+    let run = dry_run_with_every_setting(&w, true, &["--rlimit", "core=unlimited"]);
     assert_eq!(run.code(), Some(0), "{}", run.describe());
     let json = printed(&run).join("\n");
     let options = |key: &str| json_at(&json, &format!("d['options']['{key}']"));
