@@ -129,10 +129,12 @@ pub fn read(path: &str) -> Result<Text, Errno> {
     }
     // Room for one byte more than fstat said: a read that stops short at
     // exactly the announced size is the end of the file, without the
-    // extra read that would return 0. At least a page: a file whose size
-    // says 0 but that has text (procfs, sysfs) must not be read a byte at
-    // a time (some end the file at the first read past offset 0).
-    let mut bytes = vec![0u8; (size + 1).max(4096)];
+    // extra read that would return 0. A file whose size says 0 but that
+    // has text (procfs, sysfs) is read a page at a time, not a byte (some
+    // end the file at the first read past offset 0). (Not a page for
+    // every file: the buffers are the allocation arena's largest blocks,
+    // and each page of it touched is a page fault.)
+    let mut bytes = vec![0u8; if size == 0 { 4096 } else { size + 1 }];
     let mut len = 0;
     loop {
         if len == bytes.len() {

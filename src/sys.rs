@@ -757,6 +757,46 @@ unsafe impl std::alloc::GlobalAlloc for BumpAllocator {
         }
     }
 
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        use std::sync::atomic::Ordering;
+        // The block allocated last (a Vec being pushed to, as most are)
+        // grows where it is: every page of the arena touched is a page
+        // fault, and a copy would leave the old block unused. A block never
+        // shrinks back into the arena: bytes handed out once may have been
+        // written, and alloc_zeroed counts on the rest being zero. Shrunk,
+        // it keeps its place (dealloc of an arena block is a no-op).
+        if ARENA.contains(ptr) && new_size <= layout.size() {
+            return ptr;
+        }
+        if ARENA.contains(ptr) {
+            let base = ARENA.bytes.get() as usize;
+            let start = ptr as usize - base;
+            let end = start + layout.size();
+            if let Some(new_end) = start
+                .checked_add(new_size)
+                .filter(|new_end| *new_end <= ARENA_SIZE)
+                && ARENA
+                    .used
+                    .compare_exchange(end, new_end, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return ptr;
+            }
+        }
+        // SAFETY: the default: a new block of the new size (same alignment),
+        // the old contents copied, the old block released.
+        unsafe {
+            let new_layout =
+                std::alloc::Layout::from_size_align_unchecked(new_size, layout.align());
+            let new = self.alloc(new_layout);
+            if !new.is_null() {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            new
+        }
+    }
+
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
         // Large zeroed blocks (the getgrouplist buffer) go to the system,
         // which gets them zeroed from the kernel without writing them.
@@ -866,6 +906,30 @@ mod tests {
             assert_eq!(buffer.as_slice().len(), text.len(), "hint {hint}");
             assert!(buffer.as_slice() == &text[..], "hint {hint}");
             assert_eq!(buffer.as_slice().as_ptr() as usize % HUGE_PAGE, 0);
+        }
+    }
+
+    #[test]
+    fn the_arena_grows_its_last_block_in_place_and_hands_out_zeroes() {
+        use std::alloc::{GlobalAlloc, Layout};
+        let a = BumpAllocator;
+        let small = Layout::from_size_align(16, 8).unwrap();
+        // SAFETY (test): blocks are used within their layouts only.
+        unsafe {
+            let p = a.alloc(small);
+            p.write_bytes(0xaa, 16);
+            let grown = a.realloc(p, small, 64);
+            assert_eq!(grown, p, "the last block grows in place");
+            assert_eq!(*grown.add(15), 0xaa);
+            // Shrunk, it stays; its bytes never come back zeroed.
+            let shrunk = a.realloc(grown, Layout::from_size_align(64, 8).unwrap(), 8);
+            assert_eq!(shrunk, p);
+            let next = a.alloc_zeroed(Layout::from_size_align(64, 8).unwrap());
+            assert!((0..64).all(|i| *next.add(i) == 0));
+            // Not the last block any more: moved, contents kept.
+            let moved = a.realloc(shrunk, Layout::from_size_align(64, 8).unwrap(), 128);
+            assert_ne!(moved, p);
+            assert_eq!(*moved.add(7), 0xaa);
         }
     }
 
