@@ -86,7 +86,7 @@ pub enum Error {
 
     /// A path root would open or inspect for the target could be steered
     /// by someone other than root.
-    #[error("{option} {}: {}", quote(.path), path_problem(.path, .problem))]
+    #[error("{option} {}: {}", quote(.path), path_problem(.option, .path, .problem))]
     UnsafePath {
         option: &'static str,
         path: std::path::PathBuf,
@@ -139,11 +139,15 @@ pub fn io_text(error: &std::io::Error) -> String {
 
 /// What is wrong with a path and how to fix it, without repeating the path
 /// when the failure is about the path itself.
-fn path_problem(path: &std::path::Path, problem: &crate::trusted_path::Problem) -> String {
+fn path_problem(
+    option: &str,
+    path: &std::path::Path,
+    problem: &crate::trusted_path::Problem,
+) -> String {
     use crate::trusted_path::Problem;
     match problem {
         Problem::Io { at, errno } if at == path => errno.desc().to_owned(),
-        problem => format!("{}; {}", problem.what(), problem.fix()),
+        problem => format!("{}; {}", problem.what(), problem.fix(option)),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::trusted_path::{self, Problem, is_type, kind_of};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, Flock, FlockArg, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
-use nix::sys::stat::{FileStat, SFlag, fstat};
+use nix::sys::stat::{SFlag, fstat};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, getpgrp, getpid, getppid, setpgid, setsid};
 use std::fs::{File, OpenOptions};
@@ -259,7 +259,7 @@ pub fn check_pidfile_path(path: &Path) -> Result<()> {
     let parent = trusted_path::walk(path).map_err(refuse)?;
     if let Some(stat) = parent.lstat().map_err(refuse)? {
         parent.check_shared_entry(&stat).map_err(refuse)?;
-        check_pidfile(&stat).map_err(refuse)?;
+        trusted_path::check_roots_alone(&stat).map_err(refuse)?;
     }
     Ok(())
 }
@@ -283,33 +283,20 @@ pub fn check_root_log_path(path: &Path) -> Result<()> {
         if is_type(&stat, SFlag::S_IFIFO) {
             return Err(refuse(Problem::NotRegular("a FIFO or a device")));
         }
-        if !is_type(&stat, SFlag::S_IFREG) {
-            return Err(refuse(Problem::NotRegular(kind_of(&stat))));
-        }
-        if stat.st_nlink != 1 {
-            return Err(refuse(Problem::HardLinks(stat.st_nlink)));
-        }
+        check_log_file(&stat).map_err(refuse)?;
     }
     Ok(())
 }
 
-/// What an existing pidfile must be: a regular file with one name, that
-/// only root may change (stop scripts trust what it says).
-fn check_pidfile(stat: &FileStat) -> std::result::Result<(), Problem> {
-    if is_type(stat, SFlag::S_IFLNK) {
-        return Err(Problem::Symlink);
-    }
+/// What the daemon's log must be, as opened: a regular file with one name
+/// (not a FIFO or device it would write into, nor another file's second
+/// name).
+fn check_log_file(stat: &nix::sys::stat::FileStat) -> std::result::Result<(), Problem> {
     if !is_type(stat, SFlag::S_IFREG) {
         return Err(Problem::NotRegular(kind_of(stat)));
     }
     if stat.st_nlink != 1 {
         return Err(Problem::HardLinks(stat.st_nlink));
-    }
-    if stat.st_uid != 0 {
-        return Err(Problem::FileOwner(stat.st_uid));
-    }
-    if stat.st_mode & 0o022 != 0 {
-        return Err(Problem::FileWritable(stat.st_mode & 0o7777));
     }
     Ok(())
 }
@@ -331,7 +318,7 @@ impl Pidfile {
         let refuse = |problem| pidfile_problem(path, problem);
         let parent = trusted_path::walk(path).map_err(refuse)?;
         let (writer, written) = parent
-            .create_or_open(OFlag::O_RDWR, 0o644, check_pidfile)
+            .create_or_open(OFlag::O_RDWR, 0o644, trusted_path::check_roots_alone)
             .map_err(refuse)?;
         let io = |errno| {
             refuse(Problem::Io {
@@ -455,12 +442,7 @@ pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
             errno,
         })
     })?;
-    if !is_type(&stat, SFlag::S_IFREG) {
-        return Err(refuse(Problem::NotRegular(kind_of(&stat))));
-    }
-    if stat.st_nlink != 1 {
-        return Err(refuse(Problem::HardLinks(stat.st_nlink)));
-    }
+    check_log_file(&stat).map_err(refuse)?;
     nix::fcntl::fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_APPEND))
         .map_err(|e| Error::syscall("fcntl(F_SETFL)", e))?;
     nix::unistd::dup2_stdout(&fd).map_err(|e| Error::syscall("dup2(stdout)", e))?;

@@ -68,10 +68,6 @@ pub enum Problem {
     /// The path names no file (empty, or ends in `/` or `..`).
     NoFileName,
     TooManyLinks,
-    /// A file root reads for the target (--env-file, --envdir) that is not
-    /// root's alone: `FileOwner`'s and `FileWritable`'s reasons, another fix.
-    SourceOwner(u32),
-    SourceWritable(u32),
     /// A file read whole is larger than this many bytes.
     TooLarge(u64),
     /// --envdir: an entry whose name cannot be a variable's.
@@ -117,10 +113,6 @@ impl Problem {
             Problem::FileWritable(mode) => {
                 format!("it is writable by its group or by others (mode {mode:04o})")
             }
-            Problem::SourceOwner(uid) => format!("it is owned by uid {uid}, not root"),
-            Problem::SourceWritable(mode) => {
-                format!("it is writable by its group or by others (mode {mode:04o})")
-            }
             Problem::TooLarge(limit) => format!("it is larger than {limit} bytes"),
             Problem::BadEntryName(name, why) => format!(
                 "the directory holds {}, which cannot name a variable: {why}",
@@ -138,8 +130,10 @@ impl Problem {
         }
     }
 
-    /// How to make the path acceptable.
-    pub fn fix(&self) -> String {
+    /// How to make the path acceptable, for the option that named it (a
+    /// pidfile runas makes itself; a file runas only reads, the caller must
+    /// make root's).
+    pub fn fix(&self, option: &str) -> String {
         match self {
             Problem::DirectoryOwner { dir, .. } | Problem::DirectoryWritable { dir, .. } => {
                 let d = dir.display();
@@ -154,17 +148,17 @@ impl Problem {
             Problem::NotRegular(_) | Problem::HardLinks(_) => {
                 "remove it, or give another path".into()
             }
-            Problem::FileOwner(_) | Problem::FileWritable(_) => {
+            Problem::FileOwner(_) | Problem::FileWritable(_) if option == "--pidfile" => {
                 "remove it; runas creates it root-owned, mode 0644".into()
             }
-            Problem::SourceOwner(_) | Problem::SourceWritable(_) => {
+            Problem::FileOwner(_) | Problem::FileWritable(_) => {
                 "make it root's and writable by root alone (chown root: FILE; chmod go-w FILE): runas reads it as root, so whoever may write it chooses the target's environment".into()
             }
             Problem::TooLarge(_) => "give a smaller file".into(),
             Problem::BadEntryName(..) => {
                 "remove or rename that file (names starting with '.' are passed over)".into()
             }
-            Problem::Entry { problem, .. } => problem.fix(),
+            Problem::Entry { problem, .. } => problem.fix(option),
             Problem::NotADirectory(_) | Problem::NoFileName | Problem::TooManyLinks => {
                 "give the path of a file".into()
             }
@@ -499,9 +493,14 @@ pub fn group_of(path: &Path) -> Result<u32, Problem> {
 /// The most a file root reads whole for the target may hold.
 pub const MAX_READ: u64 = 1 << 20;
 
-/// A file root reads for the target must be root's alone: a regular file
-/// with one name, owned by root, writable by root alone.
-fn check_source(stat: &FileStat) -> Result<(), Problem> {
+/// A file root trusts for the target (an existing pidfile, which stop
+/// scripts believe; an environment file) must be root's alone: not a
+/// link, a regular file with one name, owned by root, writable by root
+/// alone.
+pub fn check_roots_alone(stat: &FileStat) -> Result<(), Problem> {
+    if is_type(stat, SFlag::S_IFLNK) {
+        return Err(Problem::Symlink);
+    }
     if !is_type(stat, SFlag::S_IFREG) {
         return Err(Problem::NotRegular(kind_of(stat)));
     }
@@ -509,10 +508,10 @@ fn check_source(stat: &FileStat) -> Result<(), Problem> {
         return Err(Problem::HardLinks(stat.st_nlink));
     }
     if stat.st_uid != 0 {
-        return Err(Problem::SourceOwner(stat.st_uid));
+        return Err(Problem::FileOwner(stat.st_uid));
     }
     if stat.st_mode & 0o022 != 0 {
-        return Err(Problem::SourceWritable(stat.st_mode & 0o7777));
+        return Err(Problem::FileWritable(stat.st_mode & 0o7777));
     }
     Ok(())
 }
@@ -559,7 +558,7 @@ fn open_as_caller(at: impl AsFd, name: &OsStr, shown: &Path) -> Result<OwnedFd, 
 
 /// Read a file root uses for the target (--env-file): `as_root`, through
 /// root-owned directories, the file itself never a link and root's alone
-/// (check_source); otherwise with the caller's own rights.
+/// (check_roots_alone); otherwise with the caller's own rights.
 pub fn read_source(path: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
     if !as_root {
         let fd = open_as_caller(nix::fcntl::AT_FDCWD, path.as_os_str(), path)?;
@@ -577,14 +576,14 @@ pub fn read_source(path: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
         return Err(Problem::Symlink);
     }
     parent.check_shared_entry(&seen)?;
-    check_source(&seen)?;
+    check_roots_alone(&seen)?;
     let fd = parent.open(OFlag::O_RDONLY, 0)?;
     let stat = fstat(&fd).map_err(|errno| Problem::Io {
         at: parent.entry(),
         errno,
     })?;
     parent.check_shared_entry(&stat)?;
-    check_source(&stat)?;
+    check_roots_alone(&stat)?;
     if (stat.st_dev, stat.st_ino) != (seen.st_dev, seen.st_ino) {
         return Err(Problem::Io {
             at: parent.entry(),
@@ -598,7 +597,7 @@ pub fn read_source(path: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
 /// what each file holds, by name; `.` files are left out, as envdir does.
 /// `as_root`: the directory is reached as `read_source` reaches a file,
 /// must itself be root's alone (not a shared sticky one), and each entry
-/// is opened without following a link and must pass check_source.
+/// is opened without following a link and must pass check_roots_alone.
 pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<u8>)>, Problem> {
     let stripped = strip_trailing_slashes(path);
     let io = |at: &Path| {
@@ -683,7 +682,7 @@ fn read_entry(dir: &OwnedFd, name: &OsStr, at: &Path, as_root: bool) -> Result<V
             errno => io(errno),
         })?;
         let stat = fstat(&fd).map_err(io)?;
-        check_source(&stat)?;
+        check_roots_alone(&stat)?;
         fd
     } else {
         open_as_caller(dir, name, at)?
