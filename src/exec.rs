@@ -12,18 +12,6 @@ use std::borrow::Cow;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-/// The value of PATH in the environment the plan gives the target, as the
-/// real run's search will see it.
-pub fn target_path(plan: &EnvPlan, inherited: Option<&OsStr>) -> Option<OsString> {
-    if let Some((_, value)) = plan.set.iter().rev().find(|(k, _)| k == "PATH") {
-        return Some(value.clone());
-    }
-    if plan.clear || plan.unset.iter().any(|k| k == "PATH") {
-        return None;
-    }
-    inherited.map(OsStr::to_owned)
-}
-
 /// Used when the environment has no PATH; the same as glibc's execvp plus
 /// /usr/local/bin, which every distribution puts first.
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
@@ -72,7 +60,7 @@ pub fn build_environment<'a>(
 }
 
 /// The value of the first `name=` entry, as getenv(3) finds it.
-fn lookup<'e>(env: &'e [Cow<'_, CStr>], name: &[u8]) -> Option<&'e OsStr> {
+pub fn lookup<'e>(env: &'e [Cow<'_, CStr>], name: &[u8]) -> Option<&'e OsStr> {
     env.iter().find_map(|entry| {
         let bytes = entry.to_bytes();
         let value = bytes.strip_prefix(name)?.strip_prefix(b"=")?;

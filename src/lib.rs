@@ -117,7 +117,9 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
             let steps = steps::build(&plan, &facts, &command)?;
             bench_stage("checks", promise);
             if dry_run {
-                print(&show::dry_run(&plan, &steps, &facts, &command, json, &db)?)
+                print(&show::dry_run(
+                    &plan, &steps, &facts, &command, json, &db, promise,
+                )?)
             } else {
                 run::execute(steps, &plan, &facts, &command, promise)
             }

@@ -194,6 +194,7 @@ pub fn predict(
     steps: &[Step],
     facts: &Facts,
     command: &[OsString],
+    promise: crate::sys::WholeProgram,
 ) -> Result<Vec<String>> {
     let who = Who::of(plan);
     let mut warnings = Vec::new();
@@ -249,9 +250,11 @@ pub fn predict(
 
     // The command, searched in the target's PATH.
     if let Some(program) = command.first() {
-        let inherited = std::env::var_os("PATH");
-        let path = crate::exec::target_path(&plan.env, inherited.as_deref());
-        let candidates: Vec<CString> = crate::exec::search_candidates(program, path.as_deref())
+        // The very environment the real run will exec with, and its PATH.
+        let env = crate::exec::build_environment(crate::sys::environ(promise), &plan.env)
+            .map_err(|e| Error::Predicted(Box::new(e)))?;
+        let path = crate::exec::lookup(&env, b"PATH");
+        let candidates: Vec<CString> = crate::exec::search_candidates(program, path)
             .into_iter()
             .filter_map(|c| CString::new(c).ok())
             .collect();

@@ -312,6 +312,7 @@ pub fn dry_run(
     command: &[std::ffi::OsString],
     json: bool,
     db: &dyn UserDb,
+    promise: crate::sys::WholeProgram,
 ) -> Result<String> {
     let names = Names(db);
     let user_name = |uid| names.user(uid);
@@ -319,7 +320,7 @@ pub fn dry_run(
     // What a real run reads from /proc only once a call failed: a user
     // namespace's maps.
     transition::check_namespace(plan, &facts.credentials)?;
-    let warnings = crate::predict::predict(plan, steps, facts, command)?;
+    let warnings = crate::predict::predict(plan, steps, facts, command, promise)?;
     let calls: Vec<String> = steps.iter().map(ToString::to_string).collect();
     let detach = steps.iter().any(|s| {
         matches!(
