@@ -1550,3 +1550,25 @@ fn a_thread_started_by_an_nss_module_is_switched_too() {
         "the module's thread kept other ids than the main thread's"
     );
 }
+
+/// --oom-score-adj writes /proc/self/oom_score_adj as root. Whoever can
+/// put something else at that path (a mount over /proc in a container's
+/// namespace) must not get root's write: the file is written only when it
+/// is procfs's own.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn the_oom_score_is_written_only_to_procfs() {
+    let Some(w) = world("oom_score_not_procfs") else {
+        return;
+    };
+    let marker = w.shared_dir("out").join("target-ran");
+    let script = format!(
+        "mount -t tmpfs none /proc && mkdir /proc/self && echo 0 > /proc/self/oom_score_adj && \
+         exec '{}' -u alice --oom-score-adj 500 -- /bin/sh -c ': > {}; echo target-pid $$'",
+        s(&w.runas),
+        s(&marker)
+    );
+    let run = w.program(Path::new("/bin/sh"), &["-c", &script]);
+    run.assert_refused("is not on procfs");
+    assert!(!marker.exists(), "the target ran\n{}", run.describe());
+}
