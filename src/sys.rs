@@ -701,9 +701,13 @@ pub struct BumpAllocator;
 
 const ARENA_SIZE: usize = 1 << 20;
 
+// The count comes first: the page it is on is written at the first
+// allocation anyway, so the count costs no page of its own (after the
+// arena, it would: 1 MiB away).
+#[repr(C)]
 struct Arena {
-    bytes: std::cell::UnsafeCell<[u8; ARENA_SIZE]>,
     used: std::sync::atomic::AtomicUsize,
+    bytes: std::cell::UnsafeCell<[u8; ARENA_SIZE]>,
 }
 
 // SAFETY: the arena hands out disjoint ranges, reserved with an atomic
@@ -711,8 +715,8 @@ struct Arena {
 unsafe impl Sync for Arena {}
 
 static ARENA: Arena = Arena {
-    bytes: std::cell::UnsafeCell::new([0; ARENA_SIZE]),
     used: std::sync::atomic::AtomicUsize::new(0),
+    bytes: std::cell::UnsafeCell::new([0; ARENA_SIZE]),
 };
 
 impl Arena {

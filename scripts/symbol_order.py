@@ -1,0 +1,130 @@
+"""The static build's link order, from a trace of a default run.
+
+Used by scripts/symbol-order (writes link/x86_64-musl.order) and
+scripts/check-symbol-order (CI: the checked-in list still matches the build).
+
+Both read the layout from the link map of the release build itself
+(RUNAS_LINK_MAP, link/ld.lld), never from a build with symbols kept: the
+profile is part of the hash in every Rust symbol name, so a build that keeps
+its symbols names its functions differently from the one that ships, and an
+order made from it would match none of runas's own functions.
+
+    symbol_order.py order MAP TRACE OUT     write the order
+    symbol_order.py check MAP TRACE LIST    compare LIST with the trace and
+                                            the map's layout with LIST
+"""
+
+import bisect
+import re
+import sys
+
+# A page or more: such an object goes after every small one, so that the
+# small ones a run writes share pages (the allocation arena is 1 MiB).
+LARGE = 4096
+
+# lld's map: VMA LMA Size Align, then the name, indented by its level: an
+# output section (0), an input section (8), a symbol (16).
+LINE = re.compile(r"^\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+ (.*)$")
+
+
+def read_map(path):
+    """Input sections as (start, size, output section, first symbol)."""
+    sections, output, current = [], None, None
+    for line in open(path):
+        m = LINE.match(line.rstrip("\n"))
+        if not m:
+            continue
+        name = m.group(3)
+        level = len(name) - len(name.lstrip(" "))
+        name = name.strip()
+        if level == 0:
+            output, current = name, None
+        elif level == 8:
+            current = [int(m.group(1), 16), int(m.group(2), 16), output, None]
+            sections.append(current)
+        elif level == 16 and current is not None and current[3] is None:
+            current[3] = name
+    return sorted(tuple(s) for s in sections if s[1] and s[3])
+
+
+def entry(sections):
+    for start, _, _, name in sections:
+        if name == "_start":
+            return start
+    sys.exit("symbol_order.py: no _start in the link map")
+
+
+def touched(sections, trace):
+    """Functions in first-execution order, and the .data/.bss objects a run
+    reads or writes, in first-access order."""
+    starts = [s[0] for s in sections]
+    functions, data, seen, base = [], [], set(), None
+    for line in open(trace):
+        kind = line[:2].strip()
+        if kind not in ("I", "S", "L", "M"):
+            continue
+        addr = int(line[3:].split(",")[0], 16)
+        if base is None:
+            if kind != "I":
+                continue
+            base = addr - entry(sections)  # the first instruction is _start's
+        offset = addr - base
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0:
+            continue
+        start, size, output, name = sections[i]
+        if offset >= start + size or name in seen:
+            continue
+        if kind == "I" and output.startswith(".text"):
+            seen.add(name)
+            functions.append(name)
+        elif kind != "I" and output in (".data", ".bss"):
+            seen.add(name)
+            data.append((size >= LARGE, len(data), name))
+    return functions, [name for _, _, name in sorted(data)]
+
+
+def order(map_path, trace, out):
+    sections = read_map(map_path)
+    functions, data = touched(sections, trace)
+    with open(out, "w") as f:
+        f.write("".join(name + "\n" for name in functions + data))
+    print(f"scripts/symbol-order: {len(functions)} functions and {len(data)} "
+          f"data objects in {out}")
+
+
+def check(map_path, trace, listed_path):
+    sections = read_map(map_path)
+    functions, data = touched(sections, trace)
+    listed = [l.strip() for l in open(listed_path) if l.strip()]
+    address = {name: start for start, _, _, name in sections}
+    problems = []
+    missing = [n for n in functions + data if n not in set(listed)]
+    # A run here may take a branch or two the run that made the list did
+    # not (another environment); more than that is a stale list.
+    if len(missing) > 3:
+        problems.append(f"{len(missing)} functions or objects a run uses are not "
+                        f"in the list (the list is stale), e.g. {', '.join(missing[:5])}")
+    gone = [n for n in listed if n not in address]
+    if len(gone) > len(listed) // 10:
+        problems.append(f"{len(gone)} of {len(listed)} listed names are not in the build")
+    for kind in (".text", ".data", ".bss"):
+        starts = [address[n] for n in listed if n in address
+                  and any(s[3] == n and s[2] == kind for s in sections)]
+        out_of_order = sum(1 for a, b in zip(starts, starts[1:]) if b < a)
+        if starts and out_of_order > len(starts) // 10:
+            problems.append(f"{kind}: the link did not follow the list ({out_of_order} "
+                            "out of order; is .cargo/config.toml's linker link/ld.lld?)")
+    text = [address[n] for n in functions if n in address]
+    print(f"symbol order: {len(listed)} listed; a run uses {len(functions)} functions "
+          f"(starts on {len({a >> 12 for a in text})} pages) and {len(data)} data objects; "
+          f"{len(missing)} of them unlisted, {len(gone)} listed names gone")
+    if problems:
+        sys.exit("scripts/check-symbol-order: " + "; ".join(problems) +
+                 "; run scripts/symbol-order (as root) and commit link/x86_64-musl.order")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5 or sys.argv[1] not in ("order", "check"):
+        sys.exit(__doc__)
+    {"order": order, "check": check}[sys.argv[1]](*sys.argv[2:])
