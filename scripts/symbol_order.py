@@ -55,8 +55,8 @@ def entry(sections):
 
 
 def touched(sections, trace):
-    """Functions in first-execution order, and the .data/.bss objects a run
-    reads or writes, in first-access order."""
+    """Functions in first-execution order, and the .data/.bss objects in the
+    order that packs what a run reads or writes into the fewest pages."""
     starts = [s[0] for s in sections]
     functions, data, seen, base = [], [], set(), None
     for line in open(trace):
@@ -81,25 +81,37 @@ def touched(sections, trace):
         elif kind != "I" and output in (".data", ".bss"):
             seen.add(name)
             data.append((size >= LARGE, len(data), name))
-    return functions, [name for _, _, name in sorted(data)]
+    # .data comes just before .bss, whose first page the kernel writes
+    # anyway (it zeroes the tail of the file's last page): .data's objects a
+    # run leaves alone go first, the ones it uses last, next to that page,
+    # and then .bss's, small ones first.
+    used = {name for _, _, name in data}
+    idle = [s[3] for s in sections if s[2] == ".data" and s[3] not in used]
+    hot_data = [name for _, _, name in sorted(data) if output_of(sections, name) == ".data"]
+    hot_bss = [name for _, _, name in sorted(data) if output_of(sections, name) != ".data"]
+    return functions, idle + hot_data + hot_bss, used
+
+
+def output_of(sections, name):
+    return next(s[2] for s in sections if s[3] == name)
 
 
 def order(map_path, trace, out):
     sections = read_map(map_path)
-    functions, data = touched(sections, trace)
+    functions, data, used = touched(sections, trace)
     with open(out, "w") as f:
         f.write("".join(name + "\n" for name in functions + data))
     print(f"scripts/symbol-order: {len(functions)} functions and {len(data)} "
-          f"data objects in {out}")
+          f"data objects ({len(used)} of them used by a run) in {out}")
 
 
 def check(map_path, trace, listed_path):
     sections = read_map(map_path)
-    functions, data = touched(sections, trace)
+    functions, _, used = touched(sections, trace)
     listed = [l.strip() for l in open(listed_path) if l.strip()]
     address = {name: start for start, _, _, name in sections}
     problems = []
-    missing = [n for n in functions + data if n not in set(listed)]
+    missing = [n for n in functions + sorted(used) if n not in set(listed)]
     # A run here may take a branch or two the run that made the list did
     # not (another environment); more than that is a stale list.
     if len(missing) > 3:
@@ -117,7 +129,7 @@ def check(map_path, trace, listed_path):
                             "out of order; is .cargo/config.toml's linker link/ld.lld?)")
     text = [address[n] for n in functions if n in address]
     print(f"symbol order: {len(listed)} listed; a run uses {len(functions)} functions "
-          f"(starts on {len({a >> 12 for a in text})} pages) and {len(data)} data objects; "
+          f"(starts on {len({a >> 12 for a in text})} pages) and {len(used)} data objects; "
           f"{len(missing)} of them unlisted, {len(gone)} listed names gone")
     if problems:
         sys.exit("scripts/check-symbol-order: " + "; ".join(problems) +

@@ -4,6 +4,7 @@
 //! message is printed once, as `runas: <message>`.
 
 use crate::quote::quote;
+use crate::sys::errno_text;
 use nix::errno::Errno;
 use std::ffi::OsString;
 
@@ -47,8 +48,8 @@ pub enum Error {
     },
 
     /// A credential system call failed. `call` shows the call and its arguments.
-    #[error("{call}: {}", .source.desc())]
-    Syscall { call: String, source: Errno },
+    #[error("{call}: {}", errno_text(*.errno))]
+    Syscall { call: String, errno: Errno },
 
     /// The caller may not make the requested change at all.
     #[error("{0}")]
@@ -97,12 +98,12 @@ pub enum Error {
     #[error(
         "--log {}: {}, opening it as uid {uid} (the log is opened with the target's rights: let the target create or write it, for example: install -d -o {uid} /var/log/app)",
         quote(.path),
-        .source.desc()
+        errno_text(*.errno)
     )]
     LogAsTarget {
         path: std::path::PathBuf,
         uid: u32,
-        source: Errno,
+        errno: Errno,
     },
 
     /// A read or write of runas's own failed (its output, a file).
@@ -113,8 +114,8 @@ pub enum Error {
     },
 
     /// The target could not be executed.
-    #[error("{}: {}", quote(.program), reason_text(.source))]
-    Exec { program: OsString, source: Errno },
+    #[error("{}: {}", quote(.program), reason_text(.errno))]
+    Exec { program: OsString, errno: Errno },
 
     /// Not found, but some PATH entries could not be searched as the target.
     #[error(
@@ -132,7 +133,7 @@ pub enum Error {
 /// C library's), without Rust's "(os error N)" suffix.
 pub fn io_text(error: &std::io::Error) -> String {
     match error.raw_os_error() {
-        Some(code) => Errno::from_raw(code).desc().to_owned(),
+        Some(code) => errno_text(Errno::from_raw(code)).to_string(),
         None => error.to_string(),
     }
 }
@@ -146,7 +147,7 @@ fn path_problem(
 ) -> String {
     use crate::trusted_path::Problem;
     match problem {
-        Problem::Io { at, errno } if at == path => errno.desc().to_owned(),
+        Problem::Io { at, errno } if at == path => errno_text(*errno).to_string(),
         problem => format!("{}; {}", problem.what(), problem.fix(option)),
     }
 }
@@ -163,7 +164,7 @@ fn reason_text(errno: &Errno) -> String {
             "cannot execute: the target user has reached its process limit (RLIMIT_NPROC)"
                 .to_owned()
         }
-        other => format!("cannot execute: {}", other.desc()),
+        other => format!("cannot execute: {}", errno_text(*other)),
     }
 }
 
@@ -171,7 +172,7 @@ impl Error {
     /// The status runas exits with for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Exec { source, .. } => match source {
+            Error::Exec { errno, .. } => match errno {
                 Errno::ENOENT | Errno::ENOTDIR => EXIT_NOT_FOUND,
                 _ => EXIT_CANNOT_EXECUTE,
             },
@@ -181,10 +182,10 @@ impl Error {
         }
     }
 
-    pub fn syscall(call: impl Into<String>, source: Errno) -> Self {
+    pub fn syscall(call: impl Into<String>, errno: Errno) -> Self {
         Error::Syscall {
             call: call.into(),
-            source,
+            errno,
         }
     }
 }

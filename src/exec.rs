@@ -187,7 +187,7 @@ pub fn search<T>(
     }
     Err(Error::Exec {
         program: program.to_owned(),
-        source: failure,
+        errno: failure,
     })
 }
 

@@ -186,7 +186,10 @@ fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
         return i32::from(EXIT_FAILURE);
     }
     let status = loop {
-        let Ok(signal) = watched.wait() else {
+        let Ok(signal) = sys::sigwait(watched).map(Signal::try_from) else {
+            continue;
+        };
+        let Ok(signal) = signal else {
             continue;
         };
         if signal != Signal::SIGCHLD {
@@ -204,7 +207,7 @@ fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                 Ok(_) | Err(Errno::EINTR) => continue,
                 Err(e) => {
-                    eprintln!("runas: waiting for the command: {}", e.desc());
+                    eprintln!("runas: waiting for the command: {}", sys::errno_text(e));
                     done = Some(i32::from(EXIT_FAILURE));
                     break;
                 }
@@ -219,7 +222,7 @@ fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
     {
         eprintln!(
             "runas: revoking the terminal after the command: ioctl(TIOCVHANGUP): {}",
-            e.desc()
+            sys::errno_text(e)
         );
         return i32::from(EXIT_FAILURE);
     }
@@ -431,7 +434,7 @@ pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
                 errno => Error::LogAsTarget {
                     path: path.to_owned(),
                     uid: target_uid,
-                    source: errno.unwrap_or(Errno::EIO),
+                    errno: errno.unwrap_or(Errno::EIO),
                 },
             })?;
         file.into()
@@ -590,6 +593,9 @@ pub fn stdio_to_null() -> Result<()> {
 /// the pipe would then stay open for ever. So the daemon, this process's
 /// child once the middle process has exited (subreaper), is watched while
 /// the report is read; stopped, it is killed and the start is a failure.
+// Never inlined: its 4 KiB buffer would otherwise sit in the frame of the
+// step loop (run.rs) of every run, a stack page touched for nothing.
+#[inline(never)]
 fn read_report(mut pipe: File, middle: Pid) -> Result<Report> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let mut text = Vec::new();

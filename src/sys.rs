@@ -687,6 +687,54 @@ pub unsafe fn args_from_c_main(
         .collect()
 }
 
+/// sigwait(3): the next of these blocked signals, by number. Not nix's
+/// `SigSet::wait`, which panics on a number its `Signal` lacks (and whose
+/// unwrap carries nix's errno tables into every start: see errno_text).
+pub fn sigwait(set: &nix::sys::signal::SigSet) -> Result<i32, Errno> {
+    let mut signal = 0;
+    // SAFETY: a valid sigset_t and a valid place for the number.
+    let status = unsafe { libc::sigwait(set.as_ref(), &mut signal) };
+    match status {
+        0 => Ok(signal),
+        errno => Err(Errno::from_raw(errno)),
+    }
+}
+
+/// The C library's text for an errno value ("Permission denied"): the
+/// words other tools print. Not nix's `Errno::desc`: its table of string
+/// slices is about 2 KiB of pointers, which a static PIE relocates at every
+/// start (a page written per 4 KiB), where the C library keeps offsets.
+pub fn errno_text(errno: Errno) -> ErrnoText {
+    ErrnoText(errno)
+}
+
+/// See [`errno_text`].
+#[derive(Clone, Copy)]
+pub struct ErrnoText(Errno);
+
+impl std::fmt::Display for ErrnoText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = [0 as std::ffi::c_char; 128];
+        // SAFETY: the XSI strerror_r (the libc crate binds glibc's
+        // __xpg_strerror_r) writes at most text.len() bytes, NUL included,
+        // into the buffer, and reports an unknown value or a short buffer
+        // by its result.
+        let status = unsafe { libc::strerror_r(self.0 as i32, text.as_mut_ptr(), text.len()) };
+        if status != 0 {
+            return write!(f, "error {}", self.0 as i32);
+        }
+        // SAFETY: on success the buffer holds a NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(text.as_ptr()) };
+        f.write_str(&text.to_string_lossy())
+    }
+}
+
+impl std::fmt::Debug for ErrnoText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 /// A bump allocator for this short-lived process (the static build's; see
 /// src/main.rs for the figures).
 ///

@@ -386,7 +386,7 @@ fn setgroups_error(groups: &[u32], errno: Errno) -> Error {
     };
     Error::Syscall {
         call: format!("{}{hint}", describe_groups(groups)),
-        source: errno,
+        errno,
     }
 }
 
@@ -406,7 +406,7 @@ fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
     };
     Error::Syscall {
         call: format!("{call}({id}){hint}"),
-        source: errno,
+        errno,
     }
 }
 

@@ -126,7 +126,9 @@ impl Problem {
             Problem::NotADirectory(dir) => format!("{} is not a directory", quoted(dir)),
             Problem::NoFileName => "it does not name a file".into(),
             Problem::TooManyLinks => "too many levels of symbolic links".into(),
-            Problem::Io { at, errno } => format!("{}: {}", quoted(at), errno.desc()),
+            Problem::Io { at, errno } => {
+                format!("{}: {}", quoted(at), crate::sys::errno_text(*errno))
+            }
         }
     }
 

@@ -32,8 +32,11 @@ use std::sync::OnceLock;
 /// Why the database could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
-    #[error("{}", .0.desc())]
-    System(#[from] Errno),
+    // Not thiserror's #[from]: that makes the Errno the error's source, and
+    // the vtable of a source holds nix's Display and Debug, whose tables a
+    // static PIE relocates at every start (see sys::errno_text).
+    #[error("{}", crate::sys::errno_text(*.0))]
+    System(Errno),
     #[error("line {} of {} is malformed: {}; correct or remove it", .0.line, .0.file, .0.why)]
     Malformed(Malformed),
     /// The C library's answer lacks what the files say.
@@ -51,6 +54,12 @@ pub enum LookupError {
         "{file} has a line that the C library may read as {what} while glibc would not; correct the file"
     )]
     Disagreement { file: &'static str, what: String },
+}
+
+impl From<Errno> for LookupError {
+    fn from(errno: Errno) -> Self {
+        LookupError::System(errno)
+    }
 }
 
 /// The fields of a passwd entry runas uses.

@@ -140,7 +140,7 @@ fn expect_refused(kind: &str, old: u32, outcome: nix::Result<()>) -> Result<()> 
         ))),
         Err(other) => Err(Error::Verification(format!(
             "switching back to {kind} {old} failed with {} instead of EPERM",
-            other.desc()
+            crate::sys::errno_text(other)
         ))),
     }
 }
