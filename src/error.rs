@@ -198,9 +198,9 @@ mod tests {
 
     #[test]
     fn exec_errors_map_to_126_and_127() {
-        let exec = |source| Error::Exec {
+        let exec = |errno| Error::Exec {
             program: "x".into(),
-            source,
+            errno,
         };
         assert_eq!(exec(Errno::ENOENT).exit_code(), 127);
         assert_eq!(exec(Errno::ENOTDIR).exit_code(), 127);

@@ -1034,4 +1034,33 @@ mod tests {
         let groups = getgrouplist(c"no-such-user-runas-unit-test", 4242).unwrap();
         assert_eq!(groups, vec![4242]);
     }
+
+    #[test]
+    fn errno_text_is_the_c_librarys_and_never_fails() {
+        assert_eq!(
+            errno_text(Errno::EPERM).to_string(),
+            "Operation not permitted"
+        );
+        assert_eq!(
+            errno_text(Errno::ENOENT).to_string(),
+            "No such file or directory"
+        );
+        assert_eq!(errno_text(Errno::EACCES).to_string(), "Permission denied");
+        // A number the C library has no text for still gives some text.
+        assert!(!errno_text(Errno::UnknownErrno).to_string().is_empty());
+        assert!(!errno_text(Errno::from_raw(4000)).to_string().is_empty());
+    }
+
+    #[test]
+    fn sigwait_returns_a_pending_blocked_signal_by_number() {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask, raise};
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGUSR2);
+        let mut old = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).unwrap();
+        raise(Signal::SIGUSR2).unwrap();
+        let got = sigwait(&set);
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
+        assert_eq!(got, Ok(libc::SIGUSR2));
+    }
 }
