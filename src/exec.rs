@@ -38,18 +38,27 @@ pub fn build_environment<'a>(
             .any(|key| key.as_bytes() == name)
     };
     // One entry per name, the first, which getenv(3) and the PATH search
-    // see: a shell target would otherwise import the last one.
+    // see: a shell target would otherwise import the last one. Each
+    // entry's name is found once (`names`, in step with `env`): finding it
+    // again at every comparison made this the costliest loop of a run.
     let mut env: Vec<Cow<'a, CStr>> = Vec::new();
+    let mut names: Vec<&[u8]> = Vec::new();
     for entry in inherited {
         let name = entry_name(entry);
         let wanted = (!plan.clear || RESET_ENV_KEPT.iter().any(|kept| kept.as_bytes() == name))
             && !changed(name);
-        if wanted && !env.iter().any(|seen| entry_name(seen) == name) {
+        if wanted && !names.contains(&name) {
             env.push(Cow::Borrowed(entry));
+            names.push(name);
         }
     }
     for (key, value) in &plan.set {
-        env.retain(|entry| entry_name(entry) != key.as_bytes());
+        // Set twice, the later value wins: at most one entry has the name.
+        if let Some(at) = names.iter().position(|name| *name == key.as_bytes()) {
+            env.remove(at);
+            names.remove(at);
+        }
+        names.push(key.as_bytes());
         let mut entry = Vec::with_capacity(key.len() + 1 + value.len());
         entry.extend_from_slice(key.as_bytes());
         entry.push(b'=');
