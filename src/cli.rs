@@ -169,7 +169,7 @@ pub enum Takes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Value {
     /// As --help shows it: `USER[:GROUP]`.
-    pub name: &'static str,
+    pub name: Text,
     /// The next word is taken even when it starts with '-': `--bounding-set
     /// -all`, and `--user -1` reaches the id parser, which says why -1 is
     /// refused. Otherwise such a word means the value was forgotten.
@@ -185,12 +185,73 @@ pub struct Value {
 #[derive(Debug, Clone, Copy)]
 pub struct OptionSpec {
     pub id: Id,
-    pub long: &'static str,
+    pub long: Text,
     pub short: Option<char>,
     pub takes: Takes,
     /// The --help section it is listed under.
-    pub heading: &'static str,
-    pub help: &'static str,
+    pub heading: Text,
+    pub help: Text,
+}
+
+/// A string of the option table: a place in one text that holds them all.
+/// A table of `&'static str` is a table of pointers, which a static PIE
+/// relocates, and so writes, at every start: the option table was 3.5 KiB
+/// of them, a page faulted in by every run (docs/performance.md). Offsets
+/// need no relocation.
+#[derive(Clone, Copy)]
+pub struct Text {
+    at: u16,
+    len: u16,
+}
+
+impl Text {
+    pub fn as_str(self) -> &'static str {
+        let at = usize::from(self.at);
+        TEXT.get(at..at + usize::from(self.len)).unwrap_or("")
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// An option as the table below writes it. Used only at compile time:
+/// [`compile`] turns the table into `OPTIONS` and `TEXT`.
+#[derive(Clone, Copy)]
+struct Definition {
+    id: Id,
+    long: &'static str,
+    short: Option<char>,
+    /// The value's name, for an option that takes one.
+    value: Option<&'static str>,
+    may_start_with_dash: bool,
+    repeatable: bool,
+    any_bytes: bool,
+    heading: &'static str,
+    help: &'static str,
 }
 
 const fn switch(
@@ -198,12 +259,15 @@ const fn switch(
     long: &'static str,
     heading: &'static str,
     help: &'static str,
-) -> OptionSpec {
-    OptionSpec {
+) -> Definition {
+    Definition {
         id,
         long,
         short: None,
-        takes: Takes::Nothing,
+        value: None,
+        may_start_with_dash: false,
+        repeatable: false,
+        any_bytes: false,
         heading,
         help,
     }
@@ -215,44 +279,43 @@ const fn valued(
     name: &'static str,
     heading: &'static str,
     help: &'static str,
-) -> OptionSpec {
-    let mut spec = switch(id, long, heading, help);
-    spec.takes = Takes::Value(Value {
-        name,
-        may_start_with_dash: false,
-        repeatable: false,
-        any_bytes: false,
-    });
-    spec
+) -> Definition {
+    let mut definition = switch(id, long, heading, help);
+    definition.value = Some(name);
+    definition
 }
 
-impl OptionSpec {
+impl Definition {
     const fn short(mut self, short: char) -> Self {
         self.short = Some(short);
         self
     }
 
     const fn dash_ok(mut self) -> Self {
-        if let Takes::Value(ref mut value) = self.takes {
-            value.may_start_with_dash = true;
-        }
+        self.may_start_with_dash = true;
         self
     }
 
     const fn repeatable(mut self) -> Self {
-        if let Takes::Value(ref mut value) = self.takes {
-            value.repeatable = true;
-        }
+        self.repeatable = true;
         self
     }
 
     const fn any_bytes(mut self) -> Self {
-        if let Takes::Value(ref mut value) = self.takes {
-            value.any_bytes = true;
-        }
+        self.any_bytes = true;
         self
     }
 
+    const fn text_len(&self) -> usize {
+        let value = match self.value {
+            Some(name) => name.len(),
+            None => 0,
+        };
+        self.long.len() + value + self.heading.len() + self.help.len()
+    }
+}
+
+impl OptionSpec {
     /// `'--user <USER[:GROUP]>'`, as messages quote it.
     fn quoted(&self) -> String {
         match self.takes {
@@ -262,6 +325,86 @@ impl OptionSpec {
     }
 }
 
+/// Append `text` to `pool` at `*used`; where it went.
+const fn append<const T: usize>(pool: &mut [u8; T], used: &mut usize, text: &str) -> Text {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        pool[*used + i] = bytes[i];
+        i += 1;
+    }
+    assert!(
+        *used + bytes.len() <= u16::MAX as usize,
+        "the option text outgrew u16 offsets"
+    );
+    let place = Text {
+        at: *used as u16,
+        len: bytes.len() as u16,
+    };
+    *used += bytes.len();
+    place
+}
+
+/// The table as written, turned into one text and a table of places in it
+/// (at compile time).
+const fn compile<const T: usize, const N: usize>(
+    definitions: &[Definition],
+) -> ([u8; T], [OptionSpec; N]) {
+    let empty = Text { at: 0, len: 0 };
+    let mut pool = [0u8; T];
+    let mut table = [OptionSpec {
+        id: Id::Help,
+        long: empty,
+        short: None,
+        takes: Takes::Nothing,
+        heading: empty,
+        help: empty,
+    }; N];
+    let mut used = 0;
+    let mut i = 0;
+    while i < N {
+        let d = definitions[i];
+        table[i].id = d.id;
+        table[i].long = append(&mut pool, &mut used, d.long);
+        table[i].short = d.short;
+        if let Some(name) = d.value {
+            table[i].takes = Takes::Value(Value {
+                name: append(&mut pool, &mut used, name),
+                may_start_with_dash: d.may_start_with_dash,
+                repeatable: d.repeatable,
+                any_bytes: d.any_bytes,
+            });
+        }
+        table[i].heading = append(&mut pool, &mut used, d.heading);
+        table[i].help = append(&mut pool, &mut used, d.help);
+        i += 1;
+    }
+    assert!(used == T);
+    (pool, table)
+}
+
+const fn text_len(definitions: &[Definition]) -> usize {
+    let mut total = 0;
+    let mut i = 0;
+    while i < definitions.len() {
+        total += definitions[i].text_len();
+        i += 1;
+    }
+    total
+}
+
+const COMPILED: ([u8; text_len(DEFINITIONS)], [OptionSpec; DEFINITIONS.len()]) =
+    compile(DEFINITIONS);
+
+/// Every string of the option table, one after the other.
+static TEXT: &str = match std::str::from_utf8(&COMPILED.0) {
+    Ok(text) => text,
+    Err(_) => panic!("the option table's text is not UTF-8"),
+};
+
+/// Every option, in --help order.
+pub static OPTIONS: &[OptionSpec] = &COMPILED.1;
+
 const GENERAL: &str = "Options";
 const PRIVILEGES: &str = "Capabilities and privileges";
 const PROCESS: &str = "Environment and process";
@@ -269,8 +412,8 @@ const SESSION: &str = "Session and process group";
 const RESOURCES: &str = "Limits and priorities (set before the switch)";
 const SHOWING: &str = "Showing credentials";
 
-/// Every option, in --help order.
-pub static OPTIONS: &[OptionSpec] = &[
+/// Every option, in --help order, as written; compiled into `OPTIONS`.
+const DEFINITIONS: &[Definition] = &[
     valued(Id::User, "user", "USER[:GROUP]", GENERAL, "Run as USER (name or uid); USER:GROUP also sets the primary group").short('u').dash_ok(),
     valued(Id::Group, "group", "GROUP", GENERAL, "Primary group (name or gid); alone, switches only the group, as newgrp does").short('g').dash_ok(),
     valued(Id::Groups, "groups", "LIST", GENERAL, "Supplementary groups, exactly: comma-separated names or gids (\"\" for none)").short('G').dash_ok(),
@@ -582,15 +725,15 @@ pub fn help() -> String {
         format!("{ABOUT}\n\nUsage: {USAGE}\n\nArguments:\n  [COMMAND]...  {COMMAND_HELP}\n");
     let mut headings: Vec<&str> = Vec::new();
     for spec in OPTIONS {
-        if !headings.contains(&spec.heading) {
-            headings.push(spec.heading);
+        if !headings.contains(&spec.heading.as_str()) {
+            headings.push(spec.heading.as_str());
         }
     }
     for heading in headings {
         let rows: Vec<(String, &str)> = OPTIONS
             .iter()
-            .filter(|spec| spec.heading == heading)
-            .map(|spec| (definition(spec), spec.help))
+            .filter(|spec| spec.heading.as_str() == heading)
+            .map(|spec| (definition(spec), spec.help.as_str()))
             .collect();
         let width = rows.iter().map(|(left, _)| left.len()).max().unwrap_or(0);
         let _ = write!(out, "\n{heading}:\n");

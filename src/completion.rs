@@ -77,7 +77,7 @@ pub fn bash() -> String {
                 kinds,
                 "    {}) echo {} ;;",
                 names.join("|"),
-                value_kind(spec.long)
+                value_kind(&spec.long)
             );
         }
     }
@@ -271,7 +271,7 @@ pub fn fish() -> String {
         let mut line = format!("complete -c runas -n 'not __runas_in_command' {flags} -d '{help}'");
         if let Takes::Value(_) = spec.takes {
             valued.extend(names);
-            let kind = value_kind(spec.long);
+            let kind = value_kind(&spec.long);
             match (kind, fish_source(kind)) {
                 ("user", _) => line.push_str(" -x -a '(__runas_user)'"),
                 ("file", _) => line.push_str(" -r -F"),
@@ -390,7 +390,7 @@ pub fn zsh() -> String {
     };
     let mut specs = String::new();
     for spec in OPTIONS {
-        let help = quote(spec.help);
+        let help = quote(&spec.help);
         let (suffix_long, suffix_short, action, repeatable) = match spec.takes {
             Takes::Nothing => ("", "", String::new(), false),
             Takes::Value(value) => (
@@ -399,7 +399,7 @@ pub fn zsh() -> String {
                 format!(
                     ":{}:{}",
                     quote(&value.name.to_ascii_lowercase()),
-                    zsh_action(value_kind(spec.long)).replace('\'', "'\\''")
+                    zsh_action(value_kind(&spec.long)).replace('\'', "'\\''")
                 ),
                 value.repeatable,
             ),

@@ -41,8 +41,12 @@ pub fn build_environment<'a>(
     // see: a shell target would otherwise import the last one. Each
     // entry's name is found once (`names`, in step with `env`): finding it
     // again at every comparison made this the costliest loop of a run.
-    let mut env: Vec<Cow<'a, CStr>> = Vec::new();
-    let mut names: Vec<&[u8]> = Vec::new();
+    let inherited = inherited.into_iter();
+    // Sized once: two vectors growing in turn would each be copied as it
+    // grows (the allocator grows only the block allocated last in place).
+    let room = inherited.size_hint().0 + plan.set.len();
+    let mut env: Vec<Cow<'a, CStr>> = Vec::with_capacity(room);
+    let mut names: Vec<&[u8]> = Vec::with_capacity(room);
     for entry in inherited {
         let name = entry_name(entry);
         let wanted = (!plan.clear || RESET_ENV_KEPT.iter().any(|kept| kept.as_bytes() == name))
