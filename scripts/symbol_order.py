@@ -12,6 +12,10 @@ order made from it would match none of runas's own functions.
     symbol_order.py order MAP TRACE OUT     write the order
     symbol_order.py check MAP TRACE LIST    compare LIST with the trace and
                                             the map's layout with LIST
+    symbol_order.py translate MAP LIST OUT  LIST in the names of the build
+                                            MAP is from (bench/run's stage
+                                            builds: a feature changes the
+                                            hashes too)
 """
 
 import bisect
@@ -136,7 +140,31 @@ def check(map_path, trace, listed_path):
                  "; run scripts/symbol-order (as root) and commit link/x86_64-musl.order")
 
 
+HASH = re.compile(r"17h[0-9a-f]{16}E$")
+
+
+def translate(map_path, listed_path, out):
+    """A name of the list, in the build of MAP: itself, or the one name
+    there that differs only in its hash. A name that has no such
+    counterpart, or several (generic instances), is left out."""
+    names = [s[3] for s in read_map(map_path)]
+    present = set(names)
+    by_stem = {}
+    for name in names:
+        if HASH.search(name):
+            by_stem.setdefault(HASH.sub("", name), []).append(name)
+    result = []
+    for name in (l.strip() for l in open(listed_path) if l.strip()):
+        if name in present:
+            result.append(name)
+        elif HASH.search(name) and len(by_stem.get(HASH.sub("", name), [])) == 1:
+            result.append(by_stem[HASH.sub("", name)][0])
+    with open(out, "w") as f:
+        f.write("".join(name + "\n" for name in result))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 5 or sys.argv[1] not in ("order", "check"):
+    modes = {"order": order, "check": check, "translate": translate}
+    if len(sys.argv) != 5 or sys.argv[1] not in modes:
         sys.exit(__doc__)
-    {"order": order, "check": check}[sys.argv[1]](*sys.argv[2:])
+    modes[sys.argv[1]](*sys.argv[2:])
