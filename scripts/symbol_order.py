@@ -100,6 +100,10 @@ def output_of(sections, name):
     return next(s[2] for s in sections if s[3] == name)
 
 
+def output_of_name(sections, name):
+    return next((s[2] for s in sections if s[3] == name), None)
+
+
 def order(map_path, trace, out):
     sections = read_map(map_path)
     functions, data, used = touched(sections, trace)
@@ -121,6 +125,14 @@ def check(map_path, trace, listed_path):
     if len(missing) > 3:
         problems.append(f"{len(missing)} functions or objects a run uses are not "
                         f"in the list (the list is stale), e.g. {', '.join(missing[:5])}")
+    # A .data object a run has come to use, listed among the idle ones
+    # (which go first, away from the pages a run writes): stale too.
+    data_listed = [n for n in listed if output_of_name(sections, n) == ".data"]
+    misplaced = [n for i, n in enumerate(data_listed) if n in used
+                 and any(m not in used for m in data_listed[i + 1:])]
+    if misplaced:
+        problems.append(f".data objects a run uses are listed among the idle ones: "
+                        f"{', '.join(misplaced[:5])}")
     gone = [n for n in listed if n not in address]
     if len(gone) > len(listed) // 10:
         problems.append(f"{len(gone)} of {len(listed)} listed names are not in the build")

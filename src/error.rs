@@ -133,7 +133,7 @@ pub enum Error {
 /// C library's), without Rust's "(os error N)" suffix.
 pub fn io_text(error: &std::io::Error) -> String {
     match error.raw_os_error() {
-        Some(code) => errno_text(Errno::from_raw(code)).to_string(),
+        Some(code) => crate::sys::errno_text_raw(code).to_string(),
         None => error.to_string(),
     }
 }

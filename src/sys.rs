@@ -696,6 +696,8 @@ pub fn sigwait(set: &nix::sys::signal::SigSet) -> Result<i32, Errno> {
     let status = unsafe { libc::sigwait(set.as_ref(), &mut signal) };
     match status {
         0 => Ok(signal),
+        // musl's returns -1 and sets errno; glibc's returns the error.
+        -1 => Err(Errno::last()),
         errno => Err(Errno::from_raw(errno)),
     }
 }
@@ -705,23 +707,34 @@ pub fn sigwait(set: &nix::sys::signal::SigSet) -> Result<i32, Errno> {
 /// slices is about 2 KiB of pointers, which a static PIE relocates at every
 /// start (a page written per 4 KiB), where the C library keeps offsets.
 pub fn errno_text(errno: Errno) -> ErrnoText {
+    ErrnoText(errno as i32)
+}
+
+/// [`errno_text`] for a raw value, one nix's `Errno` may not know (it
+/// turns every such value into `UnknownErrno`, 0).
+pub fn errno_text_raw(errno: i32) -> ErrnoText {
     ErrnoText(errno)
 }
 
 /// See [`errno_text`].
 #[derive(Clone, Copy)]
-pub struct ErrnoText(Errno);
+pub struct ErrnoText(i32);
 
 impl std::fmt::Display for ErrnoText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // 0 is no error at all ("Success"): an error reported with it lost
+        // its cause on the way (nix's UnknownErrno, an errno left at 0).
+        if self.0 == 0 {
+            return f.write_str("unknown error");
+        }
         let mut text = [0 as std::ffi::c_char; 128];
         // SAFETY: the XSI strerror_r (the libc crate binds glibc's
         // __xpg_strerror_r) writes at most text.len() bytes, NUL included,
         // into the buffer, and reports an unknown value or a short buffer
         // by its result.
-        let status = unsafe { libc::strerror_r(self.0 as i32, text.as_mut_ptr(), text.len()) };
+        let status = unsafe { libc::strerror_r(self.0, text.as_mut_ptr(), text.len()) };
         if status != 0 {
-            return write!(f, "error {}", self.0 as i32);
+            return write!(f, "error {}", self.0);
         }
         // SAFETY: on success the buffer holds a NUL-terminated string.
         let text = unsafe { CStr::from_ptr(text.as_ptr()) };
@@ -1046,9 +1059,14 @@ mod tests {
             "No such file or directory"
         );
         assert_eq!(errno_text(Errno::EACCES).to_string(), "Permission denied");
+        // No cause (nix's UnknownErrno is 0) is not "Success".
+        assert_eq!(errno_text(Errno::UnknownErrno).to_string(), "unknown error");
         // A number the C library has no text for still gives some text.
-        assert!(!errno_text(Errno::UnknownErrno).to_string().is_empty());
-        assert!(!errno_text(Errno::from_raw(4000)).to_string().is_empty());
+        let unknown = errno_text_raw(4000).to_string();
+        assert!(
+            !unknown.is_empty() && unknown != "unknown error",
+            "{unknown}"
+        );
     }
 
     #[test]
