@@ -625,6 +625,10 @@ fn check_combinations(seen: u64) -> Result<()> {
 /// Parse argv (argv[0] first). Options come before the command; the first
 /// word that is not an option, or whatever follows `--`, starts it, and
 /// every word from there on is passed on verbatim.
+// Never inlined (nor Facts::observe, plan::resolve): inlined, their
+// locals stayed in the frame of lib.rs's run for the whole run, under
+// everything called later: the stack reached a third page, a fault.
+#[inline(never)]
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     let mut args = args.into_iter().skip(1);
     let mut options = CommandLine::default();

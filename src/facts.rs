@@ -39,6 +39,8 @@ pub struct Facts {
 }
 
 impl Facts {
+    // Never inlined: see cli::parse.
+    #[inline(never)]
     pub fn observe() -> Result<Facts> {
         let parent = getppid();
         let pid = getpid();

@@ -47,6 +47,10 @@ use nix::errno::Errno;
 
 pub const PASSWD: &str = "/etc/passwd";
 pub const GROUP: &str = "/etc/group";
+/// The same paths for the system calls (a `&str` would be copied into a
+/// 1 KiB stack buffer first, at the deepest point of a run).
+pub const PASSWD_PATH: &std::ffi::CStr = c"/etc/passwd";
+pub const GROUP_PATH: &std::ffi::CStr = c"/etc/group";
 
 /// Why an entry could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +114,7 @@ const LARGE: usize = 1 << 20;
 /// treat it ("no entries"), any other failure is an error. One open (at:
 /// musl's open adds an fcntl for O_CLOEXEC), one fstat for the size, reads
 /// until end of file.
-pub fn read(path: &str) -> Result<Text, Errno> {
+pub fn read(path: &std::ffi::CStr) -> Result<Text, Errno> {
     use nix::fcntl::{AT_FDCWD, OFlag, openat};
     use std::os::fd::AsFd;
     let fd = match openat(

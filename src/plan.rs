@@ -200,6 +200,8 @@ fn user_environment(target: &Target) -> Vec<(OsString, OsString)> {
 /// rules differ where the table in compat.rs says) against the account
 /// database and the process as it is, into a complete plan. Every lookup
 /// happens here, before any change; newgrp mode's rules apply here too.
+// Never inlined: see cli::parse.
+#[inline(never)]
 pub fn resolve(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Plan> {
     resolve_rules(request, facts, db).map_err(|source| match request.rules {
         Rules::Runas => source,

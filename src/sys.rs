@@ -407,10 +407,25 @@ pub fn set_resuid(_: WholeProgram, uid: u32) -> Result<(), Errno> {
 
 /// memmem(3): where `needle` first occurs in `haystack`. The C library's
 /// (SIMD in glibc, two-way in musl) finds a name in a 10 MB account file
-/// several times faster than a byte loop.
+/// several times faster than a byte loop. A haystack of an ordinary
+/// system's size is searched here instead: musl's two-way search puts a
+/// 2 KiB table on the stack, at the deepest point of a run, where it cost
+/// a page fault of its own.
 pub fn memmem(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
+    const SMALL: usize = 64 * 1024;
+    let Some((&first, rest)) = needle.split_first() else {
         return Some(0);
+    };
+    if haystack.len() <= SMALL {
+        let mut from = 0;
+        while let Some(at) = haystack[from..].iter().position(|&b| b == first) {
+            let start = from + at;
+            if haystack[start + 1..].starts_with(rest) {
+                return Some(start);
+            }
+            from = start + 1;
+        }
+        return None;
     }
     // SAFETY: both pointers and lengths describe live slices, which memmem
     // only reads; the result is null or points into `haystack`.
@@ -1004,6 +1019,29 @@ mod tests {
         assert_eq!(memmem(b"abcabc", b"x"), None);
         assert_eq!(memmem(b"", b"a"), None);
         assert_eq!(memmem(b"ab", b""), Some(0));
+        assert_eq!(memmem(b"aab", b"ab"), Some(1));
+        assert_eq!(memmem(b"a", b"ab"), None);
+    }
+
+    #[test]
+    fn memmem_agrees_with_a_plain_search_on_both_sides_of_the_size_switch() {
+        let naive = |h: &[u8], n: &[u8]| h.windows(n.len()).position(|w| w == n);
+        for size in [10, 1000, 64 * 1024, 64 * 1024 + 1, 200_000] {
+            // Lines of names that share prefixes, as an account file's do.
+            let haystack: Vec<u8> = (0..)
+                .flat_map(|i: u32| format!("t{}:x:{i}:{i}::/:/bin/sh\n", i % 977).into_bytes())
+                .take(size)
+                .collect();
+            for needle in [&b"\nt976:"[..], b"t97", b"nothere", b"h\n", b"\n"] {
+                assert_eq!(
+                    memmem(&haystack, needle),
+                    naive(&haystack, needle),
+                    "{size}"
+                );
+            }
+            let tail = &haystack[size - 3..];
+            assert_eq!(memmem(&haystack, tail), naive(&haystack, tail), "{size}");
+        }
     }
     use std::alloc::{GlobalAlloc, Layout};
 

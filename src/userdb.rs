@@ -128,13 +128,15 @@ enum Names {
 /// Where musl's lookups find nscd (or a compatible daemon, such as nsncd
 /// in front of sssd).
 #[cfg(target_env = "musl")]
-const NSCD_SOCKET: &str = "/var/run/nscd/socket";
+const NSCD_SOCKET: &std::ffi::CStr = c"/var/run/nscd/socket";
 
 fn names() -> Names {
     static NAMES: OnceLock<Names> = OnceLock::new();
     *NAMES.get_or_init(|| {
         #[cfg(target_env = "musl")]
-        if std::path::Path::new(NSCD_SOCKET).exists() {
+        // Whether it exists, as Path::exists says (any stat success), but
+        // without std's copy of the path into a stack buffer.
+        if nix::sys::stat::stat(NSCD_SOCKET).is_ok() {
             Names::FilesThenLibc
         } else {
             Names::Files
@@ -197,7 +199,7 @@ fn memberships() -> Memberships {
 /// A file's text, read at most once per run whatever the number of lookups.
 fn file_text(
     cell: &'static OnceLock<Result<files::Text, Errno>>,
-    path: &str,
+    path: &std::ffi::CStr,
 ) -> Result<&'static [u8], LookupError> {
     match cell.get_or_init(|| files::read(path)) {
         Ok(text) => Ok(text),
@@ -207,12 +209,12 @@ fn file_text(
 
 fn passwd_text() -> Result<&'static [u8], LookupError> {
     static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
-    file_text(&TEXT, files::PASSWD)
+    file_text(&TEXT, files::PASSWD_PATH)
 }
 
 fn group_text() -> Result<&'static [u8], LookupError> {
     static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
-    file_text(&TEXT, files::GROUP)
+    file_text(&TEXT, files::GROUP_PATH)
 }
 
 /// A passwd entry from the file, with the same UTF-8 rule as `record`:
