@@ -80,6 +80,33 @@ impl Run<'_> {
         let plan = self.plan;
         let before = &self.facts.credentials;
         match step {
+            Step::Credential(change) => transition::execute(&change, plan, before, self.promise)?,
+            Step::Setting(setting) => process::apply(&setting, self.parent, self.lock)?,
+            Step::Verify(regain, resources) => {
+                crate::bench_stage("switch", self.promise);
+                verify::verify(plan, regain, self.lock, self.promise)?;
+                crate::resources::verify(&resources)?;
+            }
+            Step::Exec { .. } => {
+                crate::bench_stage("verify", self.promise);
+                if let Some(status) = &self.status {
+                    status.about_to_exec();
+                }
+                return Err(exec::exec(self.command, &self.env, self.promise));
+            }
+            other => return self.optional_step(other),
+        }
+        Ok(Flow::Next)
+    }
+
+    /// The steps only some options add. Apart, and never inlined: in the
+    /// step loop their code spread the loop over 43 KB, code pages every
+    /// run maps (docs/performance.md).
+    #[cold]
+    #[inline(never)]
+    fn optional_step(&mut self, step: Step) -> Result<Flow> {
+        let plan = self.plan;
+        match step {
             Step::LockPidfile(path) => {
                 session::occupy_standard_fds()?;
                 self.pidfile = Some(Pidfile::open_locked(&path)?);
@@ -112,25 +139,16 @@ impl Run<'_> {
                 self.parent = session::enter_new_session(waiter, self.promise)?;
             }
             Step::Resource(setting) => crate::resources::apply(&setting)?,
-            Step::Credential(change) => transition::execute(&change, plan, before, self.promise)?,
             Step::OpenLog { path, .. } => session::redirect_to_log(&path, plan.uid)?,
             Step::NewProcessGroup => session::enter_process_group()?,
             Step::ListenPid => self
                 .env
                 .set
                 .push(("LISTEN_PID".into(), getpid().to_string().into())),
-            Step::Setting(setting) => process::apply(&setting, self.parent, self.lock)?,
-            Step::Verify(regain, resources) => {
-                crate::bench_stage("switch", self.promise);
-                verify::verify(plan, regain, self.lock, self.promise)?;
-                crate::resources::verify(&resources)?;
-            }
-            Step::Exec { .. } => {
-                crate::bench_stage("verify", self.promise);
-                if let Some(status) = &self.status {
-                    status.about_to_exec();
-                }
-                return Err(exec::exec(self.command, &self.env, self.promise));
+            Step::Credential(_) | Step::Setting(_) | Step::Verify(..) | Step::Exec { .. } => {
+                return Err(Error::Verification(
+                    "a step reached the optional steps' handler".into(),
+                ));
             }
         }
         Ok(Flow::Next)
