@@ -103,8 +103,13 @@ pub fn normalize_groups(mut groups: Vec<u32>) -> Vec<u32> {
 }
 
 /// Turn a name-service failure into an error that says what was looked up.
-fn lookup_error(what: String) -> impl FnOnce(crate::userdb::LookupError) -> Error {
-    move |source| Error::Lookup { what, source }
+/// The words are made only on failure: a lookup that succeeds (every run)
+/// does not format and quote a message it never prints.
+fn lookup_error(what: impl FnOnce() -> String) -> impl FnOnce(crate::userdb::LookupError) -> Error {
+    move |source| Error::Lookup {
+        what: what(),
+        source,
+    }
 }
 
 /// The target user: its uid and, when the passwd database has it (and it
@@ -134,15 +139,14 @@ fn resolve_user(spec: &IdSpec, db: &dyn UserDb, entry: Entry) -> Result<Target> 
             uid: *uid,
             record: db
                 .user_by_uid(*uid)
-                .map_err(lookup_error(format!("uid {uid} in the passwd database")))?,
+                .map_err(lookup_error(|| format!("uid {uid} in the passwd database")))?,
         }),
         IdSpec::Name(name) => {
             let record = db
                 .user_by_name(name)
-                .map_err(lookup_error(format!(
-                    "user {} in the passwd database",
-                    quote(name)
-                )))?
+                .map_err(lookup_error(|| {
+                    format!("user {} in the passwd database", quote(name))
+                }))?
                 .ok_or_else(|| Error::UnknownUser(name.clone()))?;
             Ok(Target {
                 uid: record.uid,
@@ -158,10 +162,9 @@ fn resolve_group(spec: &IdSpec, db: &dyn UserDb) -> Result<u32> {
         IdSpec::Id(gid) => Ok(*gid),
         IdSpec::Name(name) => db
             .group_by_name(name)
-            .map_err(lookup_error(format!(
-                "group {} in the group database",
-                quote(name)
-            )))?
+            .map_err(lookup_error(|| {
+                format!("group {} in the group database", quote(name))
+            }))?
             .ok_or_else(|| Error::UnknownGroup(name.clone())),
     }
 }
@@ -305,10 +308,12 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
     // With a user, the default is --init-groups; without one, --keep-groups.
     let memberships = |record: &UserRecord, primary: u32| {
         db.group_list(&record.name, primary)
-            .map_err(lookup_error(format!(
-                "the groups of user {} in the group database",
-                quote(&record.name)
-            )))
+            .map_err(lookup_error(|| {
+                format!(
+                    "the groups of user {} in the group database",
+                    quote(&record.name)
+                )
+            }))
     };
     let groups = match (&request.policy, &target) {
         (
