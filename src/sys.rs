@@ -410,13 +410,15 @@ pub fn set_resuid(_: WholeProgram, uid: u32) -> Result<(), Errno> {
 /// several times faster than a byte loop. A haystack of an ordinary
 /// system's size is searched here instead: musl's two-way search puts a
 /// 2 KiB table on the stack, at the deepest point of a run, where it cost
-/// a page fault of its own.
+/// a page fault of its own. Only for a short needle (a name and a colon):
+/// this search's worst case is the product of the two lengths.
 pub fn memmem(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     const SMALL: usize = 64 * 1024;
+    const SHORT: usize = 64;
     let Some((&first, rest)) = needle.split_first() else {
         return Some(0);
     };
-    if haystack.len() <= SMALL {
+    if haystack.len() <= SMALL && needle.len() <= SHORT {
         let mut from = 0;
         while let Some(at) = haystack[from..].iter().position(|&b| b == first) {
             let start = from + at;
@@ -1041,6 +1043,10 @@ mod tests {
             }
             let tail = &haystack[size - 3..];
             assert_eq!(memmem(&haystack, tail), naive(&haystack, tail), "{size}");
+            // Long needles go to the C library whatever the haystack.
+            let long = &haystack[size.saturating_sub(100)..];
+            assert_eq!(memmem(&haystack, long), naive(&haystack, long), "{size}");
+            assert_eq!(memmem(&haystack, &[b'x'; 100]), None, "{size}");
         }
     }
     use std::alloc::{GlobalAlloc, Layout};
