@@ -45,12 +45,20 @@
 use crate::spec::MAX_ID;
 use nix::errno::Errno;
 
-pub const PASSWD: &str = "/etc/passwd";
-pub const GROUP: &str = "/etc/group";
-/// The same paths for the system calls (a `&str` would be copied into a
-/// 1 KiB stack buffer first, at the deepest point of a run).
+/// The account files, as the system calls take them (a `&str` would be
+/// copied into a 1 KiB stack buffer first, at the deepest point of a run)...
 pub const PASSWD_PATH: &std::ffi::CStr = c"/etc/passwd";
 pub const GROUP_PATH: &std::ffi::CStr = c"/etc/group";
+/// ...and as messages name them.
+pub const PASSWD: &str = text_of(PASSWD_PATH);
+pub const GROUP: &str = text_of(GROUP_PATH);
+
+const fn text_of(path: &'static std::ffi::CStr) -> &'static str {
+    match path.to_str() {
+        Ok(text) => text,
+        Err(_) => panic!("an account file's path is not UTF-8"),
+    }
+}
 
 /// Why an entry could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
