@@ -1,7 +1,7 @@
 """The static build's link order, from a trace of a default run.
 
 Used by scripts/symbol-order (writes link/x86_64-musl.order) and
-scripts/check-symbol-order (CI: the checked-in list still matches the build).
+scripts/symbol-order --check (CI: the checked-in list still matches the build).
 
 Both read the layout from the link map of the release build itself
 (RUNAS_LINK_MAP, link/ld.lld), never from a build with symbols kept: the
@@ -90,18 +90,16 @@ def touched(sections, trace):
     # run leaves alone go first, the ones it uses last, next to that page,
     # and then .bss's, small ones first.
     used = {name for _, _, name in data}
+    output = outputs(sections)
     idle = [s[3] for s in sections if s[2] == ".data" and s[3] not in used]
-    hot_data = [name for _, _, name in sorted(data) if output_of(sections, name) == ".data"]
-    hot_bss = [name for _, _, name in sorted(data) if output_of(sections, name) != ".data"]
+    hot_data = [name for _, _, name in sorted(data) if output[name] == ".data"]
+    hot_bss = [name for _, _, name in sorted(data) if output[name] != ".data"]
     return functions, idle + hot_data + hot_bss, used
 
 
-def output_of(sections, name):
-    return next(s[2] for s in sections if s[3] == name)
-
-
-def output_of_name(sections, name):
-    return next((s[2] for s in sections if s[3] == name), None)
+def outputs(sections):
+    """Each symbol's output section."""
+    return {name: output for _, _, output, name in sections}
 
 
 def order(map_path, trace, out):
@@ -118,6 +116,7 @@ def check(map_path, trace, listed_path):
     functions, _, used = touched(sections, trace)
     listed = [l.strip() for l in open(listed_path) if l.strip()]
     address = {name: start for start, _, _, name in sections}
+    output = outputs(sections)
     problems = []
     missing = [n for n in functions + sorted(used) if n not in set(listed)]
     # A run here may take a branch or two the run that made the list did
@@ -127,7 +126,7 @@ def check(map_path, trace, listed_path):
                         f"in the list (the list is stale), e.g. {', '.join(missing[:5])}")
     # A .data object a run has come to use, listed among the idle ones
     # (which go first, away from the pages a run writes): stale too.
-    data_listed = [n for n in listed if output_of_name(sections, n) == ".data"]
+    data_listed = [n for n in listed if output.get(n) == ".data"]
     misplaced = [n for i, n in enumerate(data_listed) if n in used
                  and any(m not in used for m in data_listed[i + 1:])]
     if misplaced:
@@ -137,8 +136,7 @@ def check(map_path, trace, listed_path):
     if len(gone) > len(listed) // 10:
         problems.append(f"{len(gone)} of {len(listed)} listed names are not in the build")
     for kind in (".text", ".data", ".bss"):
-        starts = [address[n] for n in listed if n in address
-                  and any(s[3] == n and s[2] == kind for s in sections)]
+        starts = [address[n] for n in listed if output.get(n) == kind]
         out_of_order = sum(1 for a, b in zip(starts, starts[1:]) if b < a)
         if starts and out_of_order > len(starts) // 10:
             problems.append(f"{kind}: the link did not follow the list ({out_of_order} "
@@ -148,7 +146,7 @@ def check(map_path, trace, listed_path):
           f"(starts on {len({a >> 12 for a in text})} pages) and {len(used)} data objects; "
           f"{len(missing)} of them unlisted, {len(gone)} listed names gone")
     if problems:
-        sys.exit("scripts/check-symbol-order: " + "; ".join(problems) +
+        sys.exit("scripts/symbol-order --check: " + "; ".join(problems) +
                  "; run scripts/symbol-order (as root) and commit link/x86_64-musl.order")
 
 
