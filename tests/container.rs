@@ -18,19 +18,12 @@ fn static_runas(test: &str) -> Option<PathBuf> {
 }
 
 fn rootfs(runas: &Path) -> tempfile::TempDir {
-    let root = tempfile::Builder::new()
-        .prefix("runas-rootfs.")
-        .tempdir()
-        .unwrap();
+    let root = common::container_root(
+        "runas-rootfs.",
+        &["bin", "etc", "app/data", "usr/local/bin"],
+    );
     let r = root.path();
-    for dir in ["bin", "etc", "app/data", "usr/local/bin"] {
-        fs::create_dir_all(r.join(dir)).unwrap();
-    }
-    fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
-    fs::copy("/bin/busybox", r.join("bin/busybox")).unwrap();
-    for applet in ["sh", "id", "chown", "stat"] {
-        symlink("busybox", r.join("bin").join(applet)).unwrap();
-    }
+    common::install_busybox(r, &["sh", "id", "chown", "stat"]);
     fs::copy(runas, r.join("runas")).unwrap();
     fs::set_permissions(r.join("runas"), fs::Permissions::from_mode(0o755)).unwrap();
     symlink("/runas", r.join("usr/local/bin/runas")).unwrap();
@@ -40,16 +33,7 @@ fn rootfs(runas: &Path) -> tempfile::TempDir {
         "/packaging/docker/entrypoint.sh"
     );
     fs::copy(entrypoint, r.join("entrypoint.sh")).unwrap();
-    fs::write(
-        r.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/app:/bin/sh\n",
-    )
-    .unwrap();
-    fs::write(
-        r.join("etc/group"),
-        "root:x:0:\napp:x:1000:\nmedia:x:1001:app\n",
-    )
-    .unwrap();
+    common::container_accounts(r, "/app");
     root
 }
 

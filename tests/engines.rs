@@ -50,30 +50,23 @@ fn engine(test: &str) -> Option<PathBuf> {
 /// busybox, fixture accounts (app in a supplementary group), the static
 /// runas at /usr/local/bin/runas and a gosu link to it.
 fn rootfs(runas: &Path) -> tempfile::TempDir {
-    let root = tempfile::Builder::new()
-        .prefix("runas-engine.")
-        .tempdir()
-        .unwrap();
+    let root = common::container_root(
+        "runas-engine.",
+        &[
+            "bin",
+            "etc",
+            "app",
+            "usr/local/bin",
+            "proc",
+            "sys",
+            "dev",
+            "tmp",
+            "run",
+        ],
+    );
     let r = root.path();
-    for dir in [
-        "bin",
-        "etc",
-        "app",
-        "usr/local/bin",
-        "proc",
-        "sys",
-        "dev",
-        "tmp",
-        "run",
-    ] {
-        fs::create_dir_all(r.join(dir)).unwrap();
-    }
-    fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(r.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
-    fs::copy("/bin/busybox", r.join("bin/busybox")).unwrap();
-    for applet in ["sh", "id", "cat", "grep", "sleep"] {
-        symlink("busybox", r.join("bin").join(applet)).unwrap();
-    }
+    common::install_busybox(r, &["sh", "id", "cat", "grep", "sleep"]);
     let installed = r.join("usr/local/bin/runas");
     fs::copy(runas, &installed).unwrap();
     fs::set_permissions(&installed, fs::Permissions::from_mode(0o755)).unwrap();
@@ -84,16 +77,7 @@ fn rootfs(runas: &Path) -> tempfile::TempDir {
     for file in ["hosts", "hostname", "resolv.conf"] {
         fs::write(r.join("etc").join(file), "").unwrap();
     }
-    fs::write(
-        r.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/app:/bin/sh\n",
-    )
-    .unwrap();
-    fs::write(
-        r.join("etc/group"),
-        "root:x:0:\napp:x:1000:\nmedia:x:1001:app\n",
-    )
-    .unwrap();
+    common::container_accounts(r, "/app");
     root
 }
 
@@ -338,27 +322,23 @@ struct SystemdContainer {
 
 impl SystemdContainer {
     fn boot(runas: &Path, test: &str) -> SystemdContainer {
-        let root = tempfile::Builder::new()
-            .prefix("runas-systemd.")
-            .tempdir()
-            .unwrap();
+        let root = common::container_root(
+            "runas-systemd.",
+            &[
+                "proc",
+                "sys",
+                "dev",
+                "run",
+                "tmp",
+                "etc/systemd/system",
+                "var/log",
+                "var/lib",
+                "root",
+                "opt",
+                "home/app",
+            ],
+        );
         let r = root.path();
-        for dir in [
-            "proc",
-            "sys",
-            "dev",
-            "run",
-            "tmp",
-            "etc/systemd/system",
-            "var/log",
-            "var/lib",
-            "root",
-            "opt",
-            "home/app",
-        ] {
-            fs::create_dir_all(r.join(dir)).unwrap();
-        }
-        fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(r.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
         // podman mounts tmpfs on /tmp and /run under --systemd=always; the
         // services report into /srv, app's, which the test reads directly.
@@ -370,16 +350,7 @@ impl SystemdContainer {
             symlink(format!("usr/{dir}"), r.join(dir)).unwrap();
         }
         fs::copy("/usr/lib/os-release", r.join("etc/os-release")).unwrap();
-        fs::write(
-            r.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
-        )
-        .unwrap();
-        fs::write(
-            r.join("etc/group"),
-            "root:x:0:\napp:x:1000:\nmedia:x:1001:app\n",
-        )
-        .unwrap();
+        common::container_accounts(r, "/home/app");
         fs::write(r.join("etc/nsswitch.conf"), "passwd: files\ngroup: files\n").unwrap();
         fs::copy(runas, r.join("opt/runas")).unwrap();
         fs::set_permissions(r.join("opt/runas"), fs::Permissions::from_mode(0o755)).unwrap();

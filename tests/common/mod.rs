@@ -135,6 +135,40 @@ pub fn static_runas(test: &str) -> PathBuf {
     PathBuf::from(bin)
 }
 
+/// A root filesystem for the container tests (tests/container.rs,
+/// tests/engines.rs): these directories, the root itself mode 0755.
+pub fn container_root(prefix: &str, dirs: &[&str]) -> tempfile::TempDir {
+    let root = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    for dir in dirs {
+        fs::create_dir_all(root.path().join(dir)).unwrap();
+    }
+    fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    root
+}
+
+/// Debian's static busybox at /bin/busybox in `root`, with these applets.
+pub fn install_busybox(root: &Path, applets: &[&str]) {
+    fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    for applet in applets {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+}
+
+/// The containers' accounts: root, and app (uid and gid 1000, home
+/// `app_home`) with the supplementary group media (1001).
+pub fn container_accounts(root: &Path, app_home: &str) {
+    fs::write(
+        root.join("etc/passwd"),
+        format!("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:{app_home}:/bin/sh\n"),
+    )
+    .unwrap();
+    fs::write(
+        root.join("etc/group"),
+        "root:x:0:\napp:x:1000:\nmedia:x:1001:app\n",
+    )
+    .unwrap();
+}
+
 /// A test that does not apply on this machine (a kernel that already
 /// refuses what it attacks, a device that is not there): said on stderr,
 /// and written to $RUNAS_SKIP_LOG, which .ci/run counts and prints, so a
