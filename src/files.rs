@@ -84,7 +84,8 @@ pub struct PasswdEntry<'a> {
 pub struct GroupEntry<'a> {
     pub name: &'a [u8],
     pub gid: u32,
-    /// The member list, as written: comma-separated, no white space.
+    /// The member list, as written: comma-separated, no white space around
+    /// a name.
     pub members: &'a [u8],
 }
 
@@ -294,16 +295,19 @@ fn check_name(name: &[u8]) -> Result<(), &'static str> {
 }
 
 /// `name:password:uid:gid:gecos:home:shell`, canonical; the shell is the
-/// rest of the line, colons included, as glibc reads it.
+/// rest of the line, colons included, as glibc reads it. Missing trailing
+/// fields after the gid read as empty, as glibc reads them
+/// (`svc:x:1001:1001` has no gecos, home or shell): container tooling's
+/// own fixtures write such lines.
 fn passwd_entry(raw: &[u8]) -> Result<PasswdEntry<'_>, &'static str> {
     common_checks(raw)?;
     let mut fields = raw.splitn(7, |&b| b == b':');
     let mut next = || fields.next();
-    let (Some(name), Some(_password), Some(uid), Some(gid), Some(_gecos), Some(home), Some(shell)) =
-        (next(), next(), next(), next(), next(), next(), next())
+    let (Some(name), Some(_password), Some(uid), Some(gid)) = (next(), next(), next(), next())
     else {
-        return Err("it has fewer than 7 fields");
+        return Err("it has fewer than 4 fields");
     };
+    let (_gecos, home, shell) = (next(), next(), next());
     check_name(name)?;
     Ok(PasswdEntry {
         name,
@@ -311,12 +315,15 @@ fn passwd_entry(raw: &[u8]) -> Result<PasswdEntry<'_>, &'static str> {
             .ok_or("its uid is not a plain decimal number from 0 to 4294967294")?,
         gid: canonical_id(gid)
             .ok_or("its gid is not a plain decimal number from 0 to 4294967294")?,
-        home,
-        shell,
+        home: home.unwrap_or_default(),
+        shell: shell.unwrap_or_default(),
     })
 }
 
-/// `name:password:gid:member,member,...`, canonical.
+/// `name:password:gid:member,member,...`, canonical: a member may hold
+/// white space inside its name (glibc splits on commas alone, and `sp ace`
+/// is a member named so), but not around it (glibc skips white space
+/// before a member and keeps it after; musl keeps both).
 fn group_entry(raw: &[u8]) -> Result<GroupEntry<'_>, &'static str> {
     common_checks(raw)?;
     let mut fields = raw.splitn(4, |&b| b == b':');
@@ -326,8 +333,12 @@ fn group_entry(raw: &[u8]) -> Result<GroupEntry<'_>, &'static str> {
         return Err("it has fewer than 4 fields");
     };
     check_name(name)?;
-    if members.iter().any(|&b| is_c_space(b)) {
-        return Err("its member list contains white space");
+    let padded = |member: &[u8]| {
+        member.first().is_some_and(|&b| is_c_space(b))
+            || member.last().is_some_and(|&b| is_c_space(b))
+    };
+    if members.split(|&b| b == b',').any(padded) {
+        return Err("a member in its list has white space before or after the name");
     }
     Ok(GroupEntry {
         name,
@@ -450,16 +461,32 @@ pub fn group_by_gid(text: &[u8], gid: u32) -> Result<Option<GroupEntry<'_>>, Mal
 
 /// Whether some reader could take `user` for a member of this raw line:
 /// glibc's getgrouplist parses raw lines, and its member list is what
-/// follows the third `:`; the user is looked for there as a token between
-/// commas, white space, colons and NUL bytes.
+/// follows the third `:`, split on commas alone, white space before a
+/// member skipped; musl splits on commas and skips nothing. So a token
+/// between commas (or, to be safe, colons and NUL bytes) that is the user
+/// once the white space around it is taken away might list it; white space
+/// inside a token is part of a name (`ap p`), never a separator.
 fn might_list(raw: &[u8], user: &[u8]) -> bool {
     let mut colons = raw.iter().enumerate().filter(|(_, b)| **b == b':');
     let Some((third, _)) = colons.nth(2) else {
         return false;
     };
     raw[third + 1..]
-        .split(|&b| b == b',' || b == b':' || b == 0 || is_c_space(b))
-        .any(|token| token == user)
+        .split(|&b| b == b',' || b == b':' || b == 0)
+        .any(|token| trim_c_space(token) == user)
+}
+
+/// A byte string without the C-locale white space at either end.
+fn trim_c_space(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_c_space(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
 }
 
 /// `primary`, then the gid of every group that lists `user` as a member,
@@ -542,7 +569,26 @@ last:x:8:8::/l:/bin/dash";
         let err = user_by_name(PASSWD_TEXT, "broken").unwrap_err();
         assert_eq!((err.file, err.line), (PASSWD, 6));
         assert!(err.why.contains("uid"), "{err:?}");
-        assert_eq!(user_by_name(PASSWD_TEXT, "short").unwrap_err().line, 7);
+        assert_eq!(
+            user_by_name(b"three:x:3000\n", "three").unwrap_err().why,
+            "it has fewer than 4 fields"
+        );
+    }
+
+    #[test]
+    fn missing_trailing_fields_read_as_empty_as_glibc_reads_them() {
+        // glibc: `short:x:1:1` is short:x:1:1:::, `six` has no shell.
+        let short = user_by_name(PASSWD_TEXT, "short").unwrap().unwrap();
+        assert_eq!(
+            (short.uid, short.gid, short.home, short.shell),
+            (1, 1, &b""[..], &b""[..])
+        );
+        let six = user_by_name(b"six:x:6000:6000:g:/h\n", "six")
+            .unwrap()
+            .unwrap();
+        assert_eq!((six.home, six.shell), (&b"/h"[..], &b""[..]));
+        let five = user_by_uid(b"five:x:5000:5000:g\n", 5000).unwrap().unwrap();
+        assert_eq!((five.name, five.home), (&b"five"[..], &b""[..]));
     }
 
     #[test]
@@ -571,7 +617,7 @@ last:x:8:8::/l:/bin/dash";
             b"app:x: 1001:0::/:/bin/sh\n",
             b"app:x:01001:0::/:/bin/sh\n",
             b"app:x:1001abc:0::/:/bin/sh\n",
-            b"app:x:1001:0\n",
+            b"app:x:1001\n",
             b"app:x:1001:0:::/bin/sh\r\n",
             b"app:x:4294968297:0::/:/bin/sh\n",
             b"app:x:-4294966295:0::/:/bin/sh\n",
@@ -721,6 +767,21 @@ odd:x:80:alice:more";
             group_by_name(b"#c:x:1:\n  c:x:2:\n", "c").unwrap_err().line,
             2
         );
+    }
+
+    #[test]
+    fn white_space_inside_a_member_name_is_part_of_it() {
+        // glibc: `wheel:x:10:ap p` lists the user `ap p` (id "ap p" shows
+        // group 10), and not `p` nor `ap`.
+        let text = b"wheel:x:10:ap p\nstaff:x:50:bob,ap p,carol\n";
+        assert_eq!(group_list(text, "ap p", 1000).unwrap(), [1000, 10, 50]);
+        assert_eq!(group_list(text, "p", 1000).unwrap(), [1000]);
+        assert_eq!(group_list(text, "ap", 1000).unwrap(), [1000]);
+        // White space around a name is refused where it might list the
+        // user: glibc skips it before a name, musl does not.
+        assert!(group_list(b"wheel:x:10:bob, ap p\n", "ap p", 1).is_err());
+        assert!(group_list(b"wheel:x:10:ap p \n", "ap p", 1).is_err());
+        assert_eq!(group_list(b"wheel:x:10: bob\n", "ap p", 1).unwrap(), [1]);
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub enum LookupError {
         missing: Vec<u32>,
         file: &'static str,
     },
+    /// A source of memberships this build cannot ask.
+    #[error("{0}")]
+    Unsupported(String),
     /// musl's reader answered where the strict reader found nothing, and
     /// a line of the file might be what it read.
     #[error(
@@ -105,6 +108,9 @@ pub struct SystemDb;
 enum Memberships {
     /// The files alone, read by files.rs.
     Files,
+    /// The static build, where nsswitch.conf also names `systemd`: the
+    /// files, and systemd's userdb drop-ins must give the user nothing.
+    FilesNotUserdb,
     /// getgrouplist, and every membership the files give must be in it.
     LibcCheckedAgainstFiles,
     /// getgrouplist alone: no files among the sources.
@@ -146,53 +152,221 @@ fn names() -> Names {
     })
 }
 
-/// The services of the database glibc's getgrouplist consults: the
-/// `initgroups:` line of nsswitch.conf if there is one, else `group:`;
-/// `None` if the file cannot be read or has neither line.
-pub fn membership_services(nsswitch: &str) -> Option<Vec<String>> {
-    let line_of = |db: &str| {
-        nsswitch.lines().find_map(|line| {
-            let line = line.split('#').next().unwrap_or("");
-            let rest = line.trim_start().strip_prefix(db)?;
-            rest.trim_start().strip_prefix(':').map(str::to_owned)
-        })
-    };
-    let spec = line_of("initgroups").or_else(|| line_of("group"))?;
-    // Services are the words outside [ACTION=...] blocks.
-    let mut services = Vec::new();
-    let mut in_action = false;
-    for word in spec.split_whitespace() {
-        if word.starts_with('[') {
-            in_action = true;
-        }
-        if !in_action {
-            services.push(word.to_owned());
-        }
-        if word.ends_with(']') {
-            in_action = false;
-        }
-    }
-    Some(services)
+/// One service of an nsswitch.conf line, as glibc reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    /// It has a `[STATUS=ACTION]` block: glibc may stop after it, or go
+    /// on, where the plain list would not.
+    pub actions: bool,
 }
 
-fn memberships() -> Memberships {
-    static SOURCE: OnceLock<Memberships> = OnceLock::new();
-    *SOURCE.get_or_init(|| {
-        if names() == Names::Files {
-            return Memberships::Files;
+/// The databases of nsswitch.conf, as glibc 2.36 reads the file
+/// (nss/nss_database.c, nss/nss_action_parse.c): every line, with leading
+/// white space skipped, names a database up to white space or `:` (so
+/// `initgroups files`, without a colon, counts), then the white space and
+/// colons after it are skipped and the rest is its services; **the last
+/// line for a database wins**; there are no comments (`group: files #
+/// sss` names the services `files`, `#` and `sss`); a service name ends
+/// at white space or `[`, and a `[` where a name should start ends the
+/// list. `Err(())` where glibc's parser fails (an unknown status or action
+/// in brackets): glibc then reads the whole file as unusable, and runas
+/// takes no shortcut from it.
+pub fn nsswitch_databases(text: &str) -> Result<Vec<(String, Vec<Service>)>, ()> {
+    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
+    let mut databases: Vec<(String, Vec<Service>)> = Vec::new();
+    // getline keeps the newline: a line that is only a name and its
+    // newline names the database with no services, while a last line
+    // without one is a syntax error, skipped.
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match rest.find('\n') {
+            Some(at) => (&rest[..=at], &rest[at + 1..]),
+            None => (rest, ""),
+        };
+        rest = next;
+        let line = line.trim_start_matches(is_space);
+        let name_end = line
+            .find(|c: char| is_space(c) || c == ':')
+            .unwrap_or(line.len());
+        if name_end == 0 || name_end == line.len() {
+            continue;
         }
-        let services = std::fs::read_to_string("/etc/nsswitch.conf")
-            .ok()
-            .and_then(|text| membership_services(&text));
-        match services.as_deref() {
-            Some([only]) if only == "files" => Memberships::Files,
-            Some(services) if !services.iter().any(|s| s == "files" || s == "compat") => {
-                Memberships::Libc
+        let name = &line[..name_end];
+        let services =
+            parse_services(line[name_end..].trim_start_matches(|c| is_space(c) || c == ':'))?;
+        databases.retain(|(known, _)| known != name);
+        databases.push((name.to_owned(), services));
+    }
+    Ok(databases)
+}
+
+/// A database's service list (nss_action_parse).
+fn parse_services(mut line: &str) -> Result<Vec<Service>, ()> {
+    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
+    let mut services = Vec::new();
+    loop {
+        line = line.trim_start_matches(is_space);
+        let end = line
+            .find(|c: char| is_space(c) || c == '[')
+            .unwrap_or(line.len());
+        if end == 0 {
+            return Ok(services);
+        }
+        let name = line[..end].to_owned();
+        line = line[end..].trim_start_matches(is_space);
+        let actions = line.starts_with('[');
+        if actions {
+            line = line[1..].trim_start_matches(is_space);
+            loop {
+                line = line.strip_prefix('!').unwrap_or(line);
+                let word_end = |s: &str| {
+                    s.find(|c: char| is_space(c) || c == '=' || c == ']')
+                        .unwrap_or(s.len())
+                };
+                let status = &line[..word_end(line)];
+                if !["SUCCESS", "UNAVAIL", "NOTFOUND", "TRYAGAIN"]
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(status))
+                {
+                    return Err(());
+                }
+                line = line[status.len()..].trim_start_matches(is_space);
+                line = line
+                    .strip_prefix('=')
+                    .ok_or(())?
+                    .trim_start_matches(is_space);
+                let action = &line[..word_end(line)];
+                if !["RETURN", "CONTINUE", "MERGE"]
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(action))
+                {
+                    return Err(());
+                }
+                line = line[action.len()..].trim_start_matches(is_space);
+                if let Some(after) = line.strip_prefix(']') {
+                    line = after;
+                    break;
+                }
             }
-            // Files among others, or nsswitch.conf unreadable (glibc then
-            // uses its built-in default, which reads the files).
-            _ => Memberships::LibcCheckedAgainstFiles,
         }
+        services.push(Service { name, actions });
+    }
+}
+
+/// The services of the database glibc's getgrouplist consults: the
+/// `initgroups` database if nsswitch.conf names it (even with no service:
+/// glibc then asks none), else `group`; `None` when it names neither (glibc
+/// then reads the files) or cannot be parsed (see nsswitch_databases).
+pub fn membership_services(nsswitch: &str) -> Option<Vec<Service>> {
+    let databases = nsswitch_databases(nsswitch).ok()?;
+    let of = |db: &str| {
+        databases
+            .iter()
+            .find(|(name, _)| name == db)
+            .map(|(_, services)| services.clone())
+    };
+    of("initgroups").or_else(|| of("group"))
+}
+
+fn memberships() -> Result<Memberships, LookupError> {
+    static SOURCE: OnceLock<Result<Memberships, LookupError>> = OnceLock::new();
+    SOURCE
+        .get_or_init(|| {
+            let services = std::fs::read_to_string("/etc/nsswitch.conf")
+                .ok()
+                .and_then(|text| membership_services(&text));
+            if names() == Names::Files {
+                return static_memberships(services.as_deref());
+            }
+            Ok(glibc_memberships(services.as_deref()))
+        })
+        .clone()
+}
+
+/// Where the C library's getgrouplist gets its answer, for the glibc build
+/// and the static build with nscd.
+fn glibc_memberships(services: Option<&[Service]>) -> Memberships {
+    match services {
+        // Exactly `files`, with no action that could stop or skip it:
+        // glibc reads /etc/group alone, as the strict reader does.
+        Some(
+            [
+                Service {
+                    name,
+                    actions: false,
+                },
+            ],
+        ) if name == "files" => Memberships::Files,
+        Some(services)
+            if !services
+                .iter()
+                .any(|s| s.name == "files" || s.name == "compat") =>
+        {
+            Memberships::Libc
+        }
+        // Files among others, or nsswitch.conf unreadable or without the
+        // line (glibc then uses its built-in default, which reads the
+        // files).
+        _ => Memberships::LibcCheckedAgainstFiles,
+    }
+}
+
+/// The static build without nscd can read the files alone: it follows
+/// nsswitch.conf where glibc would read the files alone (no file, no line:
+/// glibc's default reads them), and refuses where glibc would ask a
+/// service it cannot, rather than give fewer groups than `id` shows.
+/// `systemd` (Debian's `files systemd`) adds memberships to a user of the
+/// files only through userdb drop-ins, which are looked for.
+fn static_memberships(services: Option<&[Service]>) -> Result<Memberships, LookupError> {
+    let Some(services) = services else {
+        return Ok(Memberships::Files);
+    };
+    if services.is_empty() {
+        return Err(LookupError::Unsupported(
+            "nsswitch.conf names no service for group memberships (so glibc gives the primary group alone)".into(),
+        ));
+    }
+    let mut systemd = false;
+    for service in services {
+        match service.name.as_str() {
+            "files" | "compat" => {}
+            "systemd" => systemd = true,
+            other => {
+                return Err(LookupError::Unsupported(format!(
+                    "nsswitch.conf asks {} for group memberships, which this static build cannot ask (it reads /etc/group alone): use the glibc build, or run nscd",
+                    crate::quote::quote(other)
+                )));
+            }
+        }
+    }
+    Ok(if systemd {
+        Memberships::FilesNotUserdb
+    } else {
+        Memberships::Files
+    })
+}
+
+/// Where systemd's NSS module finds userdb drop-ins (userdb-dropin.c).
+const USERDB_DIRS: [&str; 5] = [
+    "/etc/userdb",
+    "/run/userdb",
+    "/run/host/userdb",
+    "/usr/local/lib/userdb",
+    "/usr/lib/userdb",
+];
+
+/// A drop-in that makes `user` a member of a group (`USER:GROUP.membership`),
+/// which glibc, through systemd's module, would count.
+fn userdb_membership(user: &str) -> Option<String> {
+    let prefix = format!("{user}:");
+    USERDB_DIRS.iter().find_map(|dir| {
+        std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            (name.starts_with(&prefix) && name.ends_with(".membership"))
+                .then(|| format!("{dir}/{name}"))
+        })
     })
 }
 
@@ -363,8 +537,15 @@ impl UserDb for SystemDb {
             let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
             Ok(sys::getgrouplist(&user, primary)?)
         };
-        match memberships() {
+        match memberships()? {
             Memberships::Files => strict(),
+            Memberships::FilesNotUserdb => match userdb_membership(user) {
+                None => strict(),
+                Some(dropin) => Err(LookupError::Unsupported(format!(
+                    "{} gives the user a group through systemd's userdb, which this static build cannot read: use the glibc build",
+                    crate::quote::quote(&dropin)
+                ))),
+            },
             Memberships::Libc => libc(),
             Memberships::LibcCheckedAgainstFiles => {
                 let got = libc()?;
@@ -392,15 +573,99 @@ impl UserDb for SystemDb {
 mod tests {
     use super::*;
 
+    fn names(conf: &str) -> Option<Vec<String>> {
+        membership_services(conf).map(|services| services.into_iter().map(|s| s.name).collect())
+    }
+
     #[test]
     fn membership_services_come_from_initgroups_else_group() {
         let conf = "# comment\npasswd: files\ngroup:          files systemd\n";
-        assert_eq!(membership_services(conf).unwrap(), ["files", "systemd"]);
-        let conf = "group: files [NOTFOUND=return] sss # directory\ninitgroups: sss\n";
-        assert_eq!(membership_services(conf).unwrap(), ["sss"]);
+        assert_eq!(names(conf).unwrap(), ["files", "systemd"]);
+        let conf = "group: files [NOTFOUND=return] sss\ninitgroups: sss\n";
+        assert_eq!(names(conf).unwrap(), ["sss"]);
         let conf = "group: files [ NOTFOUND=return ] ldap\n";
-        assert_eq!(membership_services(conf).unwrap(), ["files", "ldap"]);
-        assert_eq!(membership_services("passwd: files\n"), None);
-        assert_eq!(membership_services("groups: files\n"), None);
+        assert_eq!(names(conf).unwrap(), ["files", "ldap"]);
+        assert!(membership_services(conf).unwrap()[0].actions);
+        assert_eq!(names("passwd: files\n"), None);
+        assert_eq!(names("groups: files\n"), None);
+    }
+
+    /// Each layout was run through glibc 2.36 (Debian 12): strace showed
+    /// which NSS modules getgrouplist loaded, and os.getgrouplist what it
+    /// answered.
+    #[test]
+    fn nsswitch_conf_is_read_as_glibc_reads_it() {
+        // The last line for a database wins: an appended line replaces.
+        assert_eq!(
+            names("group: files\ngroup: files sss\n").unwrap(),
+            ["files", "sss"]
+        );
+        assert_eq!(
+            names("group: files systemd\ngroup: files\n").unwrap(),
+            ["files"]
+        );
+        // The name ends at white space: no colon is needed.
+        assert_eq!(names("group files sss\n").unwrap(), ["files", "sss"]);
+        assert_eq!(names("group:files\ninitgroups sss\n").unwrap(), ["sss"]);
+        // Any run of colons and white space separates name and services.
+        assert_eq!(names("group::: sss\n").unwrap(), ["sss"]);
+        assert_eq!(names(" group: files\tsss\n").unwrap(), ["files", "sss"]);
+        // No comments: '#' is a service name like any other.
+        assert_eq!(
+            names("group: files # sss\n").unwrap(),
+            ["files", "#", "sss"]
+        );
+        assert_eq!(names("#group: sss\ngroup: files\n").unwrap(), ["files"]);
+        // initgroups named with no service: glibc asks none (the primary
+        // group alone), and it still hides `group`.
+        assert_eq!(
+            names("initgroups:\ngroup: files\n").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            names("initgroups\ngroup: files\n").unwrap(),
+            Vec::<String>::new()
+        );
+        // ...but a last line without its newline is a syntax error.
+        assert_eq!(names("group: files\ninitgroups").unwrap(), ["files"]);
+        assert_eq!(
+            names("group: files\ngroup: \n").unwrap(),
+            Vec::<String>::new()
+        );
+        // A '[' where a name should start ends the list.
+        assert_eq!(
+            names("group: [SUCCESS=continue] files\n").unwrap(),
+            Vec::<String>::new()
+        );
+        // An unknown status or action: glibc's parser fails.
+        assert_eq!(nsswitch_databases("group: files [bad] ldap\n"), Err(()));
+        assert_eq!(
+            nsswitch_databases("group: files [NOTFOUND=stop]\n"),
+            Err(())
+        );
+        assert_eq!(names("group: files [bad] ldap\n"), None);
+        assert_eq!(
+            names("group: files [!UNAVAIL=return notfound=CONTINUE]\n").unwrap(),
+            ["files"]
+        );
+    }
+
+    /// The files-only shortcut is taken exactly where glibc reads
+    /// /etc/group alone.
+    #[test]
+    fn only_files_alone_reads_the_files_alone() {
+        let shortcut = |conf: &str| {
+            matches!(
+                membership_services(conf).as_deref(),
+                Some([Service { name, actions: false }]) if name == "files"
+            )
+        };
+        assert!(shortcut("group: files\n"));
+        assert!(shortcut("group: sss\ngroup: files\n"));
+        assert!(!shortcut("group: files\ngroup: files sss\n"));
+        assert!(!shortcut("group: files\ngroup: files systemd\n"));
+        assert!(!shortcut("group: files # sss\n"));
+        assert!(!shortcut("group: files [SUCCESS=continue]\n"));
+        assert!(!shortcut("group: files\ninitgroups sss\n"));
     }
 }

@@ -46,7 +46,9 @@ impl Rng {
     }
 }
 
-const USERS: &[&str] = &["app", "alice", "bob", "svc", "root", "carol", "1001", "x"];
+const USERS: &[&str] = &[
+    "app", "alice", "bob", "svc", "root", "carol", "1001", "x", "ap p", "p",
+];
 const GROUPS: &[&str] = &["wheel", "staff", "app", "docker", "grp", "root"];
 const IDS: &[u32] = &[0, 1, 10, 100, 1000, 1001, 1500, 65534];
 
@@ -474,4 +476,135 @@ fn check_against_glibc(w: &World, binaries: &[String]) {
     assert_eq!(total, cases.passwd.len() * queries().len(), "lookups lost");
     // Not a test that passes by refusing everything.
     assert!(agreed * 2 > total, "{agreed} of {total} answered");
+}
+
+/// The binaries to hold to glibc: the one under test, and the static build
+/// where the test command built it.
+fn binaries(w: &World) -> Vec<(String, std::path::PathBuf)> {
+    let mut all = vec![("runas under test".to_owned(), w.runas.clone())];
+    if let Some(bin) = std::env::var_os("RUNAS_STATIC_BIN") {
+        let copy = w.path().join("runas-static");
+        fs::copy(&bin, &copy).unwrap();
+        all.push(("static build".to_owned(), copy));
+    }
+    all
+}
+
+/// glibc's getgrouplist for `user` and `gid` in the world, sorted, or the
+/// groups runas plans (sorted by the plan) for `args`; None for a refusal.
+fn glibc_and_runas(
+    w: &World,
+    runas: &Path,
+    user: &str,
+    gid: u32,
+    args: &[&str],
+) -> (Vec<u32>, Result<Vec<u32>, String>) {
+    let script = "import os, sys; print(','.join(str(g) for g in sorted(set(os.getgrouplist(sys.argv[1], int(sys.argv[2]))))))";
+    let oracle = w.program(
+        Path::new("/usr/bin/python3"),
+        &["-c", script, user, &gid.to_string()],
+    );
+    assert!(oracle.output.status.success(), "{}", oracle.describe());
+    let glibc = oracle
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split(',')
+        .filter(|g| !g.is_empty())
+        .map(|g| g.parse().unwrap())
+        .collect();
+    let mut argv = vec!["--dry-run", "--json"];
+    argv.extend_from_slice(args);
+    argv.extend(["--", "/bin/true"]);
+    let run = w.program(runas, &argv);
+    let planned = if run.code() == Some(0) {
+        let groups = python_on_json(
+            "import json, sys; print(','.join(str(g['id']) for g in json.load(sys.stdin)['groups']))",
+            run.stdout.lines().last().unwrap_or(""),
+            &[],
+        );
+        Ok(groups
+            .trim()
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(|g| g.parse().unwrap())
+            .collect())
+    } else {
+        assert_eq!(run.code(), Some(125), "{}", run.describe());
+        Err(run.stderr.clone())
+    };
+    (glibc, planned)
+}
+
+/// Issue 25: `wheel:x:10:ap p` lists the user `ap p` for glibc (commas
+/// alone split a member list); the reader split on white space too, so
+/// `runas -u 1000` ran `ap p` without any of its groups.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_user_name_with_white_space_keeps_its_groups() {
+    let Some(w) = privileged("member_white_space").then(World::new) else {
+        return;
+    };
+    w.file(
+        "passwd",
+        "root:x:0:0:root:/root:/bin/sh\nap p:x:1000:1000::/home/ap p:/bin/sh\np:x:1001:1001::/:/bin/sh\n",
+        0o644,
+    );
+    w.file(
+        "group",
+        "root:x:0:\nap p:x:1000:\nwheel:x:10:ap p\nmedia:x:999:bob,ap p\nstaff:x:50:p\n",
+        0o644,
+    );
+    for (which, runas) in binaries(&w) {
+        for (user, uid, gid) in [("ap p", "1000", 1000), ("p", "1001", 1001)] {
+            let (glibc, planned) = glibc_and_runas(&w, &runas, user, gid, &["-u", uid]);
+            assert_eq!(
+                planned.as_ref(),
+                Ok(&glibc),
+                "{which}, user {user:?}: glibc {glibc:?}"
+            );
+        }
+    }
+}
+
+/// Issue 25: glibc reads nsswitch.conf keeping the last line for a
+/// database and ending its name at white space; runas took the first line
+/// and needed a colon, so `group: files` then `group: nosuchservice` made
+/// runas read /etc/group while glibc asked only the other service: groups
+/// glibc does not give. Every layout: glibc's answer, or a refusal.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn memberships_follow_nsswitch_conf_as_glibc_reads_it() {
+    let Some(w) = privileged("nsswitch_layouts").then(World::new) else {
+        return;
+    };
+    let layouts = [
+        "passwd: files\ngroup: files\n",
+        "passwd: files\ngroup: files\ngroup: nosuchservice\n",
+        "passwd: files\ngroup: nosuchservice\ngroup: files\n",
+        "passwd: files\ngroup files\ninitgroups nosuchservice\n",
+        "passwd: files\ngroup: files\ninitgroups:\n",
+        "passwd: files\ngroup: files # nosuchservice\n",
+        "passwd: files\ngroup: [SUCCESS=continue] files\n",
+        "passwd: files\ngroup: nosuchservice [UNAVAIL=return] files\n",
+        "passwd: files\ngroup: files [NOTFOUND=return] nosuchservice\n",
+    ];
+    let mut refused = 0;
+    for layout in layouts {
+        w.set_nsswitch(layout);
+        for (which, runas) in binaries(&w) {
+            let (glibc, planned) = glibc_and_runas(&w, &runas, "alice", 1500, &["-u", "alice"]);
+            match planned {
+                Ok(groups) => assert_eq!(groups, glibc, "{which}, {layout:?}"),
+                Err(message) => {
+                    assert!(message.contains("group"), "{which}, {layout:?}: {message}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    // Not a test that passes by refusing everything: the plain layout and
+    // its look-alikes are answered.
+    assert!(refused < layouts.len(), "{refused} refusals");
 }
