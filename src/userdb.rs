@@ -152,6 +152,10 @@ fn names() -> Names {
     })
 }
 
+/// nsswitch.conf has a line glibc's parser refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unparsable;
+
 /// One service of an nsswitch.conf line, as glibc reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
@@ -169,10 +173,10 @@ pub struct Service {
 /// line for a database wins**; there are no comments (`group: files #
 /// sss` names the services `files`, `#` and `sss`); a service name ends
 /// at white space or `[`, and a `[` where a name should start ends the
-/// list. `Err(())` where glibc's parser fails (an unknown status or action
+/// list. `Err(Unparsable)` where glibc's parser fails (an unknown status or action
 /// in brackets): glibc then reads the whole file as unusable, and runas
 /// takes no shortcut from it.
-pub fn nsswitch_databases(text: &str) -> Result<Vec<(String, Vec<Service>)>, ()> {
+pub fn nsswitch_databases(text: &str) -> Result<Vec<(String, Vec<Service>)>, Unparsable> {
     let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
     let mut databases: Vec<(String, Vec<Service>)> = Vec::new();
     // getline keeps the newline: a line that is only a name and its
@@ -202,7 +206,7 @@ pub fn nsswitch_databases(text: &str) -> Result<Vec<(String, Vec<Service>)>, ()>
 }
 
 /// A database's service list (nss_action_parse).
-fn parse_services(mut line: &str) -> Result<Vec<Service>, ()> {
+fn parse_services(mut line: &str) -> Result<Vec<Service>, Unparsable> {
     let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
     let mut services = Vec::new();
     loop {
@@ -229,19 +233,19 @@ fn parse_services(mut line: &str) -> Result<Vec<Service>, ()> {
                     .iter()
                     .any(|known| known.eq_ignore_ascii_case(status))
                 {
-                    return Err(());
+                    return Err(Unparsable);
                 }
                 line = line[status.len()..].trim_start_matches(is_space);
                 line = line
                     .strip_prefix('=')
-                    .ok_or(())?
+                    .ok_or(Unparsable)?
                     .trim_start_matches(is_space);
                 let action = &line[..word_end(line)];
                 if !["RETURN", "CONTINUE", "MERGE"]
                     .iter()
                     .any(|known| known.eq_ignore_ascii_case(action))
                 {
-                    return Err(());
+                    return Err(Unparsable);
                 }
                 line = line[action.len()..].trim_start_matches(is_space);
                 if let Some(after) = line.strip_prefix(']') {
@@ -638,7 +642,7 @@ mod tests {
             Vec::<String>::new()
         );
         // An unknown status or action: glibc's parser fails.
-        assert_eq!(nsswitch_databases("group: files [bad] ldap\n"), Err(()));
+        assert_eq!(nsswitch_databases("group: files [bad] ldap\n"), Err(Unparsable));
         assert_eq!(
             nsswitch_databases("group: files [NOTFOUND=stop]\n"),
             Err(())
