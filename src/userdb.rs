@@ -642,10 +642,13 @@ mod tests {
             Vec::<String>::new()
         );
         // An unknown status or action: glibc's parser fails.
-        assert_eq!(nsswitch_databases("group: files [bad] ldap\n"), Err(Unparsable));
+        assert_eq!(
+            nsswitch_databases("group: files [bad] ldap\n"),
+            Err(Unparsable)
+        );
         assert_eq!(
             nsswitch_databases("group: files [NOTFOUND=stop]\n"),
-            Err(())
+            Err(Unparsable)
         );
         assert_eq!(names("group: files [bad] ldap\n"), None);
         assert_eq!(
