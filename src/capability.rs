@@ -60,6 +60,8 @@ pub const CAP_SYS_RAWIO: u32 = 17;
 pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYS_BOOT: u32 = 22;
+pub const CAP_SYS_TTY_CONFIG: u32 = 26;
 pub const CAP_MKNOD: u32 = 27;
 pub const CAP_SETFCAP: u32 = 31;
 pub const CAP_BPF: u32 = 39;
@@ -67,7 +69,7 @@ pub const CAP_BPF: u32 = 39;
 /// Capabilities that amount to root: a target that keeps one can make
 /// itself root again (or do what root does), so keeping one means the
 /// switch can be undone. Each with how.
-pub const ROOT_EQUIVALENT: [(u32, &str); 15] = [
+pub const ROOT_EQUIVALENT: [(u32, &str); 17] = [
     (
         CAP_CHOWN,
         "it can take ownership of any file, /etc/shadow included",
@@ -109,6 +111,14 @@ pub const ROOT_EQUIVALENT: [(u32, &str); 15] = [
     (
         CAP_SYS_ADMIN,
         "it can mount over any path and do most of what root does",
+    ),
+    (
+        CAP_SYS_BOOT,
+        "it can boot a kernel of its choice (kexec_load), which then runs as root",
+    ),
+    (
+        CAP_SYS_TTY_CONFIG,
+        "it can remap the keys of any virtual console (KDSKBENT, KDSKBSENT), so root's next keystrokes there type what it chose",
     ),
     (
         CAP_MKNOD,
@@ -254,7 +264,10 @@ mod tests {
         assert_eq!(CAP_BPF, parse_name("bpf").unwrap());
         assert_eq!(CAP_MKNOD, parse_name("mknod").unwrap());
         assert_eq!(CAP_SYS_ADMIN, parse_name("sys_admin").unwrap());
-        assert_eq!(root_equivalent().count_ones(), 15);
+        assert_eq!(root_equivalent().count_ones(), 17);
+        // Issue 25: kexec_load boots a kernel of the target's choice.
+        assert!(why_root_equivalent(parse_name("sys_boot").unwrap()).is_some());
+        assert!(why_root_equivalent(parse_name("sys_tty_config").unwrap()).is_some());
         assert!(why_root_equivalent(parse_name("net_bind_service").unwrap()).is_none());
     }
 

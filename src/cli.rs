@@ -496,27 +496,27 @@ fn usage(message: String) -> Error {
 
 /// `--us`, `--bogus`: never guessed from a prefix, but a prefix is named.
 fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
-    let shown = arg.to_string_lossy();
+    let shown = crate::quote::quote(arg);
     let candidates: Vec<String> = OPTIONS
         .iter()
         .filter(|spec| !name.is_empty() && spec.long.as_bytes().starts_with(name))
         .map(|spec| format!("'--{}'", spec.long))
         .collect();
     let hint = if candidates.is_empty() {
-        format!("to run a command named '{shown}', put '--' before it")
+        format!("to run a command named {shown}, put '--' before it")
     } else {
         format!(
             "options are never abbreviated: did you mean {}?",
             candidates.join(" or ")
         )
     };
-    usage(format!("unknown option '{shown}'; {hint}"))
+    usage(format!("unknown option {shown}; {hint}"))
 }
 
 fn unknown_short(arg: &OsStr) -> Error {
-    let shown = arg.to_string_lossy();
+    let shown = crate::quote::quote(arg);
     usage(format!(
-        "unknown option '{shown}'; to run a command named '{shown}', put '--' before it"
+        "unknown option {shown}; to run a command named {shown}, put '--' before it"
     ))
 }
 
@@ -529,7 +529,7 @@ fn missing_value(spec: &OptionSpec, next: Option<&OsStr>) -> Error {
         message.push_str(&format!(
             "; for a value that starts with '-', write --{}={}",
             spec.long,
-            next.to_string_lossy()
+            crate::quote::text_str(&next.to_string_lossy())
         ));
     }
     usage(message)
@@ -666,8 +666,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             (Takes::Nothing, None) => None,
             (Takes::Nothing, Some(extra)) => {
                 return Err(usage(format!(
-                    "unexpected value '{}' for {}; it takes none",
-                    String::from_utf8_lossy(extra),
+                    "unexpected value {} for {}; it takes none",
+                    crate::quote::quote(OsStr::from_bytes(extra)),
                     spec.quoted()
                 )));
             }
@@ -863,7 +863,7 @@ mod tests {
     fn switches_take_no_value() {
         let err = run(&["--keep-env=yes", "id"]).unwrap_err().to_string();
         assert!(
-            err.contains("'yes'") && err.contains("'--keep-env'"),
+            err.contains("\"yes\"") && err.contains("'--keep-env'"),
             "{err}"
         );
         assert!(run(&["-hV"]).is_err());
@@ -961,6 +961,20 @@ mod tests {
         match parse(args).unwrap() {
             Parsed::Run(o) => assert_eq!(o.command, [bad]),
             Parsed::Print(text) => panic!("{text}"),
+        }
+    }
+
+    #[test]
+    fn control_characters_of_a_bad_argument_never_reach_the_terminal_raw() {
+        for args in [
+            &["--\x1b]2;pwned\x07", "id"][..],
+            &["-\x1b[2J", "id"],
+            &["--keep-env=\x1b[2J", "id"],
+            &["--env", "-\x1b[2J", "id"],
+        ] {
+            let err = run(args).unwrap_err().to_string();
+            assert!(!err.contains('\x1b'), "{err:?}");
+            assert!(err.contains("\\u001b"), "{err:?}");
         }
     }
 

@@ -120,7 +120,7 @@ pub fn resolve(
                     return Err(crate::newgrp::refuse(&format!(
                         "{option} {} setting {}",
                         crate::quote::quote(path),
-                        bad.name.to_string_lossy()
+                        crate::quote::text_str(&bad.name.to_string_lossy())
                     )));
                 }
             }

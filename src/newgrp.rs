@@ -166,7 +166,10 @@ pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
         EnvChange::Set(name, _) if is_unsecure(name) => Some(name),
         _ => None,
     }) {
-        return Err(refuse(&format!("--env {}", name.to_string_lossy())));
+        return Err(refuse(&format!(
+            "--env {}",
+            crate::quote::text_str(&name.to_string_lossy())
+        )));
     }
     request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
     // Last, so that nothing given before (a file included) sets them.

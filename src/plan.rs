@@ -323,8 +323,14 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
                 ..
             }),
         ) => memberships(record, gid)?,
-        // No passwd entry means no name, and group membership is by name.
-        (GroupPolicy::Init | GroupPolicy::Default, Some(Target { record: None, .. })) => vec![gid],
+        // No passwd entry means no name, and group membership is by name:
+        // by default the primary group alone; asked for by name, an error.
+        (GroupPolicy::Default, Some(Target { record: None, .. })) => vec![gid],
+        (GroupPolicy::Init, Some(Target { uid, record: None })) => {
+            return Err(Error::Usage(format!(
+                "--init-groups: uid {uid} has no passwd entry, so it has no name to find its memberships by in the group database; give them with --groups, or use --clear-groups"
+            )));
+        }
         // getgrouplist always adds the gid it is given: given (gid_t)-1,
         // which no group can have, it is removed again.
         (
@@ -685,6 +691,23 @@ mod tests {
         request.process.keep_caps = 1 << 21; // sys_admin, without --allow-root-caps
         let err = resolve(&request, &caller, &db()).unwrap_err();
         assert!(err.to_string().contains("amounts to root"), "{err}");
+    }
+
+    #[test]
+    fn init_groups_for_a_uid_without_an_entry_is_refused_not_ignored() {
+        let mut r = request(
+            Some(IdSpec::Id(4242)),
+            Some(IdSpec::Id(4242)),
+            GroupPolicy::Init,
+        );
+        let err = resolve(&r, &root(), &db()).unwrap_err().to_string();
+        assert!(
+            err.contains("--init-groups: uid 4242 has no passwd entry"),
+            "{err}"
+        );
+        // Unasked, the primary group alone, as before.
+        r.policy = GroupPolicy::Default;
+        assert_eq!(resolve(&r, &root(), &db()).unwrap().groups, [4242]);
     }
 
     #[test]

@@ -83,3 +83,24 @@ fn the_man_page_documents_no_option_that_does_not_exist() {
         );
     }
 }
+
+#[test]
+fn the_man_page_lists_every_capability_that_amounts_to_root_with_a_reason() {
+    let man = read("man/runas.1").replace("\\-", "-");
+    let list = man
+        .split("Capabilities that amount to root are refused")
+        .nth(1)
+        .and_then(|rest| rest.split("Not on the list").next())
+        .expect("the man page's list of root-equivalent capabilities");
+    let words: BTreeSet<&str> = list
+        .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    for (cap, _) in runas::capability::ROOT_EQUIVALENT {
+        let name = runas::capability::name(cap);
+        let name = name.trim_start_matches("cap_");
+        assert!(
+            words.contains(name),
+            "man/runas.1 does not list {name} among the capabilities that amount to root"
+        );
+    }
+}
