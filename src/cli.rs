@@ -52,6 +52,7 @@ pub struct CommandLine {
     pub log: Option<OsString>,
     pub dump: bool,
     pub dry_run: bool,
+    pub show_env_values: bool,
     pub json: bool,
     /// The target's argv, verbatim.
     pub command: Vec<OsString>,
@@ -147,6 +148,7 @@ pub enum Id {
     CpuAffinity,
     Dump,
     DryRun,
+    ShowEnvValues,
     Json,
 }
 
@@ -453,6 +455,7 @@ const DEFINITIONS: &[Definition] = &[
     valued(Id::CpuAffinity, "cpu-affinity", "LIST", RESOURCES, "Run only on these CPUs, e.g. 0-3,6"),
     switch(Id::Dump, "dump", SHOWING, "Print this process's identity and process model, and exit"),
     switch(Id::DryRun, "dry-run", SHOWING, "Resolve everything and print the plan and every step of the run, in order, instead of running"),
+    switch(Id::ShowEnvValues, "show-env-values", SHOWING, "With --dry-run: also print the values read from --env-file and --envdir (hidden otherwise: they are often secrets)"),
     switch(Id::Json, "json", SHOWING, "With --dump or --dry-run: one JSON object"),
 ];
 
@@ -479,6 +482,7 @@ pub const REQUIRES: &[(Id, &[Id])] = &[
     (Id::KeepFd, &[Id::CloseFds, Id::Daemon]),
     (Id::Pidfile, &[Id::Daemon]),
     (Id::Log, &[Id::Daemon]),
+    (Id::ShowEnvValues, &[Id::DryRun]),
 ];
 
 fn spec_of(id: Id) -> &'static OptionSpec {
@@ -589,6 +593,7 @@ fn store(options: &mut CommandLine, spec: &OptionSpec, value: Option<OsString>) 
         Id::Log => options.log = Some(value),
         Id::Dump => options.dump = true,
         Id::DryRun => options.dry_run = true,
+        Id::ShowEnvValues => options.show_env_values = true,
         Id::Json => options.json = true,
     }
     Ok(())

@@ -104,6 +104,7 @@ pub fn parse_args(rules: Rules, args: &[OsString]) -> Result<Invocation> {
         request: Box::new(request(rules, spec)?),
         command: command.to_vec(),
         dry_run: false,
+        show_env_values: false,
         json: false,
     })
 }

@@ -108,15 +108,37 @@ fn line_at(text: &[u8], offset: usize) -> usize {
     1 + text[..offset].iter().filter(|&&c| c == b'\n').count()
 }
 
-/// Up to 40 characters of file text, quoted, for a message: enough to
-/// find the line, never a whole megabyte of it.
-fn excerpt(text: &[u8]) -> String {
-    const MAX: usize = 40;
-    let text = String::from_utf8_lossy(text);
-    match text.char_indices().nth(MAX) {
-        Some((end, _)) => format!("{} (shortened)", quote(&text[..end])),
-        None => quote(&*text),
-    }
+/// What a message says of a piece of the file: its length, never its
+/// text. A file root reads for a service holds its secrets, and a token
+/// pasted on a line of its own (no `=`), or a secret whose name part has a
+/// `-`, would otherwise be quoted into the error, and from there into the
+/// journal or a CI log.
+fn shape(text: &[u8]) -> String {
+    let chars = String::from_utf8_lossy(text).chars().count();
+    format!("{chars} character{}", if chars == 1 { "" } else { "s" })
+}
+
+/// The first byte of a name that cannot be in one, and where: a character
+/// of ASCII punctuation or white space is shown (it tells `A-B` from `A+`,
+/// and says nothing of a secret); anything else only by its position.
+fn first_bad(name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    let Some((at, c)) = name
+        .chars()
+        .enumerate()
+        .find(|&(i, c)| !(c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit())))
+    else {
+        return "no character is wrong".into();
+    };
+    let what = match c {
+        ' ' => "a space".to_owned(),
+        '\t' => "a tab".to_owned(),
+        c if c.is_ascii_punctuation() => format!("'{c}'"),
+        c if c.is_ascii_digit() => "a digit".to_owned(),
+        c if c.is_ascii() => "a control character".to_owned(),
+        _ => "not ASCII".to_owned(),
+    };
+    format!("character {} is {what}", at + 1)
 }
 
 /// The whole-file rules, checked before any parsing so that no part of a
@@ -210,10 +232,7 @@ impl Assignment {
     fn shell_syntax_error(&self) -> EnvFileError {
         error(
             self.line,
-            format!(
-                "{}: runas does not take shell syntax such as 'export'",
-                excerpt(self.key())
-            ),
+            "it starts with 'export': runas does not take shell syntax such as 'export'",
         )
     }
 
@@ -224,7 +243,10 @@ impl Assignment {
         }
         error(
             self.line,
-            format!("expected NAME=value, found {}", excerpt(self.key())),
+            format!(
+                "expected NAME=value, found a line of {} without '=' (its text is not shown: it may be a secret)",
+                shape(self.key())
+            ),
         )
     }
 
@@ -254,8 +276,9 @@ impl Assignment {
             return Err(error(
                 self.line,
                 format!(
-                    "invalid variable name {}: use letters, digits and '_', not starting with a digit",
-                    excerpt(self.key())
+                    "invalid variable name ({}; {}): use letters, digits and '_', no leading digit",
+                    shape(self.key()),
+                    first_bad(self.key())
                 ),
             ));
         }
@@ -826,31 +849,31 @@ mod tests {
             "a word",
             b"A=1\nfoo\n",
             2,
-            "expected NAME=value, found \"foo\"",
+            "expected NAME=value, found a line of 3 characters without '=' (its text is not shown: it may be a secret)",
         ),
         (
             "a word at the end, no newline",
             b"A=1\n\nfoo",
             3,
-            "expected NAME=value, found \"foo\"",
+            "expected NAME=value, found a line of 3 characters without '=' (its text is not shown: it may be a secret)",
         ),
         (
             "blanks around the word",
             b"  foo  \n",
             1,
-            "expected NAME=value, found \"foo\"",
+            "expected NAME=value, found a line of 3 characters without '=' (its text is not shown: it may be a secret)",
         ),
         (
             "upstream: invalid line #comment",
             b"invalid line #comment\n",
             1,
-            "expected NAME=value, found \"invalid line #comment\"",
+            "expected NAME=value, found a line of 21 characters without '=' (its text is not shown: it may be a secret)",
         ),
         (
             "upstream load_env_file_3's last line",
             b"normal2=line222\nnormal ignored                                       \\\n",
             2,
-            "expected NAME=value, found \"normal ignored                          \" (shortened)",
+            "expected NAME=value, found a line of 54 characters without '=' (its text is not shown: it may be a secret)",
         ),
         (
             // CRLF after a backslash: the backslash eats the CR, the LF
@@ -858,13 +881,13 @@ mod tests {
             "backslash-CRLF is not a continuation outside quotes",
             b"A=a\\\r\nb\r\n",
             2,
-            "expected NAME=value, found \"b\"",
+            "expected NAME=value, found a line of 1 character without '=' (its text is not shown: it may be a secret)",
         ),
         (
             "a long line is cut short in the message",
             b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
             1,
-            "expected NAME=value, found \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" (shortened)",
+            "expected NAME=value, found a line of 69 characters without '=' (its text is not shown: it may be a secret)",
         ),
         // Names (systemd drops the assignment).
         ("empty name", b"=x\n", 1, "the variable name is empty"),
@@ -878,61 +901,61 @@ mod tests {
             "leading digit",
             b"1A=x\n",
             1,
-            "invalid variable name \"1A\": use letters, digits and '_', not starting with a digit",
+            "invalid variable name (2 characters; character 1 is a digit): use letters, digits and '_', no leading digit",
         ),
         (
             "dash",
             b"A-B=x\n",
             1,
-            "invalid variable name \"A-B\": use letters, digits and '_', not starting with a digit",
+            "invalid variable name (3 characters; character 2 is '-'): use letters, digits and '_', no leading digit",
         ),
         (
             "space inside",
             b"A B=x\n",
             1,
-            "invalid variable name \"A B\": use letters, digits and '_', not starting with a digit",
+            "invalid variable name (3 characters; character 2 is a space): use letters, digits and '_', no leading digit",
         ),
         (
             "non-ASCII",
             "É=x\n".as_bytes(),
             1,
-            "invalid variable name \"É\": use letters, digits and '_', not starting with a digit",
+            "invalid variable name (1 character; character 1 is not ASCII): use letters, digits and '_', no leading digit",
         ),
         (
             "+= is shell syntax too",
             b"A+=x\n",
             1,
-            "invalid variable name \"A+\": use letters, digits and '_', not starting with a digit",
+            "invalid variable name (2 characters; character 2 is '+'): use letters, digits and '_', no leading digit",
         ),
         (
             "export",
             b"export FOO=1\n",
             1,
-            "\"export FOO\": runas does not take shell syntax such as 'export'",
+            "it starts with 'export': runas does not take shell syntax such as 'export'",
         ),
         (
             "upstream: export nine=nineval",
             b"one=1\nexport nine=nineval\n",
             2,
-            "\"export nine\": runas does not take shell syntax such as 'export'",
+            "it starts with 'export': runas does not take shell syntax such as 'export'",
         ),
         (
             "export with a tab, no value",
             b"export\tFOO\n",
             1,
-            "\"export\\tFOO\": runas does not take shell syntax such as 'export'",
+            "it starts with 'export': runas does not take shell syntax such as 'export'",
         ),
         (
             "a name beginning with export is fine as a name, not as syntax",
             b"exportFOO-=1\n",
             1,
-            "invalid variable name \"exportFOO-\": use letters, digits and '_', not starting with a digit",
+            "invalid variable name (10 characters; character 10 is '-'): use letters, digits and '_', no leading digit",
         ),
         (
             "the error is at the line the assignment starts",
             b"A='x\ny'\nB C=\"1\n2\"\n",
             3,
-            "invalid variable name \"B C\": use letters, digits and '_', not starting with a digit",
+            "invalid variable name (3 characters; character 2 is a space): use letters, digits and '_', no leading digit",
         ),
         // Unclosed quotes (systemd takes the rest of the file as the value).
         (
@@ -1086,7 +1109,7 @@ mod tests {
         let err = parse_environment_file(b"A=1\nfoo\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "line 2: expected NAME=value, found \"foo\""
+            "line 2: expected NAME=value, found a line of 3 characters without '=' (its text is not shown: it may be a secret)"
         );
     }
 

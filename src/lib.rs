@@ -110,6 +110,7 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
             request,
             command,
             dry_run,
+            show_env_values,
             json,
         } => {
             let plan = plan::resolve(&request, &facts, &db)?;
@@ -117,8 +118,12 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
             let steps = steps::build(&plan, &facts, &command)?;
             bench_stage("checks", promise);
             if dry_run {
+                let report = show::Report {
+                    json,
+                    show_env_values,
+                };
                 print(&show::dry_run(
-                    &plan, &steps, &facts, &command, json, &db, promise,
+                    &plan, &steps, &facts, &command, report, &db, promise,
                 )?)
             } else {
                 run::execute(steps, &plan, &facts, &command, promise)

@@ -76,6 +76,9 @@ pub struct EnvPlan {
     pub unset: Vec<OsString>,
     /// ...then set these, in order (later wins).
     pub set: Vec<(OsString, OsString)>,
+    /// The names in `set` whose value was read from --env-file or --envdir:
+    /// often secrets, which --dry-run shows only when asked.
+    pub from_files: Vec<OsString>,
 }
 
 /// What --reset-env keeps: how the terminal looks, nothing that changes
@@ -513,11 +516,18 @@ fn environment(
         set.push(("PATH".into(), path.into()));
     }
     let mut unset: Vec<OsString> = Vec::new();
+    let mut from_files: Vec<OsString> = Vec::new();
     for change in crate::env_sources::resolve(&request.env.changes, db, trusted, restricted)? {
         set.retain(|(name, _)| *name != change.name);
         unset.retain(|name| *name != change.name);
+        from_files.retain(|name| *name != change.name);
         match change.value {
-            Some(value) => set.push((change.name, value)),
+            Some(value) => {
+                if change.file.is_some() {
+                    from_files.push(change.name.clone());
+                }
+                set.push((change.name, value));
+            }
             None => unset.push(change.name),
         }
     }
@@ -525,6 +535,7 @@ fn environment(
         clear: request.env.reset,
         unset,
         set,
+        from_files,
     };
     Ok((env, identity))
 }

@@ -303,14 +303,25 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     Ok(out)
 }
 
+/// How --dry-run prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Report {
+    pub json: bool,
+    /// --show-env-values: the values read from files too.
+    pub show_env_values: bool,
+}
+
 /// --dry-run: the whole plan, and the steps a real run executes, in
-/// order (the same list, steps.rs).
+/// order (the same list, steps.rs). A value read from --env-file or
+/// --envdir is shown only with --show-env-values: such files hold the
+/// service's secrets, and a dry run's output goes to terminals, CI logs
+/// and the journal.
 pub fn dry_run(
     plan: &Plan,
     steps: &[Step],
     facts: &Facts,
     command: &[std::ffi::OsString],
-    json: bool,
+    report: Report,
     db: &dyn UserDb,
     promise: crate::sys::WholeProgram,
 ) -> Result<String> {
@@ -329,14 +340,17 @@ pub fn dry_run(
         )
     });
 
-    let env_set: Vec<(String, String)> = plan
+    let json = report.json;
+    // A hidden value is None: null in JSON.
+    let env_set: Vec<(String, Option<String>)> = plan
         .env
         .set
         .iter()
         .map(|(k, v)| {
+            let hidden = !report.show_env_values && plan.env.from_files.contains(k);
             (
                 k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
+                (!hidden).then(|| v.to_string_lossy().into_owned()),
             )
         })
         .collect();
@@ -414,14 +428,19 @@ pub fn dry_run(
     ];
     if json {
         let env = format!(
-            "{{\"clear\":{},\"set\":{{{}}},\"unset\":{}}}",
+            "{{\"clear\":{},\"set\":{{{}}},\"unset\":{},\"from_files\":{}}}",
             plan.env.clear,
             env_set
                 .iter()
-                .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+                .map(|(k, v)| format!(
+                    "{}:{}",
+                    json_str(k),
+                    v.as_deref().map_or("null".into(), json_str)
+                ))
                 .collect::<Vec<_>>()
                 .join(","),
             json_list(&plan.env.unset, |u| json_os(u)),
+            json_list(&plan.env.from_files, |u| json_os(u)),
         );
         return Ok(format!(
             "{{\"valid\":true,\"irreversible\":{irreversible},\"if_root\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{},\"warnings\":{}}}\n",
@@ -494,7 +513,18 @@ pub fn dry_run(
         if plan.env.clear { "reset" } else { "inherited" }
     );
     for (k, v) in &env_set {
-        let _ = writeln!(out, "  set {}={}", text_str(k), text_str(v));
+        match v {
+            Some(v) => {
+                let _ = writeln!(out, "  set {}={}", text_str(k), text_str(v));
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  set {} (from a file; --show-env-values shows the value)",
+                    text_str(k)
+                );
+            }
+        }
     }
     for name in &plan.env.unset {
         let _ = writeln!(out, "  unset {}", text_str(&name.to_string_lossy()));

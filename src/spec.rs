@@ -143,6 +143,8 @@ pub enum Invocation {
         request: Box<Request>,
         command: Vec<OsString>,
         dry_run: bool,
+        /// --show-env-values: the dry run shows values read from files.
+        show_env_values: bool,
         json: bool,
     },
 }
@@ -667,6 +669,7 @@ pub fn interpret(parsed: Parsed) -> Result<Invocation> {
         request: Box::new(request),
         command: options.command.clone(),
         dry_run: options.dry_run,
+        show_env_values: options.show_env_values,
         json: options.json,
     })
 }

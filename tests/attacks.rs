@@ -1146,25 +1146,47 @@ fn env_file_text_is_never_printed_raw() {
         return;
     };
     let w = &c.w;
-    // Invalid files in a trusted place: the message quotes the line.
+    // Invalid files in a trusted place: the message names the line and
+    // its length, never its text (issue 25: it may be a secret).
     let invalid: &[(&str, &str, &str)] = &[
         (
             "\x1b[2J\x1b]2;pwned\x07\n",
-            "line 1: expected NAME=value, found \"\\u001b[2J\\u001b]2;pwned\\u0007\"",
+            "line 1: expected NAME=value, found a line of 14 characters without '='",
             "no '='",
         ),
         (
             "A=1\nB\x1b[31m=2\n",
-            "line 2: invalid variable name \"B\\u001b[31m\"",
+            "line 2: invalid variable name (6 characters; character 2 is a control character)",
             "name",
         ),
-        ("\u{9b}2J\x7f\n", "\\u009b2J\\u007f", "C1 and DEL"),
-        ("export \x1b[2JX=1\n", "\\u001b[2JX", "export"),
+        (
+            "\u{9b}2J\x7f\n",
+            "line 1: expected NAME=value, found a line of 4 characters",
+            "C1 and DEL",
+        ),
+        (
+            "export \x1b[2JX=1\n",
+            "line 1: it starts with 'export'",
+            "export",
+        ),
+        (
+            "A=1\nghp_0123456789abcdefSECRETTOKEN\n",
+            "line 2: expected NAME=value, found a line of 31 characters",
+            "a token pasted on a line of its own",
+        ),
+        (
+            "DB-PASSWORD=SECRETTOKEN\n",
+            "line 1: invalid variable name (11 characters; character 3 is '-')",
+            "a secret under a name with a dash",
+        ),
     ];
     for (i, (text, needle, what)) in invalid.iter().enumerate() {
         let file = w.file(&format!("bad{i}.env"), text, 0o644);
         let run = c.run(&["--env-file", s(&file)]);
         assert!(run.stderr.contains(needle), "{what}: {}", run.describe());
+        for secret in ["pwned", "SECRET", "2J", "31m", "PASSWORD"] {
+            assert!(!run.stderr.contains(secret), "{what}: {}", run.describe());
+        }
         c.assert_refused(&run, "--env-file", &file, needle);
     }
     // A refused file full of escapes: never read, so never shown.
@@ -1207,10 +1229,13 @@ fn dry_run_escapes_control_characters_from_env_files() {
     let dir = root_dir(w, "app.d");
     root_file(&dir.join("FROM_DIR"), "\x1b[31mred\n", 0o644);
     let args = ["--env-file", s(&file), "--envdir", s(&dir)];
-    for json in [false, true] {
+    for (json, show) in [(false, true), (true, true), (false, false), (true, false)] {
         let mut all = vec!["--dry-run"];
         if json {
             all.push("--json");
+        }
+        if show {
+            all.push("--show-env-values");
         }
         all.extend_from_slice(&args);
         let run = c.run(&all);
@@ -1224,11 +1249,17 @@ fn dry_run_escapes_control_characters_from_env_files() {
             "a\\u007fb",
             "\\u001b[31mred",
         ] {
-            assert!(
+            assert_eq!(
                 run.stdout.contains(escaped),
-                "json={json}: {escaped:?} missing\n{}",
+                show,
+                "json={json}, --show-env-values={show}: {escaped:?}\n{}",
                 run.describe()
             );
+        }
+        // Issue 25: values read from files are secrets until asked for;
+        // the names are always there.
+        for name in ["TITLE", "CSI", "DEL", "FROM_DIR"] {
+            assert!(run.stdout.contains(name), "{name}\n{}", run.describe());
         }
     }
     let env = c.env(&c.run(&args));
