@@ -22,7 +22,6 @@
 //! What systemd accepts and gives a meaning to, runas accepts with the
 //! same meaning.
 
-use crate::quote::quote;
 use std::ffi::OsString;
 use std::fmt;
 use std::os::unix::ffi::OsStringExt;
