@@ -327,13 +327,14 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
             }),
         ) => memberships(record, gid)?,
         // No passwd entry means no name, and group membership is by name:
-        // by default the primary group alone; asked for by name, an error.
-        (GroupPolicy::Default, Some(Target { record: None, .. })) => vec![gid],
-        (GroupPolicy::Init, Some(Target { uid, record: None })) => {
+        // by default (and in su-exec's rules) the primary group alone; an
+        // explicit --init-groups cannot be done, so it is an error.
+        (GroupPolicy::Init, Some(Target { uid, record: None })) if !compat => {
             return Err(Error::Usage(format!(
                 "--init-groups: uid {uid} has no passwd entry, so it has no name to find its memberships by in the group database; give them with --groups, or use --clear-groups"
             )));
         }
+        (GroupPolicy::Init | GroupPolicy::Default, Some(Target { record: None, .. })) => vec![gid],
         // getgrouplist always adds the gid it is given: given (gid_t)-1,
         // which no group can have, it is removed again.
         (
