@@ -459,6 +459,57 @@ pub fn group_by_gid(text: &[u8], gid: u32) -> Result<Option<GroupEntry<'_>>, Mal
     by_id(text, gid, GROUP, group_entry, |e| e.gid)
 }
 
+/// The names of many gids in one pass over the file, for display (--dry-run
+/// and --dump of a user in thousands of groups): for each gid, in order,
+/// what `group_by_gid` would give, `None` where it finds nothing or
+/// refuses. One lookup per gid would read the file once per gid.
+pub fn group_names<'a>(text: &'a [u8], gids: &[u32]) -> Vec<Option<&'a [u8]>> {
+    let mut wanted: Vec<u32> = gids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    // Per wanted gid: not decided yet, or decided (a name, or nothing
+    // because an earlier line that might be it was refused).
+    let mut decided: Vec<Option<Option<&'a [u8]>>> = vec![None; wanted.len()];
+    let mut open = wanted.len();
+    for line in lines(text) {
+        if open == 0 {
+            break;
+        }
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0).is_some_and(is_nis) {
+            continue;
+        }
+        match group_entry(line.raw) {
+            Ok(entry) => {
+                if let Ok(at) = wanted.binary_search(&entry.gid)
+                    && decided[at].is_none()
+                {
+                    decided[at] = Some(Some(entry.name));
+                    open -= 1;
+                }
+            }
+            Err(_) => {
+                for (at, &gid) in wanted.iter().enumerate() {
+                    if decided[at].is_none() && could_be(field(view, 2), gid) {
+                        decided[at] = Some(None);
+                        open -= 1;
+                    }
+                }
+            }
+        }
+    }
+    gids.iter()
+        .map(|gid| {
+            wanted
+                .binary_search(gid)
+                .ok()
+                .and_then(|at| decided[at].flatten())
+        })
+        .collect()
+}
+
 /// Whether some reader could take `user` for a member of this raw line:
 /// glibc's getgrouplist parses raw lines, and its member list is what
 /// follows the third `:`, split on commas alone, white space before a
@@ -782,6 +833,19 @@ odd:x:80:alice:more";
         assert!(group_list(b"wheel:x:10:bob, ap p\n", "ap p", 1).is_err());
         assert!(group_list(b"wheel:x:10:ap p \n", "ap p", 1).is_err());
         assert_eq!(group_list(b"wheel:x:10: bob\n", "ap p", 1).unwrap(), [1]);
+    }
+
+    #[test]
+    fn many_names_in_one_pass_are_what_one_lookup_each_gives() {
+        let text = b"a:x:1:\nb:x:2:\n#c:x:3:\n b:x:4:\nd:x:4:\ne:x:1:\n+f:x:5:\ng:x:5:\n";
+        let gids = [5, 1, 2, 3, 4, 9, 1];
+        let one_each: Vec<Option<&[u8]>> = gids
+            .iter()
+            .map(|&gid| group_by_gid(text, gid).ok().flatten().map(|e| e.name))
+            .collect();
+        assert_eq!(group_names(text, &gids), one_each);
+        assert_eq!(one_each[0], Some(&b"g"[..]));
+        assert_eq!(one_each[4], None, "an earlier indented line might be gid 4");
     }
 
     #[test]

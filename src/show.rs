@@ -52,6 +52,27 @@ fn id_json(id: u32, name: Option<String>) -> String {
     )
 }
 
+/// A supplementary list with names, looked up in one pass (a user may be
+/// in thousands of groups).
+fn groups_json(groups: &[u32], db: &dyn UserDb) -> String {
+    let names = db.group_names(groups);
+    let items: Vec<String> = groups
+        .iter()
+        .zip(names)
+        .map(|(g, name)| id_json(*g, name))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+fn groups_text(groups: &[u32], db: &dyn UserDb) -> Vec<String> {
+    let names = db.group_names(groups);
+    groups
+        .iter()
+        .zip(names)
+        .map(|(g, name)| id_text(*g, name))
+        .collect()
+}
+
 fn cap_names(mask: u64) -> Vec<String> {
     capability::each(mask).map(capability::name).collect()
 }
@@ -207,7 +228,7 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             },
             ids(&uids, &user_name),
             ids(&gids, &group_name),
-            json_list(&groups, |g| id_json(*g, group_name(*g))),
+            groups_json(&groups, db),
             caps_json(caps.effective),
             caps_json(caps.permitted),
             caps_json(caps.inheritable),
@@ -237,7 +258,7 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             .collect();
         let _ = writeln!(out, "{label}: {}", parts.join(" "));
     }
-    let names: Vec<String> = groups.iter().map(|g| id_text(*g, group_name(*g))).collect();
+    let names = groups_text(&groups, db);
     let _ = writeln!(
         out,
         "groups: {}",
@@ -451,7 +472,7 @@ pub fn dry_run(
             },
             id_json(plan.uid, user_name(plan.uid)),
             id_json(plan.gid, group_name(plan.gid)),
-            json_list(&plan.groups, |g| id_json(*g, group_name(*g))),
+            groups_json(&plan.groups, db),
             options
                 .iter()
                 .map(|(k, v)| format!("{}:{v}", json_str(k)))
@@ -493,11 +514,7 @@ pub fn dry_run(
     }
     let _ = writeln!(out, "uid: {}", id_text(plan.uid, user_name(plan.uid)));
     let _ = writeln!(out, "gid: {}", id_text(plan.gid, group_name(plan.gid)));
-    let groups: Vec<String> = plan
-        .groups
-        .iter()
-        .map(|g| id_text(*g, group_name(*g)))
-        .collect();
+    let groups = groups_text(&plan.groups, db);
     let _ = writeln!(
         out,
         "groups: {}",

@@ -50,6 +50,76 @@ pub fn getgrouplist(user: &CStr, primary: u32) -> Result<Vec<u32>, Errno> {
     Err(Errno::EAGAIN)
 }
 
+/// The names of these gids, for display, from one enumeration of the
+/// group database (setgrent, getgrent_r, endgrent) instead of one lookup
+/// per gid, each of which reads the whole database: `None` where the
+/// enumeration has none (a service that does not enumerate, such as sssd
+/// by default, answers only lookups). The first entry of a gid wins, as
+/// getgrgid's does over the files.
+#[cfg(not(target_env = "musl"))]
+pub fn group_names(gids: &[u32]) -> Vec<Option<String>> {
+    let mut wanted: Vec<u32> = gids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut names: Vec<Option<String>> = vec![None; wanted.len()];
+    let mut buffer = vec![0u8; 4096];
+    // SAFETY: setgrent and endgrent take no arguments; the enumeration's
+    // state is the C library's, used by this one thread alone (runas
+    // starts no thread).
+    unsafe { libc::setgrent() };
+    loop {
+        // SAFETY: `entry` is written by getgrent_r, and its pointers point
+        // into `buffer`, which outlives every use below; `found` is set to
+        // `&mut entry` or null.
+        let (ret, name, gid) = unsafe {
+            let mut entry: libc::group = std::mem::zeroed();
+            let mut found: *mut libc::group = std::ptr::null_mut();
+            let ret = libc::getgrent_r(
+                &mut entry,
+                buffer.as_mut_ptr().cast(),
+                buffer.len(),
+                &mut found,
+            );
+            if ret != 0 || found.is_null() || entry.gr_name.is_null() {
+                (ret, None, 0)
+            } else {
+                let name = CStr::from_ptr(entry.gr_name).to_string_lossy().into_owned();
+                (ret, Some(name), entry.gr_gid)
+            }
+        };
+        match (ret, name) {
+            (libc::ERANGE, _) if buffer.len() < 1 << 24 => {
+                let len = buffer.len() * 2;
+                buffer.resize(len, 0);
+            }
+            (0, Some(name)) => {
+                if let Ok(at) = wanted.binary_search(&gid)
+                    && names[at].is_none()
+                {
+                    names[at] = Some(name);
+                }
+            }
+            _ => break,
+        }
+    }
+    // SAFETY: as setgrent above.
+    unsafe { libc::endgrent() };
+    gids.iter()
+        .map(|gid| {
+            wanted
+                .binary_search(gid)
+                .ok()
+                .and_then(|at| names[at].clone())
+        })
+        .collect()
+}
+
+/// The static build never asks the C library for names alone (userdb.rs).
+#[cfg(target_env = "musl")]
+pub fn group_names(gids: &[u32]) -> Vec<Option<String>> {
+    vec![None; gids.len()]
+}
+
 /// The three per-thread capability sets as 64-bit masks, exactly as the
 /// kernel reports them (including capabilities newer than any name table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -81,6 +81,14 @@ pub trait UserDb {
     fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError>;
     /// The name of the group with this gid, for display.
     fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError>;
+    /// The names of many groups, for display: `None` where there is none or
+    /// the lookup failed. What `group_name` gives for each, at the cost of
+    /// one pass where the source allows it.
+    fn group_names(&self, gids: &[u32]) -> Vec<Option<String>> {
+        gids.iter()
+            .map(|&gid| self.group_name(gid).ok().flatten())
+            .collect()
+    }
     /// The gids `user` is a member of in the group database, plus `primary`
     /// (what getgrouplist(3) returns, every gid kept, none truncated).
     fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError>;
@@ -512,6 +520,44 @@ impl UserDb for SystemDb {
             files::GROUP,
             || format!("gid {gid}"),
         )
+    }
+
+    fn group_names(&self, gids: &[u32]) -> Vec<Option<String>> {
+        // Few: one lookup each. Many (a user in thousands of groups): one
+        // lookup each reads the whole database once per gid, seconds for a
+        // dry run whose real run takes milliseconds.
+        const FEW: usize = 64;
+        let one_each = |gids: &[u32]| -> Vec<Option<String>> {
+            gids.iter()
+                .map(|&gid| self.group_name(gid).ok().flatten())
+                .collect()
+        };
+        if gids.len() <= FEW {
+            return one_each(gids);
+        }
+        match names() {
+            Names::Files | Names::FilesThenLibc => match group_text() {
+                Ok(text) => {
+                    let mut found: Vec<Option<String>> = files::group_names(text, gids)
+                        .into_iter()
+                        .map(|name| name.map(|n| String::from_utf8_lossy(n).into_owned()))
+                        .collect();
+                    // What the files lack, nscd may know: asked only if few.
+                    if names() == Names::FilesThenLibc {
+                        let missing: Vec<usize> =
+                            (0..gids.len()).filter(|&i| found[i].is_none()).collect();
+                        if missing.len() <= FEW {
+                            for i in missing {
+                                found[i] = self.group_name(gids[i]).ok().flatten();
+                            }
+                        }
+                    }
+                    found
+                }
+                Err(_) => vec![None; gids.len()],
+            },
+            Names::Libc => sys::group_names(gids),
+        }
     }
 
     fn group_of_path(&self, path: &Path) -> Result<u32, crate::trusted_path::Problem> {
