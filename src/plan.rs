@@ -58,13 +58,15 @@ pub struct Plan {
 }
 
 /// How the plan came about, for messages and --dry-run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Branch {
     pub rules: Option<Rules>,
     /// --if-root: `Some(true)` when the caller is root and the switch is
     /// made, `Some(false)` when it is not and the command runs as the
     /// caller.
     pub if_root: Option<bool>,
+    /// --if-root's caller branch: the options given that it does not apply.
+    pub not_applied: Vec<&'static str>,
 }
 
 /// How the target's environment is made from runas's own.
@@ -239,6 +241,7 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
     let if_root = request.if_root;
     let switching = !if_root || if_root_switches(current.uid.real);
     let as_caller_request;
+    let mut not_applied = Vec::new();
     let request = if switching {
         request
     } else {
@@ -248,6 +251,7 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
         let mut full = request.clone();
         full.if_root = false;
         resolve_rules(&full, &root_caller(facts), db)?;
+        not_applied = options_not_applied(request);
         as_caller_request = as_caller(request, facts.ambient);
         &as_caller_request
     };
@@ -421,6 +425,7 @@ fn resolve_rules(request: &Request, facts: &Facts, db: &dyn UserDb) -> Result<Pl
         branch: Branch {
             rules: Some(request.rules),
             if_root: if_root.then_some(switching),
+            not_applied,
         },
     };
     if restricted {
@@ -454,6 +459,31 @@ fn as_caller(request: &Request, ambient: u64) -> Request {
     p.bounding_drop = 0;
     p.securebits = Default::default();
     request
+}
+
+/// The options of `request` that `as_caller` sets aside, as the command
+/// line names them, so --dry-run can say which.
+fn options_not_applied(request: &Request) -> Vec<&'static str> {
+    let p = &request.process;
+    [
+        (request.user.is_some(), "--user"),
+        (request.group.is_some(), "--group"),
+        (
+            request.policy != GroupPolicy::Default,
+            "the group list option",
+        ),
+        (!request.add_group_of.is_empty(), "--add-group-of"),
+        (
+            p.keep_caps != 0,
+            "--keep-caps (the caller's ambient capabilities are kept instead)",
+        ),
+        (p.allow_root_caps != 0, "--allow-root-caps"),
+        (p.bounding_drop != 0, "--bounding-set"),
+        (p.securebits != Default::default(), "--securebits"),
+    ]
+    .into_iter()
+    .filter_map(|(given, name)| given.then_some(name))
+    .collect()
 }
 
 /// The facts of a root caller in the same process: what the root branch of

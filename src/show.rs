@@ -464,12 +464,13 @@ pub fn dry_run(
             json_list(&plan.env.from_files, |u| json_os(u)),
         );
         return Ok(format!(
-            "{{\"valid\":true,\"irreversible\":{irreversible},\"if_root\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{},\"warnings\":{}}}\n",
+            "{{\"valid\":true,\"irreversible\":{irreversible},\"if_root\":{},\"not_applied\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{},\"warnings\":{}}}\n",
             match plan.branch.if_root {
                 None => "null".to_owned(),
                 Some(true) => json_str("switch"),
                 Some(false) => json_str("caller"),
             },
+            json_list(&plan.branch.not_applied, |n| json_str(n)),
             id_json(plan.uid, user_name(plan.uid)),
             id_json(plan.gid, group_name(plan.gid)),
             groups_json(&plan.groups, db),
@@ -507,8 +508,13 @@ pub fn dry_run(
         Some(false) => {
             let _ = writeln!(
                 out,
-                "if-root: the caller (uid {}) is not root: the command runs as the caller; the identity options are not applied",
-                facts.credentials.uid.real
+                "if-root: the caller (uid {}) is not root: the command runs as the caller; not applied: {}",
+                facts.credentials.uid.real,
+                if plan.branch.not_applied.is_empty() {
+                    "nothing given".to_owned()
+                } else {
+                    plan.branch.not_applied.join(", ")
+                }
             );
         }
     }

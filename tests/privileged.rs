@@ -833,4 +833,32 @@ fn if_root_from_a_non_root_caller_runs_as_the_caller() {
         "{}",
         run.describe()
     );
+    // Issue 25: what the caller branch sets aside is said, not dropped
+    // silently: --bounding-set and --securebits included.
+    let hardened = [
+        "--dry-run",
+        "--if-root",
+        "-u",
+        "alice",
+        "--bounding-set",
+        "-all",
+        "--securebits",
+        "noroot",
+    ];
+    let run = w.runas_from(uid, gid, &[], &with_probe(&hardened));
+    assert!(
+        run.stdout
+            .contains("not applied: --user, --bounding-set, --securebits"),
+        "{}",
+        run.describe()
+    );
+    let mut json = vec!["--json"];
+    json.extend_from_slice(&hardened);
+    let run = w.runas_from(uid, gid, &[], &with_probe(&json));
+    assert!(
+        run.stdout
+            .contains("\"not_applied\":[\"--user\",\"--bounding-set\",\"--securebits\"]"),
+        "{}",
+        run.describe()
+    );
 }
