@@ -285,6 +285,7 @@ pub fn predict(
         }
     }
 
+    keyring_warnings(steps, &mut warnings);
     home_warnings(plan, &mut warnings);
     session_warnings(plan, facts, &mut warnings);
     resource_warnings(plan, steps, facts, &mut warnings)?;
@@ -311,6 +312,30 @@ fn log_warning(log: &Path, cwd: &Path, who: &Who, warnings: &mut Vec<String>) {
             quote(log),
             who.uid
         ));
+    }
+}
+
+/// Where keyctl cannot be used, the new session keyring is not made: say
+/// why (the real run goes on, as verify.rs checks that no keyring is
+/// reachable at all).
+fn keyring_warnings(steps: &[Step], warnings: &mut Vec<String>) {
+    let joins = steps.iter().any(|step| {
+        matches!(
+            step,
+            Step::Credential(crate::transition::Change::NewSessionKeyring)
+        )
+    });
+    if !joins {
+        return;
+    }
+    match crate::sys::session_keyring_id() {
+        Err(Errno::ENOSYS) => warnings.push(
+            "this kernel has no keyrings (keyctl: ENOSYS): no session keyring is made, and the target can reach none".into(),
+        ),
+        Err(Errno::EPERM) => warnings.push(
+            "keyctl is refused here (EPERM: a seccomp filter, such as Docker's default profile): no session keyring is made, and the target, under the same filter, can reach none".into(),
+        ),
+        _ => {}
     }
 }
 

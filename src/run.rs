@@ -82,9 +82,9 @@ impl Run<'_> {
         match step {
             Step::Credential(change) => transition::execute(&change, plan, before, self.promise)?,
             Step::Setting(setting) => process::apply(&setting, self.parent, self.lock)?,
-            Step::Verify(regain, resources) => {
+            Step::Verify(regain, resources, keyring) => {
                 crate::bench_stage("switch", self.promise);
-                verify::verify(plan, regain, self.lock, self.promise)?;
+                verify::verify(plan, regain, keyring, self.lock, self.promise)?;
                 crate::resources::verify(&resources)?;
             }
             Step::Exec { .. } => {

@@ -213,6 +213,8 @@ pub struct ProcessRequest {
     pub no_new_privs: bool,
     pub pdeathsig: Option<Signal>,
     pub keep_tty: bool,
+    /// --keep-keyring: the target keeps the caller's session keyring.
+    pub keep_keyring: bool,
     pub chdir: Option<OsString>,
     pub umask: Option<u32>,
     /// With --close-fds: the descriptors named by --keep-fd.
@@ -389,6 +391,7 @@ fn parse_process_options(options: &CommandLine) -> Result<ProcessRequest> {
         no_new_privs: options.no_new_privs,
         pdeathsig: options.pdeathsig.as_deref().map(parse_signal).transpose()?,
         keep_tty: options.keep_tty,
+        keep_keyring: options.keep_keyring,
         chdir: options.chdir.clone(),
         umask: options.umask.as_deref().map(parse_umask).transpose()?,
         close_fds: if options.close_fds || options.daemon {

@@ -54,9 +54,10 @@ pub enum Step {
     ListenPid,
     /// One process setting (process.rs).
     Setting(Setting),
-    /// The proof (verify.rs), with the old ids it tries to take back and
-    /// the limits and priorities to read back.
-    Verify(Regain, Vec<crate::resources::Setting>),
+    /// The proof (verify.rs), with the old ids it tries to take back, the
+    /// limits and priorities to read back, and whether the session keyring
+    /// must be the target's own.
+    Verify(Regain, Vec<crate::resources::Setting>, bool),
     /// execve, after a PATH search as the target.
     Exec { program: OsString, uid: u32 },
 }
@@ -119,7 +120,7 @@ impl fmt::Display for Step {
                 "LISTEN_PID=<the command's pid> (runas forked: systemd's sockets follow)",
             ),
             Step::Setting(setting) => setting.fmt(f),
-            Step::Verify(regain, resources) => {
+            Step::Verify(regain, resources, keyring) => {
                 f.write_str(
                     "verify: getresuid(), getresgid(), getgroups(), setfsuid(-1), setfsgid(-1), capget() equal the plan",
                 )?;
@@ -129,6 +130,11 @@ impl fmt::Display for Step {
                 }
                 if let Some(gid) = regain.gid {
                     write!(f, "; setresgid({gid}, {gid}, {gid}) refused with EPERM")?;
+                }
+                if *keyring {
+                    f.write_str(
+                        "; keyctl(KEYCTL_DESCRIBE) shows the session keyring is the target's own",
+                    )?;
                 }
                 if !resources.is_empty() {
                     f.write_str("; the limits and priorities set before the switch still hold")?;
@@ -193,11 +199,9 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
     )?;
     steps.extend(resources.iter().cloned().map(Step::Resource));
     let securebits = transition::read_securebits(plan)?;
-    steps.extend(
-        transition::changes(plan, before, facts.caps, securebits)
-            .into_iter()
-            .map(Step::Credential),
-    );
+    let changes = transition::changes(plan, before, facts.caps, securebits);
+    let keyring = changes.contains(&Change::NewSessionKeyring);
+    steps.extend(changes.into_iter().map(Step::Credential));
     if let Some(log) = p.daemon.as_ref().and_then(|d| d.log.clone()) {
         steps.push(Step::OpenLog {
             path: log,
@@ -221,6 +225,7 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
     steps.push(Step::Verify(
         verify::regain(plan, before, facts.caps),
         resources,
+        keyring,
     ));
     steps.push(Step::Exec {
         program: command.first().cloned().unwrap_or_default(),
@@ -266,13 +271,23 @@ mod tests {
                 "setgroups(1500,1700,1701)",
                 "setresgid(1500, 1500, 1500)",
                 "setresuid(1500, 1500, 1500)",
+                "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)",
                 "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)",
                 "capset(effective=0x0, permitted=0x0, inheritable=0x0)",
-                &steps[5],
+                &steps[6],
                 "execve(\"id\"), searched in the new environment's PATH as uid 1500",
             ]
         );
-        assert!(steps[5].starts_with("verify:"));
+        assert!(steps[6].starts_with("verify:"));
+        assert!(steps[6].contains("session keyring is the target's own"));
+        // --keep-keyring: neither the new keyring nor its check.
+        let kept = texts(&["-u", "alice", "--keep-keyring"]);
+        assert!(
+            !kept
+                .iter()
+                .any(|s| s.contains("KEYRING") || s.contains("keyring")),
+            "{kept:?}"
+        );
     }
 
     #[test]

@@ -402,6 +402,62 @@ pub fn tiocnotty(fd: std::os::fd::RawFd) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): replace this process's
+/// session keyring with a new anonymous one, owned by its current
+/// (filesystem) uid. Returns the new keyring's serial number.
+pub fn join_new_session_keyring() -> Result<i64, Errno> {
+    // SAFETY: a NULL name is the documented request for an anonymous
+    // keyring; the other arguments are unused by this operation.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    Errno::result(ret)
+}
+
+/// keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0): the serial
+/// number of the session keyring, creating nothing.
+pub fn session_keyring_id() -> Result<i64, Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_GET_KEYRING_ID,
+            libc::KEY_SPEC_SESSION_KEYRING,
+            0,
+        )
+    };
+    Errno::result(ret)
+}
+
+/// keyctl(KEYCTL_DESCRIBE) of the session keyring: its owner's uid
+/// (`type;uid;gid;perm;description`).
+pub fn session_keyring_owner() -> Result<u32, Errno> {
+    let mut text = [0u8; 256];
+    // SAFETY: the buffer and its length describe `text`, which the kernel
+    // writes at most that many bytes of.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_DESCRIBE,
+            libc::KEY_SPEC_SESSION_KEYRING,
+            text.as_mut_ptr(),
+            text.len(),
+        )
+    };
+    let len = usize::try_from(Errno::result(ret)?).map_err(|_| Errno::EINVAL)?;
+    // The description comes last and may be cut at the buffer's end; the
+    // uid is the second field.
+    text[..len.min(text.len())]
+        .split(|&b| b == b';')
+        .nth(1)
+        .and_then(|uid| std::str::from_utf8(uid).ok()?.parse().ok())
+        .ok_or(Errno::EINVAL)
+}
+
 /// Whether the kernel started this program in secure-execution mode
 /// (getauxval(AT_SECURE)): it gained privilege at exec, through set-user-ID,
 /// set-group-ID or file capabilities. The C library has then already

@@ -237,6 +237,10 @@ pub enum Change {
     SetGroups(Vec<u32>),
     SetResGid(u32),
     SetResUid(u32),
+    /// A session keyring of the target's own, after setresuid (it is
+    /// owned by the process's uid when made), so it keeps no key of the
+    /// caller's session (systemd's KeyringMode=private).
+    NewSessionKeyring,
     ClearAmbient,
     Capset(CapMasks),
     RaiseAmbient(u32),
@@ -257,6 +261,7 @@ impl std::fmt::Display for Change {
             Change::SetGroups(groups) => write!(f, "{}", describe_groups(groups)),
             Change::SetResGid(g) => write!(f, "setresgid({g}, {g}, {g})"),
             Change::SetResUid(u) => write!(f, "setresuid({u}, {u}, {u})"),
+            Change::NewSessionKeyring => write!(f, "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)"),
             Change::ClearAmbient => write!(f, "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)"),
             Change::Capset(m) => write!(
                 f,
@@ -307,6 +312,9 @@ pub fn changes(
     }
     if before.uid != ResIds::all(plan.uid) {
         changes.push(Change::SetResUid(plan.uid));
+        if !p.keep_keyring {
+            changes.push(Change::NewSessionKeyring);
+        }
     }
     // Securebits a parent set (SECBIT_NO_SETUID_FIXUP) can keep capabilities
     // across setresuid; never rely on the kernel's automatic clearing: set
@@ -337,6 +345,23 @@ fn apply_change(change: &Change, promise: WholeProgram) -> Result<()> {
         Change::SetResUid(uid) => {
             sys::set_resuid(promise, *uid).map_err(|e| id_error("setresuid", *uid, "uid", e))
         }
+        Change::NewSessionKeyring => match sys::join_new_session_keyring() {
+            Ok(_) => Ok(()),
+            Err(errno) if keyrings_unreachable(errno) => Ok(()),
+            Err(errno) => Err(Error::Syscall {
+                call: format!(
+                    "{change} (a session keyring of the target's own{})",
+                    match errno {
+                        Errno::EDQUOT =>
+                            ": the target user's key quota is full, see /proc/key-users",
+                        Errno::EPERM | Errno::EACCES =>
+                            ": refused, while the caller's session keyring is still reachable",
+                        _ => "",
+                    }
+                ),
+                errno,
+            }),
+        },
         Change::ClearAmbient => sys::clear_ambient_caps()
             .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e)),
         Change::Capset(masks) => sys::capset(*masks).map_err(|e| Error::syscall("capset", e)),
@@ -346,6 +371,20 @@ fn apply_change(change: &Change, promise: WholeProgram) -> Result<()> {
                 e,
             )
         }),
+    }
+}
+
+/// Whether a refused keyctl call means that no keyring can be reached at
+/// all: a kernel without keyrings (ENOSYS), or a seccomp filter that
+/// refuses keyctl (Docker's default profile, with EPERM), which the target
+/// inherits. Then there is no keyring to leave behind and none to make, and
+/// runas must still start. Anything else is a failure: for a keyctl that
+/// refuses only some operations, the session keyring is asked for by id.
+pub fn keyrings_unreachable(errno: Errno) -> bool {
+    match errno {
+        Errno::ENOSYS => true,
+        Errno::EPERM => matches!(sys::session_keyring_id(), Err(Errno::ENOSYS | Errno::EPERM)),
+        _ => false,
     }
 }
 

@@ -170,17 +170,41 @@ pub fn regain(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Regai
     }
 }
 
-/// Everything verified before exec. `lock` is a daemon's pidfile lock,
-/// which --close-fds keeps.
+/// The session keyring, after keyctl(KEYCTL_JOIN_SESSION_KEYRING): the
+/// target's own, or none that any keyctl call can reach (no keyrings in
+/// this kernel, or keyctl refused by a seccomp filter the target inherits).
+/// The caller's keyring, still possessed, would describe as the caller's.
+fn check_keyring(plan: &Plan) -> Result<()> {
+    match sys::session_keyring_owner() {
+        Ok(owner) if owner == plan.uid => Ok(()),
+        Ok(owner) => Err(Error::Verification(format!(
+            "the session keyring is uid {owner}'s, expected a new one of uid {}'s",
+            plan.uid
+        ))),
+        Err(errno) if transition::keyrings_unreachable(errno) => Ok(()),
+        Err(errno) => Err(Error::syscall(
+            "keyctl(KEYCTL_DESCRIBE) of the session keyring",
+            errno,
+        )),
+    }
+}
+
+/// Everything verified before exec. `keyring`: the session keyring must be
+/// the target's own. `lock` is a daemon's pidfile lock, which --close-fds
+/// keeps.
 pub fn verify(
     plan: &Plan,
     regain: Regain,
+    keyring: bool,
     lock: Option<RawFd>,
     promise: crate::sys::WholeProgram,
 ) -> Result<()> {
     check_credentials(plan, &read_credentials()?)?;
     check_filesystem_ids(plan)?;
     check_caps(plan)?;
+    if keyring {
+        check_keyring(plan)?;
+    }
     if let Some(old) = regain.uid {
         expect_refused("uid", old, transition::attempt_setresuid(old, promise))?;
     }
