@@ -27,7 +27,7 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -49,6 +49,20 @@ pub enum Problem {
     },
     /// A mount point in root's sticky shared directory.
     SharedEntryMount(PathBuf),
+    /// A file system a user mounted (FUSE through fusermount3, or fstab's
+    /// `user` option): what it says of ownership is the user's word.
+    UserMount {
+        point: PathBuf,
+        /// Who mounted it, in words: "uid 1500", "user alice".
+        by: String,
+        /// "a FUSE file system", "a file system".
+        kind: &'static str,
+    },
+    /// Who mounted a file system on the way cannot be told.
+    MountUnknown {
+        point: PathBuf,
+        why: String,
+    },
     /// An entry of root's sticky shared directory (/tmp) that is not root's.
     SharedEntryOwner {
         entry: PathBuf,
@@ -104,6 +118,14 @@ impl Problem {
                 "{} is a mount point in a directory everyone may write",
                 quoted(entry)
             ),
+            Problem::UserMount { point, by, kind } => format!(
+                "{} is {kind} mounted by {by}, which answers for what is in it (its owners and modes are that user's word)",
+                quoted(point)
+            ),
+            Problem::MountUnknown { point, why } => format!(
+                "{} is another file system, and who mounted it cannot be told: {why}",
+                quoted(point)
+            ),
             Problem::Symlink => "it is a symbolic link, which runas does not follow".into(),
             Problem::NotRegular(kind) => format!("it is {kind}, not a regular file"),
             Problem::HardLinks(n) => {
@@ -145,6 +167,12 @@ impl Problem {
             }
             Problem::SharedEntryOwner { .. } | Problem::SharedEntryMount(_) => {
                 "use a path in a root-owned directory such as /run".into()
+            }
+            Problem::UserMount { .. } => {
+                "use a path on a file system root mounted, such as /run or /etc".into()
+            }
+            Problem::MountUnknown { .. } => {
+                "mount /proc, or use a path that crosses no mount".into()
             }
             Problem::Symlink => "give the path of the file itself".into(),
             Problem::NotRegular(_) | Problem::HardLinks(_) => {
@@ -192,6 +220,213 @@ pub fn is_type(stat: &FileStat, kind: SFlag) -> bool {
     stat.st_mode & SFlag::S_IFMT.bits() == kind.bits()
 }
 
+/// One mount, as /proc/self/mountinfo lists it: the fields runas uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mount {
+    id: u64,
+    point: PathBuf,
+    /// `fuse`, `fuse.sshfs`, `fuseblk`, `ext4`...
+    fstype: String,
+    /// The super block's options (FUSE's `user_id=1500`).
+    options: String,
+}
+
+/// mountinfo's escapes: `\040` for a space, `\011`, `\012`, `\134`.
+fn unescape_octal(field: &str) -> PathBuf {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(OsString::from_vec(out))
+}
+
+/// The mounts of a mountinfo text (proc(5)): `ID PARENT MAJ:MIN ROOT POINT
+/// OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS`.
+fn parse_mountinfo(text: &str) -> Vec<Mount> {
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let dash = fields.iter().position(|&f| f == "-")?;
+            Some(Mount {
+                id: fields.first()?.parse().ok()?,
+                point: unescape_octal(fields.get(4)?),
+                fstype: (*fields.get(dash + 1)?).to_owned(),
+                options: (*fields.get(dash + 3).unwrap_or(&"")).to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The mounts libmount made for a user (/run/mount/utab: `user=NAME` from
+/// fstab's user and users options, `uhelper=udisks2` for udisks), by id.
+fn parse_utab(text: &str) -> Vec<(u64, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut id = None;
+            let mut by = None;
+            for field in line.split(' ') {
+                if let Some(value) = field.strip_prefix("ID=") {
+                    id = value.parse().ok();
+                } else if let Some(options) = field.strip_prefix("OPTS=") {
+                    by = options.split(',').find_map(|option| {
+                        if let Some(user) = option.strip_prefix("user=") {
+                            Some(format!(
+                                "user {} (fstab's user option)",
+                                crate::quote::quote(user)
+                            ))
+                        } else {
+                            option.strip_prefix("uhelper=").map(|helper| {
+                                format!("a user, through {}", crate::quote::quote(helper))
+                            })
+                        }
+                    });
+                }
+            }
+            Some((id?, by?))
+        })
+        .collect()
+}
+
+fn is_fuse(fstype: &str) -> bool {
+    fstype == "fuse" || fstype == "fuseblk" || fstype.starts_with("fuse.")
+}
+
+/// Where libmount records the mounts it made for users.
+const UTAB: &str = "/run/mount/utab";
+
+/// The mount table, read when a walk starts: which file systems a user
+/// mounted, so that root never takes their word for who owns what. A FUSE
+/// server answers stat itself (any owner, any mode, one link); a file
+/// system a user mounted through fstab's `user` option holds what the user
+/// wrote to it elsewhere.
+pub struct Mounts {
+    table: Result<Vec<Mount>, String>,
+    user_made: Vec<(u64, String)>,
+}
+
+impl Mounts {
+    pub fn read() -> Mounts {
+        Mounts {
+            table: read_proc_text("/proc/self/mountinfo").map(|text| parse_mountinfo(&text)),
+            user_made: std::fs::read_to_string(UTAB)
+                .map(|text| parse_utab(&text))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Whether a user made this mount, and how to say so.
+    fn made_by_user(&self, mount: &Mount) -> Option<Problem> {
+        let problem = |by: String, kind| Problem::UserMount {
+            point: mount.point.clone(),
+            by,
+            kind,
+        };
+        if is_fuse(&mount.fstype) {
+            let owner = mount
+                .options
+                .split(',')
+                .find_map(|o| o.strip_prefix("user_id="))
+                .and_then(|uid| uid.parse::<u32>().ok());
+            return match owner {
+                Some(0) => None,
+                Some(uid) => Some(problem(format!("uid {uid}"), "a FUSE file system")),
+                None => Some(problem("an unknown user".into(), "a FUSE file system")),
+            };
+        }
+        self.user_made
+            .iter()
+            .find(|(id, _)| *id == mount.id)
+            .map(|(_, by)| problem(by.clone(), "a file system"))
+    }
+
+    /// A mount a user made whose mount point is `path`: refused before
+    /// root so much as stats it (a FUSE server may never answer).
+    fn user_mount_at(&self, path: &Path) -> Result<(), Problem> {
+        let Ok(table) = &self.table else {
+            return Ok(());
+        };
+        match table
+            .iter()
+            .filter(|m| m.point == path)
+            .find_map(|m| self.made_by_user(m))
+        {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// The checks for a descriptor on another file system than the
+    /// directory it was reached from (a mount crossed): its mount, found
+    /// by the id the kernel gives the descriptor, must not be a user's.
+    fn check_crossing(&self, fd: &impl AsRawFd, shown: &Path) -> Result<(), Problem> {
+        let unknown = |why: String| Problem::MountUnknown {
+            point: shown.to_owned(),
+            why,
+        };
+        let id = mount_id(fd.as_raw_fd()).map_err(unknown)?;
+        let verdict = |mounts: &Mounts| -> Option<Result<(), Problem>> {
+            let table = match &mounts.table {
+                Ok(table) => table,
+                Err(why) => return Some(Err(unknown(why.clone()))),
+            };
+            let mount = table.iter().find(|m| m.id == id)?;
+            Some(match mounts.made_by_user(mount) {
+                Some(problem) => Err(problem),
+                None => Ok(()),
+            })
+        };
+        verdict(self)
+            // Mounted since the walk began: read the table again.
+            .or_else(|| verdict(&Mounts::read()))
+            .unwrap_or_else(|| {
+                Err(unknown(format!(
+                    "mount {id} is not in /proc/self/mountinfo"
+                )))
+            })
+    }
+}
+
+/// A text of /proc, after making sure it comes from procfs (a file system
+/// mounted over /proc could say anything).
+fn read_proc_text(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("{path}: {}", crate::error::io_text(&e)))?;
+    let fs = nix::sys::statfs::fstatfs(&file)
+        .map_err(|e| format!("fstatfs({path}): {}", crate::sys::errno_text(e)))?;
+    if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return Err(format!("{path} is not on procfs"));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|e| format!("{path}: {}", crate::error::io_text(&e)))?;
+    Ok(text)
+}
+
+/// The id of the mount a descriptor is on (`mnt_id` in /proc/self/fdinfo).
+fn mount_id(fd: RawFd) -> Result<u64, String> {
+    let path = format!("/proc/self/fdinfo/{fd}");
+    read_proc_text(&path)?
+        .lines()
+        .find_map(|line| line.strip_prefix("mnt_id:"))
+        .and_then(|id| id.trim().parse().ok())
+        .ok_or_else(|| format!("{path} gives no mount id"))
+}
+
 /// The directory that holds the last component, reached safely.
 pub struct Parent {
     pub dir: OwnedFd,
@@ -203,6 +438,8 @@ pub struct Parent {
     pub shared: bool,
     /// The directory's device, which an entry of a shared one must share.
     device: u64,
+    /// The mount table: an entry on another device is a mount point.
+    mounts: Mounts,
 }
 
 impl Parent {
@@ -211,29 +448,63 @@ impl Parent {
         self.path.join(&self.name)
     }
 
-    /// lstat of the last component; `None` if it does not exist.
+    /// lstat of the last component; `None` if it does not exist. A mount
+    /// point there must not be a user's: refused by its path before the
+    /// stat (a FUSE server may never answer), and checked by its mount id
+    /// after.
     pub fn lstat(&self) -> Result<Option<FileStat>, Problem> {
-        match fstatat(
+        self.mounts.user_mount_at(&self.entry())?;
+        let stat = match fstatat(
             &self.dir,
             self.name.as_os_str(),
             AtFlags::AT_SYMLINK_NOFOLLOW,
         ) {
-            Ok(stat) => Ok(Some(stat)),
-            Err(Errno::ENOENT) => Ok(None),
-            Err(errno) => Err(Problem::Io {
+            Ok(stat) => stat,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(errno) => {
+                return Err(Problem::Io {
+                    at: self.entry(),
+                    errno,
+                });
+            }
+        };
+        if stat.st_dev != self.device {
+            let fd = nix::fcntl::openat(
+                &self.dir,
+                self.name.as_os_str(),
+                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|errno| Problem::Io {
                 at: self.entry(),
                 errno,
-            }),
+            })?;
+            self.check_mounted(&fd)?;
         }
+        Ok(Some(stat))
+    }
+
+    /// An opened entry on another file system than its directory is a
+    /// mount point: not a user's.
+    fn check_mounted(&self, fd: &OwnedFd) -> Result<(), Problem> {
+        let stat = fstat(fd).map_err(|errno| Problem::Io {
+            at: self.entry(),
+            errno,
+        })?;
+        if stat.st_dev == self.device {
+            return Ok(());
+        }
+        self.mounts.check_crossing(fd, &self.entry())
     }
 
     /// Open the last component relative to the directory, never following
     /// a link there, never blocking (a FIFO, a device), never acquiring a
     /// terminal.
     pub fn open(&self, flags: OFlag, mode: u32) -> Result<OwnedFd, Problem> {
+        self.mounts.user_mount_at(&self.entry())?;
         let flags =
             flags | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-        nix::fcntl::openat(
+        let fd = nix::fcntl::openat(
             &self.dir,
             self.name.as_os_str(),
             flags,
@@ -247,7 +518,9 @@ impl Parent {
                 at: self.entry(),
                 errno,
             },
-        })
+        })?;
+        self.check_mounted(&fd)?;
+        Ok(fd)
     }
 
     /// Open the last component for writing: created new when absent
@@ -388,6 +661,7 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
     let Some(name) = queue.pop_back() else {
         return Err(Problem::NoFileName);
     };
+    let mounts = Mounts::read();
     let (mut dir, root_stat) =
         open_directory(nix::fcntl::AT_FDCWD, OsStr::new("/"), Path::new("/"))?;
     let mut shown = PathBuf::from("/");
@@ -398,12 +672,16 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
         if component == ".." {
             shown.pop();
             let (up, stat) = open_directory(&dir, OsStr::new(".."), &shown)?;
+            if stat.st_dev != device {
+                mounts.check_crossing(&up, &shown)?;
+            }
             shared = check_directory(&stat, &shown)?;
             device = stat.st_dev;
             dir = up;
             continue;
         }
         let next = shown.join(&component);
+        mounts.user_mount_at(&next)?;
         let stat = fstatat(&dir, component.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(
             |errno| Problem::Io {
                 at: next.clone(),
@@ -453,6 +731,11 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
                 errno: Errno::EAGAIN,
             });
         }
+        // A mount crossed: not one a user made, whose owners and modes
+        // would be that user's word.
+        if opened.st_dev != device {
+            mounts.check_crossing(&child, &next)?;
+        }
         shared = check_directory(&opened, &next)?;
         device = opened.st_dev;
         dir = child;
@@ -464,6 +747,7 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
         name,
         shared,
         device,
+        mounts,
     })
 }
 
@@ -606,7 +890,9 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
         let at = at.to_owned();
         move |errno| Problem::Io { at, errno }
     };
-    let (dir, shown) = if as_root {
+    // As root: the mount table and the directory's device, against which
+    // an entry on another file system is a mount point to check.
+    let (dir, shown, mounts) = if as_root {
         let parent = walk(&stripped)?;
         if parent
             .lstat()?
@@ -623,7 +909,8 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
                 mode: stat.st_mode & 0o7777,
             });
         }
-        (dir, parent.entry())
+        let shown = parent.entry();
+        (dir, shown, Some((parent.mounts, stat.st_dev)))
     } else {
         let dir = nix::fcntl::open(
             stripped.as_path(),
@@ -631,7 +918,7 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
             Mode::empty(),
         )
         .map_err(io(&stripped))?;
-        (dir, stripped.clone())
+        (dir, stripped.clone(), None)
     };
     let listing = nix::dir::Dir::from_fd(dir.try_clone().map_err(|e| Problem::Io {
         at: shown.clone(),
@@ -654,21 +941,30 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
     let mut entries = Vec::with_capacity(names.len());
     for name in names {
         let at = shown.join(&name);
-        let bytes = read_entry(&dir, &name, &at, as_root).map_err(|problem| Problem::Entry {
-            name: name.clone(),
-            problem: Box::new(problem),
-        })?;
+        let bytes =
+            read_entry(&dir, &name, &at, mounts.as_ref()).map_err(|problem| Problem::Entry {
+                name: name.clone(),
+                problem: Box::new(problem),
+            })?;
         entries.push((name, bytes));
     }
     Ok(entries)
 }
 
-fn read_entry(dir: &OwnedFd, name: &OsStr, at: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
+/// One file of an --envdir; `as_root`: the mount table and the
+/// directory's device (see read_source_dir).
+fn read_entry(
+    dir: &OwnedFd,
+    name: &OsStr,
+    at: &Path,
+    as_root: Option<&(Mounts, u64)>,
+) -> Result<Vec<u8>, Problem> {
     let io = |errno| Problem::Io {
         at: at.to_owned(),
         errno,
     };
-    let fd = if as_root {
+    let fd = if let Some((mounts, device)) = as_root {
+        mounts.user_mount_at(at)?;
         let fd = nix::fcntl::openat(
             dir,
             name,
@@ -684,6 +980,9 @@ fn read_entry(dir: &OwnedFd, name: &OsStr, at: &Path, as_root: bool) -> Result<V
             errno => io(errno),
         })?;
         let stat = fstat(&fd).map_err(io)?;
+        if stat.st_dev != *device {
+            mounts.check_crossing(&fd, at)?;
+        }
         check_roots_alone(&stat)?;
         fd
     } else {
@@ -753,6 +1052,61 @@ mod tests {
         s.st_gid = 0;
         s.st_mode = 0;
         s
+    }
+
+    /// Lines as Linux 6.x wrote them, a FUSE mount by uid 1500 among them.
+    const MOUNTINFO: &str = "46 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+69 46 0:40 / /var/lib/app rw,nosuid,nodev,relatime shared:7 - fuse.liar liar rw,user_id=1500,group_id=1500,allow_other\n\
+70 46 0:41 / /srv/root\\040fuse rw,relatime - fuse.sshfs host:/ rw,user_id=0,group_id=0,allow_other\n\
+71 46 0:42 / /media/stick rw,nosuid,nodev - vfat /dev/sdb1 rw,uid=1500\n\
+72 46 0:43 / /mnt/odd rw - fuse odd rw,allow_other\n";
+
+    #[test]
+    fn the_mount_table_says_who_mounted_a_fuse_file_system() {
+        let table = parse_mountinfo(MOUNTINFO);
+        assert_eq!(table.len(), 5);
+        assert_eq!(table[2].point, Path::new("/srv/root fuse"));
+        assert_eq!(table[1].fstype, "fuse.liar");
+        let mounts = Mounts {
+            table: Ok(table.clone()),
+            user_made: parse_utab(
+                "ID=71 SRC=/dev/sdb1 TARGET=/media/stick ROOT=/ OPTS=user=alice\n",
+            ),
+        };
+        let by = |i: usize| match mounts.made_by_user(&table[i]) {
+            Some(Problem::UserMount { by, kind, .. }) => Some((by, kind)),
+            Some(other) => panic!("{other:?}"),
+            None => None,
+        };
+        assert_eq!(by(0), None, "the root file system");
+        assert_eq!(by(1), Some(("uid 1500".into(), "a FUSE file system")));
+        assert_eq!(by(2), None, "a FUSE file system root mounted");
+        assert_eq!(
+            by(3),
+            Some((
+                "user \"alice\" (fstab's user option)".into(),
+                "a file system"
+            ))
+        );
+        assert_eq!(
+            by(4),
+            Some(("an unknown user".into(), "a FUSE file system"))
+        );
+        // By path, before any stat: only a user's mount point.
+        assert!(mounts.user_mount_at(Path::new("/var/lib/app")).is_err());
+        assert!(mounts.user_mount_at(Path::new("/var/lib/app/x")).is_ok());
+        assert!(mounts.user_mount_at(Path::new("/srv/root fuse")).is_ok());
+        assert!(mounts.user_mount_at(Path::new("/media/stick")).is_err());
+    }
+
+    #[test]
+    fn udisks_mounts_are_a_users() {
+        let utab = parse_utab(
+            "ID=80 SRC=/dev/sdc1 TARGET=/media/alice/USB ROOT=/ OPTS=uhelper=udisks2\nID=81 SRC=x TARGET=/y ROOT=/\n",
+        );
+        assert_eq!(utab.len(), 1);
+        assert_eq!(utab[0].0, 80);
+        assert!(utab[0].1.contains("udisks2"), "{utab:?}");
     }
 
     #[test]

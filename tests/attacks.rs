@@ -1603,3 +1603,378 @@ fn the_oom_score_is_written_only_to_procfs() {
     run.assert_refused("is not on procfs");
     assert!(!marker.exists(), "the target ran\n{}", run.describe());
 }
+
+// File systems a user mounted (issue 25). A service account that owns
+// /var/lib/app mounts a FUSE file system on it with the set-user-ID
+// fusermount3; the server answers root's stat calls itself: the mount
+// point and every file in it claim to be root's, one link, any group, any
+// content. With `user_allow_other` in /etc/fuse.conf (set for sshfs and
+// rclone) root may enter it; without, root gets EACCES.
+
+/// A FUSE file system that lies: every entry root:LIAR_GID (default 6,
+/// disk), directories 0755, files 0644 with one link; `hang` never answers.
+const LIAR_FS: &str = r#"
+#define FUSE_USE_VERSION 31
+#include <fuse.h>
+#include <string.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+static const char *content = "INJECTED=by-alice\n";
+static gid_t gid = 6;
+static int is_dir(const char *p) { return !strcmp(p, "/") || !strcmp(p, "/sub"); }
+static int is_file(const char *p) {
+  return !strcmp(p, "/app.env") || !strcmp(p, "/dev") || !strcmp(p, "/app.pid")
+      || !strcmp(p, "/app.log") || !strcmp(p, "/sub/app.env");
+}
+static int fs_getattr(const char *p, struct stat *st, struct fuse_file_info *fi) {
+  (void)fi;
+  memset(st, 0, sizeof *st);
+  if (!strcmp(p, "/hang")) { for (;;) pause(); }
+  st->st_uid = 0; st->st_gid = gid;
+  if (is_dir(p)) { st->st_mode = S_IFDIR | 0755; st->st_nlink = 2; return 0; }
+  if (is_file(p)) { st->st_mode = S_IFREG | 0644; st->st_nlink = 1; st->st_size = strlen(content); return 0; }
+  return -ENOENT;
+}
+static int fs_readdir(const char *p, void *buf, fuse_fill_dir_t fill, off_t off,
+                      struct fuse_file_info *fi, enum fuse_readdir_flags fl) {
+  (void)off; (void)fi; (void)fl;
+  if (!is_dir(p)) return -ENOENT;
+  fill(buf, ".", NULL, 0, 0); fill(buf, "..", NULL, 0, 0); fill(buf, "app.env", NULL, 0, 0);
+  return 0;
+}
+static int fs_open(const char *p, struct fuse_file_info *fi) { (void)fi; return is_file(p) ? 0 : -ENOENT; }
+static int fs_create(const char *p, mode_t m, struct fuse_file_info *fi) { (void)p; (void)m; (void)fi; return 0; }
+static int fs_truncate(const char *p, off_t o, struct fuse_file_info *fi) { (void)p; (void)o; (void)fi; return 0; }
+static int fs_read(const char *p, char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+  (void)p; (void)fi;
+  size_t len = strlen(content);
+  if ((size_t)off >= len) return 0;
+  if (off + size > len) size = len - off;
+  memcpy(buf, content + off, size);
+  return size;
+}
+static int fs_write(const char *p, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+  (void)p; (void)buf; (void)off; (void)fi; return size;
+}
+static const struct fuse_operations ops = {
+  .getattr = fs_getattr, .readdir = fs_readdir, .open = fs_open, .read = fs_read,
+  .write = fs_write, .create = fs_create, .truncate = fs_truncate,
+};
+int main(int argc, char *argv[]) {
+  if (getenv("LIAR_GID")) gid = atoi(getenv("LIAR_GID"));
+  return fuse_main(argc, argv, &ops, NULL);
+}
+"#;
+
+/// The FUSE server, built, or None (a counted skip) where this kernel
+/// offers no /dev/fuse. Missing tools fail, naming their packages.
+fn liar_fs(w: &World, test: &str) -> Option<PathBuf> {
+    if !Path::new("/dev/fuse").exists() {
+        skip(test, "this kernel has no /dev/fuse");
+        return None;
+    }
+    for (path, package) in [
+        ("/usr/bin/fusermount3", "fuse3"),
+        ("/usr/include/fuse3/fuse.h", "libfuse3-dev"),
+    ] {
+        assert!(
+            Path::new(path).exists(),
+            "{test} needs {path} (Debian package {package})"
+        );
+    }
+    let source = w.path().join("liar.c");
+    let binary = w.path().join("liar");
+    fs::write(&source, LIAR_FS).unwrap();
+    let built = std::process::Command::new("gcc")
+        .args(["-Wall", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .args(["-I/usr/include/fuse3", "-lfuse3", "-lpthread"])
+        .status()
+        .expect("gcc");
+    assert!(built.success(), "gcc failed to build the FUSE server");
+    fs::set_permissions(&binary, fs::Permissions::from_mode(0o755)).unwrap();
+    Some(binary)
+}
+
+/// Run `script` in the fixture world with alice's lying FUSE file system
+/// mounted on `mount` (a directory alice owns), `allow_other` or not. The
+/// world's /etc/fuse.conf says user_allow_other; /dev/fuse is a node of
+/// mode 0666, as udev makes it on a host (this machine's may be 0600).
+fn with_liar(w: &World, liar: &Path, mount: &Path, allow_other: bool, script: &str) -> Run {
+    with_liar_as(
+        w,
+        liar,
+        mount,
+        allow_other,
+        "setpriv --reuid 1500 --regid 1500 --clear-groups",
+        script,
+    )
+}
+
+/// `with_liar`, the server started by `launcher` (root's own: "").
+fn with_liar_as(
+    w: &World,
+    liar: &Path,
+    mount: &Path,
+    allow_other: bool,
+    launcher: &str,
+    script: &str,
+) -> Run {
+    let conf = w.file("fuse.conf", "user_allow_other\n", 0o644);
+    let node = w.path().join("fuse-node");
+    let made = std::process::Command::new("mknod")
+        .args(["-m", "666"])
+        .arg(&node)
+        .args(["c", "10", "229"])
+        .status()
+        .unwrap();
+    assert!(made.success(), "mknod /dev/fuse's twin");
+    let options = if allow_other { "-o allow_other" } else { "" };
+    let full = format!(
+        "set -e
+mount --bind {conf} /etc/fuse.conf
+mount --bind {node} /dev/fuse
+{launcher} {liar} {options} {mount}
+for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ' {mount} .* - fuse' /proc/self/mountinfo && break; sleep 0.2; done
+set +e
+{script}
+fusermount3 -u {mount} 2>/dev/null || umount -l {mount}
+true",
+        conf = conf.display(),
+        node = node.display(),
+        liar = liar.display(),
+        mount = mount.display(),
+    );
+    w.program(Path::new("/bin/sh"), &["-c", &full])
+}
+
+/// One runas in a `with_liar` script: its status and stderr on a line
+/// marked with the case's name, its stdout on the lines after.
+fn liar_case(w: &World, name: &str, args: &str) -> String {
+    format!(
+        "err=$({runas} {args} 2>&1 >\"$RUNAS_WORLD/liar-out\"); status=$?; echo \"case {name} $status $err\"; sed 's/^/  out /' \"$RUNAS_WORLD/liar-out\"\n",
+        runas = w.runas.display()
+    )
+}
+
+fn case_line<'a>(run: &'a Run, name: &str) -> &'a str {
+    let marker = format!("case {name} ");
+    run.stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&marker))
+        .unwrap_or_else(|| panic!("no case {name}\n{}", run.describe()))
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_users_fuse_mount_that_claims_to_be_roots_is_refused() {
+    let Some(w) = world("attack_fuse_liar") else {
+        return;
+    };
+    let Some(liar) = liar_fs(&w, "attack_fuse_liar") else {
+        return;
+    };
+    let app = alice_dir(&w, "var-lib-app");
+    let a = s(&app);
+    let marker = w.shared_dir("out").join("ran");
+    let script = [
+        liar_case(
+            &w,
+            "group-of-file",
+            &format!("-u alice --add-group-of {a}/dev -- /usr/bin/id -G"),
+        ),
+        liar_case(
+            &w,
+            "group-of-mount",
+            &format!("-u alice --add-group-of {a} -- /usr/bin/id -G"),
+        ),
+        liar_case(
+            &w,
+            "env-file",
+            &format!("-u alice --env-file {a}/app.env -- /usr/bin/env"),
+        ),
+        liar_case(
+            &w,
+            "env-file-deeper",
+            &format!("-u alice --env-file {a}/sub/app.env -- /usr/bin/env"),
+        ),
+        liar_case(
+            &w,
+            "envdir",
+            &format!("-u alice --envdir {a}/sub -- /usr/bin/env"),
+        ),
+        liar_case(
+            &w,
+            "pidfile",
+            &format!(
+                "-u alice --daemon --pidfile {a}/app.pid -- /bin/sh -c ': > {}'",
+                marker.display()
+            ),
+        ),
+        liar_case(
+            &w,
+            "root-log",
+            &format!("-u root --bounding-set -all --daemon --log {a}/app.log -- /bin/true"),
+        ),
+        liar_case(
+            &w,
+            "dry-run",
+            &format!("--dry-run -u alice --add-group-of {a}/dev -- /bin/true"),
+        ),
+    ]
+    .concat();
+    let run = with_liar(&w, &liar, &app, true, &script);
+    for case in [
+        "group-of-file",
+        "group-of-mount",
+        "env-file",
+        "env-file-deeper",
+        "envdir",
+        "pidfile",
+        "root-log",
+        "dry-run",
+    ] {
+        let line = case_line(&run, case);
+        assert!(
+            line.starts_with("125 runas: "),
+            "{case}: {line}\n{}",
+            run.describe()
+        );
+        // The message names the mount and who mounted it.
+        assert!(
+            line.contains(&format!("{a}\" is a FUSE file system mounted by uid 1500")),
+            "{case}: {line}"
+        );
+    }
+    assert!(!run.stdout.contains("INJECTED"), "{}", run.describe());
+    assert!(!marker.exists(), "the daemon ran");
+}
+
+/// Without user_allow_other, root may not even look (EACCES), and runas
+/// fails closed, as before; it now says why before it tries.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_users_fuse_mount_root_may_not_enter_fails_closed() {
+    let Some(w) = world("attack_fuse_private") else {
+        return;
+    };
+    let Some(liar) = liar_fs(&w, "attack_fuse_private") else {
+        return;
+    };
+    let app = alice_dir(&w, "var-lib-app");
+    let a = s(&app);
+    let script = [
+        liar_case(
+            &w,
+            "group-of",
+            &format!("-u alice --add-group-of {a}/dev -- /usr/bin/id -G"),
+        ),
+        liar_case(
+            &w,
+            "env-file",
+            &format!("-u alice --env-file {a}/app.env -- /usr/bin/env"),
+        ),
+    ]
+    .concat();
+    let run = with_liar(&w, &liar, &app, false, &script);
+    for case in ["group-of", "env-file"] {
+        let line = case_line(&run, case);
+        assert!(
+            line.starts_with("125 runas: "),
+            "{case}: {line}\n{}",
+            run.describe()
+        );
+        assert!(
+            line.contains("Permission denied") || line.contains("mounted by uid 1500"),
+            "{case}: {line}"
+        );
+    }
+    assert!(!run.stdout.contains("INJECTED"), "{}", run.describe());
+}
+
+/// The controls: the same lying server mounted by root (user_id=0), and a
+/// tmpfs root mounted, are root's own: crossing them is accepted. So the
+/// refusals above come from who mounted, and from nothing else.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_file_system_root_mounted_is_trusted_as_roots_own() {
+    let Some(w) = world("attack_fuse_root_mounted") else {
+        return;
+    };
+    let Some(liar) = liar_fs(&w, "attack_fuse_root_mounted") else {
+        return;
+    };
+    let mount = w.path().join("root-fuse");
+    fs::create_dir(&mount).unwrap();
+    let m = s(&mount);
+    let tmpfs = w.path().join("root-tmpfs");
+    fs::create_dir(&tmpfs).unwrap();
+    let t = s(&tmpfs);
+    let script = [
+        format!("mount -t tmpfs -o mode=755 none {t} && printf 'FROM_TMPFS=yes\\n' > {t}/app.env && chmod 644 {t}/app.env\n"),
+        liar_case(&w, "fuse-env-file", &format!("-u alice --env-file {m}/app.env -- /usr/bin/env")),
+        liar_case(&w, "fuse-group-of", &format!("-u alice --add-group-of {m}/dev -- /usr/bin/id -G")),
+        liar_case(&w, "tmpfs-env-file", &format!("-u alice --env-file {t}/app.env -- /usr/bin/env")),
+    ]
+    .concat();
+    let run = with_liar_as(&w, &liar, &mount, true, "", &script);
+    for case in ["fuse-env-file", "fuse-group-of", "tmpfs-env-file"] {
+        assert!(
+            case_line(&run, case).starts_with("0 "),
+            "{case}\n{}",
+            run.describe()
+        );
+    }
+    assert!(
+        run.stdout.contains("  out INJECTED=by-alice"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("  out 1500 6 1700 1701"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("  out FROM_TMPFS=yes"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// Where who mounted a crossed file system cannot be told (no procfs at
+/// /proc, so neither the mount table nor a descriptor's mount id), the
+/// crossing is refused rather than trusted.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_mount_crossed_without_procfs_to_judge_it_is_refused() {
+    let Some(w) = world("attack_fuse_no_proc") else {
+        return;
+    };
+    let Some(liar) = liar_fs(&w, "attack_fuse_no_proc") else {
+        return;
+    };
+    let app = alice_dir(&w, "var-lib-app");
+    let a = s(&app);
+    let script = [
+        "mount -t tmpfs -o mode=755 none /proc\n".to_owned(),
+        liar_case(
+            &w,
+            "env-file",
+            &format!("-u alice --env-file {a}/app.env -- /usr/bin/env"),
+        ),
+        "umount /proc\n".to_owned(),
+    ]
+    .concat();
+    let run = with_liar(&w, &liar, &app, true, &script);
+    let line = case_line(&run, "env-file");
+    assert!(
+        line.starts_with("125 runas: "),
+        "{line}\n{}",
+        run.describe()
+    );
+    assert!(line.contains("who mounted it cannot be told"), "{line}");
+    assert!(!run.stdout.contains("INJECTED"), "{}", run.describe());
+}
