@@ -111,9 +111,9 @@ impl Run<'_> {
                 session::occupy_standard_fds()?;
                 self.pidfile = Some(Pidfile::open_locked(&path)?);
             }
-            Step::Daemonize => {
+            Step::Daemonize { timeout } => {
                 session::occupy_standard_fds()?;
-                match session::daemonize(self.pidfile.take(), self.promise)? {
+                match session::daemonize(self.pidfile.take(), timeout, self.promise)? {
                     Forked::Caller => return Ok(Flow::CallerDone),
                     Forked::Daemon { status, pidfile } => {
                         self.status = Some(status);

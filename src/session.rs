@@ -532,7 +532,11 @@ pub enum Forked {
 /// child and its fate is known: runas exits 0 only after the daemon said
 /// it was about to exec and then its status pipe closed; a daemon that
 /// died before is reported with its signal or status.
-pub fn daemonize(pidfile: Option<Pidfile>, promise: sys::WholeProgram) -> Result<Forked> {
+pub fn daemonize(
+    pidfile: Option<Pidfile>,
+    timeout: Option<u32>,
+    promise: sys::WholeProgram,
+) -> Result<Forked> {
     let (reader, writer) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::syscall("pipe2", e))?;
     nix::sys::prctl::set_child_subreaper(true)
@@ -540,7 +544,7 @@ pub fn daemonize(pidfile: Option<Pidfile>, promise: sys::WholeProgram) -> Result
     match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
         ForkResult::Parent { child } => {
             drop(writer);
-            let outcome = read_report(File::from(reader), child).and_then(judge);
+            let outcome = read_report(File::from(reader), child, timeout).and_then(judge);
             if outcome.is_err()
                 && let Some(pidfile) = &pidfile
             {
@@ -589,18 +593,24 @@ pub fn stdio_to_null() -> Result<()> {
 }
 
 /// Read the status pipe to its end. Between its credential switch and its
-/// execve the daemon runs as the target user, who may stop it (SIGSTOP):
-/// the pipe would then stay open for ever. So the daemon, this process's
-/// child once the middle process has exited (subreaper), is watched while
-/// the report is read; stopped, it is killed and the start is a failure.
+/// execve the daemon runs as the target user, who may stop it (SIGSTOP), or
+/// hold it in a --chdir, --log open or PATH search on a FUSE file system of
+/// its own that never answers: the pipe would then stay open for ever, and
+/// the caller's start script (holding the pidfile's lock) with it. So the
+/// daemon, this process's child once the middle process has exited
+/// (subreaper), is watched while the report is read: stopped, or still
+/// short of its exec after `timeout` seconds, it is killed and the start
+/// is a failure.
 // Never inlined: its 4 KiB buffer would otherwise sit in the frame of the
 // step loop (run.rs) of every run, a stack page touched for nothing.
 #[inline(never)]
-fn read_report(mut pipe: File, middle: Pid) -> Result<Report> {
+fn read_report(mut pipe: File, middle: Pid, timeout: Option<u32>) -> Result<Report> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let mut text = Vec::new();
     let mut chunk = [0u8; 4096];
     let mut middle_done = false;
+    let deadline = timeout
+        .map(|seconds| std::time::Instant::now() + std::time::Duration::from_secs(seconds.into()));
     loop {
         let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(200u16)) {
@@ -635,6 +645,20 @@ fn read_report(mut pipe: File, middle: Pid) -> Result<Report> {
             return Err(Error::NotPermitted(
                 "the daemon was stopped (SIGSTOP) before it ran the command, so it was killed: the target user may signal it once the switch is made".into(),
             ));
+        }
+        if !report.exec
+            && report.failure.is_none()
+            && deadline.is_some_and(|at| std::time::Instant::now() >= at)
+        {
+            // The daemon, or the middle process if it never said which.
+            // Not waited for: a process in an uninterruptible wait (a hard
+            // NFS mount) dies only when the call returns.
+            let stuck = report.daemon.unwrap_or(middle);
+            let _ = kill(stuck, Signal::SIGKILL);
+            return Err(Error::NotPermitted(format!(
+                "the daemon did not reach its exec within {} s, so it was killed (a --chdir, --log or PATH search on a file system that does not answer?); --daemon-timeout sets the limit",
+                timeout.unwrap_or_default()
+            )));
         }
     }
     if !middle_done {

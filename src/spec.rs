@@ -166,6 +166,29 @@ pub enum Session {
 pub struct DaemonRequest {
     pub pidfile: Option<PathBuf>,
     pub log: Option<PathBuf>,
+    /// --daemon-timeout: seconds the caller waits for the daemon's word
+    /// before it kills it; `None` for ever.
+    pub timeout: Option<u32>,
+}
+
+/// How long the caller of --daemon waits for the daemon to reach its exec
+/// by default: the daemon does only --chdir, --log and the PATH search in
+/// that time, milliseconds unless a file system does not answer.
+pub const DAEMON_TIMEOUT: u32 = 30;
+
+/// `--daemon-timeout SECONDS`: 0 (for ever) to 86400.
+pub fn parse_daemon_timeout(text: &str) -> Result<Option<u32>> {
+    match text.parse::<u32>() {
+        Ok(0) if text == "0" => Ok(None),
+        Ok(seconds) if seconds <= 86_400 && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(seconds))
+        }
+        _ => Err(Error::InvalidSpec {
+            kind: "--daemon-timeout",
+            value: text.to_owned(),
+            reason: "give whole seconds, from 1 to 86400, or 0 to wait for ever".into(),
+        }),
+    }
 }
 
 /// One change to the target's environment, as the command line gave it.
@@ -414,10 +437,18 @@ fn parse_process_options(options: &CommandLine) -> Result<ProcessRequest> {
         } else {
             Session::Inherit
         },
-        daemon: options.daemon.then(|| DaemonRequest {
-            pidfile: options.pidfile.as_ref().map(PathBuf::from),
-            log: options.log.as_ref().map(PathBuf::from),
-        }),
+        daemon: if options.daemon {
+            Some(DaemonRequest {
+                pidfile: options.pidfile.as_ref().map(PathBuf::from),
+                log: options.log.as_ref().map(PathBuf::from),
+                timeout: match &options.daemon_timeout {
+                    Some(text) => parse_daemon_timeout(text)?,
+                    None => Some(DAEMON_TIMEOUT),
+                },
+            })
+        } else {
+            None
+        },
         resources: parse_resources(options)?,
     })
 }

@@ -24,9 +24,9 @@ pub enum Step {
     /// --pidfile: opened and write-locked by root, through root-owned
     /// directories, before anything else.
     LockPidfile(PathBuf),
-    /// --daemon: fork (the caller waits for the daemon's word), setsid,
-    /// fork again.
-    Daemonize,
+    /// --daemon: fork (the caller waits for the daemon's word, for at most
+    /// this many seconds), setsid, fork again.
+    Daemonize { timeout: Option<u32> },
     /// In the daemon: its pid into the pidfile; standard descriptors to
     /// /dev/null (stdout and stderr until --log replaces them).
     DaemonStdio { pidfile: bool },
@@ -70,8 +70,15 @@ impl fmt::Display for Step {
                 "openat({}, O_RDWR|O_CREAT|O_NOFOLLOW) through root-owned directories, then flock(LOCK_EX|LOCK_NB) on a read-only descriptor",
                 quote(path)
             ),
-            Step::Daemonize => {
-                f.write_str("fork(), setsid(), fork(): the caller waits for the daemon's word")
+            Step::Daemonize { timeout } => {
+                f.write_str("fork(), setsid(), fork(): the caller waits for the daemon's word")?;
+                match timeout {
+                    Some(seconds) => write!(
+                        f,
+                        " for {seconds} s at most, then kills the daemon (kill(SIGKILL))"
+                    ),
+                    None => f.write_str(" for ever (--daemon-timeout 0)"),
+                }
             }
             Step::DaemonStdio { pidfile } => {
                 if *pidfile {
@@ -162,7 +169,9 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
         if let Some(path) = &daemon.pidfile {
             steps.push(Step::LockPidfile(path.clone()));
         }
-        steps.push(Step::Daemonize);
+        steps.push(Step::Daemonize {
+            timeout: daemon.timeout,
+        });
         steps.push(Step::DaemonStdio {
             pidfile: daemon.pidfile.is_some(),
         });

@@ -1978,3 +1978,46 @@ fn a_mount_crossed_without_procfs_to_judge_it_is_refused() {
     assert!(line.contains("who mounted it cannot be told"), "{line}");
     assert!(!run.stdout.contains("INJECTED"), "{}", run.describe());
 }
+
+/// The daemon runs as the target between its switch and its exec: a FUSE
+/// file system of the target's own (no user_allow_other needed) that never
+/// answers held its --chdir, and the caller's start script waited for ever,
+/// holding the pidfile's lock. Now the caller kills it after
+/// --daemon-timeout seconds and fails, clearing the pidfile.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_daemon_held_by_the_targets_own_file_system_is_killed_at_the_deadline() {
+    let Some(w) = world("attack_daemon_deadline") else {
+        return;
+    };
+    let Some(liar) = liar_fs(&w, "attack_daemon_deadline") else {
+        return;
+    };
+    let app = alice_dir(&w, "home-alice");
+    let pidfile = w.path().join("app.pid");
+    let args = format!(
+        "-u alice --daemon --daemon-timeout 2 --pidfile {} --chdir {}/hang -- /bin/true",
+        pidfile.display(),
+        app.display()
+    );
+    // Bounded: a runas that waits for ever is killed by timeout(1) (124).
+    let script = format!(
+        "start=$(date +%s); timeout 20 {} {args}; status=$?; echo \"case deadline $status $(( $(date +%s) - start ))\"\n",
+        w.runas.display()
+    );
+    let run = with_liar(&w, &liar, &app, false, &script);
+    let line = case_line(&run, "deadline");
+    let mut fields = line.split(' ');
+    let (status, seconds) = (fields.next().unwrap(), fields.next().unwrap());
+    assert_eq!(status, "125", "{}", run.describe());
+    let seconds: u32 = seconds.parse().unwrap();
+    assert!(seconds < 15, "{seconds} s\n{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("the daemon did not reach its exec within 2 s, so it was killed"),
+        "{}",
+        run.describe()
+    );
+    // No pid left for a stop script to kill.
+    assert_eq!(fs::read_to_string(&pidfile).unwrap_or_default(), "");
+}
