@@ -568,6 +568,7 @@ fn json_field_names_are_stable() {
         [
             "command",
             "environment.clear",
+            "environment.from_files",
             "environment.set.HOME",
             "environment.set.LOGNAME",
             "environment.set.SHELL",
@@ -578,6 +579,7 @@ fn json_field_names_are_stable() {
             "groups",
             "if_root",
             "irreversible",
+            "not_applied",
             "options.allow_root_caps",
             "options.bounding_drop",
             "options.chdir",
