@@ -522,6 +522,9 @@ fn might_list(raw: &[u8], user: &[u8]) -> bool {
     let Some((third, _)) = colons.nth(2) else {
         return false;
     };
+    // Both trimmed: a name with white space at an end (`app `, which glibc
+    // keeps after a member) is then refused by group_entry, never skipped.
+    let user = trim_c_space(user);
     raw[third + 1..]
         .split(|&b| b == b',' || b == b':' || b == 0)
         .any(|token| trim_c_space(token) == user)
@@ -833,6 +836,9 @@ odd:x:80:alice:more";
         assert!(group_list(b"wheel:x:10:bob, ap p\n", "ap p", 1).is_err());
         assert!(group_list(b"wheel:x:10:ap p \n", "ap p", 1).is_err());
         assert_eq!(group_list(b"wheel:x:10: bob\n", "ap p", 1).unwrap(), [1]);
+        // A name that ends in white space: glibc keeps it after a member,
+        // so `app ` may be listed; refused, never skipped.
+        assert!(group_list(b"g:x:10:app \n", "app ", 1).is_err());
     }
 
     #[test]

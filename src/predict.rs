@@ -328,15 +328,13 @@ fn keyring_warnings(steps: &[Step], warnings: &mut Vec<String>) {
     if !joins {
         return;
     }
-    match crate::sys::session_keyring_id() {
-        Err(Errno::ENOSYS) => warnings.push(
-            "this kernel has no keyrings (keyctl: ENOSYS): no session keyring is made, and the target can reach none".into(),
-        ),
-        Err(Errno::EPERM) => warnings.push(
-            "keyctl is refused here (EPERM: a seccomp filter, such as Docker's default profile): no session keyring is made, and the target, under the same filter, can reach none".into(),
-        ),
-        _ => {}
+    if !crate::transition::keyrings_unreachable() {
+        return;
     }
+    warnings.push(match crate::sys::session_keyring_id() {
+        Err(Errno::ENOSYS) => "this kernel has no keyrings (keyctl: ENOSYS): no session keyring is made, and the target can reach none".into(),
+        _ => "keyctl is refused here (a seccomp filter, such as Docker's default profile): no session keyring is made, and the target, under the same filter, can reach none".into(),
+    });
 }
 
 fn home_warnings(plan: &Plan, warnings: &mut Vec<String>) {
@@ -346,16 +344,20 @@ fn home_warnings(plan: &Plan, warnings: &mut Vec<String>) {
     if home.as_bytes() == b"/" {
         return;
     }
+    // A value read from a file is not shown (it may be a secret; the dry
+    // run prints such values only with --show-env-values).
+    let shown = if plan.env.from_files.iter().any(|n| n == "HOME") {
+        "HOME (read from a file)".to_owned()
+    } else {
+        format!("HOME={}", quote(home))
+    };
     match nix::sys::stat::stat(Path::new(home)) {
         Err(_) => warnings.push(format!(
-            "HOME={} does not exist: programs that write there (a shell's history, caches) will fail",
-            quote(home)
+            "{shown} does not exist: programs that write there (a shell's history, caches) will fail"
         )),
         Ok(stat) if stat.st_uid != plan.uid => warnings.push(format!(
-            "HOME={} is owned by uid {}, not by the target (uid {})",
-            quote(home),
-            stat.st_uid,
-            plan.uid
+            "{shown} is owned by uid {}, not by the target (uid {})",
+            stat.st_uid, plan.uid
         )),
         Ok(_) => {}
     }

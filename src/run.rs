@@ -30,6 +30,8 @@ struct Run<'a> {
     status: Option<StatusPipe>,
     /// The environment the command gets.
     env: EnvPlan,
+    /// What the session keyring became, once made.
+    keyring: Option<transition::Keyring>,
 }
 
 /// Whether the list goes on in this process.
@@ -58,6 +60,7 @@ pub fn execute(
         lock: None,
         status: None,
         env: plan.env.clone(),
+        keyring: None,
     };
     for step in steps {
         match run.step(step) {
@@ -80,10 +83,15 @@ impl Run<'_> {
         let plan = self.plan;
         let before = &self.facts.credentials;
         match step {
-            Step::Credential(change) => transition::execute(&change, plan, before, self.promise)?,
+            Step::Credential(change) => {
+                if let Some(keyring) = transition::execute(&change, plan, before, self.promise)? {
+                    self.keyring = Some(keyring);
+                }
+            }
             Step::Setting(setting) => process::apply(&setting, self.parent, self.lock)?,
             Step::Verify(regain, resources, keyring) => {
                 crate::bench_stage("switch", self.promise);
+                let keyring = keyring.then_some(self.keyring);
                 verify::verify(plan, regain, keyring, self.lock, self.promise)?;
                 crate::resources::verify(&resources)?;
             }

@@ -646,15 +646,19 @@ fn read_report(mut pipe: File, middle: Pid, timeout: Option<u32>) -> Result<Repo
                 "the daemon was stopped (SIGSTOP) before it ran the command, so it was killed: the target user may signal it once the switch is made".into(),
             ));
         }
-        if !report.exec
-            && report.failure.is_none()
-            && deadline.is_some_and(|at| std::time::Instant::now() >= at)
-        {
+        // Until the pipe closes: the word `exec` comes before execve, and
+        // the PATH search in it can be held as well.
+        if report.failure.is_none() && deadline.is_some_and(|at| std::time::Instant::now() >= at) {
             // The daemon, or the middle process if it never said which.
-            // Not waited for: a process in an uninterruptible wait (a hard
-            // NFS mount) dies only when the call returns.
-            let stuck = report.daemon.unwrap_or(middle);
-            let _ = kill(stuck, Signal::SIGKILL);
+            // The daemon, and the middle process's group, which the daemon
+            // is in even if it never said its pid. Not waited for: a process
+            // held in a request that its FUSE server has read but never
+            // answers (or on a hard NFS mount) dies only when the call
+            // returns.
+            if let Some(daemon) = report.daemon {
+                let _ = kill(daemon, Signal::SIGKILL);
+            }
+            let _ = nix::sys::signal::killpg(middle, Signal::SIGKILL);
             return Err(Error::NotPermitted(format!(
                 "the daemon did not reach its exec within {} s, so it was killed (a --chdir, --log or PATH search on a file system that does not answer?); --daemon-timeout sets the limit",
                 timeout.unwrap_or_default()

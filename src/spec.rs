@@ -178,11 +178,12 @@ pub const DAEMON_TIMEOUT: u32 = 30;
 
 /// `--daemon-timeout SECONDS`: 0 (for ever) to 86400.
 pub fn parse_daemon_timeout(text: &str) -> Result<Option<u32>> {
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
     match text.parse::<u32>() {
-        Ok(0) if text == "0" => Ok(None),
-        Ok(seconds) if seconds <= 86_400 && text.bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(Some(seconds))
-        }
+        Ok(0) if plain => Ok(None),
+        Ok(seconds) if plain && seconds <= 86_400 => Ok(Some(seconds)),
         _ => Err(Error::InvalidSpec {
             kind: "--daemon-timeout",
             value: text.to_owned(),
@@ -1036,6 +1037,16 @@ mod tests {
                 EnvChange::Dir("/etc/app.d".into())
             ]
         );
+    }
+
+    #[test]
+    fn daemon_timeouts_are_plain_seconds() {
+        assert_eq!(parse_daemon_timeout("0").unwrap(), None);
+        assert_eq!(parse_daemon_timeout("30").unwrap(), Some(30));
+        assert_eq!(parse_daemon_timeout("86400").unwrap(), Some(86_400));
+        for bad in ["", "00", "010", "86401", "-1", "+5", " 5", "1.5", "1s"] {
+            assert!(parse_daemon_timeout(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

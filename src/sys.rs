@@ -433,6 +433,39 @@ pub fn session_keyring_id() -> Result<i64, Errno> {
     Errno::result(ret)
 }
 
+/// add_key(2) with no arguments: EFAULT where the call is allowed (it reads
+/// the type first), what a seccomp filter answers where it is not.
+pub fn add_key_probe() -> Result<i64, Errno> {
+    // SAFETY: NULL pointers and zeros: the kernel fails on the first
+    // pointer it copies from, and writes nothing.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_add_key,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            0,
+        )
+    };
+    Errno::result(ret)
+}
+
+/// request_key(2) with no arguments: EFAULT where allowed, as above.
+pub fn request_key_probe() -> Result<i64, Errno> {
+    // SAFETY: as add_key_probe.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_request_key,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
+    };
+    Errno::result(ret)
+}
+
 /// keyctl(KEYCTL_DESCRIBE) of the session keyring: its owner's uid
 /// (`type;uid;gid;perm;description`).
 pub fn session_keyring_owner() -> Result<u32, Errno> {

@@ -327,7 +327,45 @@ pub fn changes(
     changes
 }
 
-fn apply_change(change: &Change, promise: WholeProgram) -> Result<()> {
+/// What the session keyring became, once `Change::NewSessionKeyring` ran:
+/// verification checks exactly that (verify.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyring {
+    /// A new one, with this serial number.
+    Joined(i64),
+    /// None can be reached at all (see `keyrings_unreachable`).
+    Unreachable,
+}
+
+fn apply_change(change: &Change, promise: WholeProgram) -> Result<Option<Keyring>> {
+    if let Change::NewSessionKeyring = change {
+        return join_session_keyring(change).map(Some);
+    }
+    apply_credential(change, promise).map(|()| None)
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL), or where keyrings cannot be
+/// reached at all, nothing (see `keyrings_unreachable`).
+fn join_session_keyring(change: &Change) -> Result<Keyring> {
+    match sys::join_new_session_keyring() {
+        Ok(serial) => Ok(Keyring::Joined(serial)),
+        Err(Errno::ENOSYS | Errno::EPERM) if keyrings_unreachable() => Ok(Keyring::Unreachable),
+        Err(errno) => Err(Error::Syscall {
+            call: format!(
+                "{change} (a session keyring of the target's own{})",
+                match errno {
+                    Errno::EDQUOT => ": the target user's key quota is full, see /proc/key-users",
+                    Errno::EPERM | Errno::EACCES | Errno::ENOSYS =>
+                        ": refused, while keyrings can still be reached",
+                    _ => "",
+                }
+            ),
+            errno,
+        }),
+    }
+}
+
+fn apply_credential(change: &Change, promise: WholeProgram) -> Result<()> {
     match change {
         Change::DropBounding(mask) => drop_bounding(*mask),
         Change::KeepCaps => {
@@ -345,23 +383,8 @@ fn apply_change(change: &Change, promise: WholeProgram) -> Result<()> {
         Change::SetResUid(uid) => {
             sys::set_resuid(promise, *uid).map_err(|e| id_error("setresuid", *uid, "uid", e))
         }
-        Change::NewSessionKeyring => match sys::join_new_session_keyring() {
-            Ok(_) => Ok(()),
-            Err(errno) if keyrings_unreachable(errno) => Ok(()),
-            Err(errno) => Err(Error::Syscall {
-                call: format!(
-                    "{change} (a session keyring of the target's own{})",
-                    match errno {
-                        Errno::EDQUOT =>
-                            ": the target user's key quota is full, see /proc/key-users",
-                        Errno::EPERM | Errno::EACCES =>
-                            ": refused, while the caller's session keyring is still reachable",
-                        _ => "",
-                    }
-                ),
-                errno,
-            }),
-        },
+        // Made by apply_change.
+        Change::NewSessionKeyring => Ok(()),
         Change::ClearAmbient => sys::clear_ambient_caps()
             .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e)),
         Change::Capset(masks) => sys::capset(*masks).map_err(|e| Error::syscall("capset", e)),
@@ -374,29 +397,33 @@ fn apply_change(change: &Change, promise: WholeProgram) -> Result<()> {
     }
 }
 
-/// Whether a refused keyctl call means that no keyring can be reached at
-/// all: a kernel without keyrings (ENOSYS), or a seccomp filter that
-/// refuses keyctl (Docker's default profile, with EPERM), which the target
-/// inherits. Then there is no keyring to leave behind and none to make, and
-/// runas must still start. Anything else is a failure: for a keyctl that
-/// refuses only some operations, the session keyring is asked for by id.
-pub fn keyrings_unreachable(errno: Errno) -> bool {
-    match errno {
-        Errno::ENOSYS => true,
-        Errno::EPERM => matches!(sys::session_keyring_id(), Err(Errno::ENOSYS | Errno::EPERM)),
-        _ => false,
-    }
+/// Whether no keyring can be reached at all (the join being refused): a kernel without keyrings (ENOSYS), or a seccomp filter that
+/// refuses keyctl, add_key and request_key (Docker's default profile, with
+/// EPERM), which the target inherits. Then there is no keyring to leave
+/// behind and none to make, and runas must still start. Anything else is a
+/// failure: a filter that refuses only some operations leaves the caller's
+/// session keyring reachable (add_key would update a key in it), so each
+/// of the three calls is tried, the session keyring asked for by id and
+/// the other two with no arguments (EFAULT where they are allowed).
+pub fn keyrings_unreachable() -> bool {
+    let refused = |outcome: std::result::Result<i64, Errno>| {
+        matches!(outcome, Err(Errno::ENOSYS | Errno::EPERM))
+    };
+    refused(sys::session_keyring_id())
+        && refused(sys::add_key_probe())
+        && refused(sys::request_key_probe())
 }
 
-/// Make one change. A failure inside a user namespace is best explained
-/// by its maps: they are read only then (the first access to /proc/self
-/// costs a new process about 25 us).
+/// Make one change; for the new session keyring, what it became. A
+/// failure inside a user namespace is best explained by its maps: they are
+/// read only then (the first access to /proc/self costs a new process
+/// about 25 us).
 pub fn execute(
     change: &Change,
     plan: &Plan,
     before: &Credentials,
     promise: WholeProgram,
-) -> Result<()> {
+) -> Result<Option<Keyring>> {
     apply_change(change, promise).map_err(|failure| match check_namespace(plan, before) {
         Err(explained) => explained,
         Ok(()) => failure,

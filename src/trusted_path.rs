@@ -23,8 +23,8 @@
 //! directory descriptor, with O_NOFOLLOW, and checks what it got.
 
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
+use nix::fcntl::OFlag;
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat};
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -226,71 +226,76 @@ struct Mount {
     id: u64,
     point: PathBuf,
     /// `fuse`, `fuse.sshfs`, `fuseblk`, `ext4`...
-    fstype: String,
+    fstype: Vec<u8>,
     /// The super block's options (FUSE's `user_id=1500`).
-    options: String,
+    options: Vec<u8>,
 }
 
-/// mountinfo's escapes: `\040` for a space, `\011`, `\012`, `\134`.
-fn unescape_octal(field: &str) -> PathBuf {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+/// mountinfo's escapes: `\040` for a space, `\011`, `\012`, `\134`. Any
+/// other byte, valid UTF-8 or not, is itself.
+fn unescape_octal(field: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+    while i < field.len() {
+        let octal = field.get(i + 1..i + 4).filter(|d| {
+            field[i] == b'\\' && d[0] <= b'3' && d.iter().all(|c| (b'0'..=b'7').contains(c))
+        });
         match octal {
             Some(d) => {
                 out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
                 i += 4;
             }
             None => {
-                out.push(bytes[i]);
+                out.push(field[i]);
                 i += 1;
             }
         }
     }
-    PathBuf::from(OsString::from_vec(out))
+    out
 }
 
 /// The mounts of a mountinfo text (proc(5)): `ID PARENT MAJ:MIN ROOT POINT
-/// OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS`.
-fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
+/// OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS`, read as bytes (a
+/// user chooses mount points and FUSE names, UTF-8 or not).
+fn parse_mountinfo(text: &[u8]) -> Vec<Mount> {
+    text.split(|&b| b == b'\n')
         .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let dash = fields.iter().position(|&f| f == "-")?;
+            let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+            let dash = fields.iter().position(|&f| f == b"-")?;
             Some(Mount {
-                id: fields.first()?.parse().ok()?,
-                point: unescape_octal(fields.get(4)?),
-                fstype: (*fields.get(dash + 1)?).to_owned(),
-                options: (*fields.get(dash + 3).unwrap_or(&"")).to_owned(),
+                id: std::str::from_utf8(fields.first()?).ok()?.parse().ok()?,
+                point: PathBuf::from(OsString::from_vec(unescape_octal(fields.get(4)?))),
+                fstype: fields.get(dash + 1)?.to_vec(),
+                options: fields.get(dash + 3).copied().unwrap_or_default().to_vec(),
             })
         })
         .collect()
 }
 
-/// The mounts libmount made for a user (/run/mount/utab: `user=NAME` from
-/// fstab's user and users options, `uhelper=udisks2` for udisks), by id.
-fn parse_utab(text: &str) -> Vec<(u64, String)> {
-    text.lines()
+/// The mounts libmount made for a user, by id, with who: /run/mount/utab
+/// records `user=NAME` for fstab's `user`, `owner` and `group` options (not
+/// for `users`), and `uhelper=udisks2` for what udisks mounted for a user.
+fn parse_utab(text: &[u8]) -> Vec<(u64, String)> {
+    text.split(|&b| b == b'\n')
         .filter_map(|line| {
             let mut id = None;
             let mut by = None;
-            for field in line.split(' ') {
-                if let Some(value) = field.strip_prefix("ID=") {
-                    id = value.parse().ok();
-                } else if let Some(options) = field.strip_prefix("OPTS=") {
-                    by = options.split(',').find_map(|option| {
-                        if let Some(user) = option.strip_prefix("user=") {
+            for field in line.split(|&b| b == b' ') {
+                if let Some(value) = field.strip_prefix(b"ID=") {
+                    id = std::str::from_utf8(value).ok()?.parse().ok();
+                } else if let Some(options) = field.strip_prefix(b"OPTS=") {
+                    by = options.split(|&b| b == b',').find_map(|option| {
+                        if let Some(user) = option.strip_prefix(b"user=") {
                             Some(format!(
                                 "user {} (fstab's user option)",
-                                crate::quote::quote(user)
+                                crate::quote::quote(OsStr::from_bytes(user))
                             ))
                         } else {
-                            option.strip_prefix("uhelper=").map(|helper| {
-                                format!("a user, through {}", crate::quote::quote(helper))
+                            option.strip_prefix(b"uhelper=").map(|helper| {
+                                format!(
+                                    "a user, through {}",
+                                    crate::quote::quote(OsStr::from_bytes(helper))
+                                )
                             })
                         }
                     });
@@ -301,108 +306,169 @@ fn parse_utab(text: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-fn is_fuse(fstype: &str) -> bool {
-    fstype == "fuse" || fstype == "fuseblk" || fstype.starts_with("fuse.")
+/// FUSE's file system types: `fuse` and `fuseblk`, with a subtype or not.
+fn is_fuse(fstype: &[u8]) -> bool {
+    fstype == b"fuse"
+        || fstype == b"fuseblk"
+        || fstype.starts_with(b"fuse.")
+        || fstype.starts_with(b"fuseblk.")
 }
 
 /// Where libmount records the mounts it made for users.
 const UTAB: &str = "/run/mount/utab";
 
-/// The mount table, read when a walk starts: which file systems a user
-/// mounted, so that root never takes their word for who owns what. A FUSE
-/// server answers stat itself (any owner, any mode, one link); a file
-/// system a user mounted through fstab's `user` option holds what the user
-/// wrote to it elsewhere.
+/// Whether a user made `mount`: a FUSE file system whose `user_id` is not
+/// 0, or one libmount recorded as made for a user.
+fn made_by_user(mount: &Mount, utab: &[(u64, String)]) -> Option<Problem> {
+    let problem = |by: String, kind| Problem::UserMount {
+        point: mount.point.clone(),
+        by,
+        kind,
+    };
+    let kind = if is_fuse(&mount.fstype) {
+        "a FUSE file system"
+    } else {
+        "a file system"
+    };
+    if let Some((_, by)) = utab.iter().find(|(id, _)| *id == mount.id) {
+        return Some(problem(by.clone(), kind));
+    }
+    if !is_fuse(&mount.fstype) {
+        return None;
+    }
+    let owner = mount
+        .options
+        .split(|&b| b == b',')
+        .find_map(|o| o.strip_prefix(b"user_id="))
+        .and_then(|uid| std::str::from_utf8(uid).ok()?.parse::<u32>().ok());
+    match owner {
+        Some(0) => None,
+        Some(uid) => Some(problem(format!("uid {uid}"), kind)),
+        None => Some(problem("an unknown user".into(), kind)),
+    }
+}
+
+/// The judge of the mounts one walk reaches. Ownership and modes are what a
+/// file system says they are, and a user can mount one that says anything:
+/// a FUSE server answers stat itself, and a file system a user mounted
+/// through fstab's `user` option holds what the user wrote to it elsewhere.
+/// So every entry is first reached with O_PATH, which sends nothing to a
+/// FUSE server, and its mount, found by the id the kernel gives the
+/// descriptor, is judged before anything is asked of it: entering a mount
+/// a user made is refused, and no stat of it can hang. The mount table
+/// and libmount's record are read at the first mount judged.
 pub struct Mounts {
-    table: Result<Vec<Mount>, String>,
-    user_made: Vec<(u64, String)>,
+    table: std::cell::OnceCell<Result<Known, String>>,
+}
+
+/// The mount table, and who libmount made mounts for (by mount id).
+type Known = (Vec<Mount>, Vec<(u64, String)>);
+
+/// Where a descriptor is: its mount's id where procfs answers (otherwise
+/// `None`: then only a change of device tells a mount crossed, and that
+/// cannot be judged), and its device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    mount: Option<u64>,
+    device: u64,
 }
 
 impl Mounts {
-    pub fn read() -> Mounts {
+    fn new() -> Mounts {
         Mounts {
-            table: read_proc_text("/proc/self/mountinfo").map(|text| parse_mountinfo(&text)),
-            user_made: std::fs::read_to_string(UTAB)
-                .map(|text| parse_utab(&text))
-                .unwrap_or_default(),
+            table: std::cell::OnceCell::new(),
         }
     }
 
-    /// Whether a user made this mount, and how to say so.
-    fn made_by_user(&self, mount: &Mount) -> Option<Problem> {
-        let problem = |by: String, kind| Problem::UserMount {
-            point: mount.point.clone(),
-            by,
-            kind,
+    fn read() -> Result<Known, String> {
+        let table = parse_mountinfo(&read_proc("/proc/self/mountinfo")?);
+        let utab = match std::fs::read(UTAB) {
+            Ok(text) => parse_utab(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("{UTAB}: {}", crate::error::io_text(&e))),
         };
-        if is_fuse(&mount.fstype) {
-            let owner = mount
-                .options
-                .split(',')
-                .find_map(|o| o.strip_prefix("user_id="))
-                .and_then(|uid| uid.parse::<u32>().ok());
-            return match owner {
-                Some(0) => None,
-                Some(uid) => Some(problem(format!("uid {uid}"), "a FUSE file system")),
-                None => Some(problem("an unknown user".into(), "a FUSE file system")),
-            };
-        }
-        self.user_made
-            .iter()
-            .find(|(id, _)| *id == mount.id)
-            .map(|(_, by)| problem(by.clone(), "a file system"))
+        Ok((table, utab))
     }
 
-    /// A mount a user made whose mount point is `path`: refused before
-    /// root so much as stats it (a FUSE server may never answer).
-    fn user_mount_at(&self, path: &Path) -> Result<(), Problem> {
-        let Ok(table) = &self.table else {
-            return Ok(());
-        };
-        match table
-            .iter()
-            .filter(|m| m.point == path)
-            .find_map(|m| self.made_by_user(m))
-        {
-            Some(problem) => Err(problem),
-            None => Ok(()),
-        }
-    }
-
-    /// The checks for a descriptor on another file system than the
-    /// directory it was reached from (a mount crossed): its mount, found
-    /// by the id the kernel gives the descriptor, must not be a user's.
-    fn check_crossing(&self, fd: &impl AsRawFd, shown: &Path) -> Result<(), Problem> {
+    /// Judge the mount `fd` is on, before anything is asked of what it
+    /// refers to, unless it is `parent`'s (`None`: nothing reached before).
+    fn judge(
+        &self,
+        fd: &impl AsRawFd,
+        parent: Option<&Place>,
+        shown: &Path,
+    ) -> Result<Option<u64>, Problem> {
         let unknown = |why: String| Problem::MountUnknown {
             point: shown.to_owned(),
             why,
         };
-        let id = mount_id(fd.as_raw_fd()).map_err(unknown)?;
-        let verdict = |mounts: &Mounts| -> Option<Result<(), Problem>> {
-            let table = match &mounts.table {
-                Ok(table) => table,
-                Err(why) => return Some(Err(unknown(why.clone()))),
-            };
+        let Ok(id) = mount_id(fd.as_raw_fd()) else {
+            // No procfs: `place` tells a crossing by the device, and
+            // refuses it.
+            return Ok(None);
+        };
+        if parent.is_some_and(|p| p.mount == Some(id)) {
+            return Ok(Some(id));
+        }
+        let verdict = |(table, utab): &Known| {
             let mount = table.iter().find(|m| m.id == id)?;
-            Some(match mounts.made_by_user(mount) {
+            Some(match made_by_user(mount, utab) {
                 Some(problem) => Err(problem),
-                None => Ok(()),
+                None => Ok(Some(id)),
             })
         };
-        verdict(self)
-            // Mounted since the walk began: read the table again.
-            .or_else(|| verdict(&Mounts::read()))
-            .unwrap_or_else(|| {
-                Err(unknown(format!(
-                    "mount {id} is not in /proc/self/mountinfo"
-                )))
-            })
+        let known = self
+            .table
+            .get_or_init(Mounts::read)
+            .as_ref()
+            .map_err(|why| unknown(why.clone()))?;
+        match verdict(known) {
+            Some(outcome) => outcome,
+            // Mounted since the table was read.
+            None => Mounts::read().map_err(unknown).and_then(|fresh| {
+                verdict(&fresh).unwrap_or_else(|| {
+                    Err(unknown(format!(
+                        "mount {id} is not in /proc/self/mountinfo"
+                    )))
+                })
+            }),
+        }
+    }
+
+    /// Judge `fd`'s mount, then stat it: where it is, and its status.
+    fn place(
+        &self,
+        fd: &OwnedFd,
+        parent: Option<&Place>,
+        shown: &Path,
+    ) -> Result<(Place, FileStat), Problem> {
+        let mount = self.judge(fd, parent, shown)?;
+        let stat = fstat(fd).map_err(|errno| Problem::Io {
+            at: shown.to_owned(),
+            errno,
+        })?;
+        if mount.is_none()
+            && let Some(parent) = parent
+            && parent.device != stat.st_dev
+        {
+            return Err(Problem::MountUnknown {
+                point: shown.to_owned(),
+                why: "there is no procfs at /proc to tell who mounted it".into(),
+            });
+        }
+        Ok((
+            Place {
+                mount,
+                device: stat.st_dev,
+            },
+            stat,
+        ))
     }
 }
 
-/// A text of /proc, after making sure it comes from procfs (a file system
+/// A file of /proc, after making sure it comes from procfs (a file system
 /// mounted over /proc could say anything).
-fn read_proc_text(path: &str) -> Result<String, String> {
+fn read_proc(path: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let mut file =
         std::fs::File::open(path).map_err(|e| format!("{path}: {}", crate::error::io_text(&e)))?;
@@ -411,8 +477,8 @@ fn read_proc_text(path: &str) -> Result<String, String> {
     if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
         return Err(format!("{path} is not on procfs"));
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text)
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)
         .map_err(|e| format!("{path}: {}", crate::error::io_text(&e)))?;
     Ok(text)
 }
@@ -420,10 +486,10 @@ fn read_proc_text(path: &str) -> Result<String, String> {
 /// The id of the mount a descriptor is on (`mnt_id` in /proc/self/fdinfo).
 fn mount_id(fd: RawFd) -> Result<u64, String> {
     let path = format!("/proc/self/fdinfo/{fd}");
-    read_proc_text(&path)?
-        .lines()
-        .find_map(|line| line.strip_prefix("mnt_id:"))
-        .and_then(|id| id.trim().parse().ok())
+    let text = read_proc(&path)?;
+    text.split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"mnt_id:"))
+        .and_then(|id| std::str::from_utf8(id).ok()?.trim().parse().ok())
         .ok_or_else(|| format!("{path} gives no mount id"))
 }
 
@@ -436,9 +502,8 @@ pub struct Parent {
     pub name: OsString,
     /// The directory is root's sticky shared one: the entry must be root's.
     pub shared: bool,
-    /// The directory's device, which an entry of a shared one must share.
-    device: u64,
-    /// The mount table: an entry on another device is a mount point.
+    /// Where the directory is: an entry elsewhere is a mount point.
+    place: Place,
     mounts: Mounts,
 }
 
@@ -448,60 +513,41 @@ impl Parent {
         self.path.join(&self.name)
     }
 
-    /// lstat of the last component; `None` if it does not exist. A mount
-    /// point there must not be a user's: refused by its path before the
-    /// stat (a FUSE server may never answer), and checked by its mount id
-    /// after.
-    pub fn lstat(&self) -> Result<Option<FileStat>, Problem> {
-        self.mounts.user_mount_at(&self.entry())?;
-        let stat = match fstatat(
-            &self.dir,
-            self.name.as_os_str(),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        ) {
-            Ok(stat) => stat,
-            Err(Errno::ENOENT) => return Ok(None),
-            Err(errno) => {
-                return Err(Problem::Io {
-                    at: self.entry(),
-                    errno,
-                });
-            }
-        };
-        if stat.st_dev != self.device {
-            let fd = nix::fcntl::openat(
-                &self.dir,
-                self.name.as_os_str(),
-                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|errno| Problem::Io {
-                at: self.entry(),
-                errno,
-            })?;
-            self.check_mounted(&fd)?;
-        }
-        Ok(Some(stat))
-    }
-
-    /// An opened entry on another file system than its directory is a
-    /// mount point: not a user's.
-    fn check_mounted(&self, fd: &OwnedFd) -> Result<(), Problem> {
-        let stat = fstat(fd).map_err(|errno| Problem::Io {
+    fn io(&self) -> impl Fn(Errno) -> Problem + '_ {
+        move |errno| Problem::Io {
             at: self.entry(),
             errno,
-        })?;
-        if stat.st_dev == self.device {
-            return Ok(());
         }
-        self.mounts.check_crossing(fd, &self.entry())
+    }
+
+    /// The last component without following a link, its mount judged
+    /// before it is looked at (a mount point there must not be a user's);
+    /// `None` if it does not exist.
+    fn reach(&self) -> Result<Option<(OwnedFd, FileStat)>, Problem> {
+        let fd = match nix::fcntl::openat(
+            &self.dir,
+            self.name.as_os_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(errno) => return Err(self.io()(errno)),
+        };
+        let (_, stat) = self.mounts.place(&fd, Some(&self.place), &self.entry())?;
+        Ok(Some((fd, stat)))
+    }
+
+    /// lstat of the last component, as `reach` finds it; `None` if it does
+    /// not exist.
+    pub fn lstat(&self) -> Result<Option<FileStat>, Problem> {
+        Ok(self.reach()?.map(|(_, stat)| stat))
     }
 
     /// Open the last component relative to the directory, never following
     /// a link there, never blocking (a FIFO, a device), never acquiring a
-    /// terminal.
+    /// terminal; its mount judged as `reach` does.
     pub fn open(&self, flags: OFlag, mode: u32) -> Result<OwnedFd, Problem> {
-        self.mounts.user_mount_at(&self.entry())?;
         let flags =
             flags | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
         let fd = nix::fcntl::openat(
@@ -514,12 +560,9 @@ impl Parent {
             Errno::ELOOP => Problem::Symlink,
             // O_NONBLOCK write-open of a FIFO without a reader.
             Errno::ENXIO => Problem::NotRegular("a FIFO or a device"),
-            errno => Problem::Io {
-                at: self.entry(),
-                errno,
-            },
+            errno => self.io()(errno),
         })?;
-        self.check_mounted(&fd)?;
+        self.mounts.place(&fd, Some(&self.place), &self.entry())?;
         Ok(fd)
     }
 
@@ -551,23 +594,17 @@ impl Parent {
                     self.open(flags, 0)?
                 }
             };
-            let stat = fstat(&fd).map_err(|errno| Problem::Io {
-                at: self.entry(),
-                errno,
-            })?;
+            let stat = fstat(&fd).map_err(self.io())?;
             self.check_shared_entry(&stat)?;
             check(&stat)?;
             return Ok((fd, stat));
         }
-        Err(Problem::Io {
-            at: self.entry(),
-            errno: Errno::EEXIST,
-        })
+        Err(self.io()(Errno::EEXIST))
     }
 
     /// The checks for an entry of root's sticky shared directory: root's,
-    /// and no mount point (a user's FUSE mount there could claim to be
-    /// root's).
+    /// and no mount point at all (root's own mount there would not be
+    /// expected either).
     pub fn check_shared_entry(&self, stat: &FileStat) -> Result<(), Problem> {
         if !self.shared {
             return Ok(());
@@ -578,7 +615,7 @@ impl Parent {
                 uid: stat.st_uid,
             });
         }
-        if stat.st_dev != self.device {
+        if stat.st_dev != self.place.device {
             return Err(Problem::SharedEntryMount(self.entry()));
         }
         Ok(())
@@ -607,27 +644,28 @@ fn check_directory(stat: &FileStat, path: &Path) -> Result<bool, Problem> {
     })
 }
 
-fn open_directory(
-    at: impl AsFd,
-    name: &OsStr,
-    shown: &Path,
-) -> Result<(OwnedFd, FileStat), Problem> {
-    let io = |errno| Problem::Io {
-        at: shown.to_owned(),
-        errno,
-    };
-    let fd = nix::fcntl::openat(
+/// An entry reached with O_PATH, without following a link: a directory to
+/// go on from, a link to read, or anything else. Nothing is asked of a
+/// FUSE server by the open.
+fn open_entry(at: impl AsFd, name: &OsStr, shown: &Path) -> Result<OwnedFd, Problem> {
+    nix::fcntl::openat(
         at,
         name,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|errno| match errno {
-        Errno::ENOTDIR | Errno::ELOOP => Problem::NotADirectory(shown.to_owned()),
-        errno => io(errno),
-    })?;
-    let stat = fstat(&fd).map_err(io)?;
-    Ok((fd, stat))
+    .map_err(|errno| Problem::Io {
+        at: shown.to_owned(),
+        errno,
+    })
+}
+
+/// `/`, its mount judged.
+fn open_root(mounts: &Mounts) -> Result<(OwnedFd, Place, FileStat), Problem> {
+    let root = Path::new("/");
+    let fd = open_entry(nix::fcntl::AT_FDCWD, OsStr::new("/"), root)?;
+    let (place, stat) = mounts.place(&fd, None, root)?;
+    Ok((fd, place, stat))
 }
 
 fn components(bytes: &[u8]) -> impl Iterator<Item = OsString> + '_ {
@@ -661,40 +699,30 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
     let Some(name) = queue.pop_back() else {
         return Err(Problem::NoFileName);
     };
-    let mounts = Mounts::read();
-    let (mut dir, root_stat) =
-        open_directory(nix::fcntl::AT_FDCWD, OsStr::new("/"), Path::new("/"))?;
+    let mounts = Mounts::new();
+    let (mut dir, mut place, root_stat) = open_root(&mounts)?;
     let mut shown = PathBuf::from("/");
     let mut shared = check_directory(&root_stat, &shown)?;
-    let mut device = root_stat.st_dev;
     let mut links = 0;
     while let Some(component) = queue.pop_front() {
         if component == ".." {
             shown.pop();
-            let (up, stat) = open_directory(&dir, OsStr::new(".."), &shown)?;
-            if stat.st_dev != device {
-                mounts.check_crossing(&up, &shown)?;
-            }
+            let up = open_entry(&dir, OsStr::new(".."), &shown)?;
+            let (up_place, stat) = mounts.place(&up, Some(&place), &shown)?;
             shared = check_directory(&stat, &shown)?;
-            device = stat.st_dev;
-            dir = up;
+            (dir, place) = (up, up_place);
             continue;
         }
         let next = shown.join(&component);
-        mounts.user_mount_at(&next)?;
-        let stat = fstatat(&dir, component.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(
-            |errno| Problem::Io {
-                at: next.clone(),
-                errno,
-            },
-        )?;
+        let fd = open_entry(&dir, &component, &next)?;
+        let (next_place, stat) = mounts.place(&fd, Some(&place), &next)?;
         if shared && stat.st_uid != 0 {
             return Err(Problem::SharedEntryOwner {
                 entry: next,
                 uid: stat.st_uid,
             });
         }
-        if shared && stat.st_dev != device {
+        if shared && next_place.device != place.device {
             return Err(Problem::SharedEntryMount(next));
         }
         if is_type(&stat, SFlag::S_IFLNK) {
@@ -703,42 +731,28 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
             if links > MAX_LINKS {
                 return Err(Problem::TooManyLinks);
             }
-            let target = nix::fcntl::readlinkat(&dir, component.as_os_str()).map_err(|errno| {
-                Problem::Io {
+            let target =
+                nix::fcntl::readlinkat(&fd, OsStr::new("")).map_err(|errno| Problem::Io {
                     at: next.clone(),
                     errno,
-                }
-            })?;
+                })?;
             let target = target.as_bytes();
             for part in components(target).collect::<Vec<_>>().into_iter().rev() {
                 queue.push_front(part);
             }
             if target.starts_with(b"/") {
-                let (root, stat) =
-                    open_directory(nix::fcntl::AT_FDCWD, OsStr::new("/"), Path::new("/"))?;
+                let (root, root_place, stat) = open_root(&mounts)?;
                 shown = PathBuf::from("/");
                 shared = check_directory(&stat, &shown)?;
-                device = stat.st_dev;
-                dir = root;
+                (dir, place) = (root, root_place);
             }
             continue;
         }
-        let (child, opened) = open_directory(&dir, &component, &next)?;
-        // The entry checked above must be the directory opened.
-        if (opened.st_dev, opened.st_ino) != (stat.st_dev, stat.st_ino) {
-            return Err(Problem::Io {
-                at: next,
-                errno: Errno::EAGAIN,
-            });
+        if !is_type(&stat, SFlag::S_IFDIR) {
+            return Err(Problem::NotADirectory(next));
         }
-        // A mount crossed: not one a user made, whose owners and modes
-        // would be that user's word.
-        if opened.st_dev != device {
-            mounts.check_crossing(&child, &next)?;
-        }
-        shared = check_directory(&opened, &next)?;
-        device = opened.st_dev;
-        dir = child;
+        shared = check_directory(&stat, &next)?;
+        (dir, place) = (fd, next_place);
         shown = next;
     }
     Ok(Parent {
@@ -746,7 +760,7 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
         path: shown,
         name,
         shared,
-        device,
+        place,
         mounts,
     })
 }
@@ -756,7 +770,7 @@ pub fn walk(path: &Path) -> Result<Parent, Problem> {
 pub fn group_of(path: &Path) -> Result<u32, Problem> {
     let stripped = strip_trailing_slashes(path);
     if stripped.as_os_str().as_bytes() == b"/" {
-        let (_, stat) = open_directory(nix::fcntl::AT_FDCWD, OsStr::new("/"), Path::new("/"))?;
+        let (_, _, stat) = open_root(&Mounts::new())?;
         return Ok(stat.st_gid);
     }
     let parent = walk(&stripped)?;
@@ -890,8 +904,8 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
         let at = at.to_owned();
         move |errno| Problem::Io { at, errno }
     };
-    // As root: the mount table and the directory's device, against which
-    // an entry on another file system is a mount point to check.
+    // As root: the judge of mounts and where the directory is, against
+    // which an entry elsewhere is a mount point to judge.
     let (dir, shown, mounts) = if as_root {
         let parent = walk(&stripped)?;
         if parent
@@ -901,7 +915,9 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
             return Err(Problem::Symlink);
         }
         let dir = parent.open(OFlag::O_RDONLY | OFlag::O_DIRECTORY, 0)?;
-        let stat = fstat(&dir).map_err(io(&parent.entry()))?;
+        let (place, stat) = parent
+            .mounts
+            .place(&dir, Some(&parent.place), &parent.entry())?;
         parent.check_shared_entry(&stat)?;
         if check_directory(&stat, &parent.entry())? {
             return Err(Problem::DirectoryWritable {
@@ -910,7 +926,7 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
             });
         }
         let shown = parent.entry();
-        (dir, shown, Some((parent.mounts, stat.st_dev)))
+        (dir, shown, Some((parent.mounts, place)))
     } else {
         let dir = nix::fcntl::open(
             stripped.as_path(),
@@ -951,20 +967,24 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
     Ok(entries)
 }
 
-/// One file of an --envdir; `as_root`: the mount table and the
-/// directory's device (see read_source_dir).
+/// One file of an --envdir; `as_root`: the judge of mounts and where the
+/// directory is (see read_source_dir). As root, the entry is reached and
+/// judged (`open_entry`, `Mounts::place`) before it is opened, then checked
+/// again as opened.
 fn read_entry(
     dir: &OwnedFd,
     name: &OsStr,
     at: &Path,
-    as_root: Option<&(Mounts, u64)>,
+    as_root: Option<&(Mounts, Place)>,
 ) -> Result<Vec<u8>, Problem> {
     let io = |errno| Problem::Io {
         at: at.to_owned(),
         errno,
     };
-    let fd = if let Some((mounts, device)) = as_root {
-        mounts.user_mount_at(at)?;
+    let fd = if let Some((mounts, place)) = as_root {
+        let reached = open_entry(dir, name, at)?;
+        let (_, seen) = mounts.place(&reached, Some(place), at)?;
+        check_roots_alone(&seen)?;
         let fd = nix::fcntl::openat(
             dir,
             name,
@@ -980,10 +1000,10 @@ fn read_entry(
             errno => io(errno),
         })?;
         let stat = fstat(&fd).map_err(io)?;
-        if stat.st_dev != *device {
-            mounts.check_crossing(&fd, at)?;
-        }
         check_roots_alone(&stat)?;
+        if (stat.st_dev, stat.st_ino) != (seen.st_dev, seen.st_ino) {
+            return Err(io(Errno::EAGAIN));
+        }
         fd
     } else {
         open_as_caller(dir, name, at)?
@@ -1054,26 +1074,27 @@ mod tests {
         s
     }
 
-    /// Lines as Linux 6.x wrote them, a FUSE mount by uid 1500 among them.
-    const MOUNTINFO: &str = "46 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+    /// Lines as Linux 6.x writes them, a FUSE mount by uid 1500 among them,
+    /// and a mount point that is not UTF-8 (any user can make one).
+    const MOUNTINFO: &[u8] = b"46 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
 69 46 0:40 / /var/lib/app rw,nosuid,nodev,relatime shared:7 - fuse.liar liar rw,user_id=1500,group_id=1500,allow_other\n\
 70 46 0:41 / /srv/root\\040fuse rw,relatime - fuse.sshfs host:/ rw,user_id=0,group_id=0,allow_other\n\
 71 46 0:42 / /media/stick rw,nosuid,nodev - vfat /dev/sdb1 rw,uid=1500\n\
-72 46 0:43 / /mnt/odd rw - fuse odd rw,allow_other\n";
+72 46 0:43 / /mnt/odd rw - fuse odd rw,allow_other\n\
+73 46 0:44 / /home/u/\xff rw - fuseblk.ntfs /dev/sdc1 rw,user_id=1500\n\
+74 46 0:45 / /media/u/USB rw - fuseblk /dev/sdd1 rw,user_id=0,allow_other\n";
 
     #[test]
-    fn the_mount_table_says_who_mounted_a_fuse_file_system() {
+    fn who_mounted_a_file_system_is_read_from_the_mount_table_and_utab() {
         let table = parse_mountinfo(MOUNTINFO);
-        assert_eq!(table.len(), 5);
+        assert_eq!(table.len(), 7, "a line that is not UTF-8 is read too");
         assert_eq!(table[2].point, Path::new("/srv/root fuse"));
-        assert_eq!(table[1].fstype, "fuse.liar");
-        let mounts = Mounts {
-            table: Ok(table.clone()),
-            user_made: parse_utab(
-                "ID=71 SRC=/dev/sdb1 TARGET=/media/stick ROOT=/ OPTS=user=alice\n",
-            ),
-        };
-        let by = |i: usize| match mounts.made_by_user(&table[i]) {
+        assert_eq!(table[1].fstype, b"fuse.liar");
+        assert_eq!(table[5].point.as_os_str().as_bytes(), b"/home/u/\xff");
+        let utab = parse_utab(
+            b"ID=71 SRC=/dev/sdb1 TARGET=/media/stick ROOT=/ OPTS=user=alice\nID=74 SRC=/dev/sdd1 TARGET=/media/u/USB ROOT=/ OPTS=uhelper=udisks2\n",
+        );
+        let by = |i: usize| match made_by_user(&table[i], &utab) {
             Some(Problem::UserMount { by, kind, .. }) => Some((by, kind)),
             Some(other) => panic!("{other:?}"),
             None => None,
@@ -1092,21 +1113,31 @@ mod tests {
             by(4),
             Some(("an unknown user".into(), "a FUSE file system"))
         );
-        // By path, before any stat: only a user's mount point.
-        assert!(mounts.user_mount_at(Path::new("/var/lib/app")).is_err());
-        assert!(mounts.user_mount_at(Path::new("/var/lib/app/x")).is_ok());
-        assert!(mounts.user_mount_at(Path::new("/srv/root fuse")).is_ok());
-        assert!(mounts.user_mount_at(Path::new("/media/stick")).is_err());
+        assert_eq!(
+            by(5),
+            Some(("uid 1500".into(), "a FUSE file system")),
+            "fuseblk.X"
+        );
+        // udisks mounts as root for a user: utab says so, user_id=0 or not.
+        assert_eq!(
+            by(6),
+            Some(("a user, through \"udisks2\"".into(), "a FUSE file system"))
+        );
     }
 
     #[test]
-    fn udisks_mounts_are_a_users() {
-        let utab = parse_utab(
-            "ID=80 SRC=/dev/sdc1 TARGET=/media/alice/USB ROOT=/ OPTS=uhelper=udisks2\nID=81 SRC=x TARGET=/y ROOT=/\n",
+    fn mountinfo_escapes_are_undone_and_nothing_else() {
+        assert_eq!(
+            unescape_octal(b"a\\040b\\011c\\012d\\134e"),
+            b"a b\tc\nd\\e"
         );
-        assert_eq!(utab.len(), 1);
-        assert_eq!(utab[0].0, 80);
-        assert!(utab[0].1.contains("udisks2"), "{utab:?}");
+        assert_eq!(unescape_octal(b"\\0"), b"\\0");
+        assert_eq!(
+            unescape_octal(b"\\777x"),
+            b"\\777x",
+            "not a byte: kept as is"
+        );
+        assert_eq!(unescape_octal(b"\xff\\040"), b"\xff ");
     }
 
     #[test]

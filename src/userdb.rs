@@ -285,9 +285,32 @@ fn memberships() -> Result<Memberships, LookupError> {
     static SOURCE: OnceLock<Result<Memberships, LookupError>> = OnceLock::new();
     SOURCE
         .get_or_init(|| {
-            let services = std::fs::read_to_string("/etc/nsswitch.conf")
-                .ok()
-                .and_then(|text| membership_services(&text));
+            // Bytes, as glibc reads it (a Latin-1 comment is no reason to
+            // read the files alone); the errors glibc takes for "no file"
+            // are so here too, any other is a failure.
+            let services = match std::fs::read("/etc/nsswitch.conf") {
+                Ok(bytes) => membership_services(&String::from_utf8_lossy(&bytes)),
+                Err(e)
+                    if e.raw_os_error().is_some_and(|errno| {
+                        [
+                            nix::libc::EACCES,
+                            nix::libc::EISDIR,
+                            nix::libc::ELOOP,
+                            nix::libc::ENOENT,
+                            nix::libc::ENOTDIR,
+                            nix::libc::EPERM,
+                        ]
+                        .contains(&errno)
+                    }) =>
+                {
+                    None
+                }
+                Err(e) => {
+                    return Err(LookupError::System(Errno::from_raw(
+                        e.raw_os_error().unwrap_or(nix::libc::EIO),
+                    )));
+                }
+            };
             if names() == Names::Files {
                 return static_memberships(services.as_deref());
             }

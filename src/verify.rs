@@ -170,40 +170,61 @@ pub fn regain(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Regai
     }
 }
 
-/// The session keyring, after keyctl(KEYCTL_JOIN_SESSION_KEYRING): the
-/// target's own, or none that any keyctl call can reach (no keyrings in
-/// this kernel, or keyctl refused by a seccomp filter the target inherits).
-/// The caller's keyring, still possessed, would describe as the caller's.
-fn check_keyring(plan: &Plan) -> Result<()> {
-    match sys::session_keyring_owner() {
-        Ok(owner) if owner == plan.uid => Ok(()),
-        Ok(owner) => Err(Error::Verification(format!(
-            "the session keyring is uid {owner}'s, expected a new one of uid {}'s",
-            plan.uid
-        ))),
-        Err(errno) if transition::keyrings_unreachable(errno) => Ok(()),
-        Err(errno) => Err(Error::syscall(
-            "keyctl(KEYCTL_DESCRIBE) of the session keyring",
-            errno,
+/// The session keyring, after keyctl(KEYCTL_JOIN_SESSION_KEYRING): the very
+/// one it made (its serial), owned by the target; or, where it made none,
+/// still no keyring any call can reach. The caller's keyring, still
+/// possessed, would have another serial and describe as the caller's.
+fn check_keyring(plan: &Plan, made: Option<transition::Keyring>) -> Result<()> {
+    match made {
+        None => Err(Error::Verification(
+            "the new session keyring was never made".into(),
         )),
+        Some(transition::Keyring::Joined(serial)) => {
+            let now = sys::session_keyring_id().map_err(|e| {
+                Error::syscall("keyctl(KEYCTL_GET_KEYRING_ID) of the session keyring", e)
+            })?;
+            if now != serial {
+                return Err(Error::Verification(format!(
+                    "the session keyring is {now}, not the new one ({serial})"
+                )));
+            }
+            let owner = sys::session_keyring_owner()
+                .map_err(|e| Error::syscall("keyctl(KEYCTL_DESCRIBE) of the session keyring", e))?;
+            if owner != plan.uid {
+                return Err(Error::Verification(format!(
+                    "the session keyring is uid {owner}'s, expected uid {}'s",
+                    plan.uid
+                )));
+            }
+            Ok(())
+        }
+        Some(transition::Keyring::Unreachable) => {
+            if transition::keyrings_unreachable() {
+                Ok(())
+            } else {
+                Err(Error::Verification(
+                    "no new session keyring was made, yet a keyring can be reached".into(),
+                ))
+            }
+        }
     }
 }
 
-/// Everything verified before exec. `keyring`: the session keyring must be
-/// the target's own. `lock` is a daemon's pidfile lock, which --close-fds
-/// keeps.
+/// Everything verified before exec. `keyring`: the session keyring is to
+/// be checked, and what it became. `lock` is a daemon's pidfile lock,
+/// which --close-fds keeps.
 pub fn verify(
     plan: &Plan,
     regain: Regain,
-    keyring: bool,
+    keyring: Option<Option<transition::Keyring>>,
     lock: Option<RawFd>,
     promise: crate::sys::WholeProgram,
 ) -> Result<()> {
     check_credentials(plan, &read_credentials()?)?;
     check_filesystem_ids(plan)?;
     check_caps(plan)?;
-    if keyring {
-        check_keyring(plan)?;
+    if let Some(made) = keyring {
+        check_keyring(plan, made)?;
     }
     if let Some(old) = regain.uid {
         expect_refused("uid", old, transition::attempt_setresuid(old, promise))?;

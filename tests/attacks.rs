@@ -1612,7 +1612,8 @@ fn the_oom_score_is_written_only_to_procfs() {
 // rclone) root may enter it; without, root gets EACCES.
 
 /// A FUSE file system that lies: every entry root:LIAR_GID (default 6,
-/// disk), directories 0755, files 0644 with one link; `hang` never answers.
+/// disk), directories 0755, files 0644 with one link; `hang` never answers,
+/// nor the root itself when LIAR_HANG is set.
 const LIAR_FS: &str = r#"
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
@@ -1630,7 +1631,7 @@ static int is_file(const char *p) {
 static int fs_getattr(const char *p, struct stat *st, struct fuse_file_info *fi) {
   (void)fi;
   memset(st, 0, sizeof *st);
-  if (!strcmp(p, "/hang")) { for (;;) pause(); }
+  if (!strcmp(p, "/hang") || (getenv("LIAR_HANG") && !strcmp(p, "/"))) { for (;;) pause(); }
   st->st_uid = 0; st->st_gid = gid;
   if (is_dir(p)) { st->st_mode = S_IFDIR | 0755; st->st_nlink = 2; return 0; }
   if (is_file(p)) { st->st_mode = S_IFREG | 0644; st->st_nlink = 1; st->st_size = strlen(content); return 0; }
@@ -1740,7 +1741,10 @@ mount --bind {node} /dev/fuse
 for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ' {mount} .* - fuse' /proc/self/mountinfo && break; sleep 0.2; done
 set +e
 {script}
-fusermount3 -u {mount} 2>/dev/null || umount -l {mount}
+# The server first: a process its mount holds in a request it never
+# answers (SIGKILL does not end such a wait) is then released.
+pkill -KILL -f '^{liar}' 2>/dev/null
+fusermount3 -u {mount} 2>/dev/null || umount -l {mount} 2>/dev/null
 true",
         conf = conf.display(),
         node = node.display(),
@@ -1850,6 +1854,56 @@ fn a_users_fuse_mount_that_claims_to_be_roots_is_refused() {
     }
     assert!(!run.stdout.contains("INJECTED"), "{}", run.describe());
     assert!(!marker.exists(), "the daemon ran");
+}
+
+/// A server that never answers, not even for its root: root's walk refuses
+/// the mount before it asks it anything, so it cannot be held (it would
+/// wait for ever in a stat).
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_users_fuse_mount_that_never_answers_cannot_hold_root() {
+    let Some(w) = world("attack_fuse_silent") else {
+        return;
+    };
+    let Some(liar) = liar_fs(&w, "attack_fuse_silent") else {
+        return;
+    };
+    let app = alice_dir(&w, "var-lib-app");
+    let a = s(&app);
+    let script = [
+        liar_case(
+            &w,
+            "env-file",
+            &format!("-u alice --env-file {a}/app.env -- /usr/bin/env"),
+        ),
+        liar_case(
+            &w,
+            "group-of-mount",
+            &format!("-u alice --add-group-of {a} -- /usr/bin/id -G"),
+        ),
+    ]
+    .concat()
+    .replace(
+        &w.runas.display().to_string(),
+        &format!("timeout 10 {}", w.runas.display()),
+    );
+    let run = with_liar_as(
+        &w,
+        &liar,
+        &app,
+        true,
+        "env LIAR_HANG=1 setpriv --reuid 1500 --regid 1500 --clear-groups",
+        &script,
+    );
+    for case in ["env-file", "group-of-mount"] {
+        let line = case_line(&run, case);
+        assert!(
+            line.starts_with("125 runas: "),
+            "{case}: {line}\n{}",
+            run.describe()
+        );
+        assert!(line.contains("mounted by uid 1500"), "{case}: {line}");
+    }
 }
 
 /// Without user_allow_other, root may not even look (EACCES), and runas
@@ -1995,29 +2049,50 @@ fn a_daemon_held_by_the_targets_own_file_system_is_killed_at_the_deadline() {
     };
     let app = alice_dir(&w, "home-alice");
     let pidfile = w.path().join("app.pid");
-    let args = format!(
-        "-u alice --daemon --daemon-timeout 2 --pidfile {} --chdir {}/hang -- /bin/true",
-        pidfile.display(),
-        app.display()
-    );
+    let a = app.display();
+    // Held in its --chdir, before its word; and in the execve of a command
+    // on that file system, after its word "exec".
+    let cases = [
+        ("chdir", format!("--chdir {a}/hang -- /bin/true")),
+        ("execve", format!("-- {a}/hang")),
+    ];
     // Bounded: a runas that waits for ever is killed by timeout(1) (124).
-    let script = format!(
-        "start=$(date +%s); timeout 20 {} {args}; status=$?; echo \"case deadline $status $(( $(date +%s) - start ))\"\n",
-        w.runas.display()
-    );
+    let script: String = cases
+        .iter()
+        .map(|(name, rest)| {
+            format!(
+                "start=$(date +%s); timeout 20 {} -u alice --daemon --daemon-timeout 2 --pidfile {}.{name} {rest}; status=$?; echo \"case {name} $status $(( $(date +%s) - start ))\"\n",
+                w.runas.display(),
+                pidfile.display(),
+            )
+        })
+        .collect();
     let run = with_liar(&w, &liar, &app, false, &script);
-    let line = case_line(&run, "deadline");
-    let mut fields = line.split(' ');
-    let (status, seconds) = (fields.next().unwrap(), fields.next().unwrap());
-    assert_eq!(status, "125", "{}", run.describe());
-    let seconds: u32 = seconds.parse().unwrap();
-    assert!(seconds < 15, "{seconds} s\n{}", run.describe());
-    assert!(
+    for (name, _) in &cases {
+        let line = case_line(&run, name);
+        let mut fields = line.split(' ');
+        let (status, seconds) = (fields.next().unwrap(), fields.next().unwrap());
+        assert_eq!(status, "125", "{name}\n{}", run.describe());
+        let seconds: u32 = seconds.parse().unwrap();
+        assert!(seconds < 15, "{name}: {seconds} s\n{}", run.describe());
+    }
+    assert_eq!(
         run.stderr
-            .contains("the daemon did not reach its exec within 2 s, so it was killed"),
+            .matches("the daemon did not reach its exec within 2 s, so it was killed")
+            .count(),
+        2,
         "{}",
         run.describe()
     );
-    // No pid left for a stop script to kill.
-    assert_eq!(fs::read_to_string(&pidfile).unwrap_or_default(), "");
+    // No pid left for a stop script to kill. (The killed daemon, held in a
+    // request its server read and never answers, keeps the lock until
+    // the server answers or goes: a second start says it is locked.)
+    for (name, _) in cases {
+        let pidfile = format!("{}.{name}", pidfile.display());
+        assert_eq!(
+            fs::read_to_string(&pidfile).unwrap_or_default(),
+            "",
+            "{name}"
+        );
+    }
 }

@@ -51,10 +51,12 @@ if pid == 0:
         # struct sock_filter: code, jt, jf, k. Load the call number (and
         # for "join-only" its first argument); refuse keyctl (and add_key,
         # request_key) with the errno asked, allow everything else.
-        ret_errno = 0x00050000 | {"eperm": errno.EPERM, "enosys": errno.ENOSYS, "join-only": errno.EPERM}[filter]
+        ret_errno = 0x00050000 | {"eperm": errno.EPERM, "enosys": errno.ENOSYS, "join-only": errno.EPERM, "keyctl-only": errno.EPERM}[filter]
         prog = []
         if filter == "join-only":
             prog += [(0x20, 0, 0, 0), (0x15, 0, 3, NR[1]), (0x20, 0, 0, 16), (0x15, 0, 1, 1), (0x06, 0, 0, ret_errno)]
+        elif filter == "keyctl-only":
+            prog += [(0x20, 0, 0, 0), (0x15, 0, 1, NR[1]), (0x06, 0, 0, ret_errno)]
         else:
             prog += [(0x20, 0, 0, 0), (0x15, 2, 0, NR[1]), (0x15, 1, 0, NR[0]), (0x15, 0, 1, NR[0] + 1), (0x06, 0, 0, ret_errno)]
         prog += [(0x06, 0, 0, 0x7fff0000)]
@@ -207,7 +209,8 @@ fn a_seccomp_filter_or_a_kernel_without_keyrings_still_starts() {
     );
 }
 
-/// A filter that refuses the join alone leaves root's keyring reachable:
+/// A filter that refuses the join alone, or keyctl but not add_key (which
+/// would update a key in root's keyring), leaves root's keyring reachable:
 /// that is a failure, never a start with root's keys.
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
@@ -215,6 +218,9 @@ fn a_refused_join_with_the_keyring_still_reachable_fails_closed() {
     let Some(w) = world("keyring_join_refused") else {
         return;
     };
+    let run = attempt(&w, "keyctl-only", &[]);
+    assert_eq!(line(&run, "status"), "125", "{}", run.describe());
+    assert!(!run.stdout.contains("target uid"), "{}", run.describe());
     let run = attempt(&w, "join-only", &[]);
     assert_eq!(line(&run, "status"), "125", "{}", run.describe());
     assert!(
