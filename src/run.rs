@@ -138,6 +138,8 @@ impl Run<'_> {
                 session::stdio_to_null()?;
             }
             Step::DetachTerminal(tty) => terminal::detach(&tty)?,
+            // Said by the dry run; nothing to do.
+            Step::KeepTerminal(_) => {}
             Step::NewSession { revoke, .. } => {
                 let waiter = session::Waiter {
                     pdeathsig: plan.process.pdeathsig,

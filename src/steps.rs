@@ -32,6 +32,9 @@ pub enum Step {
     DaemonStdio { pidfile: bool },
     /// The terminal defence, in place.
     DetachTerminal(Terminal),
+    /// No terminal defence, although there is a terminal: why (no system
+    /// call; the dry run says it).
+    KeepTerminal(String),
     /// A session of its own for the target: a fork first when runas leads
     /// its process group (the parent waits), then setsid.
     NewSession {
@@ -87,6 +90,7 @@ impl fmt::Display for Step {
                 f.write_str("dup2(/dev/null) onto stdin, stdout and stderr")
             }
             Step::DetachTerminal(_) => f.write_str("ioctl(TIOCNOTTY) on the controlling terminal"),
+            Step::KeepTerminal(why) => f.write_str(why),
             Step::NewSession { fork, why, revoke } => {
                 if *fork {
                     f.write_str(
@@ -176,27 +180,34 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
             pidfile: daemon.pidfile.is_some(),
         });
     }
-    let mut new_session = false;
-    match terminal::decide(plan, before, facts.caps)? {
-        Defence::None => {}
-        Defence::Detach(tty) => steps.push(Step::DetachTerminal(tty)),
-        Defence::NewSession(why, revoke) => {
-            new_session = true;
+    // The terminal defence, and --setsid: one new session serves both (a
+    // detach in place is then not needed: setsid leaves the terminal too).
+    let setsid = p.session == Session::NewSession;
+    let new_session = match terminal::decide(plan, before, facts.caps)? {
+        Defence::NewSession(why, revoke) => Some((Some(why), revoke)),
+        Defence::Detach(_) if setsid => Some((None, None)),
+        Defence::Detach(tty) => {
+            steps.push(Step::DetachTerminal(tty));
+            None
+        }
+        Defence::None(kept) => {
+            if let Some(note) = kept.note() {
+                steps.push(Step::KeepTerminal(note));
+            }
+            setsid.then_some((None, None))
+        }
+    };
+    let new_session = match new_session {
+        Some((why, revoke)) => {
             steps.push(Step::NewSession {
                 fork: facts.leads_process_group,
-                why: Some(why),
+                why,
                 revoke,
             });
+            true
         }
-    }
-    if p.session == Session::NewSession {
-        new_session = true;
-        steps.push(Step::NewSession {
-            fork: facts.leads_process_group,
-            why: None,
-            revoke: None,
-        });
-    }
+        None => false,
+    };
     // Limits and priorities need privilege the target will not have: set
     // before the switch, in the process that will exec (after any fork).
     let restricted = crate::newgrp::is_restricted(before, facts.at_secure);

@@ -333,6 +333,31 @@ pub fn tiocgpgrp(fd: std::os::fd::RawFd) -> Result<i32, Errno> {
     Ok(pgrp)
 }
 
+/// ioctl(fd, TIOCGDEV): the device number of the terminal `fd` refers to,
+/// which fstat does not give for a descriptor opened from /dev/tty (that
+/// is /dev/tty's own node, 5:0).
+pub fn tiocgdev(fd: std::os::fd::RawFd) -> Result<u64, Errno> {
+    let mut dev: libc::c_uint = 0;
+    // SAFETY: TIOCGDEV writes one unsigned int to the pointer, which is
+    // valid; any integer is a memory-safe descriptor argument.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGDEV, &raw mut dev) };
+    Errno::result(ret)?;
+    // The kernel's new_encode_dev: minor's low byte, major, minor's rest.
+    let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+    Ok(libc::makedev(major, minor))
+}
+
+/// ioctl(fd, TIOCGSID): the session whose controlling terminal `fd` is; it
+/// answers only on one's own controlling terminal (and a pty master).
+pub fn tiocgsid(fd: std::os::fd::RawFd) -> Result<i32, Errno> {
+    let mut sid: libc::pid_t = 0;
+    // SAFETY: TIOCGSID writes one pid_t to the pointer, which is valid;
+    // any integer is a memory-safe descriptor argument.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGSID, &raw mut sid) };
+    Errno::result(ret)?;
+    Ok(sid)
+}
+
 /// A signal's disposition as it was, to give back to the target.
 #[derive(Clone, Copy)]
 pub struct SavedDisposition(libc::sigaction, libc::c_int);
@@ -371,17 +396,6 @@ pub fn restore_disposition(saved: SavedDisposition) -> Result<(), Errno> {
     // it is either SIG_DFL, SIG_IGN, or a handler of this very program.
     let ret = unsafe { libc::sigaction(saved.1, &saved.0, std::ptr::null_mut()) };
     Errno::result(ret).map(drop)
-}
-
-/// The device number a descriptor refers to (st_rdev of fstat(2)).
-pub fn device_of(fd: std::os::fd::RawFd) -> Result<u64, Errno> {
-    // SAFETY: `stat` is valid for writes; any integer is a memory-safe
-    // descriptor argument.
-    unsafe {
-        let mut stat: libc::stat = std::mem::zeroed();
-        Errno::result(libc::fstat(fd, &mut stat))?;
-        Ok(stat.st_rdev)
-    }
 }
 
 /// ioctl(fd, TIOCVHANGUP): hang up the terminal on `fd` for every open

@@ -16,12 +16,18 @@
 //!   TIOCNOTTY would hang up the foreground group, itself included), or
 //!   when the terminal cannot be reached to detach from it: the target runs
 //!   in a session of its own, after a fork when runas leads its process
-//!   group (see session.rs), and the parent forwards Ctrl-C's SIGINT.
+//!   group (see session.rs), and the parent forwards Ctrl-C's SIGINT. A
+//!   session leader's waiting parent revokes the terminal once the command
+//!   is done, --setsid or not: the session that owns the terminal ends with
+//!   it, and a process the target left behind could take the terminal.
+//!
+//! One place keeps the terminal without a defence although the target is
+//! less privileged: runas as PID 1 on its container's console (see
+//! `Kept::ContainerConsole`), where it execs in place as gosu does.
 
 use crate::capability;
 use crate::error::{Error, Result};
 use crate::plan::{Credentials, Plan};
-use crate::spec::Session;
 use crate::sys::{self, CapMasks};
 use crate::transition::planned_securebits;
 use nix::errno::Errno;
@@ -36,10 +42,8 @@ const SECBIT_NOROOT: u32 = 1 << 0;
 /// How the target is kept off the caller's terminal.
 #[derive(Debug)]
 pub enum Defence {
-    /// Nothing to do: the target is not less privileged, --keep-tty, a new
-    /// session was asked for anyway, there is no controlling terminal, or
-    /// the kernel refuses TIOCSTI to everyone.
-    None,
+    /// Nothing to do, and why.
+    None(Kept),
     /// TIOCNOTTY on this descriptor of the controlling terminal.
     Detach(Terminal),
     /// A session of its own for the target; the terminal to revoke once
@@ -57,19 +61,57 @@ pub enum Why {
     Unreachable,
 }
 
+/// Why the target needs no defence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// There is no controlling terminal.
+    NoTerminal,
+    /// --keep-tty.
+    Asked,
+    /// --daemon: the daemon leaves the session and never holds the terminal.
+    Daemon,
+    /// The target holds no less than the caller.
+    NotLowered,
+    /// The kernel refuses TIOCSTI (and TIOCLINUX) to everyone.
+    InjectionImpossible,
+    /// runas is PID 1 of its pid namespace and its terminal is the
+    /// namespace's /dev/console, the terminal a container engine gave the
+    /// container (`podman run -t`, `docker run -it`): the target becomes
+    /// PID 1 on it, and when it exits the container ends, so no process
+    /// remains to read what it typed. The terminal's name.
+    ContainerConsole(String),
+}
+
+impl Kept {
+    /// What the dry run says, when there is a terminal to keep.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Kept::NoTerminal | Kept::Daemon => None,
+            Kept::Asked => Some("the terminal is kept (--keep-tty): the target may push input into it".into()),
+            Kept::NotLowered => Some("the terminal is kept: the target holds no less than the caller".into()),
+            Kept::InjectionImpossible => Some(
+                "the terminal is kept: this kernel refuses TIOCSTI to unprivileged processes (dev.tty.legacy_tiocsti = 0), and it is no virtual console".into(),
+            ),
+            Kept::ContainerConsole(name) => Some(format!(
+                "the terminal is kept: runas is PID 1 on its container's console (/dev/console, {name}), and the command takes its place; when it exits the container ends, and no process is left to read what it typed"
+            )),
+        }
+    }
+}
+
 /// A descriptor of the controlling terminal: opened from /dev/tty, or one
-/// of descriptors 0-2.
+/// runas inherited (0-2, or any other when it leads the session).
 #[derive(Debug)]
 pub enum Terminal {
     Opened(File),
-    Standard(i32),
+    Inherited(i32),
 }
 
 impl Terminal {
     pub fn fd(&self) -> RawFd {
         match self {
             Terminal::Opened(file) => file.as_raw_fd(),
-            Terminal::Standard(fd) => *fd,
+            Terminal::Inherited(fd) => *fd,
         }
     }
 }
@@ -158,7 +200,7 @@ fn find_controlling_terminal() -> Found {
     }
     for fd in 0..=2 {
         if sys::tiocgpgrp(fd).is_ok() {
-            return Found::At(Terminal::Standard(fd));
+            return Found::At(Terminal::Inherited(fd));
         }
     }
     match std::fs::read_to_string("/proc/self/stat") {
@@ -186,7 +228,7 @@ fn injection_impossible(tty: Option<&Terminal>) -> bool {
         return false;
     }
     let console = match tty {
-        Some(tty) => sys::device_of(tty.fd()).map(is_console).unwrap_or(true),
+        Some(tty) => sys::tiocgdev(tty.fd()).map(is_console).unwrap_or(true),
         None => true,
     };
     !console || kernel_at_least(6, 7)
@@ -216,42 +258,82 @@ fn kernel_at_least(major: u32, minor: u32) -> bool {
 /// The cheap questions come first: most runs have no terminal at all.
 pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<Defence> {
     let p = &plan.process;
-    if p.keep_tty || p.daemon.is_some() || p.session == Session::NewSession {
-        return Ok(Defence::None);
+    if p.keep_tty {
+        return Ok(Defence::None(Kept::Asked));
+    }
+    if p.daemon.is_some() {
+        return Ok(Defence::None(Kept::Daemon));
     }
     let found = find_controlling_terminal();
     if matches!(found, Found::None) {
-        return Ok(Defence::None);
+        return Ok(Defence::None(Kept::NoTerminal));
     }
     let tty = match &found {
         Found::At(tty) => Some(tty),
         _ => None,
     };
-    if !lowers_privilege(plan, before, caps_before)? || injection_impossible(tty) {
-        return Ok(Defence::None);
+    if !lowers_privilege(plan, before, caps_before)? {
+        return Ok(Defence::None(Kept::NotLowered));
     }
-    let leader = getsid(None).map_err(|e| Error::syscall("getsid", e))? == getpid();
-    match found {
-        Found::At(tty) if leader => {
-            // runas's session owns the terminal, and ends with runas: a
-            // process the target left behind could then make the terminal
-            // its own and type into it. The waiting parent revokes it
-            // first, which needs CAP_SYS_ADMIN; as PID 1 of a pid
-            // namespace there is nothing to revoke for: every process of
-            // the namespace dies with it.
-            if getpid().as_raw() == 1 {
-                return Ok(Defence::NewSession(Why::SessionLeader, None));
-            }
-            if !capability::has(caps_before.effective, capability::CAP_SYS_ADMIN) {
-                return Err(Error::NotPermitted(
-                    "runas leads its session, which has a controlling terminal, and cannot revoke that terminal after the command (no CAP_SYS_ADMIN): start runas from a shell rather than as a session leader, or use --keep-tty if the terminal is the command's own".into(),
-                ));
-            }
-            Ok(Defence::NewSession(Why::SessionLeader, Some(tty)))
-        }
-        Found::At(tty) => Ok(Defence::Detach(tty)),
-        Found::None | Found::Unreachable => Ok(Defence::NewSession(Why::Unreachable, None)),
+    if injection_impossible(tty) {
+        return Ok(Defence::None(Kept::InjectionImpossible));
     }
+    let pid_one = getpid().as_raw() == 1;
+    if pid_one && let Some(name) = tty.and_then(container_console) {
+        return Ok(Defence::None(Kept::ContainerConsole(name)));
+    }
+    let sid = getsid(None).map_err(|e| Error::syscall("getsid", e))?;
+    if sid != getpid() {
+        return Ok(match found {
+            Found::At(tty) => Defence::Detach(tty),
+            Found::None | Found::Unreachable => Defence::NewSession(Why::Unreachable, None),
+        });
+    }
+    // runas leads the session that owns the terminal, and that session
+    // ends with runas: a process the target left behind could then make
+    // the terminal its own (TIOCSCTTY) and type into whatever reads it
+    // next. As PID 1 of a pid namespace every such process dies with it;
+    // anywhere else the waiting parent revokes the terminal first, which
+    // needs a descriptor of it and CAP_SYS_ADMIN.
+    if pid_one {
+        return Ok(Defence::NewSession(Why::SessionLeader, None));
+    }
+    let tty = match found {
+        Found::At(tty) => tty,
+        _ => session_terminal(sid.as_raw())?.ok_or_else(|| {
+            Error::NotPermitted(
+                "runas leads its session, which has a controlling terminal, and holds no descriptor of it to revoke it with after the command: give it the terminal on a descriptor, start it from a shell rather than as a session leader, or use --keep-tty if the terminal is the command's own".into(),
+            )
+        })?,
+    };
+    if !capability::has(caps_before.effective, capability::CAP_SYS_ADMIN) {
+        return Err(Error::NotPermitted(
+            "runas leads its session, which has a controlling terminal, and cannot revoke that terminal after the command (no CAP_SYS_ADMIN): start runas from a shell rather than as a session leader, or use --keep-tty if the terminal is the command's own (podman or docker exec -t: the exec session's terminal has no other reader)".into(),
+        ));
+    }
+    Ok(Defence::NewSession(Why::SessionLeader, Some(tty)))
+}
+
+/// The name of the terminal if it is the pid namespace's /dev/console and a
+/// pseudo-terminal: what an OCI runtime bind-mounts there for a container
+/// started with a terminal (runc, crun). The host's own /dev/console (5:1)
+/// is not a pseudo-terminal.
+fn container_console(tty: &Terminal) -> Option<String> {
+    let rdev = sys::tiocgdev(tty.fd()).ok()?;
+    let console = nix::sys::stat::stat("/dev/console").ok()?;
+    let major = nix::sys::stat::major(rdev);
+    (console.st_rdev == rdev && (136..=143).contains(&major))
+        .then(|| format!("pts/{}", (major - 136) * 256 + nix::sys::stat::minor(rdev)))
+}
+
+/// A descriptor of this session's controlling terminal among all those
+/// open: TIOCGSID answers only on one's own controlling terminal (or a
+/// pseudo-terminal's master, which then gives its slave's session).
+fn session_terminal(sid: i32) -> Result<Option<Terminal>> {
+    Ok(crate::process::open_descriptors()?
+        .into_iter()
+        .find(|&fd| sys::tiocgsid(fd) == Ok(sid))
+        .map(Terminal::Inherited))
 }
 
 /// Give up the controlling terminal in place, and prove it: TIOCGPGRP on

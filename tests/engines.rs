@@ -704,3 +704,246 @@ fn rootless_podman_drops_to_app_and_names_an_unmapped_id() {
     let out = rootless(root.path(), home.path(), uid, &strs(&argv));
     out.assert_refused("uid 70000 is not mapped in this user namespace");
 }
+
+/// A named container of `rootfs`, removed on drop.
+struct Running {
+    name: String,
+}
+
+impl Running {
+    /// `podman run -d --name NAME` with the options `podman` uses.
+    fn start(root: &Path, name: &str, engine_args: &[&str], command: &[&str]) -> Running {
+        let _ = Command::new(PODMAN).args(["rm", "-f", name]).output();
+        let out = Command::new(PODMAN)
+            .args([
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--runtime",
+                "runc",
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1000:1000",
+                "--network",
+                "none",
+                "--env",
+                "PATH=/usr/local/bin:/bin",
+            ])
+            .args(engine_args)
+            .arg("--rootfs")
+            .arg(root)
+            .args(command)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", Outcome::from(out).describe());
+        Running {
+            name: name.to_owned(),
+        }
+    }
+
+    fn podman(&self, args: &[&str]) -> Outcome {
+        Outcome::from(Command::new(PODMAN).args(args).output().unwrap())
+    }
+
+    /// `podman stop -t SECONDS`: how long it took, and the exit status.
+    fn stop(&self, seconds: u32) -> (std::time::Duration, i32) {
+        // Until the command is up: podman stop on a container whose PID 1
+        // has not installed its handler yet would say nothing of it.
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let started = std::time::Instant::now();
+        let stopped = self.podman(&["stop", "-t", &seconds.to_string(), &self.name]);
+        let elapsed = started.elapsed();
+        assert_eq!(stopped.code, 0, "{}", stopped.describe());
+        let status = self.podman(&["inspect", "-f", "{{.State.ExitCode}}", &self.name]);
+        (elapsed, status.stdout.trim().parse().unwrap_or(-1))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new(PODMAN).args(["rm", "-f", &self.name]).output();
+    }
+}
+
+/// Issue 26: `podman run -t IMAGE runas -u app -- CMD`, the way people debug
+/// an image, kept runas as PID 1 (a root waiter) and the command as PID 6
+/// without a terminal (busybox sh: "can't access tty; job control turned
+/// off"). On its container's console, as PID 1, nobody remains to read
+/// what the command types once it exits: runas execs in place, as gosu
+/// does, and the command keeps the terminal.
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+fn podman_run_t_makes_the_command_pid_1_with_its_terminal() {
+    let Some(bin) = engine("podman_run_t") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let shows = "echo pid=$$; set -o | grep monitor";
+    for command in [
+        &["runas", "-u", "app", "--", "/bin/sh", "-i", "-c", shows][..],
+        &["gosu", "app", "/bin/sh", "-i", "-c", shows],
+    ] {
+        let out = podman(root.path(), &["-t"], command);
+        assert_eq!(out.code, 0, "{command:?}\n{}", out.describe());
+        assert!(
+            out.stdout.contains("pid=1"),
+            "{command:?}\n{}",
+            out.describe()
+        );
+        assert!(
+            out.stdout.contains("monitor") && out.stdout.contains("on"),
+            "no job control: {command:?}\n{}",
+            out.describe()
+        );
+        assert!(
+            !out.stdout.contains("job control turned off"),
+            "{}",
+            out.describe()
+        );
+    }
+    // The dry run says why.
+    let out = podman(
+        root.path(),
+        &["-t"],
+        &["runas", "--dry-run", "-u", "app", "--", "/bin/sh"],
+    );
+    assert!(
+        out.stdout
+            .contains("runas is PID 1 on its container's console (/dev/console"),
+        "{}",
+        out.describe()
+    );
+    // Without -t there is no terminal: in place, as always.
+    let out = podman(
+        root.path(),
+        &[],
+        &["runas", "-u", "app", "--", "/bin/sh", "-c", "echo pid=$$"],
+    );
+    assert!(out.stdout.contains("pid=1"), "{}", out.describe());
+}
+
+/// `podman exec -t`: runas leads the exec session, on a terminal it cannot
+/// prove no one else reads (a root shell in the container could have made
+/// it, with script or tmux), so the full defence applies: a new session,
+/// and a revoke afterwards that needs CAP_SYS_ADMIN, which podman does not
+/// give. runas refuses and names --keep-tty, which is safe there: the exec
+/// session's terminal has no other reader.
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+fn podman_exec_t_refuses_without_a_revoke_and_keep_tty_runs() {
+    let Some(bin) = engine("podman_exec_t") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let ctr = Running::start(root.path(), "runas-exec-t", &["-t"], &["sleep", "60"]);
+    let out = ctr.podman(&[
+        "exec", "-t", &ctr.name, "runas", "-u", "app", "--", "/bin/sh", "-c", PROBE,
+    ]);
+    // Through a terminal, stderr is the terminal too: one stream.
+    assert_eq!(out.code, 125, "{}", out.describe());
+    assert!(!out.stdout.contains("target-ran"), "{}", out.describe());
+    assert!(
+        out.stdout.contains("no CAP_SYS_ADMIN") && out.stdout.contains("--keep-tty"),
+        "{}",
+        out.describe()
+    );
+    let out = ctr.podman(&[
+        "exec",
+        "-t",
+        &ctr.name,
+        "runas",
+        "--keep-tty",
+        "-u",
+        "app",
+        "--",
+        "/bin/sh",
+        "-c",
+        PROBE,
+    ]);
+    // Through a terminal, lines end in CRLF.
+    let out = Outcome {
+        stdout: out.stdout.replace('\r', ""),
+        ..out
+    };
+    out.assert_dropped_to(1000, 1000, "1000 1001");
+    // Without -t: no terminal, nothing to defend.
+    let out = ctr.podman(&[
+        "exec", &ctr.name, "runas", "-u", "app", "--", "/bin/sh", "-c", PROBE,
+    ]);
+    out.assert_dropped_to(1000, 1000, "1000 1001");
+}
+
+/// Issue 26, signals as PID 1: `podman stop` sends SIGTERM to PID 1. The
+/// command in runas's place, handling SIGTERM, stops at once with its own
+/// status; one that does not handle it ignores it, as every PID 1 does, and
+/// is killed when the stop's time is up (use `podman run --init` there).
+/// Where runas's waiting parent is PID 1 (--setsid), it passes SIGTERM on
+/// and exits with the command's status, at once.
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+fn podman_stop_reaches_the_command_as_pid_1() {
+    let Some(bin) = engine("podman_stop") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let trapping = "trap 'exit 42' TERM; while :; do sleep 0.1; done";
+    struct Case<'a> {
+        what: &'a str,
+        engine_args: &'a [&'a str],
+        command: &'a [&'a str],
+        status: i32,
+        stop_after: u64,
+    }
+    let cases = [
+        Case {
+            what: "handles SIGTERM",
+            engine_args: &["-t"],
+            command: &["runas", "-u", "app", "--", "/bin/sh", "-c", trapping],
+            status: 42,
+            stop_after: 5,
+        },
+        Case {
+            what: "handles SIGTERM, no terminal",
+            engine_args: &[],
+            command: &["runas", "-u", "app", "--", "/bin/sh", "-c", trapping],
+            status: 42,
+            stop_after: 5,
+        },
+        Case {
+            what: "ignores SIGTERM as PID 1",
+            engine_args: &["-t"],
+            command: &["runas", "-u", "app", "--", "sleep", "60"],
+            status: 137,
+            stop_after: 2,
+        },
+        Case {
+            what: "--setsid: the waiter passes it on",
+            engine_args: &[],
+            command: &["runas", "--setsid", "-u", "app", "--", "sleep", "60"],
+            status: 143,
+            stop_after: 5,
+        },
+    ];
+    for Case {
+        what,
+        engine_args,
+        command,
+        status,
+        stop_after,
+    } in cases
+    {
+        let ctr = Running::start(root.path(), "runas-stop", engine_args, command);
+        let (elapsed, code) = ctr.stop(stop_after as u32);
+        assert_eq!(code, status, "{what}");
+        if status == 137 {
+            assert!(elapsed.as_secs() >= stop_after, "{what}: {elapsed:?}");
+        } else {
+            assert!(
+                elapsed.as_secs() < stop_after,
+                "{what}: not at once: {elapsed:?}"
+            );
+        }
+    }
+}
