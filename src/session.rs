@@ -217,6 +217,14 @@ fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
             break status;
         }
     };
+    // As PID 1 of a pid namespace, the waiter's exit ends its session and
+    // frees the terminal before the kernel kills the namespace's other
+    // processes: a process the target left behind could take the terminal
+    // in between. So they are killed, and reaped, first.
+    if getpid().as_raw() == 1 {
+        let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
+        while !matches!(waitpid(None, None), Err(Errno::ECHILD)) {}
+    }
     if let Some(fd) = waiter.revoke
         && let Err(e) = sys::tiocvhangup(fd)
     {

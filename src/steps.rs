@@ -39,6 +39,9 @@ pub enum Step {
     /// its process group (the parent waits), then setsid.
     NewSession {
         fork: bool,
+        /// runas is PID 1: the waiting parent kills the namespace's other
+        /// processes before it exits.
+        pid_one: bool,
         /// Why, when it is the terminal defence rather than --setsid.
         why: Option<Why>,
         /// The terminal the waiting parent revokes after the command.
@@ -91,11 +94,21 @@ impl fmt::Display for Step {
             }
             Step::DetachTerminal(_) => f.write_str("ioctl(TIOCNOTTY) on the controlling terminal"),
             Step::KeepTerminal(why) => f.write_str(why),
-            Step::NewSession { fork, why, revoke } => {
+            Step::NewSession {
+                fork,
+                pid_one,
+                why,
+                revoke,
+            } => {
                 if *fork {
                     f.write_str(
                         "fork(): the parent keeps the caller's uid with CAP_KILL only, waits for the command and forwards signals",
                     )?;
+                    if *pid_one {
+                        f.write_str(
+                            ", then, as PID 1, kills every other process of the namespace (kill(-1, SIGKILL)) and reaps them",
+                        )?;
+                    }
                     if revoke.is_some() {
                         f.write_str(
                             ", then revokes the terminal (ioctl(TIOCVHANGUP), with CAP_SYS_ADMIN)",
@@ -201,6 +214,7 @@ pub fn build(plan: &Plan, facts: &Facts, command: &[OsString]) -> Result<Vec<Ste
         Some((why, revoke)) => {
             steps.push(Step::NewSession {
                 fork: facts.leads_process_group,
+                pid_one: facts.pid_one(),
                 why,
                 revoke,
             });

@@ -347,6 +347,17 @@ pub fn tiocgdev(fd: std::os::fd::RawFd) -> Result<u64, Errno> {
     Ok(libc::makedev(major, minor))
 }
 
+/// ioctl(fd, TIOCGPTN): the number of the pseudo-terminal whose master
+/// `fd` is; it answers only on a master.
+pub fn tiocgptn(fd: std::os::fd::RawFd) -> Result<u32, Errno> {
+    let mut number: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int to the pointer, which is
+    // valid; any integer is a memory-safe descriptor argument.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGPTN, &raw mut number) };
+    Errno::result(ret)?;
+    Ok(number)
+}
+
 /// ioctl(fd, TIOCGSID): the session whose controlling terminal `fd` is; it
 /// answers only on one's own controlling terminal (and a pty master).
 pub fn tiocgsid(fd: std::os::fd::RawFd) -> Result<i32, Errno> {

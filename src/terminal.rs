@@ -191,15 +191,17 @@ fn open_dev_tty() -> std::io::Result<File> {
 /// tty field of /proc/self/stat. Unsure counts as "there is one".
 fn find_controlling_terminal() -> Found {
     match open_dev_tty() {
-        Ok(tty) => return Found::At(Terminal::Opened(tty)),
+        // Proven, not assumed: a /dev/tty that is some other node (a
+        // /dev/null put in its place) answers no TIOCGPGRP.
+        Ok(tty) if is_own_terminal(tty.as_raw_fd()) => return Found::At(Terminal::Opened(tty)),
         // The kernel's answer: no controlling terminal.
         Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => return Found::None,
-        // No /dev/tty node (ENOENT), or it could not be opened: ask the
-        // standard descriptors.
-        Err(_) => {}
+        // No /dev/tty node (ENOENT), one that could not be opened, or not
+        // the kernel's: ask the standard descriptors.
+        _ => {}
     }
     for fd in 0..=2 {
-        if sys::tiocgpgrp(fd).is_ok() {
+        if is_own_terminal(fd) {
             return Found::At(Terminal::Inherited(fd));
         }
     }
@@ -215,6 +217,14 @@ fn find_controlling_terminal() -> Found {
         }
         Err(_) => Found::Unreachable,
     }
+}
+
+/// Whether `fd` is this process's controlling terminal: TIOCGPGRP answers
+/// only there, but a pseudo-terminal's master answers it for its slave,
+/// and revoking a master leaves the slave open: a master is not taken
+/// (TIOCGPTN answers only on one).
+fn is_own_terminal(fd: RawFd) -> bool {
+    sys::tiocgpgrp(fd).is_ok() && sys::tiocgptn(fd).is_err()
 }
 
 /// Whether the kernel refuses every way of pushing input to everyone
@@ -279,10 +289,13 @@ pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Resul
         return Ok(Defence::None(Kept::InjectionImpossible));
     }
     let pid_one = getpid().as_raw() == 1;
-    if pid_one && let Some(name) = tty.and_then(container_console) {
+    let sid = getsid(None).map_err(|e| Error::syscall("getsid", e))?;
+    if pid_one
+        && sid == getpid()
+        && let Some(name) = tty.and_then(container_console)
+    {
         return Ok(Defence::None(Kept::ContainerConsole(name)));
     }
-    let sid = getsid(None).map_err(|e| Error::syscall("getsid", e))?;
     if sid != getpid() {
         return Ok(match found {
             Found::At(tty) => Defence::Detach(tty),
@@ -292,9 +305,10 @@ pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Resul
     // runas leads the session that owns the terminal, and that session
     // ends with runas: a process the target left behind could then make
     // the terminal its own (TIOCSCTTY) and type into whatever reads it
-    // next. As PID 1 of a pid namespace every such process dies with it;
-    // anywhere else the waiting parent revokes the terminal first, which
-    // needs a descriptor of it and CAP_SYS_ADMIN.
+    // next. As PID 1 of a pid namespace the waiting parent kills every
+    // process of the namespace before it exits (session.rs); anywhere
+    // else it revokes the terminal first, which needs a descriptor of it
+    // and CAP_SYS_ADMIN.
     if pid_one {
         return Ok(Defence::NewSession(Why::SessionLeader, None));
     }
@@ -314,25 +328,44 @@ pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Resul
     Ok(Defence::NewSession(Why::SessionLeader, Some(tty)))
 }
 
-/// The name of the terminal if it is the pid namespace's /dev/console and a
-/// pseudo-terminal: what an OCI runtime bind-mounts there for a container
-/// started with a terminal (runc, crun). The host's own /dev/console (5:1)
-/// is not a pseudo-terminal.
+/// The terminal's name if it is the console an OCI runtime made for the
+/// container (runc and crun for `podman run -t`, `docker run -it`): the
+/// caller has checked that runas is PID 1 and leads its session; here
+/// /dev/console, opened without becoming anything's terminal, must be this
+/// session's controlling terminal (TIOCGSID), a pseudo-terminal's slave (a
+/// master is refused), the very device `tty` is, and on the devpts instance
+/// mounted at /dev/pts: the runtime allocates the console from the
+/// container's own devpts, while a terminal brought in from outside (bwrap
+/// --dev binds the caller's over /dev/console, next to a devpts of its
+/// own) is on the outer one. What is not told apart: root binding its own
+/// terminal over /dev/console of a pid namespace that still has the outer
+/// devpts at /dev/pts, and making runas PID 1 leading that terminal's
+/// session: a container built on root's terminal on purpose.
 fn container_console(tty: &Terminal) -> Option<String> {
-    let rdev = sys::tiocgdev(tty.fd()).ok()?;
-    let console = nix::sys::stat::stat("/dev/console").ok()?;
+    let console = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open("/dev/console")
+        .ok()?;
+    let fd = console.as_raw_fd();
+    let rdev = sys::tiocgdev(fd).ok()?;
     let major = nix::sys::stat::major(rdev);
-    (console.st_rdev == rdev && (136..=143).contains(&major))
+    let ours = sys::tiocgsid(fd) == Ok(1) && sys::tiocgptn(fd).is_err();
+    let same = sys::tiocgdev(tty.fd()) == Ok(rdev) && (136..=143).contains(&major);
+    let devpts = nix::sys::stat::fstat(&console).ok()?.st_dev
+        == nix::sys::stat::stat("/dev/pts").ok()?.st_dev;
+    (ours && same && devpts)
         .then(|| format!("pts/{}", (major - 136) * 256 + nix::sys::stat::minor(rdev)))
 }
 
 /// A descriptor of this session's controlling terminal among all those
-/// open: TIOCGSID answers only on one's own controlling terminal (or a
-/// pseudo-terminal's master, which then gives its slave's session).
+/// open: TIOCGSID answers only on one's own controlling terminal, or on a
+/// pseudo-terminal's master, for its slave's session: a master is passed
+/// over (revoking it leaves the slave open).
 fn session_terminal(sid: i32) -> Result<Option<Terminal>> {
     Ok(crate::process::open_descriptors()?
         .into_iter()
-        .find(|&fd| sys::tiocgsid(fd) == Ok(sid))
+        .find(|&fd| sys::tiocgsid(fd) == Ok(sid) && sys::tiocgptn(fd).is_err())
         .map(Terminal::Inherited))
 }
 
