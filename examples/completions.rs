@@ -20,9 +20,9 @@ fn main() -> ExitCode {
     };
     let dir = Path::new(&dir);
     let result = std::fs::create_dir_all(dir).and_then(|()| {
-        std::fs::write(dir.join("runas.bash"), runas::completion::bash())?;
-        std::fs::write(dir.join("_runas"), runas::completion::zsh())?;
-        std::fs::write(dir.join("runas.fish"), runas::completion::fish())
+        std::fs::write(dir.join("runas.bash"), runas::door::bash())?;
+        std::fs::write(dir.join("_runas"), runas::door::zsh())?;
+        std::fs::write(dir.join("runas.fish"), runas::door::fish())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

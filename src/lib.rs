@@ -8,38 +8,67 @@
 //! This file only wires them.
 #![deny(unsafe_code)]
 
-pub mod capability;
-pub mod cli;
-pub mod compat;
-pub mod completion;
-pub mod env_sources;
-pub mod envfile;
-pub mod error;
-pub mod exec;
-pub mod facts;
-pub mod files;
-pub mod newgrp;
-pub mod plan;
-pub mod predict;
-pub mod process;
-pub mod quote;
-pub mod resources;
-pub mod run;
-pub mod session;
-pub mod show;
-pub mod spec;
-pub mod steps;
-pub mod sys;
-pub mod terminal;
+mod base;
+mod cli;
+mod core;
+mod options;
+mod paths;
+mod report;
+mod request;
+mod sys;
 #[cfg(test)]
 mod testing;
-pub mod transition;
-pub mod trusted_path;
-pub mod userdb;
-pub mod verify;
 
-use error::{Error, Result};
-use spec::{Invocation, Rules};
+/// The one door to the inside, for src/main.rs, the integration tests and
+/// examples/completions.rs: what they need, nothing more.
+#[doc(hidden)]
+pub mod door {
+    pub use crate::cli::completion::{bash, fish, zsh};
+    pub use crate::core::accounts::files;
+    pub use crate::request::caps::{ROOT_EQUIVALENT, name as capability_name};
+    pub use crate::request::spec::{
+        IdSpec, Kind, MAX_ID, parse_group_list, parse_id, parse_user_spec,
+    };
+    pub use crate::sys::{BumpAllocator, WholeProgram, args_from_c_main};
+
+    /// For tests/fuzz.rs: the numeric ids a runas command line (argv[0]
+    /// first) names for the switch, user, group and group list, where it is
+    /// accepted with a command to run; `None` where it is refused.
+    pub fn ids_of_command_line(
+        args: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Option<Vec<u32>> {
+        use crate::request::spec::{GroupPolicy, Invocation};
+        let Ok(Invocation::Run {
+            request, command, ..
+        }) = crate::request::spec::interpret(crate::cli::parse(args).ok()?)
+        else {
+            return None;
+        };
+        if command.is_empty() {
+            return None;
+        }
+        let mut ids: Vec<&IdSpec> = request.user.iter().chain(request.group.iter()).collect();
+        if let GroupPolicy::List(items) = &request.policy {
+            ids.extend(items);
+        }
+        Some(
+            ids.into_iter()
+                .filter_map(|id| match id {
+                    IdSpec::Id(n) => Some(*n),
+                    IdSpec::Name(_) => None,
+                })
+                .collect(),
+        )
+    }
+}
+
+use crate::base::error::{Error, Result};
+use crate::cli::compat;
+use crate::core::accounts::db;
+use crate::core::{exec, facts, plan, run, steps};
+use crate::options::newgrp;
+use crate::report::show;
+use crate::request::spec::{self, Invocation, Rules};
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -102,7 +131,7 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
         rules => compat::parse_args(rules, &args)?,
     };
     bench_stage("parse", promise);
-    let db = userdb::SystemDb;
+    let db = db::SystemDb;
     match invocation {
         Invocation::Print(text) => print(&text),
         Invocation::Dump { json } => print(&show::dump(json, &db)?),

@@ -19,7 +19,7 @@ use std::ffi::{c_char, c_int};
 /// keeps glibc's allocator.
 #[cfg(target_env = "musl")]
 #[global_allocator]
-static ALLOCATOR: runas::sys::BumpAllocator = runas::sys::BumpAllocator;
+static ALLOCATOR: runas::door::BumpAllocator = runas::door::BumpAllocator;
 
 // SAFETY (no_mangle): this is the one `main` symbol of the program; the C
 // runtime calls it with the process's argc and argv.
@@ -27,8 +27,8 @@ static ALLOCATOR: runas::sys::BumpAllocator = runas::sys::BumpAllocator;
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: argc and argv are exactly what the C runtime passed to main.
-    let args = unsafe { runas::sys::args_from_c_main(argc, argv) };
+    let args = unsafe { runas::door::args_from_c_main(argc, argv) };
     // SAFETY: runas starts no thread and never changes its environment.
-    let promise = unsafe { runas::sys::WholeProgram::promise() };
+    let promise = unsafe { runas::door::WholeProgram::promise() };
     c_int::from(runas::main(args, promise))
 }

@@ -1,11 +1,11 @@
 //! What the unit tests share: an in-memory account database, the fixture
 //! accounts most tests resolve against, and callers in a known state.
 
-use crate::facts::{Facts, Listen};
-use crate::plan::{Credentials, ResIds};
+use crate::core::accounts::db::{LookupError, UserDb, UserRecord};
+use crate::core::facts::{Facts, Listen};
+use crate::core::plan::{Credentials, ResIds};
+use crate::paths::trusted::Problem;
 use crate::sys::CapMasks;
-use crate::trusted_path::Problem;
-use crate::userdb::{LookupError, UserDb, UserRecord};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};

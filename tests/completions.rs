@@ -33,7 +33,7 @@ while IFS= read -r line; do t "$line"; done
 fn complete(line: &str, with_bash_completion: bool) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("runas.bash");
-    std::fs::write(&script, runas::completion::bash()).unwrap();
+    std::fs::write(&script, runas::door::bash()).unwrap();
     let mut setup = String::new();
     if with_bash_completion {
         setup.push_str(&format!(". {BASH_COMPLETION}\n"));
@@ -168,7 +168,7 @@ fn fish_replies(test: &str, line: &str) -> Option<Vec<String>> {
     }
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("runas.fish");
-    std::fs::write(&script, runas::completion::fish()).unwrap();
+    std::fs::write(&script, runas::door::fish()).unwrap();
     let out = Command::new("fish")
         .args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
         .arg(&script)
@@ -266,7 +266,7 @@ fn zsh_replies(test: &str, line: &str) -> Option<Vec<String>> {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("_runas"), runas::completion::zsh()).unwrap();
+    std::fs::write(dir.path().join("_runas"), runas::door::zsh()).unwrap();
     let capture = dir.path().join("capture.zsh");
     std::fs::write(&capture, ZSH_CAPTURE).unwrap();
     let out = Command::new("timeout")

@@ -16,7 +16,7 @@
 mod common;
 
 use common::*;
-use runas::files;
+use runas::door::files;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;

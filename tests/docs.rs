@@ -95,8 +95,8 @@ fn the_man_page_lists_every_capability_that_amounts_to_root_with_a_reason() {
     let words: BTreeSet<&str> = list
         .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
         .collect();
-    for (cap, _) in runas::capability::ROOT_EQUIVALENT {
-        let name = runas::capability::name(cap);
+    for (cap, _) in runas::door::ROOT_EQUIVALENT {
+        let name = runas::door::capability_name(cap);
         let name = name.trim_start_matches("cap_");
         assert!(
             words.contains(name),

@@ -1,0 +1,750 @@
+//! Account lookups behind a trait, so plan resolution can be tested against
+//! an in-memory database and run for real against the C library's NSS or
+//! the account files read directly (files.rs).
+//!
+//! Every lookup distinguishes "no such entry" (`Ok(None)`) from "the
+//! database could not answer" (`Err`), so that an unreachable directory
+//! service is an error and never mistaken for an absent account.
+//!
+//! Where the answers come from:
+//!
+//! | build | passwd, group names | group memberships |
+//! |---|---|---|
+//! | glibc | NSS (getpwnam and friends) | `initgroups:`/`group:` in nsswitch.conf is `files` alone: files.rs; `files` (or `compat`) among others: getgrouplist, checked against files.rs; no files: getgrouplist |
+//! | static, no nscd socket | files.rs | files.rs |
+//! | static, nscd socket | files.rs, then musl (which asks nscd) for what the files lack | getgrouplist, checked against files.rs |
+//!
+//! getgrouplist(3) cannot report a failing source: a group file it could
+//! not open gives the primary group alone. Where the files are a source,
+//! their memberships are read strictly and must all be in its answer, so a
+//! lost membership is an error. For other services (sss, ldap) a failure
+//! cannot be told from "no memberships"; docs/security.md says so.
+
+use crate::core::accounts::files::{self, Malformed};
+use crate::sys;
+use nix::errno::Errno;
+use nix::unistd::{Gid, Group, Uid, User};
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Why the database could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    // Not thiserror's #[from]: that makes the Errno the error's source, and
+    // the vtable of a source holds nix's Display and Debug, whose tables a
+    // static PIE relocates at every start (see sys::errno_text).
+    #[error("{}", crate::sys::errno_text(*.0))]
+    System(Errno),
+    #[error("line {} of {} is malformed: {}; correct or remove it", .0.line, .0.file, .0.why)]
+    Malformed(Malformed),
+    /// The C library's answer lacks what the files say.
+    #[error(
+        "the C library's group list {got:?} lacks {missing:?}, which {file} gives; a group source failed, so runas will not guess"
+    )]
+    LostGroups {
+        got: Vec<u32>,
+        missing: Vec<u32>,
+        file: &'static str,
+    },
+    /// A source of memberships this build cannot ask.
+    #[error("{0}")]
+    Unsupported(String),
+    /// musl's reader answered where the strict reader found nothing, and
+    /// a line of the file might be what it read.
+    #[error(
+        "{file} has a line that the C library may read as {what} while glibc would not; correct the file"
+    )]
+    Disagreement { file: &'static str, what: String },
+}
+
+impl From<Errno> for LookupError {
+    fn from(errno: Errno) -> Self {
+        LookupError::System(errno)
+    }
+}
+
+/// The fields of a passwd entry runas uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: OsString,
+    pub shell: OsString,
+}
+
+pub trait UserDb {
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError>;
+    fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError>;
+    fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError>;
+    /// The name of the group with this gid, for display.
+    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError>;
+    /// The names of many groups, for display: `None` where there is none or
+    /// the lookup failed. What `group_name` gives for each, at the cost of
+    /// one pass where the source allows it.
+    fn group_names(&self, gids: &[u32]) -> Vec<Option<String>> {
+        gids.iter()
+            .map(|&gid| self.group_name(gid).ok().flatten())
+            .collect()
+    }
+    /// The gids `user` is a member of in the group database, plus `primary`
+    /// (what getgrouplist(3) returns, every gid kept, none truncated).
+    fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError>;
+    /// The group owning a path (--add-group-of), looked up through
+    /// directories only root controls (trusted_path.rs).
+    fn group_of_path(&self, path: &Path) -> Result<u32, crate::paths::trusted::Problem>;
+    /// What an --env-file holds: read `as_root` under trusted_path.rs's
+    /// rules, otherwise with the caller's own rights.
+    fn env_file(
+        &self,
+        path: &Path,
+        as_root: bool,
+    ) -> Result<Vec<u8>, crate::paths::trusted::Problem>;
+    /// An --envdir's files and what each holds, by name.
+    #[allow(clippy::type_complexity)]
+    fn env_dir(
+        &self,
+        path: &Path,
+        as_root: bool,
+    ) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, crate::paths::trusted::Problem>;
+}
+
+/// The system's databases (see the table above).
+pub struct SystemDb;
+
+/// Where memberships come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Memberships {
+    /// The files alone, read by files.rs.
+    Files,
+    /// The static build, where nsswitch.conf also names `systemd`: the
+    /// files, and systemd's userdb drop-ins must give the user nothing.
+    FilesNotUserdb,
+    /// getgrouplist, and every membership the files give must be in it.
+    LibcCheckedAgainstFiles,
+    /// getgrouplist alone: no files among the sources.
+    Libc,
+}
+
+/// Where names come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// getpwnam(3) and friends: NSS (the glibc build).
+    #[cfg_attr(target_env = "musl", allow(dead_code))]
+    Libc,
+    /// files.rs alone (the static build without nscd).
+    Files,
+    /// files.rs, then the C library for what the files lack (the static
+    /// build with an nscd socket).
+    #[cfg_attr(not(target_env = "musl"), allow(dead_code))]
+    FilesThenLibc,
+}
+
+/// Where musl's lookups find nscd (or a compatible daemon, such as nsncd
+/// in front of sssd).
+#[cfg(target_env = "musl")]
+const NSCD_SOCKET: &std::ffi::CStr = c"/var/run/nscd/socket";
+
+fn names() -> Names {
+    static NAMES: OnceLock<Names> = OnceLock::new();
+    *NAMES.get_or_init(|| {
+        #[cfg(target_env = "musl")]
+        // Whether it exists, as Path::exists says (any stat success), but
+        // without std's copy of the path into a stack buffer.
+        if nix::sys::stat::stat(NSCD_SOCKET).is_ok() {
+            Names::FilesThenLibc
+        } else {
+            Names::Files
+        }
+        #[cfg(not(target_env = "musl"))]
+        Names::Libc
+    })
+}
+
+/// nsswitch.conf has a line glibc's parser refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unparsable;
+
+/// One service of an nsswitch.conf line, as glibc reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    /// It has a `[STATUS=ACTION]` block: glibc may stop after it, or go
+    /// on, where the plain list would not.
+    pub actions: bool,
+}
+
+/// The databases of nsswitch.conf, as glibc 2.36 reads the file
+/// (nss/nss_database.c, nss/nss_action_parse.c): every line, with leading
+/// white space skipped, names a database up to white space or `:` (so
+/// `initgroups files`, without a colon, counts), then the white space and
+/// colons after it are skipped and the rest is its services; **the last
+/// line for a database wins**; there are no comments (`group: files #
+/// sss` names the services `files`, `#` and `sss`); a service name ends
+/// at white space or `[`, and a `[` where a name should start ends the
+/// list. `Err(Unparsable)` where glibc's parser fails (an unknown status or action
+/// in brackets): glibc then reads the whole file as unusable, and runas
+/// takes no shortcut from it.
+pub fn nsswitch_databases(text: &str) -> Result<Vec<(String, Vec<Service>)>, Unparsable> {
+    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
+    let mut databases: Vec<(String, Vec<Service>)> = Vec::new();
+    // getline keeps the newline: a line that is only a name and its
+    // newline names the database with no services, while a last line
+    // without one is a syntax error, skipped.
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match rest.find('\n') {
+            Some(at) => (&rest[..=at], &rest[at + 1..]),
+            None => (rest, ""),
+        };
+        rest = next;
+        let line = line.trim_start_matches(is_space);
+        let name_end = line
+            .find(|c: char| is_space(c) || c == ':')
+            .unwrap_or(line.len());
+        if name_end == 0 || name_end == line.len() {
+            continue;
+        }
+        let name = &line[..name_end];
+        let services =
+            parse_services(line[name_end..].trim_start_matches(|c| is_space(c) || c == ':'))?;
+        databases.retain(|(known, _)| known != name);
+        databases.push((name.to_owned(), services));
+    }
+    Ok(databases)
+}
+
+/// A database's service list (nss_action_parse).
+fn parse_services(mut line: &str) -> Result<Vec<Service>, Unparsable> {
+    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
+    let mut services = Vec::new();
+    loop {
+        line = line.trim_start_matches(is_space);
+        let end = line
+            .find(|c: char| is_space(c) || c == '[')
+            .unwrap_or(line.len());
+        if end == 0 {
+            return Ok(services);
+        }
+        let name = line[..end].to_owned();
+        line = line[end..].trim_start_matches(is_space);
+        let actions = line.starts_with('[');
+        if actions {
+            line = line[1..].trim_start_matches(is_space);
+            loop {
+                line = line.strip_prefix('!').unwrap_or(line);
+                let word_end = |s: &str| {
+                    s.find(|c: char| is_space(c) || c == '=' || c == ']')
+                        .unwrap_or(s.len())
+                };
+                let status = &line[..word_end(line)];
+                if !["SUCCESS", "UNAVAIL", "NOTFOUND", "TRYAGAIN"]
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(status))
+                {
+                    return Err(Unparsable);
+                }
+                line = line[status.len()..].trim_start_matches(is_space);
+                line = line
+                    .strip_prefix('=')
+                    .ok_or(Unparsable)?
+                    .trim_start_matches(is_space);
+                let action = &line[..word_end(line)];
+                if !["RETURN", "CONTINUE", "MERGE"]
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(action))
+                {
+                    return Err(Unparsable);
+                }
+                line = line[action.len()..].trim_start_matches(is_space);
+                if let Some(after) = line.strip_prefix(']') {
+                    line = after;
+                    break;
+                }
+            }
+        }
+        services.push(Service { name, actions });
+    }
+}
+
+/// The services of the database glibc's getgrouplist consults: the
+/// `initgroups` database if nsswitch.conf names it (even with no service:
+/// glibc then asks none), else `group`; `None` when it names neither (glibc
+/// then reads the files) or cannot be parsed (see nsswitch_databases).
+pub fn membership_services(nsswitch: &str) -> Option<Vec<Service>> {
+    let databases = nsswitch_databases(nsswitch).ok()?;
+    let of = |db: &str| {
+        databases
+            .iter()
+            .find(|(name, _)| name == db)
+            .map(|(_, services)| services.clone())
+    };
+    of("initgroups").or_else(|| of("group"))
+}
+
+fn memberships() -> Result<Memberships, LookupError> {
+    static SOURCE: OnceLock<Result<Memberships, LookupError>> = OnceLock::new();
+    SOURCE
+        .get_or_init(|| {
+            // Bytes, as glibc reads it (a Latin-1 comment is no reason to
+            // read the files alone); the errors glibc takes for "no file"
+            // are so here too, any other is a failure.
+            let services = match std::fs::read("/etc/nsswitch.conf") {
+                Ok(bytes) => membership_services(&String::from_utf8_lossy(&bytes)),
+                Err(e)
+                    if e.raw_os_error().is_some_and(|errno| {
+                        [
+                            nix::libc::EACCES,
+                            nix::libc::EISDIR,
+                            nix::libc::ELOOP,
+                            nix::libc::ENOENT,
+                            nix::libc::ENOTDIR,
+                            nix::libc::EPERM,
+                        ]
+                        .contains(&errno)
+                    }) =>
+                {
+                    None
+                }
+                Err(e) => {
+                    return Err(LookupError::System(Errno::from_raw(
+                        e.raw_os_error().unwrap_or(nix::libc::EIO),
+                    )));
+                }
+            };
+            if names() == Names::Files {
+                return static_memberships(services.as_deref());
+            }
+            Ok(glibc_memberships(services.as_deref()))
+        })
+        .clone()
+}
+
+/// Where the C library's getgrouplist gets its answer, for the glibc build
+/// and the static build with nscd.
+fn glibc_memberships(services: Option<&[Service]>) -> Memberships {
+    match services {
+        // Exactly `files`, with no action that could stop or skip it:
+        // glibc reads /etc/group alone, as the strict reader does.
+        Some(
+            [
+                Service {
+                    name,
+                    actions: false,
+                },
+            ],
+        ) if name == "files" => Memberships::Files,
+        Some(services)
+            if !services
+                .iter()
+                .any(|s| s.name == "files" || s.name == "compat") =>
+        {
+            Memberships::Libc
+        }
+        // Files among others, or nsswitch.conf unreadable or without the
+        // line (glibc then uses its built-in default, which reads the
+        // files).
+        _ => Memberships::LibcCheckedAgainstFiles,
+    }
+}
+
+/// The static build without nscd can read the files alone: it follows
+/// nsswitch.conf where glibc would read the files alone (no file, no line:
+/// glibc's default reads them), and refuses where glibc would ask a
+/// service it cannot, rather than give fewer groups than `id` shows.
+/// `systemd` (Debian's `files systemd`) adds memberships to a user of the
+/// files only through userdb drop-ins, which are looked for.
+fn static_memberships(services: Option<&[Service]>) -> Result<Memberships, LookupError> {
+    let Some(services) = services else {
+        return Ok(Memberships::Files);
+    };
+    if services.is_empty() {
+        return Err(LookupError::Unsupported(
+            "nsswitch.conf names no service for group memberships (so glibc gives the primary group alone)".into(),
+        ));
+    }
+    let mut systemd = false;
+    for service in services {
+        match service.name.as_str() {
+            "files" | "compat" => {}
+            "systemd" => systemd = true,
+            other => {
+                return Err(LookupError::Unsupported(format!(
+                    "nsswitch.conf asks {} for group memberships, which this static build cannot ask (it reads /etc/group alone): use the glibc build, or run nscd",
+                    crate::base::quote::quote(other)
+                )));
+            }
+        }
+    }
+    Ok(if systemd {
+        Memberships::FilesNotUserdb
+    } else {
+        Memberships::Files
+    })
+}
+
+/// Where systemd's NSS module finds userdb drop-ins (userdb-dropin.c).
+const USERDB_DIRS: [&str; 5] = [
+    "/etc/userdb",
+    "/run/userdb",
+    "/run/host/userdb",
+    "/usr/local/lib/userdb",
+    "/usr/lib/userdb",
+];
+
+/// A drop-in that makes `user` a member of a group (`USER:GROUP.membership`),
+/// which glibc, through systemd's module, would count.
+fn userdb_membership(user: &str) -> Option<String> {
+    let prefix = format!("{user}:");
+    USERDB_DIRS.iter().find_map(|dir| {
+        std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            (name.starts_with(&prefix) && name.ends_with(".membership"))
+                .then(|| format!("{dir}/{name}"))
+        })
+    })
+}
+
+/// A file's text, read at most once per run whatever the number of lookups.
+fn file_text(
+    cell: &'static OnceLock<Result<files::Text, Errno>>,
+    path: &std::ffi::CStr,
+) -> Result<&'static [u8], LookupError> {
+    match cell.get_or_init(|| files::read(path)) {
+        Ok(text) => Ok(text),
+        Err(errno) => Err(LookupError::System(*errno)),
+    }
+}
+
+fn passwd_text() -> Result<&'static [u8], LookupError> {
+    static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
+    file_text(&TEXT, files::PASSWD_PATH)
+}
+
+fn group_text() -> Result<&'static [u8], LookupError> {
+    static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
+    file_text(&TEXT, files::GROUP_PATH)
+}
+
+/// A passwd entry from the file, with the same UTF-8 rule as `record`:
+/// group membership is compared by name.
+fn file_record(entry: &files::PasswdEntry<'_>) -> Result<UserRecord, LookupError> {
+    let name = String::from_utf8(entry.name.to_vec()).map_err(|_| Errno::EILSEQ)?;
+    Ok(UserRecord {
+        name,
+        uid: entry.uid,
+        gid: entry.gid,
+        home: OsString::from_vec(entry.home.to_vec()),
+        shell: OsString::from_vec(entry.shell.to_vec()),
+    })
+}
+
+fn record(user: User) -> Result<UserRecord, Errno> {
+    // nix converts names lossily; a name that was not valid UTF-8 would come
+    // back altered and then match a different group membership. Refuse.
+    if user.name.contains(char::REPLACEMENT_CHARACTER) {
+        return Err(Errno::EILSEQ);
+    }
+    Ok(UserRecord {
+        name: user.name,
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        home: user.dir.into_os_string(),
+        shell: user.shell.into_os_string(),
+    })
+}
+
+/// The lookup as `names()` says: the C library; the files alone, read
+/// strictly; or the files, then, for what they lack, the C library (musl,
+/// which asks nscd, but first reads the files with its own, laxer reader):
+/// its answer is taken only if no line of the file might be what it read.
+fn look_up<T>(
+    strict: impl FnOnce() -> Result<Option<T>, LookupError>,
+    libc: impl FnOnce() -> Result<Option<T>, LookupError>,
+    mentioned: impl FnOnce() -> Result<bool, LookupError>,
+    file: &'static str,
+    what: impl FnOnce() -> String,
+) -> Result<Option<T>, LookupError> {
+    match names() {
+        Names::Libc => libc(),
+        Names::Files => strict(),
+        Names::FilesThenLibc => {
+            if let Some(found) = strict()? {
+                return Ok(Some(found));
+            }
+            let answer = libc()?;
+            if answer.is_some() && mentioned()? {
+                return Err(LookupError::Disagreement { file, what: what() });
+            }
+            Ok(answer)
+        }
+    }
+}
+
+impl UserDb for SystemDb {
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError> {
+        look_up(
+            || {
+                files::user_by_name(passwd_text()?, name)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| file_record(&entry))
+                    .transpose()
+            },
+            || Ok(User::from_name(name)?.map(record).transpose()?),
+            || Ok(files::passwd_mentions(passwd_text()?, Some(name), None)),
+            files::PASSWD,
+            || format!("user {}", crate::base::quote::quote(name)),
+        )
+    }
+
+    fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError> {
+        look_up(
+            || {
+                files::user_by_uid(passwd_text()?, uid)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| file_record(&entry))
+                    .transpose()
+            },
+            || {
+                Ok(User::from_uid(Uid::from_raw(uid))?
+                    .map(record)
+                    .transpose()?)
+            },
+            || Ok(files::passwd_mentions(passwd_text()?, None, Some(uid))),
+            files::PASSWD,
+            || format!("uid {uid}"),
+        )
+    }
+
+    fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError> {
+        look_up(
+            || {
+                Ok(files::group_by_name(group_text()?, name)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| entry.gid))
+            },
+            || Ok(Group::from_name(name)?.map(|g| g.gid.as_raw())),
+            || Ok(files::group_mentions(group_text()?, name)),
+            files::GROUP,
+            || format!("group {}", crate::base::quote::quote(name)),
+        )
+    }
+
+    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError> {
+        look_up(
+            || {
+                Ok(files::group_by_gid(group_text()?, gid)
+                    .map_err(LookupError::Malformed)?
+                    .map(|entry| String::from_utf8_lossy(entry.name).into_owned()))
+            },
+            || Ok(Group::from_gid(Gid::from_raw(gid))?.map(|g| g.name)),
+            // Only for display: a name is never used to decide anything.
+            || Ok(false),
+            files::GROUP,
+            || format!("gid {gid}"),
+        )
+    }
+
+    fn group_names(&self, gids: &[u32]) -> Vec<Option<String>> {
+        // Few: one lookup each. Many (a user in thousands of groups): one
+        // lookup each reads the whole database once per gid, seconds for a
+        // dry run whose real run takes milliseconds.
+        const FEW: usize = 64;
+        let one_each = |gids: &[u32]| -> Vec<Option<String>> {
+            gids.iter()
+                .map(|&gid| self.group_name(gid).ok().flatten())
+                .collect()
+        };
+        if gids.len() <= FEW {
+            return one_each(gids);
+        }
+        match names() {
+            Names::Files | Names::FilesThenLibc => match group_text() {
+                Ok(text) => {
+                    let mut found: Vec<Option<String>> = files::group_names(text, gids)
+                        .into_iter()
+                        .map(|name| name.map(|n| String::from_utf8_lossy(n).into_owned()))
+                        .collect();
+                    // What the files lack, nscd may know: asked only if few.
+                    if names() == Names::FilesThenLibc {
+                        let missing: Vec<usize> =
+                            (0..gids.len()).filter(|&i| found[i].is_none()).collect();
+                        if missing.len() <= FEW {
+                            for i in missing {
+                                found[i] = self.group_name(gids[i]).ok().flatten();
+                            }
+                        }
+                    }
+                    found
+                }
+                Err(_) => vec![None; gids.len()],
+            },
+            Names::Libc => sys::group_names(gids),
+        }
+    }
+
+    fn group_of_path(&self, path: &Path) -> Result<u32, crate::paths::trusted::Problem> {
+        crate::paths::trusted::group_of(path)
+    }
+
+    fn env_file(
+        &self,
+        path: &Path,
+        as_root: bool,
+    ) -> Result<Vec<u8>, crate::paths::trusted::Problem> {
+        crate::paths::trusted::read_source(path, as_root)
+    }
+
+    fn env_dir(
+        &self,
+        path: &Path,
+        as_root: bool,
+    ) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, crate::paths::trusted::Problem> {
+        crate::paths::trusted::read_source_dir(path, as_root)
+    }
+
+    fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
+        let strict =
+            || files::group_list(group_text()?, user, primary).map_err(LookupError::Malformed);
+        let libc = || -> Result<Vec<u32>, LookupError> {
+            let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
+            Ok(sys::getgrouplist(&user, primary)?)
+        };
+        match memberships()? {
+            Memberships::Files => strict(),
+            Memberships::FilesNotUserdb => match userdb_membership(user) {
+                None => strict(),
+                Some(dropin) => Err(LookupError::Unsupported(format!(
+                    "{} gives the user a group through systemd's userdb, which this static build cannot read: use the glibc build",
+                    crate::base::quote::quote(&dropin)
+                ))),
+            },
+            Memberships::Libc => libc(),
+            Memberships::LibcCheckedAgainstFiles => {
+                let got = libc()?;
+                let mut missing: Vec<u32> = strict()?
+                    .into_iter()
+                    .filter(|gid| !got.contains(gid))
+                    .collect();
+                missing.sort_unstable();
+                missing.dedup();
+                if missing.is_empty() {
+                    Ok(got)
+                } else {
+                    Err(LookupError::LostGroups {
+                        got,
+                        missing,
+                        file: files::GROUP,
+                    })
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(conf: &str) -> Option<Vec<String>> {
+        membership_services(conf).map(|services| services.into_iter().map(|s| s.name).collect())
+    }
+
+    #[test]
+    fn membership_services_come_from_initgroups_else_group() {
+        let conf = "# comment\npasswd: files\ngroup:          files systemd\n";
+        assert_eq!(names(conf).unwrap(), ["files", "systemd"]);
+        let conf = "group: files [NOTFOUND=return] sss\ninitgroups: sss\n";
+        assert_eq!(names(conf).unwrap(), ["sss"]);
+        let conf = "group: files [ NOTFOUND=return ] ldap\n";
+        assert_eq!(names(conf).unwrap(), ["files", "ldap"]);
+        assert!(membership_services(conf).unwrap()[0].actions);
+        assert_eq!(names("passwd: files\n"), None);
+        assert_eq!(names("groups: files\n"), None);
+    }
+
+    /// Each layout was run through glibc 2.36 (Debian 12): strace showed
+    /// which NSS modules getgrouplist loaded, and os.getgrouplist what it
+    /// answered.
+    #[test]
+    fn nsswitch_conf_is_read_as_glibc_reads_it() {
+        // The last line for a database wins: an appended line replaces.
+        assert_eq!(
+            names("group: files\ngroup: files sss\n").unwrap(),
+            ["files", "sss"]
+        );
+        assert_eq!(
+            names("group: files systemd\ngroup: files\n").unwrap(),
+            ["files"]
+        );
+        // The name ends at white space: no colon is needed.
+        assert_eq!(names("group files sss\n").unwrap(), ["files", "sss"]);
+        assert_eq!(names("group:files\ninitgroups sss\n").unwrap(), ["sss"]);
+        // Any run of colons and white space separates name and services.
+        assert_eq!(names("group::: sss\n").unwrap(), ["sss"]);
+        assert_eq!(names(" group: files\tsss\n").unwrap(), ["files", "sss"]);
+        // No comments: '#' is a service name like any other.
+        assert_eq!(
+            names("group: files # sss\n").unwrap(),
+            ["files", "#", "sss"]
+        );
+        assert_eq!(names("#group: sss\ngroup: files\n").unwrap(), ["files"]);
+        // initgroups named with no service: glibc asks none (the primary
+        // group alone), and it still hides `group`.
+        assert_eq!(
+            names("initgroups:\ngroup: files\n").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            names("initgroups\ngroup: files\n").unwrap(),
+            Vec::<String>::new()
+        );
+        // ...but a last line without its newline is a syntax error.
+        assert_eq!(names("group: files\ninitgroups").unwrap(), ["files"]);
+        assert_eq!(
+            names("group: files\ngroup: \n").unwrap(),
+            Vec::<String>::new()
+        );
+        // A '[' where a name should start ends the list.
+        assert_eq!(
+            names("group: [SUCCESS=continue] files\n").unwrap(),
+            Vec::<String>::new()
+        );
+        // An unknown status or action: glibc's parser fails.
+        assert_eq!(
+            nsswitch_databases("group: files [bad] ldap\n"),
+            Err(Unparsable)
+        );
+        assert_eq!(
+            nsswitch_databases("group: files [NOTFOUND=stop]\n"),
+            Err(Unparsable)
+        );
+        assert_eq!(names("group: files [bad] ldap\n"), None);
+        assert_eq!(
+            names("group: files [!UNAVAIL=return notfound=CONTINUE]\n").unwrap(),
+            ["files"]
+        );
+    }
+
+    /// The files-only shortcut is taken exactly where glibc reads
+    /// /etc/group alone.
+    #[test]
+    fn only_files_alone_reads_the_files_alone() {
+        let shortcut = |conf: &str| {
+            matches!(
+                membership_services(conf).as_deref(),
+                Some([Service { name, actions: false }]) if name == "files"
+            )
+        };
+        assert!(shortcut("group: files\n"));
+        assert!(shortcut("group: sss\ngroup: files\n"));
+        assert!(!shortcut("group: files\ngroup: files sss\n"));
+        assert!(!shortcut("group: files\ngroup: files systemd\n"));
+        assert!(!shortcut("group: files # sss\n"));
+        assert!(!shortcut("group: files [SUCCESS=continue]\n"));
+        assert!(!shortcut("group: files\ninitgroups sss\n"));
+    }
+}

@@ -1,0 +1,902 @@
+//! /etc/passwd and /etc/group, read as glibc's files backend reads them,
+//! or refused.
+//!
+//! The static (musl) build reads the account files itself, and the shipped
+//! Dockerfile puts it into glibc images, where `id`, `su`, `useradd` and
+//! runas must agree on who a user is. musl's own reader disagrees with
+//! glibc in dangerous ways (an empty uid field is uid 0; a commented-out or
+//! indented line is a live entry), and its lookups cost a probe of the nscd
+//! socket and page mappings per call. This reader reads each file once per
+//! run and gives, for every lookup, exactly glibc's answer or a refusal
+//! naming the line; never another uid or gid, never a group glibc does not
+//! give, never fewer groups, never an entry where glibc finds none.
+//!
+//! glibc's rules (glibc 2.36 as Debian ships it: nss/nss_readline.c,
+//! nss/nss_files/files-parse.c, pwd/fgetpwent_r.c, grp/fgetgrent_r.c,
+//! nss/nss_files/files-initgroups.c), and what this reader does with each:
+//!
+//! - getpwnam, getpwuid, getgrnam, getgrgid strip leading white space (C
+//!   locale), skip blank lines and lines then starting with `#`, cut a line
+//!   at its first NUL, skip lines that do not parse, skip names starting
+//!   with `+` or `-` (NIS compat lines), and take the first match.
+//! - getgrouplist (initgroups) reads the *raw* lines: no stripping, no
+//!   comment or NIS skipping. A `#wheel:x:10:app` line gives app group 10.
+//! - Numbers are read with strtoul: leading white space, a sign and leading
+//!   zeros are accepted, trailing characters invalidate the line; Debian
+//!   refuses values above 4294967295, upstream clamps them.
+//! - `\r` is data (a CRLF file gives the shell `/bin/sh\r`); a member list
+//!   is split on `,`, leading white space of each member skipped, trailing
+//!   white space kept, empty members dropped.
+//!
+//! This reader accepts only *canonical* lines where a line could matter:
+//! no leading white space, no NUL, no `\r`, all fields present, ids as
+//! plain decimal numbers without leading zeros from 0 to 4294967294, no
+//! white space in a member list, a name that is not a NIS compat line. On
+//! a canonical line both readers agree by construction. A line that is not
+//! canonical is refused if glibc might read it as the entry asked for: the
+//! same name, a uid field that might be the uid asked for, a member list
+//! that might list the user; otherwise it cannot change glibc's answer and
+//! is passed over as glibc passes it over. In particular a commented-out
+//! or NIS group line that lists the user is refused, not taken as a
+//! comment: glibc's getgrouplist counts it, and running with fewer groups
+//! than the C library gives is never right (a lost group can grant access
+//! through deny-by-group permissions).
+
+use crate::request::spec::MAX_ID;
+use nix::errno::Errno;
+
+/// The account files, as the system calls take them (a `&str` would be
+/// copied into a 1 KiB stack buffer first, at the deepest point of a run)...
+pub const PASSWD_PATH: &std::ffi::CStr = c"/etc/passwd";
+pub const GROUP_PATH: &std::ffi::CStr = c"/etc/group";
+/// ...and as messages name them.
+pub const PASSWD: &str = text_of(PASSWD_PATH);
+pub const GROUP: &str = text_of(GROUP_PATH);
+
+const fn text_of(path: &'static std::ffi::CStr) -> &'static str {
+    match path.to_str() {
+        Ok(text) => text,
+        Err(_) => panic!("an account file's path is not UTF-8"),
+    }
+}
+
+/// Why an entry could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub file: &'static str,
+    /// 1-based.
+    pub line: usize,
+    pub why: &'static str,
+}
+
+/// A passwd entry, borrowed from the file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswdEntry<'a> {
+    pub name: &'a [u8],
+    pub uid: u32,
+    pub gid: u32,
+    pub home: &'a [u8],
+    pub shell: &'a [u8],
+}
+
+/// A group entry, borrowed from the file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntry<'a> {
+    pub name: &'a [u8],
+    pub gid: u32,
+    /// The member list, as written: comma-separated, no white space around
+    /// a name.
+    pub members: &'a [u8],
+}
+
+impl GroupEntry<'_> {
+    /// Whether `user` is a member (empty items are not members, as glibc
+    /// drops them).
+    pub fn lists(&self, user: &[u8]) -> bool {
+        self.members
+            .split(|&b| b == b',')
+            .any(|member| !member.is_empty() && member == user)
+    }
+}
+
+/// A file's contents: on the heap, or for a large file in huge pages
+/// (sys::FileBuffer).
+pub enum Text {
+    Small(Vec<u8>),
+    Large(crate::sys::FileBuffer),
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Small(bytes) => bytes,
+            Text::Large(buffer) => buffer.as_slice(),
+        }
+    }
+}
+
+/// From this size on, a file is read into huge pages.
+const LARGE: usize = 1 << 20;
+
+/// A file's contents; a missing file reads as empty, as both C libraries
+/// treat it ("no entries"), any other failure is an error. One open (at:
+/// musl's open adds an fcntl for O_CLOEXEC), one fstat for the size, reads
+/// until end of file.
+pub fn read(path: &std::ffi::CStr) -> Result<Text, Errno> {
+    use nix::fcntl::{AT_FDCWD, OFlag, openat};
+    use std::os::fd::AsFd;
+    let fd = match openat(
+        AT_FDCWD,
+        path,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+        nix::sys::stat::Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(Text::Small(Vec::new())),
+        Err(errno) => return Err(errno),
+    };
+    let size = usize::try_from(nix::sys::stat::fstat(&fd)?.st_size).unwrap_or(0);
+    if size >= LARGE {
+        return crate::sys::FileBuffer::read(fd.as_fd(), size).map(Text::Large);
+    }
+    // Room for one byte more than fstat said: a read that stops short at
+    // exactly the announced size is the end of the file, without the
+    // extra read that would return 0. A file whose size says 0 but that
+    // has text (procfs, sysfs) is read a page at a time, not a byte (some
+    // end the file at the first read past offset 0). (Not a page for
+    // every file: the buffers are the allocation arena's largest blocks,
+    // and each page of it touched is a page fault.)
+    let mut bytes = vec![0u8; if size == 0 { 4096 } else { size + 1 }];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match nix::unistd::read(&fd, &mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if len == size && len < bytes.len() {
+                    break;
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    bytes.truncate(len);
+    Ok(Text::Small(bytes))
+}
+
+/// isspace(3) in the C locale.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// One physical line, without its newline.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    /// The whole text the line is part of, for its number.
+    text: &'a [u8],
+    raw: &'a [u8],
+}
+
+impl Line<'_> {
+    /// 1-based; counted when asked (for a message), not for every line.
+    fn number(&self) -> usize {
+        let start = self.raw.as_ptr() as usize - self.text.as_ptr() as usize;
+        1 + self.text[..start].iter().filter(|&&b| b == b'\n').count()
+    }
+}
+
+fn lines(text: &[u8]) -> impl Iterator<Item = Line<'_>> {
+    // A newline at the end of the file does not start another line.
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    text.split(|&b| b == b'\n')
+        .filter(move |_| !text.is_empty())
+        .map(move |raw| Line { text, raw })
+}
+
+/// A line as glibc's lookups (getpwnam and friends) see it: cut at the
+/// first NUL, leading white space stripped; `None` for a blank line or a
+/// comment, which they skip.
+fn lookup_view(raw: &[u8]) -> Option<&[u8]> {
+    let c_string = raw.split(|&b| b == 0).next().unwrap_or(raw);
+    let start = c_string.iter().position(|&b| !is_c_space(b))?;
+    let view = &c_string[start..];
+    (view[0] != b'#').then_some(view)
+}
+
+/// The `index`th `:`-separated field of a line, if it has one.
+fn field(line: &[u8], index: usize) -> Option<&[u8]> {
+    line.split(|&b| b == b':').nth(index)
+}
+
+/// A NIS compat entry (`+name`, `-name`, `+`, `+@netgroup`): glibc's
+/// lookups never return it.
+fn is_nis(name: &[u8]) -> bool {
+    matches!(name.first(), Some(b'+' | b'-'))
+}
+
+/// An id as runas writes it and as every reader reads it the same way:
+/// ASCII digits, no leading zero, at most MAX_ID (4294967295 is "-1").
+fn canonical_id(field: &[u8]) -> Option<u32> {
+    if field.is_empty()
+        || field.len() > 10
+        || !field.iter().all(u8::is_ascii_digit)
+        || (field.len() > 1 && field[0] == b'0')
+    {
+        return None;
+    }
+    let value = field
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    u32::try_from(value).ok().filter(|&id| id <= MAX_ID)
+}
+
+/// Whether some reader could take this id field for `id`: strtoul's
+/// leading white space, sign and zeros, trailing junk, wrapping or clamping
+/// of large values, musl's empty field as 0.
+fn could_be(field: Option<&[u8]>, id: u32) -> bool {
+    let Some(field) = field else {
+        return false;
+    };
+    let start = field
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(field.len());
+    let mut rest = &field[start..];
+    if let Some((&sign, after)) = rest.split_first()
+        && (sign == b'+' || sign == b'-')
+    {
+        if sign == b'-' {
+            // Negation is modular in strtoul: any value is possible.
+            return true;
+        }
+        rest = after;
+    }
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return id == 0;
+    }
+    if digits > 10 {
+        return true;
+    }
+    let value = rest[..digits]
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    value as u32 == id || value.min(u64::from(u32::MAX)) == u64::from(id)
+}
+
+/// What makes a line unusable for the entry it would be, in words.
+fn common_checks(raw: &[u8]) -> Result<(), &'static str> {
+    if raw.contains(&0) {
+        return Err("it contains a NUL byte (the file is corrupt)");
+    }
+    if raw.contains(&b'\r') {
+        return Err("it contains a carriage return (DOS line endings?)");
+    }
+    match raw.first() {
+        Some(&b) if is_c_space(b) => Err("it starts with white space"),
+        Some(b'#') => Err("it is commented out, but glibc's getgrouplist still reads it"),
+        Some(b'+' | b'-') => Err("it is a NIS compat line, which the files backend does not use"),
+        _ => Ok(()),
+    }
+}
+
+/// A name is data to both readers once the line is canonical (other bytes
+/// do not change how the line splits); only an empty one is refused.
+fn check_name(name: &[u8]) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("its name is empty");
+    }
+    Ok(())
+}
+
+/// `name:password:uid:gid:gecos:home:shell`, canonical; the shell is the
+/// rest of the line, colons included, as glibc reads it. Missing trailing
+/// fields after the gid read as empty, as glibc reads them
+/// (`svc:x:1001:1001` has no gecos, home or shell): container tooling's
+/// own fixtures write such lines.
+fn passwd_entry(raw: &[u8]) -> Result<PasswdEntry<'_>, &'static str> {
+    common_checks(raw)?;
+    let mut fields = raw.splitn(7, |&b| b == b':');
+    let mut next = || fields.next();
+    let (Some(name), Some(_password), Some(uid), Some(gid)) = (next(), next(), next(), next())
+    else {
+        return Err("it has fewer than 4 fields");
+    };
+    let (_gecos, home, shell) = (next(), next(), next());
+    check_name(name)?;
+    Ok(PasswdEntry {
+        name,
+        uid: canonical_id(uid)
+            .ok_or("its uid is not a plain decimal number from 0 to 4294967294")?,
+        gid: canonical_id(gid)
+            .ok_or("its gid is not a plain decimal number from 0 to 4294967294")?,
+        home: home.unwrap_or_default(),
+        shell: shell.unwrap_or_default(),
+    })
+}
+
+/// `name:password:gid:member,member,...`, canonical: a member may hold
+/// white space inside its name (glibc splits on commas alone, and `sp ace`
+/// is a member named so), but not around it (glibc skips white space
+/// before a member and keeps it after; musl keeps both).
+fn group_entry(raw: &[u8]) -> Result<GroupEntry<'_>, &'static str> {
+    common_checks(raw)?;
+    let mut fields = raw.splitn(4, |&b| b == b':');
+    let (Some(name), Some(_password), Some(gid), Some(members)) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err("it has fewer than 4 fields");
+    };
+    check_name(name)?;
+    let padded = |member: &[u8]| {
+        member.first().is_some_and(|&b| is_c_space(b))
+            || member.last().is_some_and(|&b| is_c_space(b))
+    };
+    if members.split(|&b| b == b',').any(padded) {
+        return Err("a member in its list has white space before or after the name");
+    }
+    Ok(GroupEntry {
+        name,
+        gid: canonical_id(gid)
+            .ok_or("its gid is not a plain decimal number from 0 to 4294967294")?,
+        members,
+    })
+}
+
+/// The lines of `text` that contain `needle`, in file order, each once: a
+/// line that does not contain a name can be neither its entry nor list it
+/// as a member, so the others need not be looked at. (A 100,000-line file
+/// is searched with memmem instead of split and parsed line by line; the
+/// line number, for a message, is counted only when one is needed.)
+fn lines_containing<'a, 'n>(
+    text: &'a [u8],
+    needle: &'n [u8],
+) -> impl Iterator<Item = Line<'a>> + use<'a, 'n> {
+    // As `lines`: a final newline does not start another line.
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        if needle.is_empty() || from > text.len() {
+            return None;
+        }
+        let at = from + crate::sys::memmem(&text[from..], needle)?;
+        let start = text[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = text[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| at + i);
+        from = end + 1;
+        Some(Line {
+            text,
+            raw: &text[start..end],
+        })
+    })
+}
+
+fn malformed(file: &'static str, line: Line<'_>) -> impl FnOnce(&'static str) -> Malformed {
+    move |why| Malformed {
+        file,
+        line: line.number(),
+        why,
+    }
+}
+
+/// The first entry named `name`, as getpwnam and getgrnam find it: a line
+/// glibc reads as that name must be canonical, or it is refused.
+fn by_name<'a, T>(
+    text: &'a [u8],
+    name: &str,
+    file: &'static str,
+    entry: fn(&'a [u8]) -> Result<T, &'static str>,
+) -> Result<Option<T>, Malformed> {
+    let name = name.as_bytes();
+    if is_nis(name) {
+        return Ok(None);
+    }
+    for line in lines_containing(text, name) {
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0) == Some(name) {
+            return entry(line.raw).map(Some).map_err(malformed(file, line));
+        }
+    }
+    Ok(None)
+}
+
+/// The first entry with this id (third field), as getpwuid and getgrgid
+/// find it: an earlier line that is not canonical but that some reader
+/// might take for this id is refused.
+fn by_id<'a, T>(
+    text: &'a [u8],
+    id: u32,
+    file: &'static str,
+    entry: fn(&'a [u8]) -> Result<T, &'static str>,
+    id_of: fn(&T) -> u32,
+) -> Result<Option<T>, Malformed> {
+    for line in lines(text) {
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0).is_some_and(is_nis) {
+            continue;
+        }
+        match entry(line.raw) {
+            Ok(found) if id_of(&found) == id => return Ok(Some(found)),
+            Ok(_) => {}
+            Err(why) if could_be(field(view, 2), id) => return Err(malformed(file, line)(why)),
+            Err(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// The entry named `name` (getpwnam).
+pub fn user_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<PasswdEntry<'a>>, Malformed> {
+    by_name(text, name, PASSWD, passwd_entry)
+}
+
+/// The first entry with this uid (getpwuid).
+pub fn user_by_uid(text: &[u8], uid: u32) -> Result<Option<PasswdEntry<'_>>, Malformed> {
+    by_id(text, uid, PASSWD, passwd_entry, |e| e.uid)
+}
+
+/// The group named `name` (getgrnam).
+pub fn group_by_name<'a>(text: &'a [u8], name: &str) -> Result<Option<GroupEntry<'a>>, Malformed> {
+    by_name(text, name, GROUP, group_entry)
+}
+
+/// The first group with this gid (getgrgid).
+pub fn group_by_gid(text: &[u8], gid: u32) -> Result<Option<GroupEntry<'_>>, Malformed> {
+    by_id(text, gid, GROUP, group_entry, |e| e.gid)
+}
+
+/// The names of many gids in one pass over the file, for display (--dry-run
+/// and --dump of a user in thousands of groups): for each gid, in order,
+/// what `group_by_gid` would give, `None` where it finds nothing or
+/// refuses. One lookup per gid would read the file once per gid.
+pub fn group_names<'a>(text: &'a [u8], gids: &[u32]) -> Vec<Option<&'a [u8]>> {
+    let mut wanted: Vec<u32> = gids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    // Per wanted gid: not decided yet, or decided (a name, or nothing
+    // because an earlier line that might be it was refused).
+    let mut decided: Vec<Option<Option<&'a [u8]>>> = vec![None; wanted.len()];
+    let mut open = wanted.len();
+    for line in lines(text) {
+        if open == 0 {
+            break;
+        }
+        let Some(view) = lookup_view(line.raw) else {
+            continue;
+        };
+        if field(view, 0).is_some_and(is_nis) {
+            continue;
+        }
+        match group_entry(line.raw) {
+            Ok(entry) => {
+                if let Ok(at) = wanted.binary_search(&entry.gid)
+                    && decided[at].is_none()
+                {
+                    decided[at] = Some(Some(entry.name));
+                    open -= 1;
+                }
+            }
+            Err(_) => {
+                for (at, &gid) in wanted.iter().enumerate() {
+                    if decided[at].is_none() && could_be(field(view, 2), gid) {
+                        decided[at] = Some(None);
+                        open -= 1;
+                    }
+                }
+            }
+        }
+    }
+    gids.iter()
+        .map(|gid| {
+            wanted
+                .binary_search(gid)
+                .ok()
+                .and_then(|at| decided[at].flatten())
+        })
+        .collect()
+}
+
+/// Whether some reader could take `user` for a member of this raw line:
+/// glibc's getgrouplist parses raw lines, and its member list is what
+/// follows the third `:`, split on commas alone, white space before a
+/// member skipped; musl splits on commas and skips nothing. So a token
+/// between commas (or, to be safe, colons and NUL bytes) that is the user
+/// once the white space around it is taken away might list it; white space
+/// inside a token is part of a name (`ap p`), never a separator.
+fn might_list(raw: &[u8], user: &[u8]) -> bool {
+    let mut colons = raw.iter().enumerate().filter(|(_, b)| **b == b':');
+    let Some((third, _)) = colons.nth(2) else {
+        return false;
+    };
+    // Both trimmed: a name with white space at an end (`app `, which glibc
+    // keeps after a member) is then refused by group_entry, never skipped.
+    let user = trim_c_space(user);
+    raw[third + 1..]
+        .split(|&b| b == b',' || b == b':' || b == 0)
+        .any(|token| trim_c_space(token) == user)
+}
+
+/// A byte string without the C-locale white space at either end.
+fn trim_c_space(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| !is_c_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_c_space(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// `primary`, then the gid of every group that lists `user` as a member,
+/// in file order, groups whose gid is `primary` left out: what glibc's
+/// getgrouplist(3) returns over the files backend (duplicates included).
+/// A line that might list the user but is not canonical is an error.
+pub fn group_list(text: &[u8], user: &str, primary: u32) -> Result<Vec<u32>, Malformed> {
+    let user = user.as_bytes();
+    let mut list = vec![primary];
+    for line in lines_containing(text, user) {
+        if !might_list(line.raw, user) {
+            continue;
+        }
+        let entry = group_entry(line.raw).map_err(malformed(GROUP, line))?;
+        if entry.gid != primary && entry.lists(user) {
+            list.push(entry.gid);
+        }
+    }
+    Ok(list)
+}
+
+/// Whether some line of /etc/passwd might be read as an entry named
+/// `name` or with uid `uid` by a reader other than glibc's (musl's, which
+/// reads raw lines): used to check an answer that did not come from this
+/// reader (see userdb.rs).
+pub fn passwd_mentions(text: &[u8], name: Option<&str>, uid: Option<u32>) -> bool {
+    lines(text).any(|line| {
+        let raw_name = field(line.raw, 0);
+        name.is_some_and(|n| raw_name == Some(n.as_bytes()))
+            || uid.is_some_and(|u| could_be(field(line.raw, 2), u))
+    })
+}
+
+/// The same for /etc/group: a line that might be the group `name`.
+pub fn group_mentions(text: &[u8], name: &str) -> bool {
+    lines(text).any(|line| field(line.raw, 0) == Some(name.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWD_TEXT: &[u8] = b"root:x:0:0:root:/root:/bin/bash
+#old:x:1500:1500::/home/old:/bin/sh
+
+alice:x:1500:1500:Alice:/home/alice:/bin/sh
+1700:x:0:0:digits:/:/bin/sh
+broken:x::1:::
+short:x:1:1
+alice:x:9:9::/second:/bin/sh
+colons:x:7:7::/h:/bin/sh:extra
+last:x:8:8::/l:/bin/dash";
+
+    #[test]
+    fn users_by_name_take_the_first_entry() {
+        let alice = user_by_name(PASSWD_TEXT, "alice").unwrap().unwrap();
+        assert_eq!((alice.uid, alice.gid), (1500, 1500));
+        assert_eq!(alice.home, b"/home/alice");
+        assert_eq!(alice.shell, b"/bin/sh");
+        // A name of digits is a name here; spec.rs decided that already.
+        assert_eq!(user_by_name(PASSWD_TEXT, "1700").unwrap().unwrap().uid, 0);
+        assert_eq!(user_by_name(PASSWD_TEXT, "nobody").unwrap(), None);
+        assert_eq!(user_by_name(PASSWD_TEXT, "ali").unwrap(), None);
+    }
+
+    #[test]
+    fn the_shell_is_the_rest_of_the_line_and_the_last_line_needs_no_newline() {
+        assert_eq!(
+            user_by_name(PASSWD_TEXT, "colons").unwrap().unwrap().shell,
+            b"/bin/sh:extra"
+        );
+        assert_eq!(
+            user_by_name(PASSWD_TEXT, "last").unwrap().unwrap().shell,
+            b"/bin/dash"
+        );
+    }
+
+    #[test]
+    fn a_malformed_entry_for_the_name_asked_about_is_an_error() {
+        let err = user_by_name(PASSWD_TEXT, "broken").unwrap_err();
+        assert_eq!((err.file, err.line), (PASSWD, 6));
+        assert!(err.why.contains("uid"), "{err:?}");
+        assert_eq!(
+            user_by_name(b"three:x:3000\n", "three").unwrap_err().why,
+            "it has fewer than 4 fields"
+        );
+    }
+
+    #[test]
+    fn missing_trailing_fields_read_as_empty_as_glibc_reads_them() {
+        // glibc: `short:x:1:1` is short:x:1:1:::, `six` has no shell.
+        let short = user_by_name(PASSWD_TEXT, "short").unwrap().unwrap();
+        assert_eq!(
+            (short.uid, short.gid, short.home, short.shell),
+            (1, 1, &b""[..], &b""[..])
+        );
+        let six = user_by_name(b"six:x:6000:6000:g:/h\n", "six")
+            .unwrap()
+            .unwrap();
+        assert_eq!((six.home, six.shell), (&b"/h"[..], &b""[..]));
+        let five = user_by_uid(b"five:x:5000:5000:g\n", 5000).unwrap().unwrap();
+        assert_eq!((five.name, five.home), (&b"five"[..], &b""[..]));
+    }
+
+    #[test]
+    fn commented_out_lines_are_not_entries() {
+        assert_eq!(user_by_name(PASSWD_TEXT, "#old").unwrap(), None);
+        assert_eq!(
+            user_by_uid(PASSWD_TEXT, 1500).unwrap().unwrap().name,
+            b"alice"
+        );
+    }
+
+    #[test]
+    fn by_uid_an_earlier_line_that_might_be_the_uid_is_an_error() {
+        assert_eq!(user_by_uid(PASSWD_TEXT, 0).unwrap().unwrap().name, b"root");
+        // "broken" has an empty uid, which musl reads as 0.
+        assert!(user_by_uid(b"broken:x::1:::\nroot:x:0:0::/:/bin/sh\n", 0).is_err());
+        // ...but it cannot be uid 9.
+        assert_eq!(
+            user_by_uid(PASSWD_TEXT, 9).unwrap().unwrap().home,
+            b"/second"
+        );
+        assert_eq!(user_by_uid(PASSWD_TEXT, 4242).unwrap(), None);
+        for earlier in [
+            &b" app:x:1001:0::/:/bin/sh\n"[..],
+            b"app:x:+1001:0::/:/bin/sh\n",
+            b"app:x: 1001:0::/:/bin/sh\n",
+            b"app:x:01001:0::/:/bin/sh\n",
+            b"app:x:1001abc:0::/:/bin/sh\n",
+            b"app:x:1001\n",
+            b"app:x:1001:0:::/bin/sh\r\n",
+            b"app:x:4294968297:0::/:/bin/sh\n",
+            b"app:x:-4294966295:0::/:/bin/sh\n",
+            b"app:x:1001:0::/:/bin/sh\0x\n",
+        ] {
+            let mut text = earlier.to_vec();
+            text.extend_from_slice(b"app:x:1001:1001::/home/app:/bin/sh\n");
+            assert!(
+                user_by_uid(&text, 1001).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(earlier)
+            );
+            // A line that cannot be the uid is passed over, as glibc does.
+            let other = user_by_uid(&text, 7);
+            assert!(
+                matches!(other, Ok(None)) || earlier.contains(&b'-'),
+                "{other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn nis_lines_are_never_entries() {
+        let text = b"+alice:x:1000:1000::/:/bin/sh\n+\n-bob:x:1001::::\n+@ng\nalice:x:2000:2000::/a:/bin/sh\n";
+        assert_eq!(user_by_name(text, "alice").unwrap().unwrap().uid, 2000);
+        assert_eq!(user_by_name(text, "+alice").unwrap(), None);
+        assert_eq!(user_by_uid(text, 1000).unwrap(), None);
+        assert_eq!(user_by_uid(text, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn indented_lines_are_entries_for_glibc_so_they_are_refused() {
+        let text = b"    #app:x:1000:0::/:/bin/sh\n  app:x:1000:1000::/:/bin/sh\n";
+        // The indented comment is a comment for glibc; the indented entry
+        // is app for glibc, so it is refused, by name and by uid.
+        assert!(user_by_name(text, "app").is_err());
+        assert!(user_by_uid(text, 1000).is_err());
+        assert_eq!(user_by_uid(text, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn id_fields_are_canonical() {
+        for (field, id) in [
+            (&b"0"[..], Some(0)),
+            (b"4294967294", Some(4294967294)),
+            (b"4294967295", None),
+            (b"4294967296", None),
+            (b"99999999999", None),
+            (b"", None),
+            (b"-1", None),
+            (b"+1", None),
+            (b" 1", None),
+            (b"01", None),
+            (b"00", None),
+            (b"0x10", None),
+            (b"12a", None),
+        ] {
+            assert_eq!(
+                canonical_id(field),
+                id,
+                "{:?}",
+                String::from_utf8_lossy(field)
+            );
+        }
+    }
+
+    const GROUP_TEXT: &[u8] = b"root:x:0:
+wheel:x:10:root,alice
+staff:x:50:bob,alice,carol
+empty:x:60:
+alicegroup:x:70:alice2,xalice
+broken:x:bad:bob
+odd:x:80:alice:more";
+
+    #[test]
+    fn group_lists_start_with_the_primary_group_and_follow_the_file() {
+        assert_eq!(
+            group_list(GROUP_TEXT, "alice", 1500).unwrap(),
+            [1500, 10, 50]
+        );
+        assert_eq!(group_list(GROUP_TEXT, "carol", 1502).unwrap(), [1502, 50]);
+        assert_eq!(group_list(GROUP_TEXT, "nobody", 65534).unwrap(), [65534]);
+        // Members compare whole: "alice2" and "xalice" are not "alice".
+        assert_eq!(group_list(GROUP_TEXT, "alice2", 1).unwrap(), [1, 70]);
+        // The member list is the rest of the line, colons included, so
+        // "odd" lists "alice:more", not alice (checked by the first line).
+        // The primary group's own line is left out, as glibc does.
+        assert_eq!(group_list(GROUP_TEXT, "alice", 10).unwrap(), [10, 50]);
+    }
+
+    #[test]
+    fn a_group_that_might_list_the_user_but_is_not_canonical_is_an_error() {
+        let err = group_list(GROUP_TEXT, "bob", 1501).unwrap_err();
+        assert_eq!((err.file, err.line), (GROUP, 6));
+        for line in [
+            &b"#wheel:x:10:app"[..],
+            b"   #wheel:x:10:app",
+            b"  wheel:x:10:app",
+            b"+:::app",
+            b"+wheel:x:10:app",
+            b"-wheel:x:10:app",
+            b"wheel:x:10:root, app",
+            b"wheel:x:10:app ,root",
+            b"wheel:x:10:bob\0,app",
+            b"wheel:x:10:app\r",
+            b"wheel:x: 10:app",
+            b"wheel:x:010:app",
+            b"wheel:x::app",
+            b"# x:y:503:app",
+        ] {
+            assert!(
+                group_list(line, "app", 1).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        // Lines that cannot list app are passed over.
+        for line in [
+            &b"# app is our admin"[..],
+            b"app",
+            b"app:x:1000:",
+            b"#wheel:x:10:bob",
+            b"  wheel:x:10:approver",
+        ] {
+            assert_eq!(
+                group_list(line, "app", 1).unwrap(),
+                [1],
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn groups_by_name_and_gid() {
+        assert_eq!(group_by_name(GROUP_TEXT, "staff").unwrap().unwrap().gid, 50);
+        assert_eq!(group_by_name(GROUP_TEXT, "none").unwrap(), None);
+        assert!(group_by_name(GROUP_TEXT, "broken").is_err());
+        assert_eq!(group_by_name(b"short:x:5", "short").unwrap_err().line, 1);
+        assert_eq!(
+            group_by_gid(GROUP_TEXT, 50).unwrap().unwrap().name,
+            b"staff"
+        );
+        assert_eq!(group_by_gid(GROUP_TEXT, 51).unwrap(), None);
+        assert!(group_by_gid(b"g:x:+51:\ng2:x:51:\n", 51).is_err());
+        assert_eq!(
+            group_by_name(b"#c:x:1:\n  c:x:2:\n", "c").unwrap_err().line,
+            2
+        );
+    }
+
+    #[test]
+    fn white_space_inside_a_member_name_is_part_of_it() {
+        // glibc: `wheel:x:10:ap p` lists the user `ap p` (id "ap p" shows
+        // group 10), and not `p` nor `ap`.
+        let text = b"wheel:x:10:ap p\nstaff:x:50:bob,ap p,carol\n";
+        assert_eq!(group_list(text, "ap p", 1000).unwrap(), [1000, 10, 50]);
+        assert_eq!(group_list(text, "p", 1000).unwrap(), [1000]);
+        assert_eq!(group_list(text, "ap", 1000).unwrap(), [1000]);
+        // White space around a name is refused where it might list the
+        // user: glibc skips it before a name, musl does not.
+        assert!(group_list(b"wheel:x:10:bob, ap p\n", "ap p", 1).is_err());
+        assert!(group_list(b"wheel:x:10:ap p \n", "ap p", 1).is_err());
+        assert_eq!(group_list(b"wheel:x:10: bob\n", "ap p", 1).unwrap(), [1]);
+        // A name that ends in white space: glibc keeps it after a member,
+        // so `app ` may be listed; refused, never skipped.
+        assert!(group_list(b"g:x:10:app \n", "app ", 1).is_err());
+    }
+
+    #[test]
+    fn many_names_in_one_pass_are_what_one_lookup_each_gives() {
+        let text = b"a:x:1:\nb:x:2:\n#c:x:3:\n b:x:4:\nd:x:4:\ne:x:1:\n+f:x:5:\ng:x:5:\n";
+        let gids = [5, 1, 2, 3, 4, 9, 1];
+        let one_each: Vec<Option<&[u8]>> = gids
+            .iter()
+            .map(|&gid| group_by_gid(text, gid).ok().flatten().map(|e| e.name))
+            .collect();
+        assert_eq!(group_names(text, &gids), one_each);
+        assert_eq!(one_each[0], Some(&b"g"[..]));
+        assert_eq!(one_each[4], None, "an earlier indented line might be gid 4");
+    }
+
+    #[test]
+    fn empty_members_are_dropped_and_trailing_commas_allowed() {
+        assert_eq!(group_list(b"g:x:5:,,app,", "app", 1).unwrap(), [1, 5]);
+    }
+
+    #[test]
+    fn a_large_membership_is_read_in_one_pass() {
+        let mut text = Vec::new();
+        for gid in 0..3000u32 {
+            text.extend(format!("g{gid}:x:{}:a,b,t{}\n", 100_000 + gid, gid % 2).as_bytes());
+        }
+        let list = group_list(&text, "t1", 7).unwrap();
+        assert_eq!(list.len(), 1 + 1500);
+        assert_eq!(list[1], 100_001);
+    }
+
+    #[test]
+    fn candidate_lines_are_exactly_the_lines_that_contain_the_name() {
+        use proptest::prelude::*;
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        proptest!(|(text in proptest::collection::vec(prop_oneof![
+                Just(b'a'), Just(b'b'), Just(b'\n'), Just(b':'), Just(b','), Just(0u8)
+            ], 0..200),
+            needle in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 1..4))| {
+            let expected: Vec<(usize, &[u8])> = lines(&text)
+                .filter(|l| contains(l.raw, &needle))
+                .map(|l| (l.number(), l.raw))
+                .collect();
+            let found: Vec<(usize, &[u8])> = lines_containing(&text, &needle)
+                .map(|l| (l.number(), l.raw))
+                .collect();
+            prop_assert_eq!(found, expected);
+        });
+    }
+
+    #[test]
+    fn lines_are_numbered_and_a_final_newline_adds_none() {
+        let numbers: Vec<usize> = lines(b"a\nb\n").map(|l| l.number()).collect();
+        assert_eq!(numbers, [1, 2]);
+        assert_eq!(lines(b"").count(), 0);
+        assert_eq!(
+            lines(b"a\n\nb").map(|l| l.number()).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! Restricted group mode: newgrp without set-user-ID root.
+//!
+//! Installed with `setcap cap_setgid=ep`, runas starts with CAP_SETGID in a
+//! non-root caller's process. That one capability could set any gid and
+//! any group list, so in this mode runas allows exactly one thing: making a
+//! group the caller already holds (its real gid or a member of its current,
+//! kernel-held list) the primary group. The list never shrinks (losing a
+//! group can grant access through deny-by-group permissions); the old real
+//! gid joins it. Every capability is dropped before the target runs.
+
+use crate::base::error::{Error, Result};
+use crate::core::facts::Facts;
+use crate::core::plan::{Credentials, Plan, ResIds};
+use crate::request::spec::{EnvChange, GroupPolicy, IdSpec, ProcessRequest, Request};
+use crate::sys;
+
+/// The variables glibc removes from the environment of a program started in
+/// secure-execution mode (its UNSECURE_ENVVARS). A static musl build does
+/// not remove them, so this mode removes them itself: the target never
+/// receives what the caller meant for a privileged process.
+pub const UNSECURE_ENV: [&str; 29] = [
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LD_AUDIT",
+    "LD_DEBUG",
+    "LD_DEBUG_OUTPUT",
+    "LD_DYNAMIC_WEAK",
+    "LD_HWCAP_MASK",
+    "LD_LIBRARY_PATH",
+    "LD_ORIGIN_PATH",
+    "LD_PRELOAD",
+    "LD_PROFILE",
+    "LD_SHOW_AUXV",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_ARENA_TEST",
+    "MALLOC_MMAP_MAX_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_PERTURB_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_TRACE",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TMPDIR",
+    "TZDIR",
+];
+
+/// How runas may run at all when its file grants privilege: never
+/// set-user-ID or set-group-ID (every local user would get the owner's
+/// identity through runas's options), and never with file capabilities
+/// gained without secure-execution mode. Checked before anything is read
+/// from the command line.
+pub fn check_install(facts: &Facts) -> Result<()> {
+    let before = &facts.credentials;
+    for (kind, ids) in [("uid", before.uid), ("gid", before.gid)] {
+        if ids.real != ids.effective {
+            return Err(Error::SetIdInstall {
+                kind,
+                real: ids.real,
+                effective: ids.effective,
+            });
+        }
+    }
+    refuse_gain_without_secure_mode(before, facts.at_secure)
+}
+
+/// Whether runas runs with privilege it gained at exec from its file (not
+/// from the caller): secure-execution mode, same real and effective uid,
+/// and a caller other than root.
+pub fn is_restricted(before: &Credentials, at_secure: bool) -> bool {
+    at_secure && before.uid.real == before.uid.effective && before.uid.real != 0
+}
+
+/// SECBIT_NOROOT: uid 0 gets no capabilities at execve.
+const SECBIT_NOROOT: u32 = 1 << 0;
+
+/// A uid-0 caller whose root is not special (SECBIT_NOROOT: systemd
+/// `User=root` with `SecureBits=noroot-locked`, a setpriv sandbox) gains
+/// the capabilities of runas's file at exec, but the kernel enters
+/// secure-execution mode only for a caller other than uid 0: the C
+/// library kept LD_PRELOAD and the other unsafe variables, and the dynamic
+/// loader honoured them. runas cannot undo what ran before main: it
+/// refuses to go on.
+fn refuse_gain_without_secure_mode(before: &Credentials, at_secure: bool) -> Result<()> {
+    if at_secure || before.uid.real != 0 {
+        return Ok(());
+    }
+    let bits = sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
+    if bits & SECBIT_NOROOT == 0 {
+        return Ok(());
+    }
+    let gained = match sys::has_file_capabilities(c"/proc/self/exe") {
+        Ok(has) => has,
+        // Cannot tell (no /proc): any capability held may be the file's.
+        Err(_) => {
+            sys::capget()
+                .map_err(|e| Error::syscall("capget", e))?
+                .permitted
+                != 0
+        }
+    };
+    if gained {
+        return Err(Error::NotPermitted(
+            "runas has file capabilities and was started by uid 0 with SECBIT_NOROOT: the kernel did not enter secure-execution mode, so the dynamic loader honoured LD_PRELOAD and the environment was not cleaned; refusing. Remove the file capability (setcap -r), or start runas as root with capabilities".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether glibc would remove `name` in secure-execution mode.
+pub fn is_unsecure(name: &std::ffi::OsStr) -> bool {
+    UNSECURE_ENV.iter().any(|unsafe_name| name == *unsafe_name)
+}
+
+pub fn refuse(option: &str) -> Error {
+    Error::NotPermitted(format!(
+        "{option} is not allowed in newgrp mode: runas runs with a file capability for a non-root caller, and may only switch the primary group to one the caller already holds (see \"newgrp mode\" in runas(1))"
+    ))
+}
+
+/// The caller's list plus its old real gid: what the target gets.
+pub fn kept_list(before: &Credentials) -> Vec<u32> {
+    let mut groups = before.groups.clone();
+    groups.push(before.gid.real);
+    crate::core::plan::normalize_groups(groups)
+}
+
+/// Check a request against the mode's rules and pin its group list.
+pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
+    match &request.user {
+        None => {}
+        Some(IdSpec::Id(uid)) if *uid == before.uid.real => {}
+        // A name is checked after resolution, when its uid is known.
+        Some(IdSpec::Name(_)) => {}
+        Some(IdSpec::Id(_)) => return Err(refuse("--user with another user")),
+    }
+    match &request.policy {
+        GroupPolicy::Default => {}
+        GroupPolicy::Keep => {}
+        GroupPolicy::Init => return Err(refuse("--init-groups")),
+        GroupPolicy::Clear => return Err(refuse("--clear-groups")),
+        GroupPolicy::List(_) => return Err(refuse("--groups")),
+        GroupPolicy::Members => return Err(refuse("gosu mode")),
+    }
+    if !request.add_group_of.is_empty() {
+        return Err(refuse("--add-group-of"));
+    }
+    let p: &ProcessRequest = &request.process;
+    if p.keep_caps != 0 {
+        return Err(refuse("--keep-caps"));
+    }
+    if p.bounding_drop != 0 {
+        return Err(refuse("--bounding-set"));
+    }
+    if p.securebits != Default::default() {
+        return Err(refuse("--securebits"));
+    }
+    // The variables the C library removes in secure-execution mode must
+    // not come back through --env either.
+    if let Some(name) = request.env.changes.iter().find_map(|change| match change {
+        EnvChange::Set(name, _) if is_unsecure(name) => Some(name),
+        _ => None,
+    }) {
+        return Err(refuse(&format!(
+            "--env {}",
+            crate::base::quote::text_str(&name.to_string_lossy())
+        )));
+    }
+    request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
+    // Last, so that nothing given before (a file included) sets them.
+    request.env.changes.extend(
+        UNSECURE_ENV
+            .iter()
+            .map(|name| EnvChange::Unset(name.into())),
+    );
+    Ok(request)
+}
+
+/// After resolution: the uid is the caller's, the gid one it holds, and the
+/// list the caller's plus its old gid.
+pub fn check_plan(plan: &Plan, before: &Credentials) -> Result<()> {
+    if ResIds::all(plan.uid) != before.uid {
+        return Err(refuse("--user with another user"));
+    }
+    let held = plan.gid == before.gid.real || before.groups.contains(&plan.gid);
+    if !held {
+        return Err(Error::NotPermitted(format!(
+            "newgrp mode switches only to a group you hold now, and gid {} is not among them ({}); if you were added to it since you logged in, log in again",
+            plan.gid,
+            kept_list(before)
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    if plan.groups != kept_list(before) {
+        return Err(Error::Verification(
+            "the planned group list is not the caller's list".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Credentials {
+        Credentials {
+            uid: ResIds::all(1500),
+            gid: ResIds::all(1500),
+            groups: vec![1700, 1701],
+        }
+    }
+
+    fn request(user: Option<IdSpec>, policy: GroupPolicy) -> Request {
+        Request {
+            user,
+            group: Some(IdSpec::Id(1700)),
+            policy,
+            ..Request::new(crate::request::spec::Rules::Runas)
+        }
+    }
+
+    #[test]
+    fn mode_needs_gained_privilege_and_a_non_root_caller() {
+        assert!(is_restricted(&caller(), true));
+        assert!(!is_restricted(&caller(), false));
+        let root = Credentials {
+            uid: ResIds::all(0),
+            ..caller()
+        };
+        assert!(!is_restricted(&root, true));
+    }
+
+    #[test]
+    fn identity_options_are_refused_by_name() {
+        let refused = |r: Request, name: &str| {
+            let err = restrict(r, &caller()).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+            assert_eq!(err.exit_code(), 125);
+        };
+        refused(request(Some(IdSpec::Id(0)), GroupPolicy::Default), "--user");
+        refused(request(None, GroupPolicy::Clear), "--clear-groups");
+        refused(request(None, GroupPolicy::List(vec![])), "--groups");
+        refused(request(None, GroupPolicy::Init), "--init-groups");
+        let mut r = request(None, GroupPolicy::Default);
+        r.process.keep_caps = 1;
+        refused(r, "--keep-caps");
+        let mut r = request(None, GroupPolicy::Default);
+        r.process.bounding_drop = 1;
+        refused(r, "--bounding-set");
+        let mut r = request(None, GroupPolicy::Default);
+        r.add_group_of = vec!["/dev/null".into()];
+        refused(r, "--add-group-of");
+    }
+
+    #[test]
+    fn the_list_is_pinned_to_the_callers_plus_its_old_gid() {
+        let r = restrict(
+            request(Some(IdSpec::Id(1500)), GroupPolicy::Keep),
+            &caller(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.policy,
+            GroupPolicy::List(vec![IdSpec::Id(1500), IdSpec::Id(1700), IdSpec::Id(1701)])
+        );
+    }
+
+    #[test]
+    fn unsafe_variables_are_removed_whatever_the_c_library() {
+        let r = restrict(request(None, GroupPolicy::Default), &caller()).unwrap();
+        for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
+            assert!(
+                r.env
+                    .changes
+                    .iter()
+                    .any(|c| *c == EnvChange::Unset(name.into())),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn unsafe_variables_cannot_be_set_again() {
+        let mut r = request(None, GroupPolicy::Default);
+        r.env.changes = vec![EnvChange::Set("LD_PRELOAD".into(), "/tmp/x.so".into())];
+        let err = restrict(r, &caller()).unwrap_err();
+        assert!(err.to_string().contains("--env LD_PRELOAD"), "{err}");
+        let mut r = request(None, GroupPolicy::Default);
+        r.env.changes = vec![EnvChange::Set("EDITOR".into(), "vi".into())];
+        assert!(restrict(r, &caller()).is_ok());
+    }
+
+    #[test]
+    fn only_held_groups_pass() {
+        let plan = |gid| Plan {
+            uid: 1500,
+            gid,
+            groups: vec![1500, 1700, 1701],
+            env: Default::default(),
+            process: Default::default(),
+            branch: Default::default(),
+        };
+        assert!(check_plan(&plan(1700), &caller()).is_ok());
+        assert!(check_plan(&plan(1500), &caller()).is_ok());
+        let err = check_plan(&plan(31337), &caller()).unwrap_err();
+        assert!(err.to_string().contains("log in again"), "{err}");
+    }
+}

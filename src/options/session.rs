@@ -1,0 +1,758 @@
+//! The target's process group and session, and daemon mode.
+//!
+//! These decide who may signal the target and whose keyboard it reads, so
+//! they are part of what a privilege drop hands over (credentials(7)).
+
+use crate::base::error::{EXIT_FAILURE, Error, Result};
+use crate::base::quote::quote;
+use crate::paths::trusted::{self, Problem, is_type, kind_of};
+use crate::sys;
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, FdFlag, Flock, FlockArg, OFlag};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::sys::stat::{SFlag, fstat};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, getpgrp, getpid, getppid, setpgid, setsid};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The signals the waiting parent of a new session passes on to the target.
+const FORWARDED: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// Whether this process leads its process group.
+pub fn leads_process_group() -> bool {
+    getpgrp() == getpid()
+}
+
+/// --new-pgroup: lead a process group of its own. A process that already
+/// leads one (a session leader always does: PID 1 of a container, a systemd
+/// service) has what was asked for; setpgid would fail there with EPERM.
+pub fn enter_process_group() -> Result<()> {
+    if leads_process_group() {
+        return Ok(());
+    }
+    setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| Error::syscall("setpgid(0, 0)", e))
+}
+
+/// What the waiting parent of a new session does besides waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiter {
+    /// --pdeathsig: the waiter dies with it (or passes it on: the
+    /// forwarded signals), and the target's refers to the waiter.
+    pub pdeathsig: Option<Signal>,
+    /// The process the waiter's parent-death signal refers to.
+    pub parent: Pid,
+    /// The caller's terminal, which the waiter's session owns: revoked
+    /// (TIOCVHANGUP) once the command is done, so that no process the
+    /// target left behind can make it its controlling terminal again when
+    /// the session that owns it ends.
+    pub revoke: Option<RawFd>,
+}
+
+/// Start a new session for the target. A process-group leader cannot call
+/// setsid (EPERM), so there, as `setsid --wait` does, runas forks: the
+/// child goes on to become the target, and the parent waits for it,
+/// forwarding signals, and exits with its status. Called before the
+/// credential switch: the waiting parent keeps the caller's uid, so the
+/// target can neither signal it nor trace it (its exit status is what the
+/// caller is told), and everything the target relies on happens, and is
+/// checked, in the process that execs. Returns the process the target's
+/// parent-death signal refers to from now on.
+pub fn enter_new_session(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
+    let parent = if leads_process_group() {
+        fork_waiter(waiter, promise)?
+    } else {
+        waiter.parent
+    };
+    setsid().map_err(|e| Error::syscall("setsid", e))?;
+    // Prove it: a new session, led by this process.
+    if nix::unistd::getsid(None).map_err(|e| Error::syscall("getsid", e))? != getpid() {
+        return Err(Error::Verification(
+            "setsid reported success but this process does not lead a new session".into(),
+        ));
+    }
+    Ok(parent)
+}
+
+/// Fork. The child returns the waiting parent's pid; the parent waits.
+fn fork_waiter(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
+    // The parent must see the child's exit even if the caller ignored
+    // SIGCHLD (an ignored SIGCHLD survives execve, and makes the kernel
+    // reap children unseen); the child gets the caller's disposition back.
+    let caller_sigchld = sys::default_disposition(nix::libc::SIGCHLD)
+        .map_err(|e| Error::syscall("sigaction(SIGCHLD, SIG_DFL)", e))?;
+    // Block the forwarded signals and SIGCHLD before the fork, so none
+    // arrives unseen between the fork and the wait.
+    let mut watched = SigSet::empty();
+    for signal in FORWARDED {
+        watched.add(signal);
+    }
+    watched.add(Signal::SIGCHLD);
+    let mut original = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut original))
+        .map_err(|e| Error::syscall("sigprocmask", e))?;
+    let waiter_pid = getpid();
+    match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
+        ForkResult::Child => {
+            // The target gets the caller's signal mask and SIGCHLD, not ours.
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&original), None)
+                .map_err(|e| Error::syscall("sigprocmask", e))?;
+            sys::restore_disposition(caller_sigchld)
+                .map_err(|e| Error::syscall("sigaction(SIGCHLD)", e))?;
+            Ok(waiter_pid)
+        }
+        ForkResult::Parent { child } => std::process::exit(wait(child, &watched, waiter)),
+    }
+}
+
+/// The capabilities the waiting parent keeps: CAP_KILL, to pass signals on
+/// to a target of another uid, and CAP_SYS_ADMIN when it must revoke the
+/// terminal. Nothing else.
+fn waiter_capabilities(revoke: bool) -> u64 {
+    let mut keep = crate::request::caps::bit(crate::request::caps::CAP_KILL);
+    if revoke {
+        keep |= crate::request::caps::bit(crate::request::caps::CAP_SYS_ADMIN);
+    }
+    keep
+}
+
+/// Get ready to wait: hold nothing the target relies on (every descriptor
+/// above 2 closes but the terminal to revoke, so locks, pipes and
+/// systemd's sockets stay with the target alone), no capability but what
+/// waiting needs, not dumpable, and the parent-death signal.
+fn prepare_waiter(waiter: &Waiter) -> Result<()> {
+    let (first_kept, last_kept) = match waiter.revoke {
+        Some(fd) if fd > 2 => (fd as u32, fd as u32),
+        _ => (u32::MAX, u32::MAX),
+    };
+    let ranges = [
+        (3, first_kept.saturating_sub(1)),
+        (last_kept.saturating_add(1), u32::MAX),
+    ];
+    let closed = ranges
+        .iter()
+        .filter(|(a, b)| a <= b)
+        .try_for_each(|&(a, b)| sys::close_range(a, b));
+    if closed.is_err() {
+        // Refused (an old kernel, a seccomp filter): one at a time.
+        for fd in crate::options::process::open_descriptors()? {
+            if fd > 2 && Some(fd) != waiter.revoke {
+                sys::close(fd).map_err(|e| Error::syscall(format!("close({fd})"), e))?;
+            }
+        }
+    }
+    let now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    let keep = now.permitted & waiter_capabilities(waiter.revoke.is_some());
+    sys::capset(sys::CapMasks {
+        effective: keep,
+        permitted: keep,
+        inheritable: 0,
+    })
+    .map_err(|e| Error::syscall("capset", e))?;
+    sys::clear_ambient_caps().map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e))?;
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| Error::syscall("prctl(PR_SET_DUMPABLE, 0)", e))?;
+    if let Some(signal) = waiter.pdeathsig {
+        nix::sys::prctl::set_pdeathsig(signal)
+            .map_err(|e| Error::syscall("prctl(PR_SET_PDEATHSIG)", e))?;
+        if getppid() != waiter.parent {
+            return Err(Error::NotPermitted(format!(
+                "the parent exited before --pdeathsig {signal} was set"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The waiting parent: forwards signals, reaps every child (it may be PID
+/// 1 of a container), and once the command is done revokes the terminal
+/// if it must, and returns the command's status (128+N for death by
+/// signal N).
+fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
+    if let Err(e) = prepare_waiter(&waiter) {
+        eprintln!("runas: {e}");
+        let _ = kill(child, Signal::SIGKILL);
+        return i32::from(EXIT_FAILURE);
+    }
+    let status = loop {
+        let Ok(signal) = sys::sigwait(watched).map(Signal::try_from) else {
+            continue;
+        };
+        let Ok(signal) = signal else {
+            continue;
+        };
+        if signal != Signal::SIGCHLD {
+            // The child may just have exited; ESRCH is then harmless.
+            let _ = kill(child, signal);
+            continue;
+        }
+        let mut done = None;
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == child => done = Some(code),
+                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == child => {
+                    done = Some(128 + signal as i32);
+                }
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    eprintln!("runas: waiting for the command: {}", sys::errno_text(e));
+                    done = Some(i32::from(EXIT_FAILURE));
+                    break;
+                }
+            }
+        }
+        if let Some(status) = done {
+            break status;
+        }
+    };
+    // As PID 1 of a pid namespace, the waiter's exit ends its session and
+    // frees the terminal before the kernel kills the namespace's other
+    // processes: a process the target left behind could take the terminal
+    // in between. So they are killed, and reaped, first.
+    if getpid().as_raw() == 1 {
+        let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
+        while !matches!(waitpid(None, None), Err(Errno::ECHILD)) {}
+    }
+    if let Some(fd) = waiter.revoke
+        && let Err(e) = sys::tiocvhangup(fd)
+    {
+        eprintln!(
+            "runas: revoking the terminal after the command: ioctl(TIOCVHANGUP): {}",
+            sys::errno_text(e)
+        );
+        return i32::from(EXIT_FAILURE);
+    }
+    status
+}
+
+/// runas has no std start-up code (src/main.rs), so a caller may hand it
+/// closed descriptors 0-2. The daemon points them at /dev/null or the log
+/// anyway; fill the gaps first, or the pidfile or the status pipe could be
+/// opened as descriptor 0, 1 or 2 and then be replaced by those dup2 calls.
+pub fn occupy_standard_fds() -> Result<()> {
+    loop {
+        let null = File::open("/dev/null").map_err(|e| Error::Io {
+            what: "opening /dev/null".into(),
+            source: e,
+        })?;
+        if null.as_raw_fd() > 2 {
+            return Ok(());
+        }
+        // Left open on purpose: it now is the missing standard descriptor.
+        let _ = null.into_raw_fd();
+    }
+}
+
+fn pidfile_problem(path: &Path, problem: Problem) -> Error {
+    Error::UnsafePath {
+        option: "--pidfile",
+        path: path.to_owned(),
+        problem,
+    }
+}
+
+/// What `Pidfile::open_locked` would refuse, found without creating or
+/// opening anything (--dry-run): the same walk and the same checks.
+pub fn check_pidfile_path(path: &Path) -> Result<()> {
+    let refuse = |problem| pidfile_problem(path, problem);
+    let parent = trusted::walk(path).map_err(refuse)?;
+    if let Some(stat) = parent.lstat().map_err(refuse)? {
+        parent.check_shared_entry(&stat).map_err(refuse)?;
+        trusted::check_roots_alone(&stat).map_err(refuse)?;
+    }
+    Ok(())
+}
+
+/// What `redirect_to_log` would refuse for a root target's log, found
+/// without creating or opening anything (--dry-run).
+pub fn check_root_log_path(path: &Path) -> Result<()> {
+    let refuse = |problem| Error::UnsafePath {
+        option: "--log",
+        path: path.to_owned(),
+        problem,
+    };
+    let parent = trusted::walk(path).map_err(refuse)?;
+    if let Some(stat) = parent.lstat().map_err(refuse)? {
+        parent.check_shared_entry(&stat).map_err(refuse)?;
+        if is_type(&stat, SFlag::S_IFLNK) {
+            return Err(refuse(Problem::Symlink));
+        }
+        // The real run's non-blocking open of a FIFO without a reader
+        // fails first, and says so in these words.
+        if is_type(&stat, SFlag::S_IFIFO) {
+            return Err(refuse(Problem::NotRegular("a FIFO or a device")));
+        }
+        check_log_file(&stat).map_err(refuse)?;
+    }
+    Ok(())
+}
+
+/// What the daemon's log must be, as opened: a regular file with one name
+/// (not a FIFO or device it would write into, nor another file's second
+/// name).
+fn check_log_file(stat: &nix::sys::stat::FileStat) -> std::result::Result<(), Problem> {
+    if !is_type(stat, SFlag::S_IFREG) {
+        return Err(Problem::NotRegular(kind_of(stat)));
+    }
+    if stat.st_nlink != 1 {
+        return Err(Problem::HardLinks(stat.st_nlink));
+    }
+    Ok(())
+}
+
+/// The daemon's pidfile: opened by root before the switch, in a path only
+/// root controls (trusted_path.rs), locked, and written by the daemon.
+/// The lock is held on a read-only descriptor, the only one the daemon
+/// keeps: the target can never write the pid a stop script will kill.
+pub struct Pidfile {
+    path: PathBuf,
+    writer: File,
+    /// Never unlocked by a destructor: an unlock in any process that shares
+    /// the open file would release the daemon's lock too.
+    lock: ManuallyDrop<Flock<File>>,
+}
+
+impl Pidfile {
+    pub fn open_locked(path: &Path) -> Result<Pidfile> {
+        let refuse = |problem| pidfile_problem(path, problem);
+        let parent = trusted::walk(path).map_err(refuse)?;
+        let (writer, written) = parent
+            .create_or_open(OFlag::O_RDWR, 0o644, trusted::check_roots_alone)
+            .map_err(refuse)?;
+        let io = |errno| {
+            refuse(Problem::Io {
+                at: path.to_owned(),
+                errno,
+            })
+        };
+        // A second, read-only open file for the lock: the same file (the
+        // directory is root's, so nobody can swap it in between).
+        let reader = parent.open(OFlag::O_RDONLY, 0).map_err(refuse)?;
+        let read = fstat(&reader).map_err(io)?;
+        if (read.st_dev, read.st_ino) != (written.st_dev, written.st_ino) {
+            return Err(io(Errno::EAGAIN));
+        }
+        let lock = match Flock::lock(File::from(reader), FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((mut file, Errno::EWOULDBLOCK)) => {
+                return Err(Error::NotPermitted(format!(
+                    "--pidfile {} is locked by a running instance ({}): stop it first",
+                    quote(path),
+                    describe_pid(&mut file)
+                )));
+            }
+            Err((_, e)) => {
+                return Err(Error::syscall(format!("flock({})", quote(path)), e));
+            }
+        };
+        Ok(Pidfile {
+            path: path.to_owned(),
+            writer: File::from(writer),
+            lock: ManuallyDrop::new(lock),
+        })
+    }
+
+    /// Record `pid`, and close the writable descriptor in this process.
+    /// Returns the read-only, locked descriptor, which the daemon keeps.
+    pub fn record(self, pid: Pid) -> Result<RawFd> {
+        let Pidfile { path, writer, lock } = self;
+        writer
+            .set_len(0)
+            .and_then(|()| (&writer).write_all(format!("{pid}\n").as_bytes()))
+            .map_err(|e| Error::Io {
+                what: format!("--pidfile {}", quote(&path)),
+                source: e,
+            })?;
+        drop(writer);
+        let file: &File = &lock;
+        // The daemon keeps the locked, read-only descriptor across execve.
+        nix::fcntl::fcntl(file, FcntlArg::F_SETFD(FdFlag::empty()))
+            .map_err(|e| Error::syscall("fcntl(F_SETFD)", e))?;
+        Ok(file.as_raw_fd())
+    }
+
+    /// After a failed start: no pid is left behind for a stop script.
+    fn clear(&self) {
+        let _ = self.writer.set_len(0);
+    }
+}
+
+/// The pid another instance wrote, shown only if it is a number: the file
+/// may hold anything, terminal escapes included.
+fn describe_pid(file: &mut File) -> String {
+    let mut text = [0u8; 24];
+    let n = file.read(&mut text).unwrap_or(0);
+    let text = std::str::from_utf8(&text[..n]).unwrap_or("");
+    match text.trim_end_matches('\n').parse::<u32>() {
+        Ok(pid) => format!("pid {pid}"),
+        Err(_) => "its pidfile does not hold a pid".into(),
+    }
+}
+
+/// --log: open the daemon's log and make it its stdout and stderr. Called
+/// in the daemon after the credential switch, so a target other than root
+/// opens it with its own rights, exactly as if it had opened the file
+/// itself: a link it planted leads only where it could write anyway. A
+/// root target's log goes through the same trusted walk as the pidfile.
+/// Either way: no link in the last component, no blocking on a FIFO, and
+/// only a regular file with one name.
+pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
+    let refuse = |problem| Error::UnsafePath {
+        option: "--log",
+        path: path.to_owned(),
+        problem,
+    };
+    let flags = OFlag::O_WRONLY | OFlag::O_APPEND;
+    let fd: OwnedFd = if target_uid == 0 {
+        let parent = trusted::walk(path).map_err(refuse)?;
+        parent
+            .create_or_open(flags, 0o640, |_| Ok(()))
+            .map_err(refuse)?
+            .0
+    } else {
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o640)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| match e.raw_os_error().map(Errno::from_raw) {
+                Some(Errno::ELOOP) => refuse(Problem::Symlink),
+                Some(Errno::ENXIO) => refuse(Problem::NotRegular("a FIFO or a device")),
+                // Not a matter of rights: no descriptor was left to open it.
+                Some(errno @ (Errno::EMFILE | Errno::ENFILE)) => Error::syscall(
+                    format!(
+                        "opening --log {} (with --rlimit nofile, leave room for it)",
+                        crate::base::quote::quote(path)
+                    ),
+                    errno,
+                ),
+                errno => Error::LogAsTarget {
+                    path: path.to_owned(),
+                    uid: target_uid,
+                    errno: errno.unwrap_or(Errno::EIO),
+                },
+            })?;
+        file.into()
+    };
+    let stat = fstat(&fd).map_err(|errno| {
+        refuse(Problem::Io {
+            at: path.to_owned(),
+            errno,
+        })
+    })?;
+    check_log_file(&stat).map_err(refuse)?;
+    nix::fcntl::fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_APPEND))
+        .map_err(|e| Error::syscall("fcntl(F_SETFL)", e))?;
+    nix::unistd::dup2_stdout(&fd).map_err(|e| Error::syscall("dup2(stdout)", e))?;
+    nix::unistd::dup2_stderr(&fd).map_err(|e| Error::syscall("dup2(stderr)", e))?;
+    Ok(())
+}
+
+/// How the daemon talks to the caller over the status pipe, one record
+/// per line: the middle process sends `pid N` (the daemon's), the daemon
+/// sends `exec` right before execve, or `fail CODE MESSAGE` instead.
+/// The pipe is close-on-exec: after `exec`, end of file means execve
+/// succeeded (or the daemon was killed in the few instructions between).
+struct Report {
+    daemon: Option<Pid>,
+    exec: bool,
+    failure: Option<Error>,
+}
+
+fn parse_report(text: &str) -> Report {
+    let mut report = Report {
+        daemon: None,
+        exec: false,
+        failure: None,
+    };
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(failure) = rest.strip_prefix("fail ") {
+            let (code, message) = failure.split_once(' ').unwrap_or((failure, ""));
+            report.failure = Some(Error::Relayed {
+                code: code.parse().unwrap_or(EXIT_FAILURE),
+                message: message.trim_end().to_owned(),
+            });
+            break;
+        }
+        let (line, next) = rest.split_once('\n').unwrap_or((rest, ""));
+        if let Some(pid) = line.strip_prefix("pid ") {
+            report.daemon = pid.parse().ok().map(Pid::from_raw);
+        } else if line == "exec" {
+            report.exec = true;
+        }
+        rest = next;
+    }
+    report
+}
+
+/// The daemon's end of the status pipe.
+pub struct StatusPipe(File);
+
+impl StatusPipe {
+    /// Right before execve: the daemon got this far alive.
+    pub fn about_to_exec(&self) {
+        self.send("exec\n");
+    }
+
+    /// One write each: records from the middle process and the daemon
+    /// must not interleave (a pipe write of up to PIPE_BUF bytes is atomic).
+    fn send(&self, record: &str) {
+        let _ = (&self.0).write_all(record.as_bytes());
+    }
+
+    /// Report a failure to the caller, and exit with its status.
+    pub fn fail(&self, failure: &Error) -> ! {
+        let message = failure.to_string().replace('\n', " ");
+        self.send(&format!("fail {} {message}", failure.exit_code()));
+        std::process::exit(i32::from(failure.exit_code()))
+    }
+}
+
+/// Where a process goes on after [`daemonize`].
+pub enum Forked {
+    /// The caller: the daemon said it was about to exec, and did.
+    Caller,
+    /// The daemon: it goes on with the steps, reporting to its caller.
+    Daemon {
+        status: StatusPipe,
+        pidfile: Option<Pidfile>,
+    },
+}
+
+/// The classic procedure: fork (the caller waits for the word from the
+/// daemon and exits with it), setsid, fork again (the daemon is no session
+/// leader and can never gain a terminal). The caller is a child subreaper
+/// while it waits, so the daemon, orphaned by the middle process, is its
+/// child and its fate is known: runas exits 0 only after the daemon said
+/// it was about to exec and then its status pipe closed; a daemon that
+/// died before is reported with its signal or status.
+pub fn daemonize(
+    pidfile: Option<Pidfile>,
+    timeout: Option<u32>,
+    promise: sys::WholeProgram,
+) -> Result<Forked> {
+    let (reader, writer) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::syscall("pipe2", e))?;
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| Error::syscall("prctl(PR_SET_CHILD_SUBREAPER)", e))?;
+    match sys::fork(promise).map_err(|e| Error::syscall("fork", e))? {
+        ForkResult::Parent { child } => {
+            drop(writer);
+            let outcome = read_report(File::from(reader), child, timeout).and_then(judge);
+            if outcome.is_err()
+                && let Some(pidfile) = &pidfile
+            {
+                pidfile.clear();
+            }
+            // Dropping `pidfile` closes this process's descriptors only: the
+            // lock is in a ManuallyDrop, so nothing here unlocks the daemon's.
+            drop(pidfile);
+            outcome.map(|()| Forked::Caller)
+        }
+        ForkResult::Child => {
+            drop(reader);
+            let status = StatusPipe(File::from(writer));
+            // The middle process: a new session, then the daemon.
+            if let Err(e) = setsid() {
+                status.fail(&Error::syscall("setsid", e));
+            }
+            match sys::fork(promise) {
+                Err(e) => status.fail(&Error::syscall("fork", e)),
+                // The session leader leaves at once; the daemon is its orphan.
+                Ok(ForkResult::Parent { child }) => {
+                    status.send(&format!("pid {child}\n"));
+                    std::process::exit(0)
+                }
+                Ok(ForkResult::Child) => Ok(Forked::Daemon { status, pidfile }),
+            }
+        }
+    }
+}
+
+/// In the daemon: standard input from /dev/null, and standard output and
+/// error to it too, until --log replaces them.
+pub fn stdio_to_null() -> Result<()> {
+    let null = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| Error::Io {
+            what: "opening /dev/null".into(),
+            source: e,
+        })?;
+    nix::unistd::dup2_stdin(&null).map_err(|e| Error::syscall("dup2(stdin)", e))?;
+    nix::unistd::dup2_stdout(&null).map_err(|e| Error::syscall("dup2(stdout)", e))?;
+    nix::unistd::dup2_stderr(&null).map_err(|e| Error::syscall("dup2(stderr)", e))?;
+    Ok(())
+}
+
+/// Read the status pipe to its end. Between its credential switch and its
+/// execve the daemon runs as the target user, who may stop it (SIGSTOP), or
+/// hold it in a --chdir, --log open or PATH search on a FUSE file system of
+/// its own that never answers: the pipe would then stay open for ever, and
+/// the caller's start script (holding the pidfile's lock) with it. So the
+/// daemon, this process's child once the middle process has exited
+/// (subreaper), is watched while the report is read: stopped, or still
+/// short of its exec after `timeout` seconds, it is killed and the start
+/// is a failure.
+// Never inlined: its 4 KiB buffer would otherwise sit in the frame of the
+// step loop (run.rs) of every run, a stack page touched for nothing.
+#[inline(never)]
+fn read_report(mut pipe: File, middle: Pid, timeout: Option<u32>) -> Result<Report> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut middle_done = false;
+    let deadline = timeout
+        .map(|seconds| std::time::Instant::now() + std::time::Duration::from_secs(seconds.into()));
+    loop {
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(200u16)) {
+            Ok(0) => {}
+            Ok(_) => match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        what: "reading the daemon's status".into(),
+                        source: e,
+                    });
+                }
+            },
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::syscall("poll", e)),
+        }
+        if !middle_done {
+            // The middle process exits as soon as it forked the daemon.
+            middle_done = matches!(
+                waitpid(middle, Some(WaitPidFlag::WNOHANG)),
+                Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_)
+            );
+        }
+        let report = parse_report(&String::from_utf8_lossy(&text));
+        if let Some(daemon) = report.daemon
+            && middle_done
+            && stopped(daemon)
+        {
+            let _ = kill(daemon, Signal::SIGKILL);
+            return Err(Error::NotPermitted(
+                "the daemon was stopped (SIGSTOP) before it ran the command, so it was killed: the target user may signal it once the switch is made".into(),
+            ));
+        }
+        // Until the pipe closes: the word `exec` comes before execve, and
+        // the PATH search in it can be held as well.
+        if report.failure.is_none() && deadline.is_some_and(|at| std::time::Instant::now() >= at) {
+            // The daemon, or the middle process if it never said which.
+            // The daemon, and the middle process's group, which the daemon
+            // is in even if it never said its pid. Not waited for: a process
+            // held in a request that its FUSE server has read but never
+            // answers (or on a hard NFS mount) dies only when the call
+            // returns.
+            if let Some(daemon) = report.daemon {
+                let _ = kill(daemon, Signal::SIGKILL);
+            }
+            let _ = nix::sys::signal::killpg(middle, Signal::SIGKILL);
+            return Err(Error::NotPermitted(format!(
+                "the daemon did not reach its exec within {} s, so it was killed (a --chdir, --log or PATH search on a file system that does not answer?); --daemon-timeout sets the limit",
+                timeout.unwrap_or_default()
+            )));
+        }
+    }
+    if !middle_done {
+        let _ = waitpid(middle, None);
+    }
+    Ok(parse_report(&String::from_utf8_lossy(&text)))
+}
+
+/// Whether a child is stopped now (left waitable, WNOWAIT).
+fn stopped(child: Pid) -> bool {
+    use nix::sys::wait::{Id, waitid};
+    matches!(
+        waitid(
+            Id::Pid(child),
+            WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT
+        ),
+        Ok(WaitStatus::Stopped(..))
+    )
+}
+
+/// The caller's verdict from the daemon's report.
+fn judge(report: Report) -> Result<()> {
+    if let Some(failure) = report.failure {
+        return Err(failure);
+    }
+    if report.exec {
+        return Ok(());
+    }
+    // End of file without a word: the daemon died before exec, and is this
+    // process's child (subreaper), so its status is known.
+    let status = report
+        .daemon
+        .map(|pid| waitpid(pid, None))
+        .transpose()
+        .ok()
+        .flatten();
+    let how = match status {
+        Some(WaitStatus::Signaled(_, signal, _)) => format!("killed by {signal}"),
+        Some(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
+        _ => "status unknown".into(),
+    };
+    Err(Error::NotPermitted(format!(
+        "the daemon died before it ran the command ({how})"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_are_read_line_by_line_and_a_failure_ends_them() {
+        let r = parse_report("pid 42\nexec\n");
+        assert_eq!((r.daemon, r.exec), (Some(Pid::from_raw(42)), true));
+        assert!(r.failure.is_none());
+        let r = parse_report("pid 42\nexec\nfail 127 \"x\": command not found");
+        assert!(r.exec);
+        let failure = r.failure.unwrap();
+        assert_eq!(failure.exit_code(), 127);
+        assert_eq!(failure.to_string(), "\"x\": command not found");
+        let r = parse_report("pid 42\n");
+        assert!(!r.exec && r.failure.is_none());
+        assert!(judge(parse_report("pid 1\nexec\n")).is_ok());
+    }
+
+    #[test]
+    fn only_a_number_from_a_pidfile_is_shown() {
+        let mut file = tempfile_with(b"\x1b]2;pwned\x07 4242\n");
+        assert_eq!(describe_pid(&mut file), "its pidfile does not hold a pid");
+        let mut file = tempfile_with(b"4242\n");
+        assert_eq!(describe_pid(&mut file), "pid 4242");
+    }
+
+    fn tempfile_with(bytes: &[u8]) -> File {
+        let path = std::env::temp_dir().join(format!(
+            "runas-session-unit-{}-{}",
+            std::process::id(),
+            bytes.len()
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
+    }
+}

@@ -1,0 +1,3 @@
+//! Paths root opens or inspects on the target's behalf.
+
+pub mod trusted;

@@ -1,0 +1,5 @@
+//! What runas prints about a plan or a process: --dump, --dry-run and its
+//! predictions.
+
+pub mod predict;
+pub mod show;

@@ -1,0 +1,358 @@
+//! Credentials: the ids, the supplementary groups, the capability sets,
+//! securebits and the session keyring, as the kernel holds them.
+
+use super::*;
+use nix::errno::Errno;
+use nix::libc;
+
+/// The kernel's limit on supplementary groups (NGROUPS_MAX on Linux).
+pub const KERNEL_NGROUPS_MAX: usize = 65536;
+
+/// The three per-thread capability sets as 64-bit masks, exactly as the
+/// kernel reports them (including capabilities newer than any name table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CapMasks {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// capget(2) for the calling thread.
+pub fn capget() -> Result<CapMasks, Errno> {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    // All ones until the kernel overwrites them: a capget that "succeeds"
+    // without writing (a seccomp filter, a fault injector) must read as
+    // "every capability", which verification rejects, never as "none".
+    let all = CapData {
+        effective: u32::MAX,
+        permitted: u32::MAX,
+        inheritable: u32::MAX,
+    };
+    let mut data = [all; 2];
+    // SAFETY: version 3 takes a header and an array of two data structs,
+    // both valid for writes and of the layout the kernel expects.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    Errno::result(ret)?;
+    let join = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
+    Ok(CapMasks {
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+    })
+}
+
+/// capset(2) for the calling thread.
+pub fn capset(masks: CapMasks) -> Result<(), Errno> {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let split = |mask: u64| (mask as u32, (mask >> 32) as u32);
+    let (e0, e1) = split(masks.effective);
+    let (p0, p1) = split(masks.permitted);
+    let (i0, i1) = split(masks.inheritable);
+    let data = [
+        CapData {
+            effective: e0,
+            permitted: p0,
+            inheritable: i0,
+        },
+        CapData {
+            effective: e1,
+            permitted: p1,
+            inheritable: i1,
+        },
+    ];
+    // SAFETY: the header and the two data structs are valid for reads and
+    // have the version-3 layout; the kernel may write the header's version.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// prctl(2) for the options below, all of which take and return integers
+/// only. Private so that no caller can pass an option that takes a pointer.
+fn prctl_int(
+    option: libc::c_int,
+    arg2: libc::c_ulong,
+    arg3: libc::c_ulong,
+) -> Result<libc::c_int, Errno> {
+    // SAFETY: every option used with this wrapper reads its arguments as
+    // integers and writes no memory of ours.
+    let ret = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    Errno::result(ret)
+}
+
+/// Empty the ambient capability set.
+pub fn clear_ambient_caps() -> Result<(), Errno> {
+    prctl_int(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+        0,
+    )
+    .map(drop)
+}
+
+/// Raise one capability in the ambient set.
+pub fn raise_ambient_cap(cap: u32) -> Result<(), Errno> {
+    prctl_int(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+        cap.into(),
+    )
+    .map(drop)
+}
+
+/// Whether one capability is in the ambient set.
+pub fn ambient_cap_is_set(cap: u32) -> Result<bool, Errno> {
+    prctl_int(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
+        cap.into(),
+    )
+    .map(|v| v == 1)
+}
+
+/// Whether one capability is in the bounding set; EINVAL past the last
+/// capability the kernel knows.
+pub fn bounding_has(cap: u32) -> Result<bool, Errno> {
+    prctl_int(libc::PR_CAPBSET_READ, cap.into(), 0).map(|v| v == 1)
+}
+
+/// Remove one capability from the bounding set (needs CAP_SETPCAP).
+pub fn bounding_drop(cap: u32) -> Result<(), Errno> {
+    prctl_int(libc::PR_CAPBSET_DROP, cap.into(), 0).map(drop)
+}
+
+/// The securebits flags.
+pub fn get_securebits() -> Result<u32, Errno> {
+    prctl_int(libc::PR_GET_SECUREBITS, 0, 0).map(|v| v as u32)
+}
+
+/// Set the securebits flags (needs CAP_SETPCAP).
+pub fn set_securebits(bits: u32) -> Result<(), Errno> {
+    prctl_int(libc::PR_SET_SECUREBITS, bits.into(), 0).map(drop)
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): replace this process's
+/// session keyring with a new anonymous one, owned by its current
+/// (filesystem) uid. Returns the new keyring's serial number.
+pub fn join_new_session_keyring() -> Result<i64, Errno> {
+    // SAFETY: a NULL name is the documented request for an anonymous
+    // keyring; the other arguments are unused by this operation.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    Errno::result(ret)
+}
+
+/// keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0): the serial
+/// number of the session keyring, creating nothing.
+pub fn session_keyring_id() -> Result<i64, Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_GET_KEYRING_ID,
+            libc::KEY_SPEC_SESSION_KEYRING,
+            0,
+        )
+    };
+    Errno::result(ret)
+}
+
+/// add_key(2) with no arguments: EFAULT where the call is allowed (it reads
+/// the type first), what a seccomp filter answers where it is not.
+pub fn add_key_probe() -> Result<i64, Errno> {
+    // SAFETY: NULL pointers and zeros: the kernel fails on the first
+    // pointer it copies from, and writes nothing.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_add_key,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            0,
+        )
+    };
+    Errno::result(ret)
+}
+
+/// request_key(2) with no arguments: EFAULT where allowed, as above.
+pub fn request_key_probe() -> Result<i64, Errno> {
+    // SAFETY: as add_key_probe.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_request_key,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        )
+    };
+    Errno::result(ret)
+}
+
+/// keyctl(KEYCTL_DESCRIBE) of the session keyring: its owner's uid
+/// (`type;uid;gid;perm;description`).
+pub fn session_keyring_owner() -> Result<u32, Errno> {
+    let mut text = [0u8; 256];
+    // SAFETY: the buffer and its length describe `text`, which the kernel
+    // writes at most that many bytes of.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_DESCRIBE,
+            libc::KEY_SPEC_SESSION_KEYRING,
+            text.as_mut_ptr(),
+            text.len(),
+        )
+    };
+    let len = usize::try_from(Errno::result(ret)?).map_err(|_| Errno::EINVAL)?;
+    // The description comes last and may be cut at the buffer's end; the
+    // uid is the second field.
+    text[..len.min(text.len())]
+        .split(|&b| b == b';')
+        .nth(1)
+        .and_then(|uid| std::str::from_utf8(uid).ok()?.parse().ok())
+        .ok_or(Errno::EINVAL)
+}
+
+/// setgroups(2), setresgid(2) and setresuid(2) for the whole process.
+///
+/// Linux keeps credentials per thread; the C libraries' wrappers apply a
+/// change to every thread, as POSIX wants. In the static (musl) build no
+/// other thread can exist: runas starts none (the promise the token
+/// stands for) and a static binary loads no code that could. There the
+/// plain system call is the same change without musl's `__synccall`
+/// (every signal blocked and the change broadcast: three rt_sigprocmask
+/// calls around each, fifteen per run). The glibc build loads NSS modules
+/// at run time, and a module may start a thread (tests/attacks.rs starts
+/// one): there glibc's wrappers, which change every thread, are used.
+/// verify.rs reads back what was done either way.
+pub fn set_groups(_: WholeProgram, groups: &[u32]) -> Result<(), Errno> {
+    #[cfg(target_env = "musl")]
+    // SAFETY: the pointer and count describe `groups`, which the kernel
+    // only reads; gid_t is u32 on Linux.
+    let ret = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    #[cfg(not(target_env = "musl"))]
+    // SAFETY: as above, through the C library's all-threads wrapper.
+    let ret = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    Errno::result(ret).map(drop)
+}
+
+/// See [`set_groups`].
+pub fn set_resgid(_: WholeProgram, gid: u32) -> Result<(), Errno> {
+    #[cfg(target_env = "musl")]
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    #[cfg(not(target_env = "musl"))]
+    // SAFETY: integers only.
+    let ret = unsafe { libc::setresgid(gid, gid, gid) };
+    Errno::result(ret).map(drop)
+}
+
+/// See [`set_groups`].
+pub fn set_resuid(_: WholeProgram, uid: u32) -> Result<(), Errno> {
+    #[cfg(target_env = "musl")]
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    #[cfg(not(target_env = "musl"))]
+    // SAFETY: integers only.
+    let ret = unsafe { libc::setresuid(uid, uid, uid) };
+    Errno::result(ret).map(drop)
+}
+
+/// An id no credential can hold: (uid_t)-1. The spec parser never accepts
+/// it, so a value still equal to it was never written by the kernel.
+pub const UNSET_ID: u32 = u32::MAX;
+
+/// getgroups(2), sized by asking the kernel for the count first. (nix's
+/// version sizes its buffer with sysconf(NGROUPS_MAX), which glibc answers
+/// by reading /proc/sys/kernel/ngroups_max at every call.) Only what the
+/// kernel reports it wrote is kept, so a call that "succeeds" without
+/// writing yields an empty list, which matches no plan that has groups.
+pub fn getgroups() -> Result<Vec<u32>, Errno> {
+    // Most lists fit in a small first guess: one call instead of the two
+    // of count-then-read. EINVAL says the list is longer.
+    const FIRST_GUESS: usize = 64;
+    let mut guess = [UNSET_ID; FIRST_GUESS];
+    // SAFETY: `guess` has room for FIRST_GUESS gids, the size passed.
+    let written = unsafe { libc::getgroups(FIRST_GUESS as libc::c_int, guess.as_mut_ptr()) };
+    match Errno::result(written) {
+        Ok(n) if usize::try_from(n).is_ok_and(|n| n <= FIRST_GUESS) => {
+            return Ok(guess[..n as usize].to_vec());
+        }
+        Ok(_) | Err(Errno::EINVAL) => {}
+        Err(e) => return Err(e),
+    }
+    let mut last = Errno::EINVAL;
+    // The list cannot grow between the two calls of a single-threaded
+    // process; a few attempts bound the loop against a kernel (or a fault
+    // injector) that says otherwise.
+    for _ in 0..4 {
+        // SAFETY: a size of 0 with a null list only returns the count.
+        let count = Errno::result(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut groups = vec![UNSET_ID; usize::try_from(count).unwrap_or(0)];
+        // SAFETY: `groups` has room for exactly `count` gids.
+        let written = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
+        match Errno::result(written) {
+            Ok(n) if usize::try_from(n).is_ok_and(|n| n <= groups.len()) => {
+                groups.truncate(usize::try_from(n).unwrap_or(0));
+                return Ok(groups);
+            }
+            Ok(_) => last = Errno::EINVAL,
+            Err(Errno::EINVAL) => last = Errno::EINVAL,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+/// The filesystem uid and gid: setfsuid and setfsgid with an invalid id
+/// (-1) change nothing and return the current value. (The kernel checks
+/// file access with these, not the effective ids.)
+pub fn filesystem_ids() -> (u32, u32) {
+    // SAFETY: integer arguments and results only; -1 is never a valid id,
+    // so nothing is changed.
+    let (uid, gid) = unsafe { (libc::setfsuid(UNSET_ID), libc::setfsgid(UNSET_ID)) };
+    (uid as u32, gid as u32)
+}
