@@ -1,11 +1,11 @@
 //! runas: run a command as another user and/or group, in place.
 //!
-//! The flow is one straight line, each step in its own module:
-//! cli / compat (words) → spec (meaning) → facts (the process as it is) →
-//! plan (the one resolver: every lookup, before any change) → steps (the
-//! complete, ordered list) → run (executes the list: terminal, transition,
-//! session, process, verify, exec) or show (prints it: --dry-run).
-//! This file only wires them.
+//! This file only wires the parts (docs/architecture.md walks through
+//! them): the command line (cli/) gives the identity asked for and the
+//! options' request; the core (core/) observes the process, resolves the
+//! identity into a plan, and, with the steps the options (options/) add,
+//! builds the complete list of what the run does; the list is either
+//! executed (core::run) or shown (report/, --dry-run).
 #![deny(unsafe_code)]
 
 mod base;
@@ -25,11 +25,16 @@ mod testing;
 pub mod door {
     pub use crate::cli::completion::{bash, fish, zsh};
     pub use crate::core::accounts::files;
-    pub use crate::request::caps::{ROOT_EQUIVALENT, name as capability_name};
-    pub use crate::request::spec::{
+    pub use crate::request::caps::{Cap, ROOT_EQUIVALENT};
+    pub use crate::request::ids::{
         IdSpec, Kind, MAX_ID, parse_group_list, parse_id, parse_user_spec,
     };
     pub use crate::sys::{BumpAllocator, WholeProgram, args_from_c_main};
+
+    /// A capability's name, by number (`cap_chown` for 0).
+    pub fn capability_name(number: u32) -> Option<String> {
+        Cap::new(number).map(Cap::name)
+    }
 
     /// For tests/fuzz.rs: the numeric ids a runas command line (argv[0]
     /// first) names for the switch, user, group and group list, where it is
@@ -37,18 +42,13 @@ pub mod door {
     pub fn ids_of_command_line(
         args: impl IntoIterator<Item = std::ffi::OsString>,
     ) -> Option<Vec<u32>> {
-        use crate::request::spec::{GroupPolicy, Invocation};
-        let Ok(Invocation::Run {
-            request, command, ..
-        }) = crate::request::spec::interpret(crate::cli::parse(args).ok()?)
-        else {
+        use crate::request::GroupPolicy;
+        let Ok(crate::cli::Invocation::Run(run)) = crate::cli::parse(args) else {
             return None;
         };
-        if command.is_empty() {
-            return None;
-        }
-        let mut ids: Vec<&IdSpec> = request.user.iter().chain(request.group.iter()).collect();
-        if let GroupPolicy::List(items) = &request.policy {
+        let identity = &run.identity;
+        let mut ids: Vec<&IdSpec> = identity.user.iter().chain(identity.group.iter()).collect();
+        if let GroupPolicy::List(items) = &identity.policy {
             ids.extend(items);
         }
         Some(
@@ -63,12 +63,12 @@ pub mod door {
 }
 
 use crate::base::error::{Error, Result};
-use crate::cli::compat;
+use crate::cli::{Invocation, compat};
 use crate::core::accounts::db;
 use crate::core::{exec, facts, plan, run, steps};
 use crate::options::newgrp;
 use crate::report::show;
-use crate::request::spec::{self, Invocation, Rules};
+use crate::request::Rules;
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -105,7 +105,7 @@ const BENCH_STOP_AT: Option<&str> = None;
 /// Stop here if this is the bench build for `stage` (see above).
 pub fn bench_stage(stage: &str, promise: sys::WholeProgram) {
     if BENCH_STOP_AT == Some(stage) {
-        let _ = exec::exec(&["/bin/true".into()], &plan::EnvPlan::default(), promise);
+        let _ = exec::exec(&["/bin/true".into()], &exec::EnvPlan::default(), promise);
         std::process::exit(125);
     }
 }
@@ -125,39 +125,53 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
         }
     };
     let facts = facts::Facts::observe()?;
+    let inherited = options::Inherited::observe(&facts);
     newgrp::check_install(&facts)?;
     let invocation = match Rules::from_program_name(&argv0) {
-        Rules::Runas => spec::interpret(cli::parse(args)?)?,
+        Rules::Runas => cli::parse(args)?,
         rules => compat::parse_args(rules, &args)?,
     };
     bench_stage("parse", promise);
     let db = db::SystemDb;
-    match invocation {
-        Invocation::Print(text) => print(&text),
-        Invocation::Dump { json } => print(&show::dump(json, &db)?),
-        Invocation::Run {
-            request,
-            command,
-            dry_run,
-            show_env_values,
+    let run = match invocation {
+        Invocation::Print(text) => return print(&text),
+        Invocation::Dump { json } => return print(&show::dump(json, &db)?),
+        Invocation::Run(run) => *run,
+    };
+    let cli::Run {
+        mut identity,
+        options: mut request,
+        command,
+        dry_run,
+        show_env_values,
+        json,
+    } = run;
+    if facts.restricted() {
+        newgrp::restrict(&mut identity, &mut request, &facts)?;
+    }
+    let mut plan = plan::resolve(&identity, &facts, &db)?;
+    let resolved =
+        options::resolve(request, &mut plan, &facts, &inherited, &db, &paths::SystemFiles)?;
+    bench_stage("plan", promise);
+    let extras = options::steps(&resolved, &plan, &facts)?;
+    let steps = steps::build(&plan, &facts, &command, extras)?;
+    bench_stage("checks", promise);
+    if dry_run {
+        let outcome = show::Outcome {
+            plan: &plan,
+            options: &resolved,
+            steps: &steps,
+            facts: &facts,
+            command: &command,
+        };
+        let report = show::Report {
             json,
-        } => {
-            let plan = plan::resolve(&request, &facts, &db)?;
-            bench_stage("plan", promise);
-            let steps = steps::build(&plan, &facts, &command)?;
-            bench_stage("checks", promise);
-            if dry_run {
-                let report = show::Report {
-                    json,
-                    show_env_values,
-                };
-                print(&show::dry_run(
-                    &plan, &steps, &facts, &command, report, &db, promise,
-                )?)
-            } else {
-                run::execute(steps, &plan, &facts, &command, promise)
-            }
-        }
+            show_env_values,
+        };
+        let fields = cli::report_fields(&outcome);
+        print(&show::dry_run(&outcome, report, fields, &db, promise)?)
+    } else {
+        run::execute(steps, &plan, &facts, resolved.env, &command, promise)
     }
 }
 

@@ -87,11 +87,12 @@ pub enum Error {
 
     /// A path root would open or inspect for the target could be steered
     /// by someone other than root.
-    #[error("{option} {}: {}", quote(.path), path_problem(.option, .path, .problem))]
+    /// `why`: what is wrong and how to fix it (src/paths/ words it).
+    #[error("{option} {}: {why}", quote(.path))]
     UnsafePath {
         option: &'static str,
         path: std::path::PathBuf,
-        problem: crate::paths::trusted::Problem,
+        why: String,
     },
 
     /// The daemon's log, opened with the target's rights, could not be.
@@ -135,20 +136,6 @@ pub fn io_text(error: &std::io::Error) -> String {
     match error.raw_os_error() {
         Some(code) => crate::sys::errno_text_raw(code).to_string(),
         None => error.to_string(),
-    }
-}
-
-/// What is wrong with a path and how to fix it, without repeating the path
-/// when the failure is about the path itself.
-fn path_problem(
-    option: &str,
-    path: &std::path::Path,
-    problem: &crate::paths::trusted::Problem,
-) -> String {
-    use crate::paths::trusted::Problem;
-    match problem {
-        Problem::Io { at, errno } if at == path => errno_text(*errno).to_string(),
-        problem => format!("{}; {}", problem.what(), problem.fix(option)),
     }
 }
 

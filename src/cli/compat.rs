@@ -6,8 +6,10 @@
 //! strict id parsing, verification, terminal safety and exit codes
 //! 125/126/127 instead of 1.
 
+use super::{Invocation, Run};
 use crate::base::error::{Error, Result};
-use crate::request::spec::{self, GroupPolicy, IdSpec, Invocation, Kind, Request, Rules};
+use crate::request::ids::{self, IdSpec, Kind};
+use crate::request::{GroupPolicy, Identity, Rules};
 use std::ffi::OsString;
 
 /// gosu takes ids up to 2^31-1 (its user library's range).
@@ -25,7 +27,7 @@ fn parse_part(text: &str, kind: Kind, rules: Rules) -> Result<Option<IdSpec>> {
     if text.is_empty() {
         return Ok(None);
     }
-    let parsed = spec::parse_id(text, kind)?;
+    let parsed = ids::parse_id(text, kind)?;
     if rules == Rules::Gosu
         && let IdSpec::Id(id) = parsed
         && id > GOSU_MAX_ID
@@ -43,7 +45,7 @@ fn parse_part(text: &str, kind: Kind, rules: Rules) -> Result<Option<IdSpec>> {
 /// group list each tool gives: gosu, USER alone: the groups that list the
 /// user; USER:GROUP: none. su-exec, USER alone: getgrouplist (the user's
 /// gid included); USER:GROUP: GROUP alone.
-pub fn request(rules: Rules, text: &str) -> Result<Request> {
+pub fn identity(rules: Rules, text: &str) -> Result<Identity> {
     let (user, group) = text.split_once(':').unwrap_or((text, ""));
     let parsed = parse_part(user, Kind::User, rules)
         .and_then(|user| Ok((user, parse_part(group, Kind::Group, rules)?)));
@@ -58,12 +60,13 @@ pub fn request(rules: Rules, text: &str) -> Result<Request> {
         (_, None) => GroupPolicy::Init,
         (_, Some(group)) => GroupPolicy::List(vec![group.clone()]),
     };
-    Ok(Request {
+    Ok(Identity {
+        rules,
         compat_spec: text.to_owned(),
         user,
         group,
         policy,
-        ..Request::new(rules)
+        ..Identity::default()
     })
 }
 
@@ -100,13 +103,11 @@ pub fn parse_args(rules: Rules, args: &[OsString]) -> Result<Invocation> {
     if command.is_empty() {
         return Err(missing());
     }
-    Ok(Invocation::Run {
-        request: Box::new(request(rules, spec)?),
+    Ok(Invocation::Run(Box::new(Run {
+        identity: identity(rules, spec)?,
         command: command.to_vec(),
-        dry_run: false,
-        show_env_values: false,
-        json: false,
-    })
+        ..Run::default()
+    })))
 }
 
 #[cfg(test)]

@@ -4,26 +4,26 @@
 //! writes them for the packages; tests/completions.rs drives them in their
 //! shells. Nothing here runs when runas runs.
 
-use crate::cli::{OPTIONS, Takes};
+use crate::cli::{Complete, OPTIONS, Opt};
 use std::fmt::Write as _;
 
-/// What a value is completed from, by option.
-fn value_kind(long: &str) -> &'static str {
-    match long {
-        "user" => "user",
-        "group" => "group",
-        "groups" => "group-list",
-        "keep-caps" | "allow-root-caps" => "cap-list",
-        "bounding-set" => "bounding-list",
-        "securebits" => "securebit-list",
-        "pdeathsig" => "signal",
-        "add-group-of" | "pidfile" | "log" | "env-file" => "file",
-        "chdir" | "envdir" => "dir",
-        "rlimit" => "rlimit",
-        "ioprio" => "ioprio",
-        "unset" => "variable",
-        "env" => "assignment",
-        _ => "none",
+/// What a value is completed from, as the scripts name it.
+fn value_kind(opt: &Opt) -> &'static str {
+    match opt.complete {
+        Complete::None => "none",
+        Complete::User => "user",
+        Complete::Group => "group",
+        Complete::GroupList => "group-list",
+        Complete::CapList => "cap-list",
+        Complete::BoundingList => "bounding-list",
+        Complete::SecurebitList => "securebit-list",
+        Complete::Signal => "signal",
+        Complete::File => "file",
+        Complete::Dir => "dir",
+        Complete::Rlimit => "rlimit",
+        Complete::Ioprio => "ioprio",
+        Complete::Variable => "variable",
+        Complete::Assignment => "assignment",
     }
 }
 
@@ -37,7 +37,7 @@ fn fixed_words(kind: &str) -> Option<String> {
         "bounding-list" => std::iter::once("-all".to_owned())
             .chain(caps.iter().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
             .collect(),
-        "securebit-list" => crate::request::spec::SECUREBITS
+        "securebit-list" => crate::request::securebits::NAMES
             .iter()
             .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
             .collect(),
@@ -71,13 +71,13 @@ pub fn bash() -> String {
             names.push(format!("-{short}"));
         }
         options.extend(names.iter().cloned());
-        if let Takes::Value(_) = spec.takes {
+        if spec.value.is_some() {
             valued.extend(names.iter().cloned());
             let _ = writeln!(
                 kinds,
                 "    {}) echo {} ;;",
                 names.join("|"),
-                value_kind(&spec.long)
+                value_kind(spec)
             );
         }
     }
@@ -269,9 +269,9 @@ pub fn fish() -> String {
         }
         let help = spec.help.replace('\'', "\\'");
         let mut line = format!("complete -c runas -n 'not __runas_in_command' {flags} -d '{help}'");
-        if let Takes::Value(_) = spec.takes {
+        if spec.value.is_some() {
             valued.extend(names);
-            let kind = value_kind(&spec.long);
+            let kind = value_kind(spec);
             match (kind, fish_source(kind)) {
                 ("user", _) => line.push_str(" -x -a '(__runas_user)'"),
                 ("file", _) => line.push_str(" -r -F"),
@@ -391,17 +391,17 @@ pub fn zsh() -> String {
     let mut specs = String::new();
     for spec in OPTIONS {
         let help = quote(&spec.help);
-        let (suffix_long, suffix_short, action, repeatable) = match spec.takes {
-            Takes::Nothing => ("", "", String::new(), false),
-            Takes::Value(value) => (
+        let (suffix_long, suffix_short, action, repeatable) = match spec.value {
+            None => ("", "", String::new(), false),
+            Some(value) => (
                 "=",
                 "+",
                 format!(
                     ":{}:{}",
-                    quote(&value.name.to_ascii_lowercase()),
-                    zsh_action(value_kind(&spec.long)).replace('\'', "'\\''")
+                    quote(&value.to_ascii_lowercase()),
+                    zsh_action(value_kind(spec)).replace('\'', "'\\''")
                 ),
-                value.repeatable,
+                spec.repeatable,
             ),
         };
         let line = match spec.short {

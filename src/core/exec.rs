@@ -5,12 +5,29 @@
 //! target user runs the command itself.
 
 use crate::base::error::{Error, Result};
-use crate::core::plan::{EnvPlan, RESET_ENV_KEPT};
 use nix::errno::Errno;
 use nix::unistd::execve;
 use std::borrow::Cow;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+/// How the target's environment is made from runas's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvPlan {
+    /// Start from nothing but [`RESET_ENV_KEPT`].
+    pub clear: bool,
+    /// Remove these...
+    pub unset: Vec<OsString>,
+    /// ...then set these, in order (later wins).
+    pub set: Vec<(OsString, OsString)>,
+    /// The names in `set` whose value was read from --env-file or --envdir:
+    /// often secrets, which --dry-run shows only when asked.
+    pub from_files: Vec<OsString>,
+}
+
+/// What --reset-env keeps: how the terminal looks, nothing that changes
+/// what a program does.
+pub const RESET_ENV_KEPT: [&str; 3] = ["TERM", "COLORTERM", "NO_COLOR"];
 
 /// Used when the environment has no PATH; the same as glibc's execvp plus
 /// /usr/local/bin, which every distribution puts first.

@@ -3,29 +3,27 @@
 //! and reading changes nothing.
 
 use crate::base::error::{Error, Result};
-use crate::core::plan::{Credentials, ResIds, normalize_groups};
-use crate::sys::{self, CapMasks};
+use crate::request::caps::{CapSet, Sets};
+use crate::request::ids::{Gid, ResIds, Uid};
+use crate::sys;
 use nix::unistd::{Pid, getpgrp, getpid, getppid};
 
-/// systemd's socket-activation descriptors, as the environment gives them.
+/// The process's credentials at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Listen {
-    /// None for this process (no LISTEN_PID, or another process's).
-    None,
-    /// LISTEN_FDS descriptors from 3, all open.
-    Sockets(u32),
-    /// LISTEN_PID names this process but LISTEN_FDS is not a count of open
-    /// descriptors: the message says why.
-    Invalid(String),
+pub struct Credentials {
+    pub uid: ResIds<Uid>,
+    pub gid: ResIds<Gid>,
+    /// Sorted, without duplicates.
+    pub groups: Vec<Gid>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Facts {
     pub credentials: Credentials,
-    pub caps: CapMasks,
+    pub caps: Sets,
     /// The ambient set: what a non-root caller's command keeps through
     /// exec, so what --if-root's caller branch keeps "as it is".
-    pub ambient: u64,
+    pub ambient: CapSet,
     pub pid: Pid,
     /// The process a parent-death signal refers to.
     pub parent: Pid,
@@ -35,33 +33,23 @@ pub struct Facts {
     /// setsid(2) is refused to a process-group leader: a new session then
     /// needs a fork.
     pub leads_process_group: bool,
-    pub listen: Listen,
 }
 
 impl Facts {
-    // Never inlined: see cli::parse.
+    // Never inlined: its locals would otherwise stay in the frame of
+    // lib.rs's run for the whole run.
     #[inline(never)]
     pub fn observe() -> Result<Facts> {
         let parent = getppid();
         let pid = getpid();
         let credentials = read_credentials()?;
-        let caps = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-        let listen = match crate::options::process::systemd_sockets(
-            std::env::var("LISTEN_PID").ok().as_deref(),
-            std::env::var("LISTEN_FDS").ok().as_deref(),
-            pid.as_raw(),
-            |fd| sys::fd_flags(fd).is_ok(),
-        ) {
-            Ok(0) => Listen::None,
-            Ok(count) => Listen::Sockets(count),
-            Err(e) => Listen::Invalid(e.to_string()),
-        };
+        let caps = read_caps()?;
         // Only a capability both permitted and inheritable can be ambient:
         // ask for those alone (none, for most callers).
-        let mut ambient = 0;
-        for cap in crate::request::caps::each(caps.permitted & caps.inheritable) {
-            match sys::ambient_cap_is_set(cap) {
-                Ok(true) => ambient |= 1 << cap,
+        let mut ambient = CapSet::EMPTY;
+        for cap in (caps.permitted & caps.inheritable).iter() {
+            match sys::ambient_cap_is_set(cap.number()) {
+                Ok(true) => ambient = ambient.with(cap),
                 Ok(false) => {}
                 // Past the last capability this kernel knows: none of those
                 // can be ambient (and capget's sets are then not to be
@@ -78,7 +66,6 @@ impl Facts {
             parent,
             at_secure: sys::at_secure(),
             leads_process_group: getpgrp() == pid,
-            listen,
         })
     }
 
@@ -87,6 +74,14 @@ impl Facts {
     pub fn pid_one(&self) -> bool {
         self.pid.as_raw() == 1
     }
+
+    /// runas runs with privilege it gained at exec from its file (not from
+    /// the caller): secure-execution mode, same real and effective uid, and
+    /// a caller other than root. Only newgrp mode may run so.
+    pub fn restricted(&self) -> bool {
+        let uid = self.credentials.uid;
+        self.at_secure && uid.real == uid.effective && uid.real != Uid::ROOT
+    }
 }
 
 /// Read this process's ids and supplementary groups.
@@ -94,19 +89,34 @@ pub fn read_credentials() -> Result<Credentials> {
     let uid = nix::unistd::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
     let gid = nix::unistd::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
     let groups = sys::getgroups().map_err(|e| Error::syscall("getgroups", e))?;
+    // nix starts the three at (uid_t)-1, so a call that reports success
+    // without writing them gives ids that match no plan.
+    let as_uid = |id: nix::unistd::Uid| Uid::new(id.as_raw());
+    let as_gid = |id: nix::unistd::Gid| Gid::new(id.as_raw());
     Ok(Credentials {
-        // nix starts the three at (uid_t)-1, so a call that reports success
-        // without writing them gives ids that match no plan.
         uid: ResIds {
-            real: uid.real.as_raw(),
-            effective: uid.effective.as_raw(),
-            saved: uid.saved.as_raw(),
+            real: as_uid(uid.real),
+            effective: as_uid(uid.effective),
+            saved: as_uid(uid.saved),
         },
         gid: ResIds {
-            real: gid.real.as_raw(),
-            effective: gid.effective.as_raw(),
-            saved: gid.saved.as_raw(),
+            real: as_gid(gid.real),
+            effective: as_gid(gid.effective),
+            saved: as_gid(gid.saved),
         },
-        groups: normalize_groups(groups),
+        groups: normalize_groups(groups.into_iter().map(Gid::new).collect()),
     })
+}
+
+/// The three capability sets, as capget(2) gives them.
+pub fn read_caps() -> Result<Sets> {
+    let raw = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    Ok(Sets::from_raw(raw.effective, raw.permitted, raw.inheritable))
+}
+
+/// Sort and remove duplicates: the kernel keeps the list as a set.
+pub fn normalize_groups(mut groups: Vec<Gid>) -> Vec<Gid> {
+    groups.sort_unstable();
+    groups.dedup();
+    groups
 }

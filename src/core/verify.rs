@@ -7,22 +7,23 @@
 //! evidence is what the kernel reports afterwards.
 
 use crate::base::error::{Error, Result};
-use crate::core::facts::read_credentials;
-use crate::core::plan::{Credentials, Plan, ResIds};
-use crate::core::transition::{self, planned_caps};
-use crate::options::process;
-use crate::request::caps;
-use crate::sys::{self, CapMasks};
+use crate::core::facts::{Credentials, read_caps, read_credentials};
+use crate::core::plan::Plan;
+use crate::core::steps::{Arg, Call};
+use crate::core::transition::{self, Keyring, planned_caps};
+use crate::request::caps::{Cap, Sets};
+use crate::request::ids::{Gid, ResIds, Uid};
+use crate::sys::{self, WholeProgram};
 use nix::errno::Errno;
-use std::os::fd::RawFd;
+use std::fmt::Display;
 
-fn check_ids(kind: &str, found: ResIds, expected: u32) -> Result<()> {
+fn check_ids<T: Copy + PartialEq + Display>(kind: &str, found: ResIds<T>, expected: T, unset: T) -> Result<()> {
     for (which, value) in [
         ("real", found.real),
         ("effective", found.effective),
         ("saved", found.saved),
     ] {
-        if value == sys::UNSET_ID {
+        if value == unset {
             return Err(Error::Verification(format!(
                 "the kernel did not report the {which} {kind}, expected {expected}"
             )));
@@ -36,9 +37,9 @@ fn check_ids(kind: &str, found: ResIds, expected: u32) -> Result<()> {
     Ok(())
 }
 
-fn format_list(groups: &[u32]) -> String {
+fn format_list(groups: &[Gid]) -> String {
     if groups.len() <= 16 {
-        let items: Vec<String> = groups.iter().map(u32::to_string).collect();
+        let items: Vec<String> = groups.iter().map(ToString::to_string).collect();
         format!("[{}]", items.join(","))
     } else {
         format!("{} groups", groups.len())
@@ -50,7 +51,7 @@ fn format_list(groups: &[u32]) -> String {
 /// (a kernel or LSM that kept them would leave root's file access).
 fn check_filesystem_ids(plan: &Plan) -> Result<()> {
     let (fsuid, fsgid) = sys::filesystem_ids();
-    for (kind, found, expected) in [("uid", fsuid, plan.uid), ("gid", fsgid, plan.gid)] {
+    for (kind, found, expected) in [("uid", fsuid, plan.uid.raw()), ("gid", fsgid, plan.gid.raw())] {
         if found != expected {
             return Err(Error::Verification(format!(
                 "filesystem {kind} is {found}, expected {expected}"
@@ -62,8 +63,8 @@ fn check_filesystem_ids(plan: &Plan) -> Result<()> {
 
 /// Compare what the kernel reports with the plan.
 pub fn check_credentials(plan: &Plan, now: &Credentials) -> Result<()> {
-    check_ids("uid", now.uid, plan.uid)?;
-    check_ids("gid", now.gid, plan.gid)?;
+    check_ids("uid", now.uid, plan.uid, Uid::new(sys::UNSET_ID))?;
+    check_ids("gid", now.gid, plan.gid, Gid::new(sys::UNSET_ID))?;
     if now.groups != plan.groups {
         return Err(Error::Verification(format!(
             "supplementary groups are {}, expected {}",
@@ -75,8 +76,8 @@ pub fn check_credentials(plan: &Plan, now: &Credentials) -> Result<()> {
 }
 
 fn check_caps(plan: &Plan) -> Result<()> {
-    let now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-    let wanted = planned_caps(plan, now);
+    let now = read_caps()?;
+    let wanted: Sets = planned_caps(plan, now);
     for (set, found, expected) in [
         ("permitted", now.permitted, wanted.permitted),
         ("effective", now.effective, wanted.effective),
@@ -84,47 +85,57 @@ fn check_caps(plan: &Plan) -> Result<()> {
     ] {
         if found != expected {
             return Err(Error::Verification(format!(
-                "{set} capability set is {found:#x}, expected {expected:#x}"
+                "{set} capability set is {:#x}, expected {:#x}",
+                found.bits(),
+                expected.bits()
             )));
         }
     }
+    let p = &plan.privileges;
     // The kernel keeps the ambient set a subset of permitted ∩ inheritable,
     // both just proven to be --keep-caps (or empty): only the kept
     // capabilities can be ambient, and each of them must be.
-    if plan.uid != 0 {
-        for cap in caps::each(plan.process.keep_caps) {
-            let set = sys::ambient_cap_is_set(cap)
+    if plan.uid != Uid::ROOT {
+        for cap in p.keep_caps.iter() {
+            let set = sys::ambient_cap_is_set(cap.number())
                 .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_IS_SET)", e))?;
             if !set {
                 return Err(Error::Verification(format!(
                     "{} is not in the ambient set",
-                    caps::name(cap)
+                    cap.name()
                 )));
             }
         }
     }
-    let dropped = plan.process.bounding_drop;
-    for cap in caps::each(dropped) {
-        match sys::bounding_has(cap) {
+    for cap in p.bounding_drop.iter() {
+        match sys::bounding_has(cap.number()) {
             Ok(false) | Err(Errno::EINVAL) => {}
             Ok(true) => {
                 return Err(Error::Verification(format!(
                     "{} is still in the bounding set",
-                    caps::name(cap)
+                    cap.name()
                 )));
             }
             Err(e) => return Err(Error::syscall("prctl(PR_CAPBSET_READ)", e)),
         }
     }
-    let wanted = plan.process.securebits;
-    if wanted != Default::default() {
-        let bits =
-            sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
-        if bits & wanted.set != wanted.set || bits & wanted.clear != 0 {
+    let wanted = p.securebits;
+    if !wanted.is_none() {
+        let bits = sys::get_securebits()
+            .map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
+        if bits & wanted.set.bits() != wanted.set.bits() || bits & wanted.clear.bits() != 0 {
             return Err(Error::Verification(format!(
                 "securebits are {bits:#x}, expected {:#x} set and {:#x} clear",
-                wanted.set, wanted.clear
+                wanted.set.bits(),
+                wanted.clear.bits()
             )));
+        }
+    }
+    if p.no_new_privs {
+        let set = nix::sys::prctl::get_no_new_privs()
+            .map_err(|e| Error::syscall("prctl(PR_GET_NO_NEW_PRIVS)", e))?;
+        if !set {
+            return Err(Error::Verification("no_new_privs is not set".into()));
         }
     }
     Ok(())
@@ -152,21 +163,103 @@ fn expect_refused(kind: &str, old: u32, outcome: nix::Result<()>) -> Result<()> 
 /// undoable on purpose.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Regain {
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
+    pub uid: Option<Uid>,
+    pub gid: Option<Gid>,
 }
 
-pub fn regain(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Regain {
-    let keeps = |cap| caps::has(plan.process.keep_caps, cap);
-    let caller_could_setuid = caps::has(caps_before.effective, caps::CAP_SETUID);
-    if !caller_could_setuid || plan.uid == 0 {
+pub fn regain(plan: &Plan, before: &Credentials, caps_before: Sets) -> Regain {
+    let keeps = |cap| plan.privileges.keep_caps.has(cap);
+    if !caps_before.effective.has(Cap::SETUID) || plan.uid == Uid::ROOT {
         return Regain::default();
     }
     Regain {
-        uid: (before.uid.effective != plan.uid && !keeps(caps::CAP_SETUID))
+        uid: (before.uid.effective != plan.uid && !keeps(Cap::SETUID))
             .then_some(before.uid.effective),
-        gid: (before.gid.effective != plan.gid && !keeps(caps::CAP_SETGID))
+        gid: (before.gid.effective != plan.gid && !keeps(Cap::SETGID))
             .then_some(before.gid.effective),
+    }
+}
+
+/// What the proof checks, beyond the plan itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    pub regain: Regain,
+    /// The session keyring must be the target's own.
+    pub keyring: bool,
+    /// The prctl reads the plan's privileges need.
+    reads: Vec<Call>,
+}
+
+impl Proof {
+    pub fn new(plan: &Plan, before: &Credentials, caps_before: Sets, keyring: bool) -> Proof {
+        let p = &plan.privileges;
+        let read = |args: Vec<Arg>| Call::new("prctl", args);
+        let mut reads = Vec::new();
+        if plan.uid != Uid::ROOT {
+            for cap in p.keep_caps.iter() {
+                reads.push(read(vec![
+                    Arg::name("PR_CAP_AMBIENT"),
+                    Arg::name("PR_CAP_AMBIENT_IS_SET"),
+                    Arg::name(cap.name()),
+                ]));
+            }
+        }
+        for cap in p.bounding_drop.iter() {
+            reads.push(read(vec![Arg::name("PR_CAPBSET_READ"), Arg::name(cap.name())]));
+        }
+        if !p.securebits.is_none() {
+            reads.push(read(vec![Arg::name("PR_GET_SECUREBITS")]));
+        }
+        if p.no_new_privs {
+            reads.push(read(vec![Arg::name("PR_GET_NO_NEW_PRIVS")]));
+        }
+        Proof {
+            regain: regain(plan, before, caps_before),
+            keyring,
+            reads,
+        }
+    }
+
+    /// Its system calls: the read-backs and the attempts to regain.
+    pub fn calls(&self) -> Vec<Call> {
+        let none = |name: &'static str| Call::new(name, Vec::new());
+        let mut calls = vec![
+            none("getresuid"),
+            none("getresgid"),
+            none("getgroups"),
+            Call::new("setfsuid", vec![Arg::Num(-1)]),
+            Call::new("setfsgid", vec![Arg::Num(-1)]),
+            none("capget"),
+        ];
+        calls.extend(self.reads.iter().cloned());
+        if self.keyring {
+            calls.push(Call::new(
+                "keyctl",
+                vec![Arg::name("KEYCTL_GET_KEYRING_ID"), Arg::name("KEY_SPEC_SESSION_KEYRING")],
+            ));
+            calls.push(Call::new(
+                "keyctl",
+                vec![Arg::name("KEYCTL_DESCRIBE"), Arg::name("KEY_SPEC_SESSION_KEYRING")],
+            ));
+        }
+        if let Some(uid) = self.regain.uid {
+            calls.push(Call::new("setresuid", vec![Arg::Num(uid.raw().into()); 3]));
+        }
+        if let Some(gid) = self.regain.gid {
+            calls.push(Call::new("setresgid", vec![Arg::Num(gid.raw().into()); 3]));
+        }
+        calls
+    }
+
+    pub fn note(&self) -> String {
+        let mut note = String::from("the ids, groups and capability sets equal the plan");
+        if self.keyring {
+            note.push_str(", the session keyring is the target's own");
+        }
+        if self.regain != Regain::default() {
+            note.push_str(", and the set*id calls back to the old ids must fail with EPERM");
+        }
+        note
     }
 }
 
@@ -174,12 +267,12 @@ pub fn regain(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Regai
 /// one it made (its serial), owned by the target; or, where it made none,
 /// still no keyring any call can reach. The caller's keyring, still
 /// possessed, would have another serial and describe as the caller's.
-fn check_keyring(plan: &Plan, made: Option<transition::Keyring>) -> Result<()> {
+fn check_keyring(plan: &Plan, made: Option<Keyring>) -> Result<()> {
     match made {
         None => Err(Error::Verification(
             "the new session keyring was never made".into(),
         )),
-        Some(transition::Keyring::Joined(serial)) => {
+        Some(Keyring::Joined(serial)) => {
             let now = sys::session_keyring_id().map_err(|e| {
                 Error::syscall("keyctl(KEYCTL_GET_KEYRING_ID) of the session keyring", e)
             })?;
@@ -190,7 +283,7 @@ fn check_keyring(plan: &Plan, made: Option<transition::Keyring>) -> Result<()> {
             }
             let owner = sys::session_keyring_owner()
                 .map_err(|e| Error::syscall("keyctl(KEYCTL_DESCRIBE) of the session keyring", e))?;
-            if owner != plan.uid {
+            if owner != plan.uid.raw() {
                 return Err(Error::Verification(format!(
                     "the session keyring is uid {owner}'s, expected uid {}'s",
                     plan.uid
@@ -198,7 +291,7 @@ fn check_keyring(plan: &Plan, made: Option<transition::Keyring>) -> Result<()> {
             }
             Ok(())
         }
-        Some(transition::Keyring::Unreachable) => {
+        Some(Keyring::Unreachable) => {
             if transition::keyrings_unreachable() {
                 Ok(())
             } else {
@@ -210,33 +303,26 @@ fn check_keyring(plan: &Plan, made: Option<transition::Keyring>) -> Result<()> {
     }
 }
 
-/// Everything verified before exec. `keyring`: the session keyring is to
-/// be checked, and what it became. `lock` is a daemon's pidfile lock,
-/// which --close-fds keeps.
-pub fn verify(
-    plan: &Plan,
-    regain: Regain,
-    keyring: Option<Option<transition::Keyring>>,
-    lock: Option<RawFd>,
-    promise: crate::sys::WholeProgram,
-) -> Result<()> {
+/// Everything the core verifies before exec: what `proof` lists, with
+/// `keyring` what the session keyring became.
+pub fn verify(plan: &Plan, proof: &Proof, keyring: Option<Keyring>, promise: WholeProgram) -> Result<()> {
     check_credentials(plan, &read_credentials()?)?;
     check_filesystem_ids(plan)?;
     check_caps(plan)?;
-    if let Some(made) = keyring {
-        check_keyring(plan, made)?;
+    if proof.keyring {
+        check_keyring(plan, keyring)?;
     }
-    if let Some(old) = regain.uid {
-        expect_refused("uid", old, transition::attempt_setresuid(old, promise))?;
+    if let Some(old) = proof.regain.uid {
+        expect_refused("uid", old.raw(), transition::attempt_setresuid(old, promise))?;
     }
-    if let Some(old) = regain.gid {
-        expect_refused("gid", old, transition::attempt_setresgid(old, promise))?;
+    if let Some(old) = proof.regain.gid {
+        expect_refused("gid", old.raw(), transition::attempt_setresgid(old, promise))?;
     }
-    if regain != Regain::default() {
+    if proof.regain != Regain::default() {
         // The ids must still be the planned ones after the attempts.
         check_credentials(plan, &read_credentials()?)?;
     }
-    process::verify(plan, lock)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -482,17 +482,10 @@ pub fn envdir_value(contents: &[u8]) -> Option<OsString> {
     Some(OsString::from_vec(value))
 }
 
-/// What to do with a file in an envdir, by its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnvdirName {
-    /// A dot file (also `.` and `..`): envdir and s6-envdir pass over it,
-    /// so the caller skips it.
-    Skip,
-    /// The caller refuses the directory, with this reason.
-    Invalid(&'static str),
-    /// Its name is the variable's name.
-    Ok,
-}
+/// What to do with a file in an envdir, by its name: passed over (a dot
+/// file, also `.` and `..`: envdir and s6-envdir pass over it), refused
+/// with a reason, or its name is the variable's name.
+pub use crate::paths::EntryName as EnvdirName;
 
 /// Classify an envdir entry's name. Dot files are skipped, as in
 /// daemontools envdir.c (`d->d_name[0] != '.'`) and s6-envdir. A name

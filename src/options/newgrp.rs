@@ -9,9 +9,12 @@
 //! gid joins it. Every capability is dropped before the target runs.
 
 use crate::base::error::{Error, Result};
-use crate::core::facts::Facts;
-use crate::core::plan::{Credentials, Plan, ResIds};
-use crate::request::spec::{EnvChange, GroupPolicy, IdSpec, ProcessRequest, Request};
+use crate::core::facts::{Credentials, Facts, normalize_groups};
+use crate::core::plan::{self, Plan};
+use crate::options::env::Change;
+use crate::request::ids::{Gid, IdSpec, ResIds, Uid};
+use crate::request::securebits::Securebits;
+use crate::request::{GroupPolicy, Identity, Rules};
 use crate::sys;
 
 /// The variables glibc removes from the environment of a program started in
@@ -57,27 +60,21 @@ pub const UNSECURE_ENV: [&str; 29] = [
 /// from the command line.
 pub fn check_install(facts: &Facts) -> Result<()> {
     let before = &facts.credentials;
-    for (kind, ids) in [("uid", before.uid), ("gid", before.gid)] {
-        if ids.real != ids.effective {
+    let (uid, gid) = (before.uid, before.gid);
+    for (kind, real, effective) in [
+        ("uid", uid.real.raw(), uid.effective.raw()),
+        ("gid", gid.real.raw(), gid.effective.raw()),
+    ] {
+        if real != effective {
             return Err(Error::SetIdInstall {
                 kind,
-                real: ids.real,
-                effective: ids.effective,
+                real,
+                effective,
             });
         }
     }
     refuse_gain_without_secure_mode(before, facts.at_secure)
 }
-
-/// Whether runas runs with privilege it gained at exec from its file (not
-/// from the caller): secure-execution mode, same real and effective uid,
-/// and a caller other than root.
-pub fn is_restricted(before: &Credentials, at_secure: bool) -> bool {
-    at_secure && before.uid.real == before.uid.effective && before.uid.real != 0
-}
-
-/// SECBIT_NOROOT: uid 0 gets no capabilities at execve.
-const SECBIT_NOROOT: u32 = 1 << 0;
 
 /// A uid-0 caller whose root is not special (SECBIT_NOROOT: systemd
 /// `User=root` with `SecureBits=noroot-locked`, a setpriv sandbox) gains
@@ -87,11 +84,11 @@ const SECBIT_NOROOT: u32 = 1 << 0;
 /// loader honoured them. runas cannot undo what ran before main: it
 /// refuses to go on.
 fn refuse_gain_without_secure_mode(before: &Credentials, at_secure: bool) -> Result<()> {
-    if at_secure || before.uid.real != 0 {
+    if at_secure || before.uid.real != Uid::ROOT {
         return Ok(());
     }
     let bits = sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
-    if bits & SECBIT_NOROOT == 0 {
+    if !Securebits::from_bits(bits).contains(Securebits::NOROOT) {
         return Ok(());
     }
     let gained = match sys::has_file_capabilities(c"/proc/self/exe") {
@@ -124,46 +121,73 @@ pub fn refuse(option: &str) -> Error {
 }
 
 /// The caller's list plus its old real gid: what the target gets.
-pub fn kept_list(before: &Credentials) -> Vec<u32> {
+pub fn kept_list(before: &Credentials) -> Vec<Gid> {
     let mut groups = before.groups.clone();
     groups.push(before.gid.real);
-    crate::core::plan::normalize_groups(groups)
+    normalize_groups(groups)
 }
 
-/// Check a request against the mode's rules and pin its group list.
-pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
-    match &request.user {
-        None => {}
-        Some(IdSpec::Id(uid)) if *uid == before.uid.real => {}
-        // A name is checked after resolution, when its uid is known.
-        Some(IdSpec::Name(_)) => {}
-        Some(IdSpec::Id(_)) => return Err(refuse("--user with another user")),
+/// Check a request against the mode's rules and pin its group list; the
+/// variables the C library removes in secure-execution mode are removed
+/// last. Where --if-root runs the command as the caller, the identity
+/// options are not applied (the core resolves them only to check them), so
+/// only their privileges are refused.
+pub fn restrict(identity: &mut Identity, options: &mut super::Request, facts: &Facts) -> Result<()> {
+    let before = &facts.credentials;
+    if identity.rules != Rules::Runas {
+        // gosu's and su-exec's rules would let a file capability set any gid.
+        return Err(Error::NotPermitted(format!(
+            "{} mode is not available when runas runs with a file capability for a non-root caller; use runas --group GROUP (newgrp mode)",
+            identity.rules.name()
+        )));
     }
-    match &request.policy {
-        GroupPolicy::Default => {}
-        GroupPolicy::Keep => {}
-        GroupPolicy::Init => return Err(refuse("--init-groups")),
-        GroupPolicy::Clear => return Err(refuse("--clear-groups")),
-        GroupPolicy::List(_) => return Err(refuse("--groups")),
-        GroupPolicy::Members => return Err(refuse("gosu mode")),
+    let caller_branch = identity.if_root && !plan::if_root_switches(before.uid.real);
+    if !caller_branch {
+        match &identity.user {
+            None => {}
+            Some(IdSpec::Id(uid)) if Uid::new(*uid) == before.uid.real => {}
+            // A name is checked after resolution, when its uid is known.
+            Some(IdSpec::Name(_)) => {}
+            Some(IdSpec::Id(_)) => return Err(refuse("--user with another user")),
+        }
+        match &identity.policy {
+            GroupPolicy::Default | GroupPolicy::Keep => {}
+            GroupPolicy::Init => return Err(refuse("--init-groups")),
+            GroupPolicy::Clear => return Err(refuse("--clear-groups")),
+            GroupPolicy::List(_) => return Err(refuse("--groups")),
+            GroupPolicy::Members => return Err(refuse("gosu mode")),
+        }
+        if !options.add_group_of.is_empty() {
+            return Err(refuse("--add-group-of"));
+        }
     }
-    if !request.add_group_of.is_empty() {
-        return Err(refuse("--add-group-of"));
-    }
-    let p: &ProcessRequest = &request.process;
-    if p.keep_caps != 0 {
+    let p = &identity.privileges;
+    if !p.keep_caps.is_empty() {
         return Err(refuse("--keep-caps"));
     }
-    if p.bounding_drop != 0 {
+    if !p.bounding_drop.is_empty() {
         return Err(refuse("--bounding-set"));
     }
-    if p.securebits != Default::default() {
+    if !p.securebits.is_none() {
         return Err(refuse("--securebits"));
+    }
+    // The files are read with the caller's own rights: a file capability
+    // that reads any file would read them with more.
+    if crate::paths::reads_any_file(facts.caps.effective)
+        && let Some(change) = options.env.changes.iter().find_map(|change| match change {
+            Change::File(_) => Some("--env-file"),
+            Change::Dir(_) => Some("--envdir"),
+            _ => None,
+        })
+    {
+        return Err(refuse(&format!(
+            "{change} with a file capability that reads any file"
+        )));
     }
     // The variables the C library removes in secure-execution mode must
     // not come back through --env either.
-    if let Some(name) = request.env.changes.iter().find_map(|change| match change {
-        EnvChange::Set(name, _) if is_unsecure(name) => Some(name),
+    if let Some(name) = options.env.changes.iter().find_map(|change| match change {
+        Change::Set(name, _) if is_unsecure(name) => Some(name),
         _ => None,
     }) {
         return Err(refuse(&format!(
@@ -171,18 +195,38 @@ pub fn restrict(mut request: Request, before: &Credentials) -> Result<Request> {
             crate::base::quote::text_str(&name.to_string_lossy())
         )));
     }
-    request.policy = GroupPolicy::List(kept_list(before).into_iter().map(IdSpec::Id).collect());
+    if !caller_branch {
+        identity.policy = GroupPolicy::List(
+            kept_list(before)
+                .into_iter()
+                .map(|gid| IdSpec::Id(gid.raw()))
+                .collect(),
+        );
+    }
     // Last, so that nothing given before (a file included) sets them.
-    request.env.changes.extend(
-        UNSECURE_ENV
-            .iter()
-            .map(|name| EnvChange::Unset(name.into())),
-    );
-    Ok(request)
+    options
+        .env
+        .changes
+        .extend(UNSECURE_ENV.iter().map(|name| Change::Unset(name.into())));
+    Ok(())
+}
+
+/// No file may set what the C library removes in secure-execution mode:
+/// `from_files`, each variable a file set, with the file.
+pub fn check_files(from_files: &[super::env::FromFile]) -> Result<()> {
+    match from_files.iter().find(|(_, _, name)| is_unsecure(name)) {
+        Some((option, path, name)) => Err(refuse(&format!(
+            "{option} {} setting {}",
+            crate::base::quote::quote(path),
+            crate::base::quote::text_str(&name.to_string_lossy())
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// After resolution: the uid is the caller's, the gid one it holds, and the
-/// list the caller's plus its old gid.
+/// list the caller's plus its old gid (or, where --if-root runs the command
+/// as the caller, the caller's own, unchanged).
 pub fn check_plan(plan: &Plan, before: &Credentials) -> Result<()> {
     if ResIds::all(plan.uid) != before.uid {
         return Err(refuse("--user with another user"));
@@ -194,12 +238,14 @@ pub fn check_plan(plan: &Plan, before: &Credentials) -> Result<()> {
             plan.gid,
             kept_list(before)
                 .iter()
-                .map(u32::to_string)
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(",")
         )));
     }
-    if plan.groups != kept_list(before) {
+    let caller_branch = plan.branch.if_root == Some(false);
+    let unchanged = caller_branch && plan.groups == before.groups;
+    if plan.groups != kept_list(before) && !unchanged {
         return Err(Error::Verification(
             "the planned group list is not the caller's list".into(),
         ));

@@ -1,18 +1,71 @@
 //! Process attributes the target inherits besides its credentials: the
-//! parent-death signal, no_new_privs, the umask, the working directory and
-//! the open file descriptors. (The controlling terminal: terminal.rs.)
+//! parent-death signal, the umask, the working directory and the open file
+//! descriptors, with systemd's sockets among them. (no_new_privs is a
+//! privilege: the core's. The controlling terminal: terminal.rs.)
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
-use crate::core::plan::Plan;
+use crate::core::steps::{Arg, Call};
 use crate::sys;
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::stat::Mode;
 use nix::unistd::{Pid, getppid};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::fd::RawFd;
+
+/// `TERM`, `SIGTERM`, `sigterm` or `15`.
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    let invalid = || Error::InvalidSpec {
+        kind: "signal",
+        value: text.to_owned(),
+        reason: "give a signal name such as TERM or KILL, or its number".into(),
+    };
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<i32>()
+            .ok()
+            .and_then(|n| Signal::try_from(n).ok())
+            .ok_or_else(invalid);
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<Signal>().map_err(|_| invalid())
+}
+
+/// An octal file mode creation mask: 1 to 4 octal digits, at most 0777.
+pub fn parse_umask(text: &str) -> Result<u32> {
+    let invalid = |reason: &str| Error::InvalidSpec {
+        kind: "umask",
+        value: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(invalid("give an octal mode such as 022 or 0027"));
+    }
+    let mode = u32::from_str_radix(text, 8).map_err(|_| invalid("not an octal number"))?;
+    if mode > 0o777 {
+        return Err(invalid("a umask holds permission bits only, at most 0777"));
+    }
+    Ok(mode)
+}
+
+/// A file descriptor number for --keep-fd.
+pub fn parse_fd(text: &str) -> Result<i32> {
+    text.parse::<i32>()
+        .ok()
+        .filter(|fd| *fd >= 0 && text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| Error::InvalidSpec {
+            kind: "file descriptor",
+            value: text.to_owned(),
+            reason: "give a non-negative decimal number".into(),
+        })
+}
 
 /// The descriptors above 2 the target keeps through --close-fds: the
 /// --keep-fd ones, systemd's sockets (`listen` of them from 3), and a
@@ -95,6 +148,53 @@ impl fmt::Display for Kept {
     }
 }
 
+/// systemd's socket-activation descriptors, as runas found them at start,
+/// before it opened anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// None for this process (no LISTEN_PID, or another process's).
+    None,
+    /// LISTEN_FDS descriptors from 3, all open.
+    Sockets(u32),
+    /// LISTEN_PID names this process but LISTEN_FDS is not a count of open
+    /// descriptors: the message says why.
+    Invalid(String),
+}
+
+impl Listen {
+    /// Look, before anything is opened.
+    pub fn observe(pid: Pid) -> Listen {
+        match systemd_sockets(
+            std::env::var("LISTEN_PID").ok().as_deref(),
+            std::env::var("LISTEN_FDS").ok().as_deref(),
+            pid.as_raw(),
+            |fd| sys::fd_flags(fd).is_ok(),
+        ) {
+            Ok(0) => Listen::None,
+            Ok(count) => Listen::Sockets(count),
+            Err(e) => Listen::Invalid(e.to_string()),
+        }
+    }
+
+    /// The sockets the target keeps: only for a target that sees
+    /// LISTEN_PID and LISTEN_FDS as they came (one told nothing of them
+    /// would hold them without knowing). An invalid count is an error:
+    /// which descriptors are sockets would be a guess.
+    pub fn kept(&self, env: &crate::core::exec::EnvPlan) -> Result<u32> {
+        let hidden = |name: &str| {
+            env.clear
+                || env.unset.iter().any(|n| n == name)
+                || env.set.iter().any(|(n, _)| n == name)
+        };
+        match self {
+            Listen::None => Ok(0),
+            Listen::Invalid(message) => Err(Error::Usage(message.clone())),
+            Listen::Sockets(_) if hidden("LISTEN_PID") || hidden("LISTEN_FDS") => Ok(0),
+            Listen::Sockets(count) => Ok(*count),
+        }
+    }
+}
+
 /// Systemd's socket-activation descriptors passed to this very process:
 /// LISTEN_FDS of them from 3, when LISTEN_PID is this process's pid (else
 /// they were meant for another process, and are none of runas's
@@ -137,53 +237,6 @@ pub fn systemd_sockets(
     Ok(count)
 }
 
-/// The kernel's default ceiling on descriptor numbers (fs.nr_open).
-const DEFAULT_NR_OPEN: u64 = 1 << 20;
-
-/// The descriptors open in this process, from /proc/self/fd. Where /proc
-/// is missing, every number up to the larger of the hard RLIMIT_NOFILE and
-/// the kernel's default ceiling is asked: a descriptor opened before the
-/// limit was lowered (by the caller, or by --rlimit nofile) lies above it.
-/// /proc/self/fd present but not listable (no descriptor left under a low
-/// --rlimit nofile) is an error: a partial list would let descriptors
-/// through unnoticed.
-pub fn open_descriptors() -> Result<Vec<i32>> {
-    let listing = |e: std::io::Error| {
-        Error::Io {
-        what: if e.raw_os_error() == Some(nix::libc::EMFILE) {
-            "listing /proc/self/fd (to close or check the inherited descriptors; with --rlimit nofile, leave room for one more)"
-        } else {
-            "listing /proc/self/fd (to close or check the inherited descriptors)"
-        }
-        .into(),
-        source: e,
-    }
-    };
-    match std::fs::read_dir("/proc/self/fd") {
-        Ok(entries) => {
-            let mut fds = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(listing)?;
-                if let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
-                    fds.push(fd);
-                }
-            }
-            // The directory's own descriptor was listed and is closed now.
-            fds.retain(|&fd| sys::fd_flags(fd).is_ok());
-            fds.sort_unstable();
-            Ok(fds)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let (_, hard) =
-                nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-                    .map_err(|e| Error::syscall("getrlimit(RLIMIT_NOFILE)", e))?;
-            let last = hard.clamp(DEFAULT_NR_OPEN, 1 << 24) as i32;
-            Ok((0..last).filter(|&fd| sys::fd_flags(fd).is_ok()).collect())
-        }
-        Err(e) => Err(listing(e)),
-    }
-}
-
 fn close_fds(kept: &Kept) -> Result<()> {
     let ranged = kept
         .closing_ranges()
@@ -195,7 +248,7 @@ fn close_fds(kept: &Kept) -> Result<()> {
         // (container runtimes' default profiles) that refuses the call:
         // one descriptor at a time. Verified either way (see `verify`).
         Err(Errno::ENOSYS | Errno::EPERM | Errno::EINVAL | Errno::EACCES) => {
-            for fd in open_descriptors()? {
+            for fd in crate::base::fds::open_descriptors()? {
                 let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(fd));
                 if fd > 2 && !kept_fd {
                     sys::set_cloexec(fd)
@@ -212,7 +265,7 @@ fn close_fds(kept: &Kept) -> Result<()> {
 /// close_range that reported success without doing its work would
 /// otherwise leak every descriptor unnoticed.
 fn verify_closed(kept: &Kept) -> Result<()> {
-    for fd in open_descriptors()? {
+    for fd in crate::base::fds::open_descriptors()? {
         let kept_fd = u32::try_from(fd).is_ok_and(|fd| kept.contains(fd));
         if fd <= 2 || kept_fd {
             continue;
@@ -231,14 +284,13 @@ fn verify_closed(kept: &Kept) -> Result<()> {
     Ok(())
 }
 
-/// One change of a process attribute, made after the switch. `settings` lists
-/// them: a real run executes the list and --dry-run prints it, so what the
-/// dry run shows is what runs.
+/// One change of a process attribute, made after the switch, as the
+/// target. `settings` lists them: a real run executes the list and
+/// --dry-run prints it, so what the dry run shows is what runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Setting {
     /// After the switch: the kernel clears the setting on a credential change.
     ParentDeathSignal(Signal),
-    NoNewPrivs,
     Umask(u32),
     /// As the target, so the kernel checks its access, not root's.
     Chdir(OsString),
@@ -246,40 +298,150 @@ pub enum Setting {
     CloseFds(Kept),
 }
 
-/// The process-attribute changes the plan asks for, in the order made.
-pub fn settings(plan: &Plan) -> Vec<Setting> {
-    let p = &plan.process;
+/// Whether `--chdir` names the target's home (`~`, `~/dir`).
+pub fn needs_home(chdir: Option<&OsStr>) -> bool {
+    chdir.is_some_and(|dir| dir.as_encoded_bytes().first() == Some(&b'~'))
+}
+
+/// `~` and `~/dir` name the target's home; anything else is taken as given.
+pub fn expand_tilde(dir: &OsStr, home: &OsStr) -> OsString {
+    let bytes = dir.as_encoded_bytes();
+    if bytes == b"~" {
+        home.to_owned()
+    } else if let Some(rest) = bytes.strip_prefix(b"~/") {
+        let mut path = std::path::PathBuf::from(home);
+        path.push(<OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(rest));
+        path.into_os_string()
+    } else {
+        dir.to_owned()
+    }
+}
+
+/// The process-attribute changes the options ask for, in the order made.
+/// `listen`: systemd's sockets the target keeps; `pidfile`: a daemon's
+/// pidfile lock is kept too.
+pub fn settings(request: &super::Request, listen: u32) -> Vec<Setting> {
     let mut settings = Vec::new();
-    if let Some(signal) = p.pdeathsig {
+    if let Some(signal) = request.pdeathsig {
         settings.push(Setting::ParentDeathSignal(signal));
     }
-    if p.no_new_privs {
-        settings.push(Setting::NoNewPrivs);
-    }
-    if let Some(mask) = p.umask {
+    if let Some(mask) = request.umask {
         settings.push(Setting::Umask(mask));
     }
-    if let Some(dir) = &p.chdir {
+    if let Some(dir) = &request.chdir {
         settings.push(Setting::Chdir(dir.clone()));
     }
-    if let Some(keep) = &p.close_fds {
-        let mut kept = Kept::new(keep, p.listen_fds);
-        kept.pidfile = p.daemon.as_ref().is_some_and(|d| d.pidfile.is_some());
+    if let Some(keep) = &request.close_fds {
+        let mut kept = Kept::new(keep, listen);
+        kept.pidfile = request
+            .daemon
+            .as_ref()
+            .is_some_and(|d| d.pidfile.is_some());
         settings.push(Setting::CloseFds(kept));
     }
     settings
 }
 
-impl fmt::Display for Setting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// A signal as strace names it in a set: `[TERM]`.
+fn signal_set(signal: Signal) -> Arg {
+    Arg::name(format!("[{}]", signal.as_str().trim_start_matches("SIG")))
+}
+
+/// Whether a signal's disposition and mask can be changed at all.
+fn catchable(signal: Signal) -> bool {
+    !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP)
+}
+
+impl Setting {
+    /// Its system calls, with their arguments.
+    pub fn calls(&self) -> Vec<Call> {
         match self {
-            Setting::ParentDeathSignal(signal) => write!(f, "prctl(PR_SET_PDEATHSIG, {signal})"),
-            Setting::NoNewPrivs => f.write_str("prctl(PR_SET_NO_NEW_PRIVS, 1)"),
-            Setting::Umask(mask) => write!(f, "umask({mask:04o})"),
-            Setting::Chdir(dir) => write!(f, "chdir({})", quote(dir)),
-            Setting::CloseFds(kept) => write!(f, "close_range(3.., CLOSE_RANGE_CLOEXEC) {kept}"),
+            Setting::ParentDeathSignal(signal) => {
+                let mut calls = Vec::new();
+                if catchable(*signal) {
+                    calls.push(Call::new(
+                        "rt_sigaction",
+                        vec![Arg::name(signal.as_str()), Arg::name("SIG_DFL")],
+                    ));
+                    calls.push(Call::new(
+                        "rt_sigprocmask",
+                        vec![Arg::name("SIG_UNBLOCK"), signal_set(*signal)],
+                    ));
+                }
+                calls.push(Call::new(
+                    "prctl",
+                    vec![Arg::name("PR_SET_PDEATHSIG"), Arg::name(signal.as_str())],
+                ));
+                calls.push(Call::new("getppid", Vec::new()));
+                calls
+            }
+            Setting::Umask(mask) => vec![Call::new("umask", vec![Arg::Octal(*mask)])],
+            Setting::Chdir(dir) => vec![Call::new("chdir", vec![Arg::Text(dir.clone())])],
+            Setting::CloseFds(kept) if kept.pidfile => vec![Call::new(
+                "close_range",
+                vec![
+                    Arg::Later("each range from 3 around the kept descriptors and the pidfile's lock"),
+                    Arg::name("CLOSE_RANGE_CLOEXEC"),
+                ],
+            )],
+            Setting::CloseFds(kept) => kept
+                .closing_ranges()
+                .into_iter()
+                .map(|(first, last)| {
+                    Call::new(
+                        "close_range",
+                        vec![
+                            Arg::Num(first.into()),
+                            Arg::Num(last.into()),
+                            Arg::name("CLOSE_RANGE_CLOEXEC"),
+                        ],
+                    )
+                })
+                .collect(),
         }
     }
+
+    /// What the calls alone do not say.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Setting::ParentDeathSignal(_) => Some(
+                "the signal is unblocked and given its default action, so that it takes effect; a parent already gone is signalled at once".into(),
+            ),
+            Setting::Chdir(_) => Some("as the target".into()),
+            Setting::CloseFds(kept) => Some(format!(
+                "{kept} (one fcntl(FD_CLOEXEC) per descriptor where close_range is refused)"
+            )),
+            Setting::Umask(_) => None,
+        }
+    }
+}
+
+/// The read-backs of the settings, before exec.
+pub fn check_calls(settings: &[Setting]) -> Vec<Call> {
+    let mut calls = Vec::new();
+    for setting in settings {
+        match setting {
+            Setting::CloseFds(_) => calls.push(Call::new(
+                "fcntl",
+                vec![Arg::Later("each open descriptor"), Arg::name("F_GETFD")],
+            )),
+            Setting::ParentDeathSignal(signal) => {
+                calls.push(Call::new("prctl", vec![Arg::name("PR_GET_PDEATHSIG")]));
+                if catchable(*signal) {
+                    calls.push(Call::new(
+                        "rt_sigaction",
+                        vec![Arg::name(signal.as_str()), Arg::name("NULL")],
+                    ));
+                    calls.push(Call::new(
+                        "rt_sigprocmask",
+                        vec![Arg::name("SIG_BLOCK"), Arg::name("NULL")],
+                    ));
+                }
+            }
+            Setting::Umask(_) | Setting::Chdir(_) => {}
+        }
+    }
+    calls
 }
 
 /// Make one setting. `parent` is the process the target's parent-death
@@ -294,7 +456,7 @@ pub fn apply(setting: &Setting, parent: Pid, lock: Option<RawFd>) -> Result<()> 
             // effect: --pdeathsig asks for it to, so this one signal gets
             // its default action and is unblocked (SIGKILL and SIGSTOP
             // cannot be either).
-            if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
+            if catchable(signal) {
                 sys::default_disposition(signal as i32)
                     .map_err(|e| Error::syscall(format!("sigaction({signal}, SIG_DFL)"), e))?;
                 let mut set = SigSet::empty();
@@ -313,8 +475,6 @@ pub fn apply(setting: &Setting, parent: Pid, lock: Option<RawFd>) -> Result<()> 
                 )));
             }
         }
-        Setting::NoNewPrivs => nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| Error::syscall("prctl(PR_SET_NO_NEW_PRIVS)", e))?,
         Setting::Umask(mask) => {
             nix::sys::stat::umask(Mode::from_bits_truncate(*mask));
         }
@@ -326,38 +486,36 @@ pub fn apply(setting: &Setting, parent: Pid, lock: Option<RawFd>) -> Result<()> 
 }
 
 /// Read back what can be read back.
-pub fn verify(plan: &Plan, lock: Option<RawFd>) -> Result<()> {
-    let p = &plan.process;
-    if let Some(keep) = &p.close_fds {
-        verify_closed(&Kept::new(keep, p.listen_fds).with_lock(lock))?;
-    }
-    if p.no_new_privs {
-        let set = nix::sys::prctl::get_no_new_privs()
-            .map_err(|e| Error::syscall("prctl(PR_GET_NO_NEW_PRIVS)", e))?;
-        if !set {
-            return Err(Error::Verification("no_new_privs is not set".into()));
+pub fn verify(settings: &[Setting], lock: Option<RawFd>) -> Result<()> {
+    for setting in settings {
+        match setting {
+            Setting::CloseFds(kept) => verify_closed(&kept.with_lock(lock))?,
+            Setting::ParentDeathSignal(signal) => verify_pdeathsig(*signal)?,
+            Setting::Umask(_) | Setting::Chdir(_) => {}
         }
     }
-    if let Some(signal) = p.pdeathsig {
-        let now = nix::sys::prctl::get_pdeathsig()
-            .map_err(|e| Error::syscall("prctl(PR_GET_PDEATHSIG)", e))?;
-        if now != Some(signal) {
+    Ok(())
+}
+
+fn verify_pdeathsig(signal: Signal) -> Result<()> {
+    let now = nix::sys::prctl::get_pdeathsig()
+        .map_err(|e| Error::syscall("prctl(PR_GET_PDEATHSIG)", e))?;
+    if now != Some(signal) {
+        return Err(Error::Verification(format!(
+            "the parent-death signal is {now:?}, expected {signal}"
+        )));
+    }
+    if catchable(signal) {
+        let ignored = sys::signal_ignored(signal as i32)
+            .map_err(|e| Error::syscall(format!("sigaction({signal})"), e))?;
+        let blocked = SigSet::thread_get_mask()
+            .map_err(|e| Error::syscall("sigprocmask", e))?
+            .contains(signal);
+        if ignored || blocked {
             return Err(Error::Verification(format!(
-                "the parent-death signal is {now:?}, expected {signal}"
+                "the parent-death signal {signal} would not take effect: it is {}",
+                if ignored { "ignored" } else { "blocked" }
             )));
-        }
-        if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
-            let ignored = sys::signal_ignored(signal as i32)
-                .map_err(|e| Error::syscall(format!("sigaction({signal})"), e))?;
-            let blocked = SigSet::thread_get_mask()
-                .map_err(|e| Error::syscall("sigprocmask", e))?
-                .contains(signal);
-            if ignored || blocked {
-                return Err(Error::Verification(format!(
-                    "the parent-death signal {signal} would not take effect: it is {}",
-                    if ignored { "ignored" } else { "blocked" }
-                )));
-            }
         }
     }
     Ok(())
@@ -406,30 +564,29 @@ mod tests {
     }
 
     #[test]
-    fn steps_follow_the_plan_in_order_and_print_as_system_calls() {
-        let mut plan = Plan {
-            uid: 1500,
-            gid: 1500,
-            groups: vec![],
-            env: Default::default(),
-            process: Default::default(),
-            branch: Default::default(),
-        };
-        assert!(settings(&plan).is_empty());
-        plan.process.pdeathsig = Some(Signal::SIGTERM);
-        plan.process.no_new_privs = true;
-        plan.process.umask = Some(0o27);
-        plan.process.chdir = Some("/srv/a\"b".into());
-        plan.process.close_fds = Some(vec![7, 2]);
-        let printed: Vec<String> = settings(&plan).iter().map(ToString::to_string).collect();
+    fn settings_follow_the_request_in_order_and_show_their_system_calls() {
+        let mut request = super::super::Request::default();
+        assert!(settings(&request, 0).is_empty());
+        request.pdeathsig = Some(Signal::SIGTERM);
+        request.umask = Some(0o27);
+        request.chdir = Some("/srv/a\"b".into());
+        request.close_fds = Some(vec![7, 2]);
+        let printed: Vec<String> = settings(&request, 0)
+            .iter()
+            .flat_map(Setting::calls)
+            .map(|call| call.to_string())
+            .collect();
         assert_eq!(
             printed,
             [
+                "rt_sigaction(SIGTERM, SIG_DFL)",
+                "rt_sigprocmask(SIG_UNBLOCK, [TERM])",
                 "prctl(PR_SET_PDEATHSIG, SIGTERM)",
-                "prctl(PR_SET_NO_NEW_PRIVS, 1)",
-                "umask(0027)",
+                "getppid()",
+                "umask(027)",
                 "chdir(\"/srv/a\\\"b\")",
-                "close_range(3.., CLOSE_RANGE_CLOEXEC) keeping [7]",
+                "close_range(3, 6, CLOSE_RANGE_CLOEXEC)",
+                "close_range(8, 4294967295, CLOSE_RANGE_CLOEXEC)",
             ]
         );
     }

@@ -15,13 +15,12 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
+use crate::core::facts::Facts;
+use crate::core::steps::{Arg, Call};
+use crate::request::caps::{Cap, CapSet};
+use crate::request::ids::Uid;
 use crate::sys;
 use std::fmt;
-
-/// CAP_SYS_NICE, CAP_SYS_RESOURCE and CAP_SYS_ADMIN (capability(7)).
-const CAP_SYS_NICE: u32 = 23;
-const CAP_SYS_RESOURCE: u32 = 24;
-const CAP_SYS_ADMIN: u32 = 21;
 
 /// RLIM_INFINITY.
 pub const UNLIMITED: u64 = u64::MAX;
@@ -341,15 +340,6 @@ pub fn format_cpu_list(cpus: &[usize]) -> String {
     parts.join(",")
 }
 
-/// A limit for JSON: a number, or the string "unlimited".
-pub fn limit_json(value: u64) -> String {
-    if value == UNLIMITED {
-        "\"unlimited\"".into()
-    } else {
-        value.to_string()
-    }
-}
-
 /// What --dump shows of this process: every limit, the nice value, the
 /// OOM score adjustment, the I/O priority and the CPUs.
 pub struct Current {
@@ -424,35 +414,134 @@ pub enum Setting {
     CpuAffinity(Vec<usize>),
 }
 
-impl fmt::Display for Setting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// A limit as strace shows it.
+fn limit_arg(value: u64) -> Arg {
+    if value == UNLIMITED {
+        Arg::name("RLIM64_INFINITY")
+    } else {
+        Arg::Num(i64::try_from(value).unwrap_or(i64::MAX))
+    }
+}
+
+fn rlimit_name(resource: u32) -> Arg {
+    Arg::name(format!("RLIMIT_{}", limit_name(resource).to_ascii_uppercase()))
+}
+
+/// The OOM score file as opened, for writing or reading.
+fn oom_open(write: bool) -> Call {
+    Call::new(
+        "openat",
+        vec![
+            Arg::Text(OOM_PATH.into()),
+            Arg::name(if write {
+                "O_WRONLY|O_NOCTTY|O_NOFOLLOW|O_CLOEXEC"
+            } else {
+                "O_RDONLY|O_NOCTTY|O_NOFOLLOW|O_CLOEXEC"
+            }),
+        ],
+    )
+}
+
+impl Setting {
+    /// Its system calls, with their arguments (the read-back, which
+    /// follows at once, is in [`check_calls`]).
+    pub fn calls(&self) -> Vec<Call> {
         match self {
             Setting::Rlimit {
                 resource,
                 soft,
                 hard,
-            } => write!(
-                f,
-                "prlimit64(0, RLIMIT_{}, soft={}, hard={})",
-                limit_name(*resource).to_ascii_uppercase(),
-                format_limit(*soft),
-                format_limit(*hard)
-            ),
-            Setting::Nice(nice) => write!(f, "setpriority(PRIO_PROCESS, 0, {nice})"),
-            Setting::OomScoreAdj(score) => {
-                write!(
-                    f,
-                    "openat(\"/proc/self/oom_score_adj\", O_WRONLY|O_NOFOLLOW) on procfs, write(\"{score}\")"
-                )
-            }
-            Setting::IoPriority(prio) => {
-                write!(f, "ioprio_set(IOPRIO_WHO_PROCESS, 0, {prio})")
-            }
-            Setting::CpuAffinity(cpus) => {
-                write!(f, "sched_setaffinity(0, {})", format_cpu_list(cpus))
+            } => vec![Call::new(
+                "prlimit64",
+                vec![
+                    Arg::Num(0),
+                    rlimit_name(*resource),
+                    Arg::field("rlim_cur", limit_arg(*soft)),
+                    Arg::field("rlim_max", limit_arg(*hard)),
+                ],
+            )],
+            Setting::Nice(nice) => vec![Call::new(
+                "setpriority",
+                vec![Arg::name("PRIO_PROCESS"), Arg::Num(0), Arg::Num((*nice).into())],
+            )],
+            Setting::OomScoreAdj(score) => vec![
+                oom_open(true),
+                Call::new("fstatfs", vec![Arg::Later("the file")]),
+                Call::new(
+                    "write",
+                    vec![Arg::Later("the file"), Arg::Text(score.to_string().into())],
+                ),
+            ],
+            Setting::IoPriority(prio) => vec![Call::new(
+                "ioprio_set",
+                vec![
+                    Arg::name("IOPRIO_WHO_PROCESS"),
+                    Arg::Num(0),
+                    Arg::name(match prio.class {
+                        IoClass::Realtime => "IOPRIO_CLASS_RT",
+                        IoClass::BestEffort => "IOPRIO_CLASS_BE",
+                        IoClass::Idle => "IOPRIO_CLASS_IDLE",
+                    }),
+                    Arg::Num(prio.level.into()),
+                ],
+            )],
+            Setting::CpuAffinity(cpus) => vec![Call::new(
+                "sched_setaffinity",
+                vec![
+                    Arg::Num(0),
+                    Arg::List(cpus.iter().map(|&c| c as u32).collect()),
+                ],
+            )],
+        }
+    }
+
+    /// What the calls alone do not say.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Setting::OomScoreAdj(_) => Some("only if the file is procfs's".into()),
+            Setting::CpuAffinity(cpus) => Some(format!("CPUs {}", format_cpu_list(cpus))),
+            _ => None,
+        }
+    }
+
+    /// The read-back of the setting.
+    fn check_calls(&self) -> Vec<Call> {
+        match self {
+            Setting::Rlimit { resource, .. } => vec![Call::new(
+                "prlimit64",
+                vec![Arg::Num(0), rlimit_name(*resource), Arg::name("NULL")],
+            )],
+            Setting::Nice(_) => vec![Call::new(
+                "getpriority",
+                vec![Arg::name("PRIO_PROCESS"), Arg::Num(0)],
+            )],
+            Setting::OomScoreAdj(_) => vec![
+                oom_open(false),
+                Call::new("fstatfs", vec![Arg::Later("the file")]),
+                Call::new("read", vec![Arg::Later("the file")]),
+            ],
+            Setting::IoPriority(_) => vec![Call::new(
+                "ioprio_get",
+                vec![Arg::name("IOPRIO_WHO_PROCESS"), Arg::Num(0)],
+            )],
+            Setting::CpuAffinity(_) => {
+                vec![Call::new("sched_getaffinity", vec![Arg::Num(0)])]
             }
         }
     }
+
+    /// The first call, as messages name it.
+    fn call_text(&self) -> String {
+        self.calls()
+            .last()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+}
+
+/// The read-backs before exec: every setting still holds.
+pub fn check_calls(settings: &[Setting]) -> Vec<Call> {
+    settings.iter().flat_map(Setting::check_calls).collect()
 }
 
 fn getrlimit(resource: u32) -> Result<(u64, u64)> {
@@ -495,10 +584,6 @@ fn resource_of(resource: u32) -> Result<nix::sys::resource::Resource> {
     })
 }
 
-fn has(caps: u64, cap: u32) -> bool {
-    caps & (1 << cap) != 0
-}
-
 /// The current soft and hard limit of every resource the options name.
 pub fn current_limits(resources: &Resources) -> Result<Vec<(u32, u64, u64)>> {
     resources
@@ -516,13 +601,14 @@ pub fn current_limits(resources: &Resources) -> Result<Vec<(u32, u64, u64)>> {
 /// caller's effective capabilities `caps` cannot do (the kernel would
 /// refuse it halfway through the run). `mode` names the restricted newgrp
 /// mode, where nothing that needs privilege is allowed.
-pub fn settings(
-    resources: &Resources,
-    caps: u64,
-    root: bool,
-    restricted: bool,
-) -> Result<Vec<Setting>> {
-    let caps = if restricted { 0 } else { caps };
+pub fn settings(resources: &Resources, facts: &Facts) -> Result<Vec<Setting>> {
+    let restricted = facts.restricted();
+    let root = facts.credentials.uid.effective == Uid::ROOT;
+    let caps = if restricted {
+        CapSet::EMPTY
+    } else {
+        facts.caps.effective
+    };
     let refuse = |what: String, cap: &str| {
         Error::NotPermitted(if restricted {
             format!(
@@ -557,7 +643,7 @@ pub fn settings(
         let name = limit_name(resource);
         let soft = limit.soft.unwrap_or(soft_now);
         let hard = limit.hard.unwrap_or(hard_now);
-        if hard > hard_now && !has(caps, CAP_SYS_RESOURCE) {
+        if hard > hard_now && !caps.has(Cap::SYS_RESOURCE) {
             return Err(refuse(
                 format!(
                     "--rlimit {name}: the hard limit {} is above the current hard limit {}",
@@ -592,7 +678,7 @@ pub fn settings(
             None => getrlimit(RLIMIT_NICE)?.0,
         };
         let allowed = u64::try_from(20 - i64::from(nice)).is_ok_and(|needed| needed <= rlimit_nice);
-        if nice < now && !allowed && !has(caps, CAP_SYS_NICE) {
+        if nice < now && !allowed && !caps.has(Cap::SYS_NICE) {
             return Err(refuse(
                 format!("--nice {nice} is below the current nice value {now}"),
                 "CAP_SYS_NICE",
@@ -601,7 +687,7 @@ pub fn settings(
         settings.push(Setting::Nice(nice));
     }
     if let Some(prio) = resources.ioprio {
-        if prio.class == IoClass::Realtime && !has(caps, CAP_SYS_NICE) && !has(caps, CAP_SYS_ADMIN)
+        if prio.class == IoClass::Realtime && !caps.has(Cap::SYS_NICE) && !caps.has(Cap::SYS_ADMIN)
         {
             return Err(refuse(
                 format!("--ioprio {prio} is the real-time class"),
@@ -618,9 +704,12 @@ pub fn settings(
 
 /// The OOM score adjustment file, opened only if it is procfs's: a file
 /// mounted over /proc would otherwise take root's write.
+/// Where the OOM score adjustment is read and written.
+const OOM_PATH: &str = "/proc/self/oom_score_adj";
+
 fn oom_file(write: bool) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    const PATH: &str = "/proc/self/oom_score_adj";
+    const PATH: &str = OOM_PATH;
     let file = std::fs::OpenOptions::new()
         .read(!write)
         .write(write)
@@ -666,10 +755,10 @@ pub fn apply(setting: &Setting) -> Result<()> {
             hard,
         } => {
             nix::sys::resource::setrlimit(resource_of(*resource)?, *soft, *hard)
-                .map_err(|e| Error::syscall(setting.to_string(), e))?;
+                .map_err(|e| Error::syscall(setting.call_text(), e))?;
         }
         Setting::Nice(nice) => {
-            sys::set_nice(*nice).map_err(|e| Error::syscall(setting.to_string(), e))?;
+            sys::set_nice(*nice).map_err(|e| Error::syscall(setting.call_text(), e))?;
         }
         Setting::OomScoreAdj(score) => {
             use std::io::Write;
@@ -688,7 +777,7 @@ pub fn apply(setting: &Setting) -> Result<()> {
                 })?;
         }
         Setting::IoPriority(prio) => {
-            sys::set_ioprio(prio.raw()).map_err(|e| Error::syscall(setting.to_string(), e))?;
+            sys::set_ioprio(prio.raw()).map_err(|e| Error::syscall(setting.call_text(), e))?;
         }
         Setting::CpuAffinity(cpus) => {
             sys::set_affinity(cpus).map_err(|e| match e {
@@ -696,7 +785,7 @@ pub fn apply(setting: &Setting) -> Result<()> {
                     "--cpu-affinity {}: none of these CPUs is available to this process (offline, or outside its cpuset)",
                     format_cpu_list(cpus)
                 )),
-                e => Error::syscall(setting.to_string(), e),
+                e => Error::syscall(setting.call_text(), e),
             })?;
         }
     }

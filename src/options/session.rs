@@ -5,20 +5,77 @@
 
 use crate::base::error::{EXIT_FAILURE, Error, Result};
 use crate::base::quote::quote;
+use crate::core::steps::{Arg, Call};
+use crate::core::transition;
 use crate::paths::trusted::{self, Problem, is_type, kind_of};
+use crate::request::caps::{Cap, CapSet};
+use crate::request::ids::Uid;
 use crate::sys;
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, Flock, FlockArg, OFlag};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::stat::{SFlag, fstat};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, getpgrp, getpid, getppid, setpgid, setsid};
+use nix::unistd::{ForkResult, Pid, getpid, getppid, setpgid, setsid};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+/// Where the target's process group and session come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Session {
+    /// The caller's (the default).
+    #[default]
+    Inherit,
+    /// --new-pgroup: a process group of its own, same session.
+    NewProcessGroup,
+    /// --setsid: a session of its own, no controlling terminal.
+    Setsid,
+}
+
+/// --daemon, with its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Daemon {
+    pub pidfile: Option<PathBuf>,
+    pub log: Option<PathBuf>,
+    /// --daemon-timeout: seconds the caller waits for the daemon's word
+    /// before it kills it; `None` for ever.
+    pub timeout: Option<u32>,
+}
+
+impl Default for Daemon {
+    fn default() -> Daemon {
+        Daemon {
+            pidfile: None,
+            log: None,
+            timeout: Some(DAEMON_TIMEOUT),
+        }
+    }
+}
+
+/// How long the caller of --daemon waits for the daemon to reach its exec
+/// by default: the daemon does only --chdir, --log and the PATH search in
+/// that time, milliseconds unless a file system does not answer.
+pub const DAEMON_TIMEOUT: u32 = 30;
+
+/// `--daemon-timeout SECONDS`: 0 (for ever) to 86400.
+pub fn parse_daemon_timeout(text: &str) -> Result<Option<u32>> {
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    match text.parse::<u32>() {
+        Ok(0) if plain => Ok(None),
+        Ok(seconds) if plain && seconds <= 86_400 => Ok(Some(seconds)),
+        _ => Err(Error::InvalidSpec {
+            kind: "--daemon-timeout",
+            value: text.to_owned(),
+            reason: "give whole seconds, from 1 to 86400, or 0 to wait for ever".into(),
+        }),
+    }
+}
 
 /// The signals the waiting parent of a new session passes on to the target.
 const FORWARDED: [Signal; 6] = [
@@ -30,50 +87,187 @@ const FORWARDED: [Signal; 6] = [
     Signal::SIGUSR2,
 ];
 
-/// Whether this process leads its process group.
-pub fn leads_process_group() -> bool {
-    getpgrp() == getpid()
-}
-
-/// --new-pgroup: lead a process group of its own. A process that already
-/// leads one (a session leader always does: PID 1 of a container, a systemd
-/// service) has what was asked for; setpgid would fail there with EPERM.
+/// --new-pgroup: lead a process group of its own (the steps leave it out
+/// where runas already leads one: setpgid would fail there).
 pub fn enter_process_group() -> Result<()> {
-    if leads_process_group() {
-        return Ok(());
-    }
     setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| Error::syscall("setpgid(0, 0)", e))
 }
 
-/// What the waiting parent of a new session does besides waiting.
-#[derive(Debug, Clone, Copy)]
-pub struct Waiter {
-    /// --pdeathsig: the waiter dies with it (or passes it on: the
-    /// forwarded signals), and the target's refers to the waiter.
-    pub pdeathsig: Option<Signal>,
-    /// The process the waiter's parent-death signal refers to.
-    pub parent: Pid,
+/// A new session for the target: after a fork when runas leads its process
+/// group (setsid is refused there, EPERM), as `setsid --wait` does; the
+/// parent then waits.
+#[derive(Debug)]
+pub struct NewSession {
+    pub fork: bool,
+    /// runas is PID 1: the waiting parent kills the namespace's other
+    /// processes before it exits.
+    pub pid_one: bool,
+    /// Why, when it is the terminal defence rather than --setsid.
+    pub why: Option<&'static str>,
     /// The caller's terminal, which the waiter's session owns: revoked
     /// (TIOCVHANGUP) once the command is done, so that no process the
     /// target left behind can make it its controlling terminal again when
-    /// the session that owns it ends.
+    /// the session that owns it ends. The descriptor.
     pub revoke: Option<RawFd>,
+    /// --pdeathsig: the waiter dies with it (or passes it on: the
+    /// forwarded signals), and the target's refers to the waiter.
+    pub pdeathsig: Option<Signal>,
 }
 
-/// Start a new session for the target. A process-group leader cannot call
-/// setsid (EPERM), so there, as `setsid --wait` does, runas forks: the
-/// child goes on to become the target, and the parent waits for it,
-/// forwarding signals, and exits with its status. Called before the
-/// credential switch: the waiting parent keeps the caller's uid, so the
+/// A set of signals as strace shows it: `[HUP INT]`.
+fn signal_set(signals: &[Signal]) -> Arg {
+    let mut numbered: Vec<Signal> = signals.to_vec();
+    numbered.sort_by_key(|s| *s as i32);
+    let names: Vec<&str> = numbered
+        .iter()
+        .map(|s| s.as_str().trim_start_matches("SIG"))
+        .collect();
+    Arg::name(format!("[{}]", names.join(" ")))
+}
+
+impl NewSession {
+    /// The capabilities the waiting parent keeps: CAP_KILL, to pass signals
+    /// on to a target of another uid, and CAP_SYS_ADMIN when it must revoke
+    /// the terminal. Nothing else.
+    fn waiter_keeps(&self) -> CapSet {
+        let keep = CapSet::of(Cap::KILL);
+        if self.revoke.is_some() {
+            keep.with(Cap::SYS_ADMIN)
+        } else {
+            keep
+        }
+    }
+
+    /// The descriptor ranges the waiter closes: all above 2 but the
+    /// terminal to revoke.
+    fn waiter_ranges(&self) -> Vec<(u32, u32)> {
+        let (first_kept, last_kept) = match self.revoke {
+            Some(fd) if fd > 2 => (fd as u32, fd as u32),
+            _ => (u32::MAX, u32::MAX),
+        };
+        [
+            (3, first_kept.saturating_sub(1)),
+            (last_kept.saturating_add(1), u32::MAX),
+        ]
+        .into_iter()
+        .filter(|(a, b)| a <= b)
+        .collect()
+    }
+
+    fn watched(&self) -> Vec<Signal> {
+        let mut watched = FORWARDED.to_vec();
+        watched.push(Signal::SIGCHLD);
+        watched
+    }
+
+    /// The calls of the process that goes on to be the target.
+    pub fn calls(&self) -> Vec<Call> {
+        let mut calls = Vec::new();
+        if self.fork {
+            calls.push(Call::new(
+                "rt_sigaction",
+                vec![Arg::name("SIGCHLD"), Arg::name("SIG_DFL")],
+            ));
+            calls.push(Call::new(
+                "rt_sigprocmask",
+                vec![Arg::name("SIG_BLOCK"), signal_set(&self.watched())],
+            ));
+            calls.push(Call::new("fork", Vec::new()));
+            calls.push(Call::new(
+                "rt_sigprocmask",
+                vec![Arg::name("SIG_SETMASK"), Arg::Later("the caller's mask")],
+            ));
+            calls.push(Call::new(
+                "rt_sigaction",
+                vec![Arg::name("SIGCHLD"), Arg::Later("the caller's disposition")],
+            ));
+        }
+        calls.push(Call::new("setsid", Vec::new()));
+        calls.push(Call::new("getsid", vec![Arg::Num(0)]));
+        calls
+    }
+
+    /// The calls of the waiting parent, after the fork, in order.
+    pub fn waiter_calls(&self) -> Vec<Call> {
+        if !self.fork {
+            return Vec::new();
+        }
+        let mut calls: Vec<Call> = self
+            .waiter_ranges()
+            .into_iter()
+            .map(|(first, last)| {
+                Call::new(
+                    "close_range",
+                    vec![Arg::Num(first.into()), Arg::Num(last.into()), Arg::Num(0)],
+                )
+            })
+            .collect();
+        calls.extend(transition::drop_to_calls(self.waiter_keeps()));
+        calls.push(Call::new(
+            "prctl",
+            vec![Arg::name("PR_SET_DUMPABLE"), Arg::Num(0)],
+        ));
+        if let Some(signal) = self.pdeathsig {
+            calls.push(Call::new(
+                "prctl",
+                vec![Arg::name("PR_SET_PDEATHSIG"), Arg::name(signal.as_str())],
+            ));
+            calls.push(Call::new("getppid", Vec::new()));
+        }
+        if self.pid_one {
+            calls.push(Call::new(
+                "kill",
+                vec![Arg::Num(-1), Arg::name("SIGKILL")],
+            ));
+        }
+        if let Some(fd) = self.revoke {
+            calls.push(Call::new(
+                "ioctl",
+                vec![Arg::Num(fd.into()), Arg::name("TIOCVHANGUP")],
+            ));
+        }
+        calls
+    }
+
+    pub fn note(&self) -> String {
+        let mut note = String::new();
+        if self.fork {
+            note.push_str("the parent keeps the caller's uid with CAP_KILL only, waits for the command and forwards signals");
+            if self.pid_one {
+                note.push_str(
+                    ", then, as PID 1, kills every other process of the namespace and reaps them",
+                );
+            }
+            if self.revoke.is_some() {
+                note.push_str(", then revokes the terminal (with CAP_SYS_ADMIN)");
+            }
+            note.push_str("; the child makes the new session");
+        } else {
+            note.push_str("a new session");
+        }
+        if let Some(why) = self.why {
+            note.push_str(&format!(" ({why})"));
+        }
+        note
+    }
+}
+
+/// Start a new session for the target (see [`NewSession`]). Called before
+/// the credential switch: the waiting parent keeps the caller's uid, so the
 /// target can neither signal it nor trace it (its exit status is what the
 /// caller is told), and everything the target relies on happens, and is
-/// checked, in the process that execs. Returns the process the target's
-/// parent-death signal refers to from now on.
-pub fn enter_new_session(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
-    let parent = if leads_process_group() {
-        fork_waiter(waiter, promise)?
+/// checked, in the process that execs. `parent`: the process the
+/// target's parent-death signal refers to until now. Returns the one it
+/// refers to from now on.
+pub fn enter_new_session(
+    new: NewSession,
+    parent: Pid,
+    promise: sys::WholeProgram,
+) -> Result<Pid> {
+    let parent = if new.fork {
+        fork_waiter(new, parent, promise)?
     } else {
-        waiter.parent
+        parent
     };
     setsid().map_err(|e| Error::syscall("setsid", e))?;
     // Prove it: a new session, led by this process.
@@ -86,7 +280,7 @@ pub fn enter_new_session(waiter: Waiter, promise: sys::WholeProgram) -> Result<P
 }
 
 /// Fork. The child returns the waiting parent's pid; the parent waits.
-fn fork_waiter(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
+fn fork_waiter(new: NewSession, parent: Pid, promise: sys::WholeProgram) -> Result<Pid> {
     // The parent must see the child's exit even if the caller ignored
     // SIGCHLD (an ignored SIGCHLD survives execve, and makes the kernel
     // reap children unseen); the child gets the caller's disposition back.
@@ -95,10 +289,9 @@ fn fork_waiter(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
     // Block the forwarded signals and SIGCHLD before the fork, so none
     // arrives unseen between the fork and the wait.
     let mut watched = SigSet::empty();
-    for signal in FORWARDED {
+    for signal in new.watched() {
         watched.add(signal);
     }
-    watched.add(Signal::SIGCHLD);
     let mut original = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut original))
         .map_err(|e| Error::syscall("sigprocmask", e))?;
@@ -112,61 +305,37 @@ fn fork_waiter(waiter: Waiter, promise: sys::WholeProgram) -> Result<Pid> {
                 .map_err(|e| Error::syscall("sigaction(SIGCHLD)", e))?;
             Ok(waiter_pid)
         }
-        ForkResult::Parent { child } => std::process::exit(wait(child, &watched, waiter)),
+        ForkResult::Parent { child } => {
+            std::process::exit(wait(child, &watched, &new, parent))
+        }
     }
-}
-
-/// The capabilities the waiting parent keeps: CAP_KILL, to pass signals on
-/// to a target of another uid, and CAP_SYS_ADMIN when it must revoke the
-/// terminal. Nothing else.
-fn waiter_capabilities(revoke: bool) -> u64 {
-    let mut keep = crate::request::caps::bit(crate::request::caps::CAP_KILL);
-    if revoke {
-        keep |= crate::request::caps::bit(crate::request::caps::CAP_SYS_ADMIN);
-    }
-    keep
 }
 
 /// Get ready to wait: hold nothing the target relies on (every descriptor
 /// above 2 closes but the terminal to revoke, so locks, pipes and
 /// systemd's sockets stay with the target alone), no capability but what
-/// waiting needs, not dumpable, and the parent-death signal.
-fn prepare_waiter(waiter: &Waiter) -> Result<()> {
-    let (first_kept, last_kept) = match waiter.revoke {
-        Some(fd) if fd > 2 => (fd as u32, fd as u32),
-        _ => (u32::MAX, u32::MAX),
-    };
-    let ranges = [
-        (3, first_kept.saturating_sub(1)),
-        (last_kept.saturating_add(1), u32::MAX),
-    ];
-    let closed = ranges
-        .iter()
-        .filter(|(a, b)| a <= b)
-        .try_for_each(|&(a, b)| sys::close_range(a, b));
+/// waiting needs (dropped through transition.rs, like every credential
+/// change), not dumpable, and the parent-death signal.
+fn prepare_waiter(new: &NewSession, parent: Pid) -> Result<()> {
+    let closed = new
+        .waiter_ranges()
+        .into_iter()
+        .try_for_each(|(a, b)| sys::close_range(a, b));
     if closed.is_err() {
         // Refused (an old kernel, a seccomp filter): one at a time.
-        for fd in crate::options::process::open_descriptors()? {
-            if fd > 2 && Some(fd) != waiter.revoke {
+        for fd in crate::base::fds::open_descriptors()? {
+            if fd > 2 && Some(fd) != new.revoke {
                 sys::close(fd).map_err(|e| Error::syscall(format!("close({fd})"), e))?;
             }
         }
     }
-    let now = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-    let keep = now.permitted & waiter_capabilities(waiter.revoke.is_some());
-    sys::capset(sys::CapMasks {
-        effective: keep,
-        permitted: keep,
-        inheritable: 0,
-    })
-    .map_err(|e| Error::syscall("capset", e))?;
-    sys::clear_ambient_caps().map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e))?;
+    transition::drop_to(new.waiter_keeps())?;
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| Error::syscall("prctl(PR_SET_DUMPABLE, 0)", e))?;
-    if let Some(signal) = waiter.pdeathsig {
+    if let Some(signal) = new.pdeathsig {
         nix::sys::prctl::set_pdeathsig(signal)
             .map_err(|e| Error::syscall("prctl(PR_SET_PDEATHSIG)", e))?;
-        if getppid() != waiter.parent {
+        if getppid() != parent {
             return Err(Error::NotPermitted(format!(
                 "the parent exited before --pdeathsig {signal} was set"
             )));
@@ -179,8 +348,8 @@ fn prepare_waiter(waiter: &Waiter) -> Result<()> {
 /// 1 of a container), and once the command is done revokes the terminal
 /// if it must, and returns the command's status (128+N for death by
 /// signal N).
-fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
-    if let Err(e) = prepare_waiter(&waiter) {
+fn wait(child: Pid, watched: &SigSet, new: &NewSession, parent: Pid) -> i32 {
+    if let Err(e) = prepare_waiter(new, parent) {
         eprintln!("runas: {e}");
         let _ = kill(child, Signal::SIGKILL);
         return i32::from(EXIT_FAILURE);
@@ -225,7 +394,7 @@ fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
         let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
         while !matches!(waitpid(None, None), Err(Errno::ECHILD)) {}
     }
-    if let Some(fd) = waiter.revoke
+    if let Some(fd) = new.revoke
         && let Err(e) = sys::tiocvhangup(fd)
     {
         eprintln!(
@@ -235,6 +404,117 @@ fn wait(child: Pid, watched: &SigSet, waiter: Waiter) -> i32 {
         return i32::from(EXIT_FAILURE);
     }
     status
+}
+
+/// The calls of [`occupy_standard_fds`].
+pub fn occupy_calls() -> Vec<Call> {
+    vec![Call::new(
+        "openat",
+        vec![Arg::Text("/dev/null".into()), Arg::name("O_RDONLY|O_CLOEXEC")],
+    )]
+}
+
+/// The calls of [`Pidfile::open_locked`].
+pub fn lock_calls(path: &Path) -> Vec<Call> {
+    vec![
+        Call::new(
+            "openat",
+            vec![
+                Arg::Text(path.as_os_str().to_owned()),
+                Arg::name("O_RDWR|O_CREAT|O_NOFOLLOW"),
+                Arg::Octal(0o644),
+            ],
+        ),
+        Call::new(
+            "openat",
+            vec![
+                Arg::Text(path.as_os_str().to_owned()),
+                Arg::name("O_RDONLY|O_NOFOLLOW"),
+            ],
+        ),
+        Call::new(
+            "flock",
+            vec![Arg::Later("the read-only descriptor"), Arg::name("LOCK_EX|LOCK_NB")],
+        ),
+    ]
+}
+
+/// The calls of [`daemonize`] in the process that goes on to be the
+/// daemon: through the middle process.
+pub fn daemonize_calls() -> Vec<Call> {
+    vec![
+        Call::new("pipe2", vec![Arg::name("O_CLOEXEC")]),
+        Call::new(
+            "prctl",
+            vec![Arg::name("PR_SET_CHILD_SUBREAPER"), Arg::Num(1)],
+        ),
+        Call::new("fork", Vec::new()),
+        Call::new("setsid", Vec::new()),
+        Call::new("fork", Vec::new()),
+    ]
+}
+
+/// The calls of the middle process, after its fork.
+pub fn middle_calls() -> Vec<Call> {
+    vec![Call::new(
+        "write",
+        vec![Arg::Later("the status pipe"), Arg::Text("pid <the daemon's pid>\n".into())],
+    )]
+}
+
+/// The calls of [`Pidfile::record`] and [`stdio_to_null`].
+pub fn daemon_stdio_calls(pidfile: bool) -> Vec<Call> {
+    let mut calls = Vec::new();
+    if pidfile {
+        calls.push(Call::new(
+            "ftruncate",
+            vec![Arg::Later("the pidfile"), Arg::Num(0)],
+        ));
+        calls.push(Call::new(
+            "write",
+            vec![Arg::Later("the pidfile"), Arg::Text("<the daemon's pid>\n".into())],
+        ));
+        calls.push(Call::new(
+            "fcntl",
+            vec![Arg::Later("the lock"), Arg::name("F_SETFD"), Arg::Num(0)],
+        ));
+    }
+    calls.push(Call::new(
+        "openat",
+        vec![Arg::Text("/dev/null".into()), Arg::name("O_RDWR|O_CLOEXEC")],
+    ));
+    for fd in 0..=2 {
+        calls.push(Call::new(
+            "dup2",
+            vec![Arg::Later("/dev/null"), Arg::Num(fd)],
+        ));
+    }
+    calls
+}
+
+/// The calls of [`redirect_to_log`].
+pub fn log_calls(path: &Path, as_target: bool) -> Vec<Call> {
+    let flags = if as_target {
+        "O_WRONLY|O_CREAT|O_APPEND|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC"
+    } else {
+        "O_WRONLY|O_CREAT|O_APPEND|O_NOFOLLOW"
+    };
+    vec![
+        Call::new(
+            "openat",
+            vec![
+                Arg::Text(path.as_os_str().to_owned()),
+                Arg::name(flags),
+                Arg::Octal(0o640),
+            ],
+        ),
+        Call::new(
+            "fcntl",
+            vec![Arg::Later("the log"), Arg::name("F_SETFL"), Arg::name("O_APPEND")],
+        ),
+        Call::new("dup2", vec![Arg::Later("the log"), Arg::Num(1)]),
+        Call::new("dup2", vec![Arg::Later("the log"), Arg::Num(2)]),
+    ]
 }
 
 /// runas has no std start-up code (src/main.rs), so a caller may hand it
@@ -256,11 +536,7 @@ pub fn occupy_standard_fds() -> Result<()> {
 }
 
 fn pidfile_problem(path: &Path, problem: Problem) -> Error {
-    Error::UnsafePath {
-        option: "--pidfile",
-        path: path.to_owned(),
-        problem,
-    }
+    crate::paths::refuse("--pidfile", path)(problem)
 }
 
 /// What `Pidfile::open_locked` would refuse, found without creating or
@@ -278,11 +554,7 @@ pub fn check_pidfile_path(path: &Path) -> Result<()> {
 /// What `redirect_to_log` would refuse for a root target's log, found
 /// without creating or opening anything (--dry-run).
 pub fn check_root_log_path(path: &Path) -> Result<()> {
-    let refuse = |problem| Error::UnsafePath {
-        option: "--log",
-        path: path.to_owned(),
-        problem,
-    };
+    let refuse = |problem| crate::paths::refuse("--log", path)(problem);
     let parent = trusted::walk(path).map_err(refuse)?;
     if let Some(stat) = parent.lstat().map_err(refuse)? {
         parent.check_shared_entry(&stat).map_err(refuse)?;
@@ -408,14 +680,10 @@ fn describe_pid(file: &mut File) -> String {
 /// root target's log goes through the same trusted walk as the pidfile.
 /// Either way: no link in the last component, no blocking on a FIFO, and
 /// only a regular file with one name.
-pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
-    let refuse = |problem| Error::UnsafePath {
-        option: "--log",
-        path: path.to_owned(),
-        problem,
-    };
+pub fn redirect_to_log(path: &Path, target_uid: Uid) -> Result<()> {
+    let refuse = |problem| crate::paths::refuse("--log", path)(problem);
     let flags = OFlag::O_WRONLY | OFlag::O_APPEND;
-    let fd: OwnedFd = if target_uid == 0 {
+    let fd: OwnedFd = if target_uid == Uid::ROOT {
         let parent = trusted::walk(path).map_err(refuse)?;
         parent
             .create_or_open(flags, 0o640, |_| Ok(()))
@@ -441,7 +709,7 @@ pub fn redirect_to_log(path: &Path, target_uid: u32) -> Result<()> {
                 ),
                 errno => Error::LogAsTarget {
                     path: path.to_owned(),
-                    uid: target_uid,
+                    uid: target_uid.raw(),
                     errno: errno.unwrap_or(Errno::EIO),
                 },
             })?;

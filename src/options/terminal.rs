@@ -26,18 +26,17 @@
 //! `Kept::ContainerConsole`), where it execs in place as gosu does.
 
 use crate::base::error::{Error, Result};
-use crate::core::plan::{Credentials, Plan};
-use crate::core::transition::planned_securebits;
-use crate::request::caps;
-use crate::sys::{self, CapMasks};
+use crate::core::facts::Facts;
+use crate::core::plan::Plan;
+use crate::request::caps::{Cap, CapSet};
+use crate::request::ids::{ResIds, Uid};
+use crate::request::securebits::Securebits;
+use crate::sys;
 use nix::errno::Errno;
 use nix::unistd::{getpid, getsid};
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-
-/// SECBIT_NOROOT: uid 0 gets no capabilities at execve.
-const SECBIT_NOROOT: u32 = 1 << 0;
 
 /// How the target is kept off the caller's terminal.
 #[derive(Debug)]
@@ -59,6 +58,20 @@ pub enum Why {
     /// runas has a controlling terminal it cannot open (no /dev/tty node,
     /// and not on descriptors 0-2), or cannot tell whether it has one.
     Unreachable,
+}
+
+impl Why {
+    /// In the dry run's words.
+    pub fn text(self) -> &'static str {
+        match self {
+            Why::SessionLeader => {
+                "terminal safety: runas leads its session, which has a controlling terminal"
+            }
+            Why::Unreachable => {
+                "terminal safety: a controlling terminal runas cannot open to detach from"
+            }
+        }
+    }
 }
 
 /// Why the target needs no defence.
@@ -108,6 +121,16 @@ pub enum Terminal {
 }
 
 impl Terminal {
+    /// Its descriptor, kept open for the rest of this process: the waiting
+    /// parent of a new session revokes the terminal through it (it closes
+    /// in the target at exec, close-on-exec).
+    pub fn keep_open(self) -> RawFd {
+        match self {
+            Terminal::Opened(file) => std::os::fd::IntoRawFd::into_raw_fd(file),
+            Terminal::Inherited(fd) => fd,
+        }
+    }
+
     pub fn fd(&self) -> RawFd {
         match self {
             Terminal::Opened(file) => file.as_raw_fd(),
@@ -121,24 +144,29 @@ impl Terminal {
 /// (the inheritable set is cleared) unless SECBIT_NOROOT takes root's
 /// special treatment away; for anyone else, the ambient set, which is
 /// --keep-caps.
-fn post_exec_permitted(plan: &Plan) -> Result<u64> {
-    if plan.uid != 0 {
-        return Ok(plan.process.keep_caps);
+fn post_exec_permitted(plan: &Plan) -> Result<CapSet> {
+    let p = &plan.privileges;
+    if plan.uid != Uid::ROOT {
+        return Ok(p.keep_caps);
     }
     let now = sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
-    if planned_securebits(now, plan.process.securebits) & SECBIT_NOROOT != 0 {
-        return Ok(0);
+    if p.securebits
+        .applied_to(Securebits::from_bits(now))
+        .contains(Securebits::NOROOT)
+    {
+        return Ok(CapSet::EMPTY);
     }
-    Ok(bounding_set()? & !plan.process.bounding_drop)
+    Ok(bounding_set()? & !p.bounding_drop)
 }
 
 /// The bounding set, read capability by capability up to the last one
 /// this kernel has.
-fn bounding_set() -> Result<u64> {
-    let mut set = 0;
-    for cap in 0..64 {
-        match sys::bounding_has(cap) {
-            Ok(true) => set |= caps::bit(cap),
+fn bounding_set() -> Result<CapSet> {
+    let mut set = CapSet::EMPTY;
+    for number in 0..64 {
+        let Some(cap) = Cap::new(number) else { break };
+        match sys::bounding_has(number) {
+            Ok(true) => set = set.with(cap),
             Ok(false) => {}
             Err(Errno::EINVAL) => break,
             Err(e) => return Err(Error::syscall("prctl(PR_CAPBSET_READ)", e)),
@@ -152,15 +180,14 @@ fn bounding_set() -> Result<u64> {
 /// bounding set, SECBIT_NOROOT and --keep-caps decide), or no_new_privs a
 /// non-root caller did not have (the caller can still run set-user-ID
 /// programs, the target cannot).
-pub fn lowers_privilege(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<bool> {
-    let uid = before.uid;
-    if [uid.real, uid.effective, uid.saved] != [plan.uid; 3] {
+pub fn lowers_privilege(plan: &Plan, facts: &Facts) -> Result<bool> {
+    if facts.credentials.uid != ResIds::all(plan.uid) {
         return Ok(true);
     }
-    if caps_before.permitted & !post_exec_permitted(plan)? != 0 {
+    if !(facts.caps.permitted & !post_exec_permitted(plan)?).is_empty() {
         return Ok(true);
     }
-    if plan.process.no_new_privs && plan.uid != 0 {
+    if plan.privileges.no_new_privs && plan.uid != Uid::ROOT {
         let had = nix::sys::prctl::get_no_new_privs()
             .map_err(|e| Error::syscall("prctl(PR_GET_NO_NEW_PRIVS)", e))?;
         return Ok(!had);
@@ -266,12 +293,11 @@ fn kernel_at_least(major: u32, minor: u32) -> bool {
 
 /// Decide, before any change, how to keep the target off the terminal.
 /// The cheap questions come first: most runs have no terminal at all.
-pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Result<Defence> {
-    let p = &plan.process;
-    if p.keep_tty {
+pub fn decide(plan: &Plan, request: &super::Request, facts: &Facts) -> Result<Defence> {
+    if request.keep_tty {
         return Ok(Defence::None(Kept::Asked));
     }
-    if p.daemon.is_some() {
+    if request.daemon.is_some() {
         return Ok(Defence::None(Kept::Daemon));
     }
     let found = find_controlling_terminal();
@@ -282,7 +308,7 @@ pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Resul
         Found::At(tty) => Some(tty),
         _ => None,
     };
-    if !lowers_privilege(plan, before, caps_before)? {
+    if !lowers_privilege(plan, facts)? {
         return Ok(Defence::None(Kept::NotLowered));
     }
     if injection_impossible(tty) {
@@ -320,7 +346,7 @@ pub fn decide(plan: &Plan, before: &Credentials, caps_before: CapMasks) -> Resul
             )
         })?,
     };
-    if !caps::has(caps_before.effective, caps::CAP_SYS_ADMIN) {
+    if !facts.caps.effective.has(Cap::SYS_ADMIN) {
         return Err(Error::NotPermitted(
             "runas leads its session, which has a controlling terminal, and cannot revoke that terminal after the command (no CAP_SYS_ADMIN): start runas from a shell rather than as a session leader, or use --keep-tty if the terminal is the command's own (podman or docker exec -t: the exec session's terminal has no other reader)".into(),
         ));
@@ -363,7 +389,7 @@ fn container_console(tty: &Terminal) -> Option<String> {
 /// pseudo-terminal's master, for its slave's session: a master is passed
 /// over (revoking it leaves the slave open).
 fn session_terminal(sid: i32) -> Result<Option<Terminal>> {
-    Ok(crate::options::process::open_descriptors()?
+    Ok(crate::base::fds::open_descriptors()?
         .into_iter()
         .find(|&fd| sys::tiocgsid(fd) == Ok(sid) && sys::tiocgptn(fd).is_err())
         .map(Terminal::Inherited))

@@ -898,7 +898,11 @@ pub fn read_source(path: &Path, as_root: bool) -> Result<Vec<u8>, Problem> {
 /// `as_root`: the directory is reached as `read_source` reaches a file,
 /// must itself be root's alone (not a shared sticky one), and each entry
 /// is opened without following a link and must pass check_roots_alone.
-pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<u8>)>, Problem> {
+pub fn read_source_dir(
+    path: &Path,
+    as_root: bool,
+    classify: fn(&[u8]) -> super::EntryName,
+) -> Result<Vec<(OsString, Vec<u8>)>, Problem> {
     let stripped = strip_trailing_slashes(path);
     let io = |at: &Path| {
         let at = at.to_owned();
@@ -945,12 +949,12 @@ pub fn read_source_dir(path: &Path, as_root: bool) -> Result<Vec<(OsString, Vec<
     for entry in listing {
         let entry = entry.map_err(io(&shown))?;
         let name = OsStr::from_bytes(entry.file_name().to_bytes()).to_owned();
-        match crate::options::envfile::classify_envdir_name(name.as_bytes()) {
-            crate::options::envfile::EnvdirName::Skip => {}
-            crate::options::envfile::EnvdirName::Invalid(why) => {
+        match classify(name.as_bytes()) {
+            super::EntryName::Skip => {}
+            super::EntryName::Invalid(why) => {
                 return Err(Problem::BadEntryName(name, why));
             }
-            crate::options::envfile::EnvdirName::Ok => names.push(name),
+            super::EntryName::Ok => names.push(name),
         }
     }
     names.sort();

@@ -13,23 +13,22 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
+use crate::core::exec::EnvPlan;
 use crate::core::facts::Facts;
 use crate::core::plan::Plan;
 use crate::core::steps::Step;
 use crate::options::resources::{self, Setting as Resource};
-use crate::request::spec::Session;
+use crate::options::session::Session;
+use crate::report::show::Outcome;
+use crate::request::caps::Cap;
+use crate::request::ids::{Gid, Uid};
 use nix::errno::Errno;
 use nix::sys::stat::{FileStat, SFlag};
 use std::cell::Cell;
-use std::ffi::{CStr, CString, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// CAP_DAC_OVERRIDE overrides every mode bit but a file's execute bits;
-/// CAP_DAC_READ_SEARCH only the search (and read) bits of directories.
-const CAP_DAC_OVERRIDE: u64 = 1 << 1;
-const CAP_DAC_READ_SEARCH: u64 = 1 << 2;
-const CAP_SYS_RESOURCE: u32 = 24;
 /// RLIMIT_DATA, RLIMIT_STACK, RLIMIT_AS.
 const DATA: u32 = 2;
 const STACK: u32 = 3;
@@ -37,9 +36,9 @@ const AS: u32 = 9;
 
 /// Who the target will be, for permission checks.
 struct Who {
-    uid: u32,
-    gid: u32,
-    groups: Vec<u32>,
+    uid: Uid,
+    gid: Gid,
+    groups: Vec<Gid>,
     /// Root, or a target that keeps CAP_DAC_OVERRIDE.
     overrides: bool,
     /// ... or CAP_DAC_READ_SEARCH: directories only.
@@ -55,8 +54,11 @@ impl Who {
             uid: plan.uid,
             gid: plan.gid,
             groups: plan.groups.clone(),
-            overrides: plan.uid == 0 || plan.process.keep_caps & CAP_DAC_OVERRIDE != 0,
-            searches_any: plan.process.keep_caps & CAP_DAC_READ_SEARCH != 0,
+            // CAP_DAC_OVERRIDE overrides every mode bit but a file's
+            // execute bits; CAP_DAC_READ_SEARCH only the search (and read)
+            // bits of directories.
+            overrides: plan.uid == Uid::ROOT || plan.privileges.keep_caps.has(Cap::DAC_OVERRIDE),
+            searches_any: plan.privileges.keep_caps.has(Cap::DAC_READ_SEARCH),
         }
     }
 
@@ -70,9 +72,10 @@ impl Who {
             let file = !is_type(stat, SFlag::S_IFDIR);
             return !(file && bit == SEARCH && stat.st_mode & 0o111 == 0);
         }
-        let class = if stat.st_uid == self.uid {
+        let (owner, group) = (Uid::new(stat.st_uid), Gid::new(stat.st_gid));
+        let class = if owner == self.uid {
             stat.st_mode >> 6
-        } else if stat.st_gid == self.gid || self.groups.contains(&stat.st_gid) {
+        } else if group == self.gid || self.groups.contains(&group) {
             stat.st_mode >> 3
         } else {
             stat.st_mode
@@ -189,16 +192,13 @@ fn exec_as(path: &Path, who: &Who) -> std::result::Result<(), Failure> {
 }
 
 /// The dry run's warnings; `Err(Error::Predicted)` for a certain failure.
-pub fn predict(
-    plan: &Plan,
-    steps: &[Step],
-    facts: &Facts,
-    command: &[OsString],
-    promise: crate::sys::WholeProgram,
-) -> Result<Vec<String>> {
+pub fn predict(outcome: &Outcome<'_>, promise: crate::sys::WholeProgram) -> Result<Vec<String>> {
+    let (plan, facts, command) = (outcome.plan, outcome.facts, outcome.command);
+    let steps = outcome.steps;
     let who = Who::of(plan);
     let mut warnings = Vec::new();
-    let p = &plan.process;
+    let p = &outcome.options.request;
+    let env = &outcome.options.env;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
 
     // The files root opens for the target before the switch.
@@ -208,7 +208,7 @@ pub fn predict(
                 .map_err(|e| Error::Predicted(Box::new(e)))?;
         }
         if let Some(log) = &daemon.log {
-            if plan.uid == 0 {
+            if plan.uid == Uid::ROOT {
                 crate::options::session::check_root_log_path(log)
                     .map_err(|e| Error::Predicted(Box::new(e)))?;
             } else {
@@ -251,7 +251,7 @@ pub fn predict(
     // The command, searched in the target's PATH.
     if let Some(program) = command.first() {
         // The very environment the real run will exec with, and its PATH.
-        let env = crate::core::exec::build_environment(crate::sys::environ(promise), &plan.env)
+        let env = crate::core::exec::build_environment(crate::sys::environ(promise), env)
             .map_err(|e| Error::Predicted(Box::new(e)))?;
         let path = crate::core::exec::lookup(&env, b"PATH");
         let candidates: Vec<CString> = crate::core::exec::search_candidates(program, path)
@@ -286,8 +286,8 @@ pub fn predict(
     }
 
     keyring_warnings(steps, &mut warnings);
-    home_warnings(plan, &mut warnings);
-    session_warnings(plan, facts, &mut warnings);
+    home_warnings(plan, env, &mut warnings);
+    session_warnings(p, facts, &mut warnings);
     resource_warnings(plan, steps, facts, &mut warnings)?;
     Ok(warnings)
 }
@@ -318,7 +318,7 @@ fn log_warning(log: &Path, cwd: &Path, who: &Who, warnings: &mut Vec<String>) {
 /// Where keyctl cannot be used, the new session keyring is not made: say
 /// why (the real run goes on, as verify.rs checks that no keyring is
 /// reachable at all).
-fn keyring_warnings(steps: &[Step], warnings: &mut Vec<String>) {
+fn keyring_warnings(steps: &[Step<crate::options::Step>], warnings: &mut Vec<String>) {
     let joins = steps.iter().any(|step| {
         matches!(
             step,
@@ -337,8 +337,8 @@ fn keyring_warnings(steps: &[Step], warnings: &mut Vec<String>) {
     });
 }
 
-fn home_warnings(plan: &Plan, warnings: &mut Vec<String>) {
-    let Some((_, home)) = plan.env.set.iter().rev().find(|(k, _)| k == "HOME") else {
+fn home_warnings(plan: &Plan, env: &EnvPlan, warnings: &mut Vec<String>) {
+    let Some((_, home)) = env.set.iter().rev().find(|(k, _)| k == "HOME") else {
         return;
     };
     if home.as_bytes() == b"/" {
@@ -346,7 +346,7 @@ fn home_warnings(plan: &Plan, warnings: &mut Vec<String>) {
     }
     // A value read from a file is not shown (it may be a secret; the dry
     // run prints such values only with --show-env-values).
-    let shown = if plan.env.from_files.iter().any(|n| n == "HOME") {
+    let shown = if env.from_files.iter().any(|n| n == "HOME") {
         "HOME (read from a file)".to_owned()
     } else {
         format!("HOME={}", quote(home))
@@ -355,7 +355,7 @@ fn home_warnings(plan: &Plan, warnings: &mut Vec<String>) {
         Err(_) => warnings.push(format!(
             "{shown} does not exist: programs that write there (a shell's history, caches) will fail"
         )),
-        Ok(stat) if stat.st_uid != plan.uid => warnings.push(format!(
+        Ok(stat) if Uid::new(stat.st_uid) != plan.uid => warnings.push(format!(
             "{shown} is owned by uid {}, not by the target (uid {})",
             stat.st_uid, plan.uid
         )),
@@ -363,10 +363,10 @@ fn home_warnings(plan: &Plan, warnings: &mut Vec<String>) {
     }
 }
 
-fn session_warnings(plan: &Plan, facts: &Facts, warnings: &mut Vec<String>) {
+fn session_warnings(request: &crate::options::Request, facts: &Facts, warnings: &mut Vec<String>) {
     let leads_session = nix::unistd::getsid(None).is_ok_and(|sid| sid == facts.pid);
-    match plan.process.session {
-        Session::NewProcessGroup if plan.process.daemon.is_none() && facts.leads_process_group => {
+    match request.session {
+        Session::NewProcessGroup if request.daemon.is_none() && facts.leads_process_group => {
             warnings.push(format!(
                 "--new-pgroup: runas already leads its process group{} (pid {}), so the command leads it: nothing to change",
                 if leads_session { " and session" } else { "" },
@@ -382,16 +382,16 @@ fn session_warnings(plan: &Plan, facts: &Facts, warnings: &mut Vec<String>) {
 
 fn resource_warnings(
     plan: &Plan,
-    steps: &[Step],
+    steps: &[Step<crate::options::Step>],
     facts: &Facts,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
     for step in steps {
-        let Step::Resource(setting) = step else {
+        let Step::Extra(crate::options::Step::Resource(setting)) = step else {
             continue;
         };
         match setting {
-            Resource::OomScoreAdj(score) if facts.caps.effective & (1 << CAP_SYS_RESOURCE) == 0 => {
+            Resource::OomScoreAdj(score) if !facts.caps.effective.has(Cap::SYS_RESOURCE) => {
                 let now = resources::read_oom_score_adj()?;
                 if *score < now {
                     warnings.push(format!(
@@ -441,7 +441,7 @@ fn resource_warnings(
                 resource: resources::RLIMIT_NPROC,
                 soft,
                 ..
-            } if plan.uid != 0 => {
+            } if plan.uid != Uid::ROOT => {
                 let running = processes_of(plan.uid);
                 // The kernel flags the switch when the new uid already
                 // runs more than the limit, and execve then fails.
@@ -460,7 +460,7 @@ fn resource_warnings(
 }
 
 /// How many processes `uid` runs (real uid, as RLIMIT_NPROC counts them).
-fn processes_of(uid: u32) -> u64 {
+fn processes_of(uid: Uid) -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
     };
@@ -474,7 +474,7 @@ fn processes_of(uid: u32) -> u64 {
                 .find_map(|l| l.strip_prefix("Uid:"))
                 .and_then(|ids| ids.split_whitespace().next())
                 .and_then(|real| real.parse::<u32>().ok())
-                == Some(uid)
+                == Some(uid.raw())
         })
         .count() as u64
 }

@@ -1,6 +1,6 @@
 //! --dump and --dry-run: the credential model made visible, as text or as
 //! one JSON object (field names are documented in the README and pinned by
-//! a test).
+//! a test). Each builds one list of fields (model.rs), rendered either way.
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::{json_str, text_str};
@@ -9,76 +9,61 @@ use crate::core::facts::Facts;
 use crate::core::plan::Plan;
 use crate::core::steps::Step;
 use crate::core::transition;
-use crate::request::caps;
-use crate::request::spec::Session;
+use crate::options::{self, resources};
+use crate::report::model::{Field, Text, Value, render, step_value};
+use crate::request::caps::CapSet;
+use crate::request::ids::{Gid, Uid};
 use crate::sys;
-use std::ffi::OsStr;
-use std::fmt::Write as _;
+use std::ffi::{OsStr, OsString};
 
-fn json_os(s: &OsStr) -> String {
-    json_str(&s.to_string_lossy())
-}
-
-fn json_list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
-    format!("[{}]", items.iter().map(f).collect::<Vec<_>>().join(","))
+/// Everything a dry run shows: the plan, the options as resolved, the
+/// steps, the command.
+pub struct Outcome<'a> {
+    pub plan: &'a Plan,
+    pub options: &'a options::Resolved,
+    pub steps: &'a [Step<options::Step>],
+    pub facts: &'a Facts,
+    pub command: &'a [OsString],
 }
 
 /// Names for display only, from the same reader the plan used (in the
 /// static build, files.rs rather than musl's reader). A name that cannot
 /// be looked up is shown as missing; it decides nothing.
-struct Names<'a>(&'a dyn UserDb);
-
-impl Names<'_> {
-    fn user(&self, uid: u32) -> Option<String> {
-        self.0.user_by_uid(uid).ok().flatten().map(|u| u.name)
-    }
-
-    fn group(&self, gid: u32) -> Option<String> {
-        self.0.group_name(gid).ok().flatten()
-    }
+fn user(db: &dyn UserDb, uid: Uid) -> Value {
+    Value::Id(uid.raw(), db.user_by_uid(uid).ok().flatten().map(|u| u.name))
 }
 
-fn id_text(id: u32, name: Option<String>) -> String {
-    match name {
-        Some(name) => format!("{id}({})", text_str(&name)),
-        None => id.to_string(),
-    }
-}
-
-fn id_json(id: u32, name: Option<String>) -> String {
-    format!(
-        "{{\"id\":{id},\"name\":{}}}",
-        name.map_or("null".to_owned(), |n| json_str(&n))
-    )
+fn group(db: &dyn UserDb, gid: Gid) -> Value {
+    Value::Id(gid.raw(), db.group_name(gid).ok().flatten())
 }
 
 /// A supplementary list with names, looked up in one pass (a user may be
 /// in thousands of groups).
-fn groups_json(groups: &[u32], db: &dyn UserDb) -> String {
-    let names = db.group_names(groups);
-    let items: Vec<String> = groups
-        .iter()
-        .zip(names)
-        .map(|(g, name)| id_json(*g, name))
-        .collect();
-    format!("[{}]", items.join(","))
+fn groups(db: &dyn UserDb, gids: &[Gid]) -> Value {
+    Value::List(
+        gids.iter()
+            .zip(db.group_names(gids))
+            .map(|(gid, name)| Value::Id(gid.raw(), name))
+            .collect(),
+    )
 }
 
-fn groups_text(groups: &[u32], db: &dyn UserDb) -> Vec<String> {
-    let names = db.group_names(groups);
-    groups
-        .iter()
-        .zip(names)
-        .map(|(g, name)| id_text(*g, name))
-        .collect()
+/// Capability names, as JSON lists them.
+pub fn caps(set: CapSet) -> Value {
+    Value::List(set.iter().map(|cap| Value::str(cap.name())).collect())
 }
 
-fn cap_names(mask: u64) -> Vec<String> {
-    caps::each(mask).map(caps::name).collect()
+/// A limit: a number, or the string "unlimited".
+fn limit_value(value: u64) -> Value {
+    if value == resources::UNLIMITED {
+        Value::str("unlimited")
+    } else {
+        Value::Int(i64::try_from(value).unwrap_or(i64::MAX))
+    }
 }
 
-fn caps_json(mask: u64) -> String {
-    json_list(&cap_names(mask), |n| json_str(n))
+fn os(text: &OsStr) -> Value {
+    Value::str(text.to_string_lossy())
 }
 
 /// Fields of /proc/self/status and /proc/self/stat that no system call
@@ -150,16 +135,13 @@ fn tty_name(tty_nr: i64) -> Option<String> {
 
 /// --dump: this process's identity and process model.
 pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
-    let names = Names(db);
-    let user_name = |uid| names.user(uid);
-    let group_name = |gid| names.group(gid);
     let proc = ProcView::read()?;
-    let caps = sys::capget().map_err(|e| Error::syscall("capget", e))?;
+    let caps_now = crate::core::facts::read_caps()?;
     let securebits =
         sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
     let uids = proc.ids("Uid");
     let gids = proc.ids("Gid");
-    let groups = proc.ids("Groups");
+    let supplementary: Vec<Gid> = proc.ids("Groups").into_iter().map(Gid::new).collect();
     let (ppid, pgid, sid, tty_nr, tpgid) = (
         proc.stat(1),
         proc.stat(2),
@@ -169,161 +151,166 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     );
     let pid = std::process::id();
     let tty = tty_name(tty_nr);
-    let ambient = proc.mask("CapAmb");
-    let bounding = proc.mask("CapBnd");
+    let ambient = CapSet::from_bits(proc.mask("CapAmb"));
+    let bounding = CapSet::from_bits(proc.mask("CapBnd"));
     let no_new_privs = proc.status("NoNewPrivs") == "1";
     let umask = proc.status("Umask").to_owned();
     // Held capabilities with which this process could make itself root.
-    let root_equivalent = caps.permitted & caps::root_equivalent();
+    let root_equivalent = caps_now.permitted & CapSet::root_equivalent();
     // The branch runas --if-root takes when started like this process.
     let if_root_switches = uids
         .first()
-        .is_some_and(|&uid| crate::core::plan::if_root_switches(uid));
-    let current = crate::options::resources::Current::read()?;
-    let ioprio = current.ioprio.map_or_else(
-        || "none (from the nice value)".to_owned(),
-        |p| p.to_string(),
-    );
+        .is_some_and(|&uid| crate::core::plan::if_root_switches(Uid::new(uid)));
+    let current = resources::Current::read()?;
     let which = ["real", "effective", "saved", "filesystem"];
-    if json {
-        let limits = current
-            .limits
+    let ids = |label: &'static str, values: &[u32], named: &dyn Fn(u32) -> Value| {
+        let fields: Vec<(&'static str, Value)> =
+            which.iter().zip(values).map(|(w, v)| (*w, named(*v))).collect();
+        let line = fields
             .iter()
-            .map(|(name, soft, hard)| {
-                format!(
-                    "{}:{{\"soft\":{},\"hard\":{}}}",
-                    json_str(name),
-                    crate::options::resources::limit_json(*soft),
-                    crate::options::resources::limit_json(*hard)
-                )
-            })
+            .map(|(w, v)| format!("{w}={}", v.text()))
             .collect::<Vec<_>>()
-            .join(",");
-        let resources = format!(
-            "\"limits\":{{{limits}}},\"nice\":{},\"oom_score_adj\":{},\"ioprio\":{},\"cpu_affinity\":{}",
-            current.nice,
-            current
-                .oom_score_adj
-                .map_or("null".into(), |s| s.to_string()),
-            current
-                .ioprio
-                .map_or("null".into(), |p| json_str(&p.to_string())),
-            json_str(&crate::options::resources::format_cpu_list(
-                &current.cpu_affinity
-            )),
-        );
-        let ids = |values: &[u32], name: &dyn Fn(u32) -> Option<String>| {
-            let fields: Vec<String> = which
-                .iter()
-                .zip(values)
-                .map(|(w, v)| format!("{}:{}", json_str(w), id_json(*v, name(*v))))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        };
-        return Ok(format!(
-            "{{\"pid\":{pid},\"ppid\":{ppid},\"pgid\":{pgid},\"sid\":{sid},\"tty\":{},\"foreground_pgid\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"capabilities\":{{\"effective\":{},\"permitted\":{},\"inheritable\":{},\"ambient\":{},\"bounding\":{},\"root_equivalent\":{}}},\"securebits\":{securebits},\"no_new_privs\":{no_new_privs},\"umask\":{},\"if_root\":{},{resources}}}\n",
-            tty.as_deref().map_or("null".to_owned(), json_str),
-            if tty.is_some() && tpgid > 0 {
-                tpgid.to_string()
-            } else {
-                "null".into()
-            },
-            ids(&uids, &user_name),
-            ids(&gids, &group_name),
-            groups_json(&groups, db),
-            caps_json(caps.effective),
-            caps_json(caps.permitted),
-            caps_json(caps.inheritable),
-            caps_json(ambient),
-            caps_json(bounding),
-            caps_json(root_equivalent),
-            json_str(&umask),
-            json_str(if if_root_switches { "switch" } else { "caller" }),
-        ));
-    }
-    let mut out = String::new();
-    let _ = writeln!(out, "pid: {pid}\nppid: {ppid}\npgid: {pgid}\nsid: {sid}");
-    match &tty {
-        Some(name) => {
-            let _ = writeln!(out, "tty: {name} (foreground process group {tpgid})");
-        }
-        None => out.push_str("tty: none\n"),
-    }
-    for (label, values, name) in [
-        ("uid", &uids, &user_name as &dyn Fn(u32) -> Option<String>),
-        ("gid", &gids, &group_name),
-    ] {
-        let parts: Vec<String> = which
-            .iter()
-            .zip(values.iter())
-            .map(|(w, v)| format!("{w}={}", id_text(*v, name(*v))))
-            .collect();
-        let _ = writeln!(out, "{label}: {}", parts.join(" "));
-    }
-    let names = groups_text(&groups, db);
-    let _ = writeln!(
-        out,
-        "groups: {}",
-        if names.is_empty() {
-            "none".into()
-        } else {
-            names.join(",")
-        }
-    );
-    for (label, mask) in [
-        ("effective", caps.effective),
-        ("permitted", caps.permitted),
-        ("inheritable", caps.inheritable),
+            .join(" ");
+        Field::with_text(
+            label,
+            Value::Object(fields),
+            Text::Lines(vec![format!("{label}: {line}")]),
+        )
+    };
+    let cap_sets = [
+        ("effective", caps_now.effective),
+        ("permitted", caps_now.permitted),
+        ("inheritable", caps_now.inheritable),
         ("ambient", ambient),
         ("bounding", bounding),
-    ] {
-        let _ = writeln!(out, "capabilities {label}: {}", caps::describe(mask));
-    }
-    let _ = writeln!(
-        out,
+    ];
+    let mut cap_lines: Vec<String> = cap_sets
+        .iter()
+        .map(|(label, set)| format!("capabilities {label}: {}", set.describe()))
+        .collect();
+    cap_lines.push(format!(
         "capabilities amounting to root: {}{}",
-        caps::describe(root_equivalent),
-        if root_equivalent != 0 && uids.first() != Some(&0) {
+        root_equivalent.describe(),
+        if !root_equivalent.is_empty() && uids.first() != Some(&0) {
             " (this process can make itself root again)"
         } else {
             ""
         }
-    );
-    let _ = writeln!(out, "securebits: {securebits:#x}");
-    let _ = writeln!(out, "no_new_privs: {}", u8::from(no_new_privs));
-    let _ = writeln!(out, "umask: {umask}");
-    let _ = writeln!(out, "nice: {}", current.nice);
-    let _ = writeln!(
-        out,
-        "oom_score_adj: {}",
-        current
-            .oom_score_adj
-            .map_or("unknown (no /proc)".into(), |s| s.to_string())
-    );
-    let _ = writeln!(out, "ioprio: {ioprio}");
-    let _ = writeln!(
-        out,
-        "cpu affinity: {}",
-        crate::options::resources::format_cpu_list(&current.cpu_affinity)
-    );
-    for (name, soft, hard) in &current.limits {
-        let _ = writeln!(
-            out,
-            "limit {name}: soft={} hard={}",
-            crate::options::resources::format_limit(*soft),
-            crate::options::resources::format_limit(*hard)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "if-root: {}",
-        if if_root_switches {
-            "switch (real uid 0: runas --if-root here makes the switch)"
-        } else {
-            "caller (real uid not 0: runas --if-root here runs the command as this identity)"
-        }
-    );
-    Ok(out)
+    ));
+    let mut cap_fields: Vec<(&'static str, Value)> =
+        cap_sets.iter().map(|(label, set)| (*label, caps(*set))).collect();
+    cap_fields.push(("root_equivalent", caps(root_equivalent)));
+    let tty_value = Value::opt(tty.clone(), Value::Str);
+    let fields = vec![
+        Field::plain("pid", Value::Int(pid.into())),
+        Field::plain("ppid", Value::Int(ppid)),
+        Field::plain("pgid", Value::Int(pgid)),
+        Field::plain("sid", Value::Int(sid)),
+        Field::with_text(
+            "tty",
+            tty_value,
+            Text::Lines(vec![match &tty {
+                Some(name) => format!("tty: {name} (foreground process group {tpgid})"),
+                None => "tty: none".into(),
+            }]),
+        ),
+        Field::with_text(
+            "foreground_pgid",
+            if tty.is_some() && tpgid > 0 {
+                Value::Int(tpgid)
+            } else {
+                Value::Null
+            },
+            Text::Omitted,
+        ),
+        ids("uid", &uids, &|uid| user(db, Uid::new(uid))),
+        ids("gid", &gids, &|gid| group(db, Gid::new(gid))),
+        Field::plain("groups", groups(db, &supplementary)),
+        Field::with_text("capabilities", Value::Object(cap_fields), Text::Lines(cap_lines)),
+        Field::with_text(
+            "securebits",
+            Value::Int(securebits.into()),
+            Text::Lines(vec![format!("securebits: {securebits:#x}")]),
+        ),
+        Field::plain("no_new_privs", Value::Bool(no_new_privs)),
+        Field::with_text(
+            "umask",
+            Value::str(&umask),
+            Text::Lines(vec![format!("umask: {umask}")]),
+        ),
+        Field::with_text(
+            "if_root",
+            Value::str(if if_root_switches { "switch" } else { "caller" }),
+            Text::Lines(vec![format!(
+                "if-root: {}",
+                if if_root_switches {
+                    "switch (real uid 0: runas --if-root here makes the switch)"
+                } else {
+                    "caller (real uid not 0: runas --if-root here runs the command as this identity)"
+                }
+            )]),
+        ),
+        Field::with_text(
+            "limits",
+            Value::Object(
+                current
+                    .limits
+                    .iter()
+                    .map(|(name, soft, hard)| {
+                        (
+                            *name,
+                            Value::Object(vec![
+                                ("soft", limit_value(*soft)),
+                                ("hard", limit_value(*hard)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            ),
+            Text::Omitted,
+        ),
+        Field::plain("nice", Value::Int(current.nice.into())),
+        Field::with_text(
+            "oom_score_adj",
+            Value::opt(current.oom_score_adj, |s| Value::Int(s.into())),
+            Text::Lines(vec![format!(
+                "oom_score_adj: {}",
+                current
+                    .oom_score_adj
+                    .map_or("unknown (no /proc)".into(), |s| s.to_string())
+            )]),
+        ),
+        Field::with_text(
+            "ioprio",
+            Value::opt(current.ioprio, |p| Value::str(p.to_string())),
+            Text::Lines(vec![format!(
+                "ioprio: {}",
+                current.ioprio.map_or_else(
+                    || "none (from the nice value)".to_owned(),
+                    |p| p.to_string(),
+                )
+            )]),
+        ),
+        Field::with_text(
+            "cpu_affinity",
+            Value::str(resources::format_cpu_list(&current.cpu_affinity)),
+            Text::Lines(
+                std::iter::once(format!(
+                    "cpu affinity: {}",
+                    resources::format_cpu_list(&current.cpu_affinity)
+                ))
+                .chain(current.limits.iter().map(|(name, soft, hard)| {
+                    format!(
+                        "limit {name}: soft={} hard={}",
+                        resources::format_limit(*soft),
+                        resources::format_limit(*hard)
+                    )
+                }))
+                .collect(),
+            ),
+        ),
+    ];
+    Ok(render(&fields, json))
 }
 
 /// How --dry-run prints.
@@ -338,248 +325,170 @@ pub struct Report {
 /// order (the same list, steps.rs). A value read from --env-file or
 /// --envdir is shown only with --show-env-values: such files hold the
 /// service's secrets, and a dry run's output goes to terminals, CI logs
-/// and the journal.
+/// and the journal. `options`: each option's report field, from the
+/// option table (cli/).
 pub fn dry_run(
-    plan: &Plan,
-    steps: &[Step],
-    facts: &Facts,
-    command: &[std::ffi::OsString],
+    outcome: &Outcome<'_>,
     report: Report,
+    options: Vec<(&'static str, Value)>,
     db: &dyn UserDb,
     promise: crate::sys::WholeProgram,
 ) -> Result<String> {
-    let names = Names(db);
-    let user_name = |uid| names.user(uid);
-    let group_name = |gid| names.group(gid);
+    let plan = outcome.plan;
+    let env = &outcome.options.env;
     // What a real run reads from /proc only once a call failed: a user
     // namespace's maps.
-    transition::check_namespace(plan, &facts.credentials)?;
-    let warnings = crate::report::predict::predict(plan, steps, facts, command, promise)?;
-    let calls: Vec<String> = steps.iter().map(ToString::to_string).collect();
-    let detach = steps.iter().any(|s| {
-        matches!(
-            s,
-            Step::DetachTerminal(_) | Step::NewSession { why: Some(_), .. }
-        )
-    });
-
-    let json = report.json;
+    transition::check_namespace(plan, &outcome.facts.credentials)?;
+    let warnings = crate::report::predict::predict(outcome, promise)?;
     // A hidden value is None: null in JSON.
-    let env_set: Vec<(String, Option<String>)> = plan
-        .env
+    let env_set: Vec<(String, Option<String>)> = env
         .set
         .iter()
         .map(|(k, v)| {
-            let hidden = !report.show_env_values && plan.env.from_files.contains(k);
+            let hidden = !report.show_env_values && env.from_files.contains(k);
             (
                 k.to_string_lossy().into_owned(),
                 (!hidden).then(|| v.to_string_lossy().into_owned()),
             )
         })
         .collect();
-    let p = &plan.process;
     // Whether the target can never take back what it gave up: not for a
     // root target, nor one that keeps a capability amounting to root.
-    let irreversible = plan.uid != 0 && p.keep_caps & caps::root_equivalent() == 0;
-    let limits = steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Resource(crate::options::resources::Setting::Rlimit {
-                resource,
-                soft,
-                hard,
-            }) => Some(format!(
-                "{}:{{\"soft\":{},\"hard\":{}}}",
-                json_str(crate::options::resources::limit_name(*resource)),
-                crate::options::resources::limit_json(*soft),
-                crate::options::resources::limit_json(*hard)
-            )),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    let r = &p.resources;
-    let options: Vec<(&str, String)> = vec![
-        ("keep_caps", caps_json(p.keep_caps)),
-        ("allow_root_caps", caps_json(p.allow_root_caps)),
-        ("bounding_drop", caps_json(p.bounding_drop)),
-        ("securebits_set", p.securebits.set.to_string()),
-        ("securebits_clear", p.securebits.clear.to_string()),
-        ("no_new_privs", p.no_new_privs.to_string()),
-        (
-            "pdeathsig",
-            p.pdeathsig.map_or("null".into(), |s| json_str(s.as_str())),
+    let irreversible = plan.irreversible();
+    let irreversible_text = match (irreversible, plan.uid) {
+        (true, _) if plan.branch.if_root == Some(false) => {
+            "yes: no ids change (--if-root, and the caller is not root), and none of root's are held".to_owned()
+        }
+        (true, _) => "yes: the old ids cannot be taken back (verified before exec)".to_owned(),
+        (false, Uid::ROOT) => "no: the target is root".to_owned(),
+        (false, _) => format!(
+            "no: the target keeps {}, which amounts to root",
+            (plan.privileges.keep_caps & CapSet::root_equivalent()).describe()
         ),
-        ("detach_terminal", detach.to_string()),
-        ("chdir", p.chdir.as_deref().map_or("null".into(), json_os)),
-        (
-            "umask",
-            p.umask
-                .map_or("null".into(), |m| json_str(&format!("{m:04o}"))),
-        ),
-        (
-            "close_fds",
-            p.close_fds
-                .as_ref()
-                .map_or("null".into(), |k| json_list(k, |fd| fd.to_string())),
-        ),
-        (
-            "session",
-            json_str(match (&p.session, &p.daemon) {
-                (_, Some(_)) => "daemon",
-                (Session::Inherit, None) => "inherit",
-                (Session::NewProcessGroup, None) => "new-pgroup",
-                (Session::Setsid, None) => "setsid",
-            }),
-        ),
-        ("rlimits", format!("{{{limits}}}")),
-        ("nice", r.nice.map_or("null".into(), |n| n.to_string())),
-        (
-            "oom_score_adj",
-            r.oom_score_adj.map_or("null".into(), |n| n.to_string()),
-        ),
-        (
-            "ioprio",
-            r.ioprio.map_or("null".into(), |p| json_str(&p.to_string())),
-        ),
-        (
-            "cpu_affinity",
-            r.cpu_affinity.as_ref().map_or("null".into(), |c| {
-                json_str(&crate::options::resources::format_cpu_list(c))
-            }),
-        ),
-    ];
-    if json {
-        let env = format!(
-            "{{\"clear\":{},\"set\":{{{}}},\"unset\":{},\"from_files\":{}}}",
-            plan.env.clear,
-            env_set
-                .iter()
-                .map(|(k, v)| format!(
-                    "{}:{}",
-                    json_str(k),
-                    v.as_deref().map_or("null".into(), json_str)
-                ))
-                .collect::<Vec<_>>()
-                .join(","),
-            json_list(&plan.env.unset, |u| json_os(u)),
-            json_list(&plan.env.from_files, |u| json_os(u)),
-        );
-        return Ok(format!(
-            "{{\"valid\":true,\"irreversible\":{irreversible},\"if_root\":{},\"not_applied\":{},\"uid\":{},\"gid\":{},\"groups\":{},\"environment\":{env},\"options\":{{{}}},\"command\":{},\"steps\":{},\"warnings\":{}}}\n",
-            match plan.branch.if_root {
-                None => "null".to_owned(),
-                Some(true) => json_str("switch"),
-                Some(false) => json_str("caller"),
-            },
-            json_list(&plan.branch.not_applied, |n| json_str(n)),
-            id_json(plan.uid, user_name(plan.uid)),
-            id_json(plan.gid, group_name(plan.gid)),
-            groups_json(&plan.groups, db),
-            options
-                .iter()
-                .map(|(k, v)| format!("{}:{v}", json_str(k)))
-                .collect::<Vec<_>>()
-                .join(","),
-            json_list(command, |c| json_os(c)),
-            json_list(&calls, |c| json_str(c)),
-            json_list(&warnings, |w| json_str(w)),
-        ));
-    }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "irreversible: {}",
-        match (irreversible, plan.uid) {
-            (true, _) if plan.branch.if_root == Some(false) => {
-                "yes: no ids change (--if-root, and the caller is not root), and none of root's are held".to_owned()
+    };
+    let if_root_lines = match plan.branch.if_root {
+        None => vec![],
+        Some(true) => vec!["if-root: the caller is root: the switch is made".to_owned()],
+        Some(false) => vec![format!(
+            "if-root: the caller (uid {}) is not root: the command runs as the caller; not applied: {}",
+            outcome.facts.credentials.uid.real,
+            if plan.branch.not_applied.is_empty() {
+                "nothing given".to_owned()
+            } else {
+                plan.branch.not_applied.join(", ")
             }
-            (true, _) => "yes: the old ids cannot be taken back (verified before exec)".to_owned(),
-            (false, 0) => "no: the target is root".to_owned(),
-            (false, _) => format!(
-                "no: the target keeps {}, which amounts to root",
-                caps::describe(plan.process.keep_caps & caps::root_equivalent())
-            ),
-        }
-    );
-    match plan.branch.if_root {
-        None => {}
-        Some(true) => {
-            let _ = writeln!(out, "if-root: the caller is root: the switch is made");
-        }
-        Some(false) => {
-            let _ = writeln!(
-                out,
-                "if-root: the caller (uid {}) is not root: the command runs as the caller; not applied: {}",
-                facts.credentials.uid.real,
-                if plan.branch.not_applied.is_empty() {
-                    "nothing given".to_owned()
-                } else {
-                    plan.branch.not_applied.join(", ")
-                }
-            );
-        }
-    }
-    let _ = writeln!(out, "uid: {}", id_text(plan.uid, user_name(plan.uid)));
-    let _ = writeln!(out, "gid: {}", id_text(plan.gid, group_name(plan.gid)));
-    let groups = groups_text(&plan.groups, db);
-    let _ = writeln!(
-        out,
-        "groups: {}",
-        if groups.is_empty() {
-            "none".into()
-        } else {
-            groups.join(",")
-        }
-    );
-    let _ = writeln!(
-        out,
+        )],
+    };
+    let mut env_lines = vec![format!(
         "environment: {}",
-        if plan.env.clear { "reset" } else { "inherited" }
-    );
+        if env.clear { "reset" } else { "inherited" }
+    )];
     for (k, v) in &env_set {
-        match v {
-            Some(v) => {
-                let _ = writeln!(out, "  set {}={}", text_str(k), text_str(v));
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  set {} (from a file; --show-env-values shows the value)",
-                    text_str(k)
-                );
-            }
-        }
+        env_lines.push(match v {
+            Some(v) => format!("  set {}={}", text_str(k), text_str(v)),
+            None => format!(
+                "  set {} (from a file; --show-env-values shows the value)",
+                text_str(k)
+            ),
+        });
     }
-    for name in &plan.env.unset {
-        let _ = writeln!(out, "  unset {}", text_str(&name.to_string_lossy()));
+    for name in &env.unset {
+        env_lines.push(format!("  unset {}", text_str(&name.to_string_lossy())));
     }
-    let _ = writeln!(
-        out,
-        "command: {}",
-        command
-            .iter()
-            .map(|c| json_os(c))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    out.push_str("options:\n");
-    for (k, v) in &options {
-        let _ = writeln!(out, "  {k}: {v}");
-    }
-    out.push_str("steps, in order:\n");
+    let environment = Value::Object(vec![
+        ("clear", Value::Bool(env.clear)),
+        (
+            "set",
+            Value::Map(
+                env_set
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::opt(v.clone(), Value::Str)))
+                    .collect(),
+            ),
+        ),
+        ("unset", Value::List(env.unset.iter().map(|u| os(u)).collect())),
+        (
+            "from_files",
+            Value::List(env.from_files.iter().map(|u| os(u)).collect()),
+        ),
+    ]);
+    let shown: Vec<_> = outcome.steps.iter().map(Step::shown).collect();
+    let mut option_lines = vec!["options:".to_owned()];
+    option_lines.extend(options.iter().map(|(k, v)| format!("  {k}: {}", v.json())));
+    let mut step_lines = vec!["steps, in order:".to_owned()];
     // Each step's text quotes what it holds (quote.rs), which escapes
     // control characters already.
-    for call in &calls {
-        let _ = writeln!(out, "  {call}");
-    }
+    step_lines.extend(shown.iter().map(|s| format!("  {s}")));
+    let mut warning_lines = Vec::new();
     if !warnings.is_empty() {
-        out.push_str("warnings:\n");
-        for warning in &warnings {
-            let _ = writeln!(out, "  {warning}");
-        }
+        warning_lines.push("warnings:".to_owned());
+        warning_lines.extend(warnings.iter().map(|w| format!("  {w}")));
     }
-    Ok(out)
+    let fields = vec![
+        Field::with_text("valid", Value::Bool(true), Text::Omitted),
+        Field::with_text(
+            "irreversible",
+            Value::Bool(irreversible),
+            Text::Lines(vec![format!("irreversible: {irreversible_text}")]),
+        ),
+        Field::with_text(
+            "if_root",
+            match plan.branch.if_root {
+                None => Value::Null,
+                Some(true) => Value::str("switch"),
+                Some(false) => Value::str("caller"),
+            },
+            Text::Lines(if_root_lines),
+        ),
+        Field::with_text(
+            "not_applied",
+            Value::List(
+                plan.branch
+                    .not_applied
+                    .iter()
+                    .map(|n| Value::str(*n))
+                    .collect(),
+            ),
+            Text::Omitted,
+        ),
+        Field::plain("uid", user(db, plan.uid)),
+        Field::plain("gid", group(db, plan.gid)),
+        Field::plain("groups", groups(db, &plan.groups)),
+        Field::with_text(
+            "environment",
+            environment,
+            Text::Lines(env_lines),
+        ),
+        Field::with_text(
+            "options",
+            Value::Object(options),
+            Text::Omitted,
+        ),
+        Field::with_text(
+            "command",
+            Value::List(outcome.command.iter().map(|c| os(c)).collect()),
+            Text::Lines(vec![format!(
+                "command: {}",
+                outcome
+                    .command
+                    .iter()
+                    .map(|c| json_str(&c.to_string_lossy()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )]),
+        ),
+        Field::with_text(
+            "steps",
+            Value::List(shown.iter().map(step_value).collect()),
+            Text::Lines(option_lines.into_iter().chain(step_lines).collect()),
+        ),
+        Field::with_text(
+            "warnings",
+            Value::List(warnings.iter().map(Value::str).collect()),
+            Text::Lines(warning_lines),
+        ),
+    ];
+    Ok(render(&fields, report.json))
 }
 
 #[cfg(test)]

@@ -21,13 +21,15 @@
 //! cannot be told from "no memberships"; docs/security.md says so.
 
 use crate::core::accounts::files::{self, Malformed};
+use crate::request::ids::{Gid, Uid};
 use crate::sys;
 use nix::errno::Errno;
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::{Group, User};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
-use std::path::Path;
 use std::sync::OnceLock;
+
+use super::nsswitch::{Service, membership_services};
 
 /// Why the database could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,46 +71,29 @@ impl From<Errno> for LookupError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub name: String,
-    pub uid: u32,
-    pub gid: u32,
+    pub uid: Uid,
+    pub gid: Gid,
     pub home: OsString,
     pub shell: OsString,
 }
 
 pub trait UserDb {
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError>;
-    fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError>;
-    fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError>;
+    fn user_by_uid(&self, uid: Uid) -> Result<Option<UserRecord>, LookupError>;
+    fn group_by_name(&self, name: &str) -> Result<Option<Gid>, LookupError>;
     /// The name of the group with this gid, for display.
-    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError>;
+    fn group_name(&self, gid: Gid) -> Result<Option<String>, LookupError>;
     /// The names of many groups, for display: `None` where there is none or
     /// the lookup failed. What `group_name` gives for each, at the cost of
     /// one pass where the source allows it.
-    fn group_names(&self, gids: &[u32]) -> Vec<Option<String>> {
+    fn group_names(&self, gids: &[Gid]) -> Vec<Option<String>> {
         gids.iter()
             .map(|&gid| self.group_name(gid).ok().flatten())
             .collect()
     }
     /// The gids `user` is a member of in the group database, plus `primary`
     /// (what getgrouplist(3) returns, every gid kept, none truncated).
-    fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError>;
-    /// The group owning a path (--add-group-of), looked up through
-    /// directories only root controls (trusted_path.rs).
-    fn group_of_path(&self, path: &Path) -> Result<u32, crate::paths::trusted::Problem>;
-    /// What an --env-file holds: read `as_root` under trusted_path.rs's
-    /// rules, otherwise with the caller's own rights.
-    fn env_file(
-        &self,
-        path: &Path,
-        as_root: bool,
-    ) -> Result<Vec<u8>, crate::paths::trusted::Problem>;
-    /// An --envdir's files and what each holds, by name.
-    #[allow(clippy::type_complexity)]
-    fn env_dir(
-        &self,
-        path: &Path,
-        as_root: bool,
-    ) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, crate::paths::trusted::Problem>;
+    fn group_list(&self, user: &str, primary: Gid) -> Result<Vec<Gid>, LookupError>;
 }
 
 /// The system's databases (see the table above).
@@ -161,127 +146,6 @@ fn names() -> Names {
         #[cfg(not(target_env = "musl"))]
         Names::Libc
     })
-}
-
-/// nsswitch.conf has a line glibc's parser refuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unparsable;
-
-/// One service of an nsswitch.conf line, as glibc reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
-    pub name: String,
-    /// It has a `[STATUS=ACTION]` block: glibc may stop after it, or go
-    /// on, where the plain list would not.
-    pub actions: bool,
-}
-
-/// The databases of nsswitch.conf, as glibc 2.36 reads the file
-/// (nss/nss_database.c, nss/nss_action_parse.c): every line, with leading
-/// white space skipped, names a database up to white space or `:` (so
-/// `initgroups files`, without a colon, counts), then the white space and
-/// colons after it are skipped and the rest is its services; **the last
-/// line for a database wins**; there are no comments (`group: files #
-/// sss` names the services `files`, `#` and `sss`); a service name ends
-/// at white space or `[`, and a `[` where a name should start ends the
-/// list. `Err(Unparsable)` where glibc's parser fails (an unknown status or action
-/// in brackets): glibc then reads the whole file as unusable, and runas
-/// takes no shortcut from it.
-pub fn nsswitch_databases(text: &str) -> Result<Vec<(String, Vec<Service>)>, Unparsable> {
-    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
-    let mut databases: Vec<(String, Vec<Service>)> = Vec::new();
-    // getline keeps the newline: a line that is only a name and its
-    // newline names the database with no services, while a last line
-    // without one is a syntax error, skipped.
-    let mut rest = text;
-    while !rest.is_empty() {
-        let (line, next) = match rest.find('\n') {
-            Some(at) => (&rest[..=at], &rest[at + 1..]),
-            None => (rest, ""),
-        };
-        rest = next;
-        let line = line.trim_start_matches(is_space);
-        let name_end = line
-            .find(|c: char| is_space(c) || c == ':')
-            .unwrap_or(line.len());
-        if name_end == 0 || name_end == line.len() {
-            continue;
-        }
-        let name = &line[..name_end];
-        let services =
-            parse_services(line[name_end..].trim_start_matches(|c| is_space(c) || c == ':'))?;
-        databases.retain(|(known, _)| known != name);
-        databases.push((name.to_owned(), services));
-    }
-    Ok(databases)
-}
-
-/// A database's service list (nss_action_parse).
-fn parse_services(mut line: &str) -> Result<Vec<Service>, Unparsable> {
-    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
-    let mut services = Vec::new();
-    loop {
-        line = line.trim_start_matches(is_space);
-        let end = line
-            .find(|c: char| is_space(c) || c == '[')
-            .unwrap_or(line.len());
-        if end == 0 {
-            return Ok(services);
-        }
-        let name = line[..end].to_owned();
-        line = line[end..].trim_start_matches(is_space);
-        let actions = line.starts_with('[');
-        if actions {
-            line = line[1..].trim_start_matches(is_space);
-            loop {
-                line = line.strip_prefix('!').unwrap_or(line);
-                let word_end = |s: &str| {
-                    s.find(|c: char| is_space(c) || c == '=' || c == ']')
-                        .unwrap_or(s.len())
-                };
-                let status = &line[..word_end(line)];
-                if !["SUCCESS", "UNAVAIL", "NOTFOUND", "TRYAGAIN"]
-                    .iter()
-                    .any(|known| known.eq_ignore_ascii_case(status))
-                {
-                    return Err(Unparsable);
-                }
-                line = line[status.len()..].trim_start_matches(is_space);
-                line = line
-                    .strip_prefix('=')
-                    .ok_or(Unparsable)?
-                    .trim_start_matches(is_space);
-                let action = &line[..word_end(line)];
-                if !["RETURN", "CONTINUE", "MERGE"]
-                    .iter()
-                    .any(|known| known.eq_ignore_ascii_case(action))
-                {
-                    return Err(Unparsable);
-                }
-                line = line[action.len()..].trim_start_matches(is_space);
-                if let Some(after) = line.strip_prefix(']') {
-                    line = after;
-                    break;
-                }
-            }
-        }
-        services.push(Service { name, actions });
-    }
-}
-
-/// The services of the database glibc's getgrouplist consults: the
-/// `initgroups` database if nsswitch.conf names it (even with no service:
-/// glibc then asks none), else `group`; `None` when it names neither (glibc
-/// then reads the files) or cannot be parsed (see nsswitch_databases).
-pub fn membership_services(nsswitch: &str) -> Option<Vec<Service>> {
-    let databases = nsswitch_databases(nsswitch).ok()?;
-    let of = |db: &str| {
-        databases
-            .iter()
-            .find(|(name, _)| name == db)
-            .map(|(_, services)| services.clone())
-    };
-    of("initgroups").or_else(|| of("group"))
 }
 
 fn memberships() -> Result<Memberships, LookupError> {
@@ -435,8 +299,8 @@ fn file_record(entry: &files::PasswdEntry<'_>) -> Result<UserRecord, LookupError
     let name = String::from_utf8(entry.name.to_vec()).map_err(|_| Errno::EILSEQ)?;
     Ok(UserRecord {
         name,
-        uid: entry.uid,
-        gid: entry.gid,
+        uid: Uid::new(entry.uid),
+        gid: Gid::new(entry.gid),
         home: OsString::from_vec(entry.home.to_vec()),
         shell: OsString::from_vec(entry.shell.to_vec()),
     })
@@ -450,8 +314,8 @@ fn record(user: User) -> Result<UserRecord, Errno> {
     }
     Ok(UserRecord {
         name: user.name,
-        uid: user.uid.as_raw(),
-        gid: user.gid.as_raw(),
+        uid: Uid::new(user.uid.as_raw()),
+        gid: Gid::new(user.gid.as_raw()),
         home: user.dir.into_os_string(),
         shell: user.shell.into_os_string(),
     })
@@ -500,47 +364,47 @@ impl UserDb for SystemDb {
         )
     }
 
-    fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError> {
+    fn user_by_uid(&self, uid: Uid) -> Result<Option<UserRecord>, LookupError> {
         look_up(
             || {
-                files::user_by_uid(passwd_text()?, uid)
+                files::user_by_uid(passwd_text()?, uid.raw())
                     .map_err(LookupError::Malformed)?
                     .map(|entry| file_record(&entry))
                     .transpose()
             },
             || {
-                Ok(User::from_uid(Uid::from_raw(uid))?
+                Ok(User::from_uid(nix::unistd::Uid::from_raw(uid.raw()))?
                     .map(record)
                     .transpose()?)
             },
-            || Ok(files::passwd_mentions(passwd_text()?, None, Some(uid))),
+            || Ok(files::passwd_mentions(passwd_text()?, None, Some(uid.raw()))),
             files::PASSWD,
             || format!("uid {uid}"),
         )
     }
 
-    fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError> {
+    fn group_by_name(&self, name: &str) -> Result<Option<Gid>, LookupError> {
         look_up(
             || {
                 Ok(files::group_by_name(group_text()?, name)
                     .map_err(LookupError::Malformed)?
-                    .map(|entry| entry.gid))
+                    .map(|entry| Gid::new(entry.gid)))
             },
-            || Ok(Group::from_name(name)?.map(|g| g.gid.as_raw())),
+            || Ok(Group::from_name(name)?.map(|g| Gid::new(g.gid.as_raw()))),
             || Ok(files::group_mentions(group_text()?, name)),
             files::GROUP,
             || format!("group {}", crate::base::quote::quote(name)),
         )
     }
 
-    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError> {
+    fn group_name(&self, gid: Gid) -> Result<Option<String>, LookupError> {
         look_up(
             || {
-                Ok(files::group_by_gid(group_text()?, gid)
+                Ok(files::group_by_gid(group_text()?, gid.raw())
                     .map_err(LookupError::Malformed)?
                     .map(|entry| String::from_utf8_lossy(entry.name).into_owned()))
             },
-            || Ok(Group::from_gid(Gid::from_raw(gid))?.map(|g| g.name)),
+            || Ok(Group::from_gid(nix::unistd::Gid::from_raw(gid.raw()))?.map(|g| g.name)),
             // Only for display: a name is never used to decide anything.
             || Ok(false),
             files::GROUP,
@@ -548,12 +412,12 @@ impl UserDb for SystemDb {
         )
     }
 
-    fn group_names(&self, gids: &[u32]) -> Vec<Option<String>> {
+    fn group_names(&self, gids: &[Gid]) -> Vec<Option<String>> {
         // Few: one lookup each. Many (a user in thousands of groups): one
         // lookup each reads the whole database once per gid, seconds for a
         // dry run whose real run takes milliseconds.
         const FEW: usize = 64;
-        let one_each = |gids: &[u32]| -> Vec<Option<String>> {
+        let one_each = |gids: &[Gid]| -> Vec<Option<String>> {
             gids.iter()
                 .map(|&gid| self.group_name(gid).ok().flatten())
                 .collect()
@@ -561,10 +425,11 @@ impl UserDb for SystemDb {
         if gids.len() <= FEW {
             return one_each(gids);
         }
+        let raw: Vec<u32> = gids.iter().map(|gid| gid.raw()).collect();
         match names() {
             Names::Files | Names::FilesThenLibc => match group_text() {
                 Ok(text) => {
-                    let mut found: Vec<Option<String>> = files::group_names(text, gids)
+                    let mut found: Vec<Option<String>> = files::group_names(text, &raw)
                         .into_iter()
                         .map(|name| name.map(|n| String::from_utf8_lossy(n).into_owned()))
                         .collect();
@@ -582,47 +447,29 @@ impl UserDb for SystemDb {
                 }
                 Err(_) => vec![None; gids.len()],
             },
-            Names::Libc => sys::group_names(gids),
+            Names::Libc => sys::group_names(&raw),
         }
     }
 
-    fn group_of_path(&self, path: &Path) -> Result<u32, crate::paths::trusted::Problem> {
-        crate::paths::trusted::group_of(path)
-    }
-
-    fn env_file(
-        &self,
-        path: &Path,
-        as_root: bool,
-    ) -> Result<Vec<u8>, crate::paths::trusted::Problem> {
-        crate::paths::trusted::read_source(path, as_root)
-    }
-
-    fn env_dir(
-        &self,
-        path: &Path,
-        as_root: bool,
-    ) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, crate::paths::trusted::Problem> {
-        crate::paths::trusted::read_source_dir(path, as_root)
-    }
-
-    fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
-        let strict =
-            || files::group_list(group_text()?, user, primary).map_err(LookupError::Malformed);
+    fn group_list(&self, user: &str, primary: Gid) -> Result<Vec<Gid>, LookupError> {
+        let strict = || {
+            files::group_list(group_text()?, user, primary.raw()).map_err(LookupError::Malformed)
+        };
         let libc = || -> Result<Vec<u32>, LookupError> {
             let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
-            Ok(sys::getgrouplist(&user, primary)?)
+            Ok(sys::getgrouplist(&user, primary.raw())?)
         };
+        let typed = |gids: Vec<u32>| gids.into_iter().map(Gid::new).collect();
         match memberships()? {
-            Memberships::Files => strict(),
+            Memberships::Files => strict().map(typed),
             Memberships::FilesNotUserdb => match userdb_membership(user) {
-                None => strict(),
+                None => strict().map(typed),
                 Some(dropin) => Err(LookupError::Unsupported(format!(
                     "{} gives the user a group through systemd's userdb, which this static build cannot read: use the glibc build",
                     crate::base::quote::quote(&dropin)
                 ))),
             },
-            Memberships::Libc => libc(),
+            Memberships::Libc => libc().map(typed),
             Memberships::LibcCheckedAgainstFiles => {
                 let got = libc()?;
                 let mut missing: Vec<u32> = strict()?
@@ -632,7 +479,7 @@ impl UserDb for SystemDb {
                 missing.sort_unstable();
                 missing.dedup();
                 if missing.is_empty() {
-                    Ok(got)
+                    Ok(typed(got))
                 } else {
                     Err(LookupError::LostGroups {
                         got,
@@ -642,109 +489,5 @@ impl UserDb for SystemDb {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(conf: &str) -> Option<Vec<String>> {
-        membership_services(conf).map(|services| services.into_iter().map(|s| s.name).collect())
-    }
-
-    #[test]
-    fn membership_services_come_from_initgroups_else_group() {
-        let conf = "# comment\npasswd: files\ngroup:          files systemd\n";
-        assert_eq!(names(conf).unwrap(), ["files", "systemd"]);
-        let conf = "group: files [NOTFOUND=return] sss\ninitgroups: sss\n";
-        assert_eq!(names(conf).unwrap(), ["sss"]);
-        let conf = "group: files [ NOTFOUND=return ] ldap\n";
-        assert_eq!(names(conf).unwrap(), ["files", "ldap"]);
-        assert!(membership_services(conf).unwrap()[0].actions);
-        assert_eq!(names("passwd: files\n"), None);
-        assert_eq!(names("groups: files\n"), None);
-    }
-
-    /// Each layout was run through glibc 2.36 (Debian 12): strace showed
-    /// which NSS modules getgrouplist loaded, and os.getgrouplist what it
-    /// answered.
-    #[test]
-    fn nsswitch_conf_is_read_as_glibc_reads_it() {
-        // The last line for a database wins: an appended line replaces.
-        assert_eq!(
-            names("group: files\ngroup: files sss\n").unwrap(),
-            ["files", "sss"]
-        );
-        assert_eq!(
-            names("group: files systemd\ngroup: files\n").unwrap(),
-            ["files"]
-        );
-        // The name ends at white space: no colon is needed.
-        assert_eq!(names("group files sss\n").unwrap(), ["files", "sss"]);
-        assert_eq!(names("group:files\ninitgroups sss\n").unwrap(), ["sss"]);
-        // Any run of colons and white space separates name and services.
-        assert_eq!(names("group::: sss\n").unwrap(), ["sss"]);
-        assert_eq!(names(" group: files\tsss\n").unwrap(), ["files", "sss"]);
-        // No comments: '#' is a service name like any other.
-        assert_eq!(
-            names("group: files # sss\n").unwrap(),
-            ["files", "#", "sss"]
-        );
-        assert_eq!(names("#group: sss\ngroup: files\n").unwrap(), ["files"]);
-        // initgroups named with no service: glibc asks none (the primary
-        // group alone), and it still hides `group`.
-        assert_eq!(
-            names("initgroups:\ngroup: files\n").unwrap(),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            names("initgroups\ngroup: files\n").unwrap(),
-            Vec::<String>::new()
-        );
-        // ...but a last line without its newline is a syntax error.
-        assert_eq!(names("group: files\ninitgroups").unwrap(), ["files"]);
-        assert_eq!(
-            names("group: files\ngroup: \n").unwrap(),
-            Vec::<String>::new()
-        );
-        // A '[' where a name should start ends the list.
-        assert_eq!(
-            names("group: [SUCCESS=continue] files\n").unwrap(),
-            Vec::<String>::new()
-        );
-        // An unknown status or action: glibc's parser fails.
-        assert_eq!(
-            nsswitch_databases("group: files [bad] ldap\n"),
-            Err(Unparsable)
-        );
-        assert_eq!(
-            nsswitch_databases("group: files [NOTFOUND=stop]\n"),
-            Err(Unparsable)
-        );
-        assert_eq!(names("group: files [bad] ldap\n"), None);
-        assert_eq!(
-            names("group: files [!UNAVAIL=return notfound=CONTINUE]\n").unwrap(),
-            ["files"]
-        );
-    }
-
-    /// The files-only shortcut is taken exactly where glibc reads
-    /// /etc/group alone.
-    #[test]
-    fn only_files_alone_reads_the_files_alone() {
-        let shortcut = |conf: &str| {
-            matches!(
-                membership_services(conf).as_deref(),
-                Some([Service { name, actions: false }]) if name == "files"
-            )
-        };
-        assert!(shortcut("group: files\n"));
-        assert!(shortcut("group: sss\ngroup: files\n"));
-        assert!(!shortcut("group: files\ngroup: files sss\n"));
-        assert!(!shortcut("group: files\ngroup: files systemd\n"));
-        assert!(!shortcut("group: files # sss\n"));
-        assert!(!shortcut("group: files [SUCCESS=continue]\n"));
-        assert!(!shortcut("group: files\ninitgroups sss\n"));
     }
 }

@@ -42,7 +42,7 @@
 //! than the C library gives is never right (a lost group can grant access
 //! through deny-by-group permissions).
 
-use crate::request::spec::MAX_ID;
+use crate::request::ids::MAX_ID;
 use nix::errno::Errno;
 
 /// The account files, as the system calls take them (a `&str` would be
