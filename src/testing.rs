@@ -2,10 +2,11 @@
 //! accounts most tests resolve against, and callers in a known state.
 
 use crate::core::accounts::db::{LookupError, UserDb, UserRecord};
-use crate::core::facts::{Facts, Listen};
-use crate::core::plan::{Credentials, ResIds};
+use crate::core::facts::{Credentials, Facts};
 use crate::paths::trusted::Problem;
-use crate::sys::CapMasks;
+use crate::paths::{EntryName, Files};
+use crate::request::caps::{CapSet, Sets};
+use crate::request::ids::{Gid, ResIds, Uid};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,8 @@ impl FakeDb {
     pub fn user(mut self, name: &str, uid: u32, gid: u32, home: &str, shell: &str) -> Self {
         self.users.push(UserRecord {
             name: name.into(),
-            uid,
-            gid,
+            uid: Uid::new(uid),
+            gid: Gid::new(gid),
             home: home.into(),
             shell: shell.into(),
         });
@@ -70,34 +71,44 @@ impl UserDb for FakeDb {
         Ok(self.users.iter().find(|u| u.name == name).cloned())
     }
 
-    fn user_by_uid(&self, uid: u32) -> Result<Option<UserRecord>, LookupError> {
+    fn user_by_uid(&self, uid: Uid) -> Result<Option<UserRecord>, LookupError> {
         self.check()?;
         Ok(self.users.iter().find(|u| u.uid == uid).cloned())
     }
 
-    fn group_by_name(&self, name: &str) -> Result<Option<u32>, LookupError> {
+    fn group_by_name(&self, name: &str) -> Result<Option<Gid>, LookupError> {
         self.check()?;
-        Ok(self.groups.iter().find(|g| g.0 == name).map(|g| g.1))
+        Ok(self
+            .groups
+            .iter()
+            .find(|g| g.0 == name)
+            .map(|g| Gid::new(g.1)))
     }
 
-    fn group_name(&self, gid: u32) -> Result<Option<String>, LookupError> {
+    fn group_name(&self, gid: Gid) -> Result<Option<String>, LookupError> {
         self.check()?;
-        Ok(self.groups.iter().find(|g| g.1 == gid).map(|g| g.0.clone()))
+        Ok(self
+            .groups
+            .iter()
+            .find(|g| g.1 == gid.raw())
+            .map(|g| g.0.clone()))
     }
 
-    fn group_list(&self, user: &str, primary: u32) -> Result<Vec<u32>, LookupError> {
+    fn group_list(&self, user: &str, primary: Gid) -> Result<Vec<Gid>, LookupError> {
         self.check()?;
         let mut list = vec![primary];
         list.extend(
             self.groups
                 .iter()
                 .filter(|g| g.2.iter().any(|m| m == user))
-                .map(|g| g.1),
+                .map(|g| Gid::new(g.1)),
         );
         Ok(list)
     }
+}
 
-    fn env_file(&self, path: &Path, _: bool) -> Result<Vec<u8>, Problem> {
+impl Files for FakeDb {
+    fn read(&self, path: &Path, _: bool) -> Result<Vec<u8>, Problem> {
         self.files
             .iter()
             .find(|(p, _)| p == path)
@@ -108,23 +119,37 @@ impl UserDb for FakeDb {
             })
     }
 
-    fn env_dir(&self, path: &Path, _: bool) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, Problem> {
+    fn read_dir(
+        &self,
+        path: &Path,
+        _: bool,
+        classify: fn(&[u8]) -> EntryName,
+    ) -> Result<Vec<(std::ffi::OsString, Vec<u8>)>, Problem> {
+        use std::os::unix::ffi::OsStrExt;
         // By name, as the real reader lists them.
-        let mut entries: Vec<_> = self
-            .files
-            .iter()
-            .filter(|(p, _)| p.parent() == Some(path))
-            .filter_map(|(p, bytes)| Some((p.file_name()?.to_owned(), bytes.clone())))
-            .collect();
+        let mut entries = Vec::new();
+        for (p, bytes) in &self.files {
+            if p.parent() != Some(path) {
+                continue;
+            }
+            let Some(name) = p.file_name() else { continue };
+            match classify(name.as_bytes()) {
+                EntryName::Skip => {}
+                EntryName::Invalid(why) => {
+                    return Err(Problem::BadEntryName(name.to_owned(), why));
+                }
+                EntryName::Ok => entries.push((name.to_owned(), bytes.clone())),
+            }
+        }
         entries.sort();
         Ok(entries)
     }
 
-    fn group_of_path(&self, path: &Path) -> Result<u32, Problem> {
+    fn group_of(&self, path: &Path) -> Result<Gid, Problem> {
         self.paths
             .iter()
             .find(|(p, _)| p == path)
-            .map(|(_, gid)| *gid)
+            .map(|(_, gid)| Gid::new(*gid))
             .ok_or(Problem::Io {
                 at: path.to_owned(),
                 errno: Errno::ENOENT,
@@ -157,9 +182,9 @@ pub fn db() -> FakeDb {
 /// A caller with these ids (all three the same) and groups.
 pub fn caller(uid: u32, gid: u32, groups: &[u32]) -> Credentials {
     Credentials {
-        uid: ResIds::all(uid),
-        gid: ResIds::all(gid),
-        groups: groups.to_vec(),
+        uid: ResIds::all(Uid::new(uid)),
+        gid: ResIds::all(Gid::new(gid)),
+        groups: groups.iter().copied().map(Gid::new).collect(),
     }
 }
 
@@ -170,23 +195,53 @@ pub fn root() -> Credentials {
 
 /// The process facts of a caller with every capability (root's) or none.
 pub fn facts(credentials: Credentials) -> Facts {
-    let all = if credentials.uid.effective == 0 {
-        (1u64 << 41) - 1
+    let all = if credentials.uid.effective == Uid::ROOT {
+        CapSet::from_bits((1u64 << 41) - 1)
     } else {
-        0
+        CapSet::EMPTY
     };
     Facts {
         credentials,
-        caps: CapMasks {
+        caps: Sets {
             effective: all,
             permitted: all,
-            inheritable: 0,
+            inheritable: CapSet::EMPTY,
         },
-        ambient: 0,
+        ambient: CapSet::EMPTY,
         pid: Pid::from_raw(4242),
         parent: Pid::from_raw(4241),
         at_secure: false,
         leads_process_group: false,
-        listen: Listen::None,
     }
+}
+
+/// A plan with these ids and groups, nothing else asked.
+pub fn plan_of(uid: u32, gid: u32, groups: &[u32]) -> crate::core::plan::Plan {
+    crate::core::plan::Plan {
+        uid: Uid::new(uid),
+        gid: Gid::new(gid),
+        groups: groups.iter().copied().map(Gid::new).collect(),
+        target: None,
+        privileges: Default::default(),
+        branch: Default::default(),
+    }
+}
+
+/// What lib.rs does from the command line's request to the options
+/// resolved: the plan, then the options against it (the entry wanted
+/// as the command line says).
+pub fn resolve_all(
+    identity: &crate::request::Identity,
+    options: crate::options::Request,
+    facts: &Facts,
+    db: &FakeDb,
+) -> crate::base::error::Result<(crate::core::plan::Plan, crate::options::Resolved)> {
+    let mut identity = identity.clone();
+    identity.entry_wanted = options.wants_entry();
+    let mut plan = crate::core::plan::resolve(&identity, facts, db)?;
+    let inherited = crate::options::Inherited {
+        listen: crate::options::process::Listen::None,
+    };
+    let resolved = crate::options::resolve(options, &mut plan, facts, &inherited, db, db)?;
+    Ok((plan, resolved))
 }

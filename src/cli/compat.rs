@@ -113,7 +113,8 @@ pub fn parse_args(rules: Rules, args: &[OsString]) -> Result<Invocation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::plan::{self, Credentials, Plan, ResIds};
+    use crate::core::facts::Credentials;
+    use crate::core::plan::{self, Plan};
     use crate::testing::{caller, db, facts};
 
     fn root() -> Credentials {
@@ -126,13 +127,20 @@ mod tests {
         current: &Credentials,
         db: &dyn crate::core::accounts::db::UserDb,
     ) -> Result<Plan> {
-        plan::resolve(&request(rules, text)?, &facts(current.clone()), db)
+        plan::resolve(&identity(rules, text)?, &facts(current.clone()), db)
     }
 
+    /// The ids, and the HOME that gosu and su-exec set (the only variable).
     fn ids(rules: Rules, spec: &str) -> (u32, u32, Vec<u32>, String) {
         let plan = resolve(rules, spec, &root(), &db()).unwrap();
-        let home = plan.env.set[0].1.to_string_lossy().into_owned();
-        (plan.uid, plan.gid, plan.groups, home)
+        let record = plan.target.as_ref().and_then(|t| t.record.as_ref());
+        let home = plan::home_of(record).to_string_lossy().into_owned();
+        (
+            plan.uid.raw(),
+            plan.gid.raw(),
+            plan.groups.iter().map(|g| g.raw()).collect(),
+            home,
+        )
     }
 
     #[test]
@@ -201,13 +209,9 @@ mod tests {
         );
         assert!(resolve(SuExec, "", &root(), &db()).is_err());
         // For anyone else an empty USER is the caller, as in su-exec.
-        let alice = Credentials {
-            uid: ResIds::all(1500),
-            gid: ResIds::all(1500),
-            groups: vec![1500],
-        };
+        let alice = caller(1500, 1500, &[1500]);
         let plan = resolve(SuExec, "", &alice, &db()).unwrap();
-        assert_eq!((plan.uid, plan.gid), (1500, 1500));
+        assert_eq!((plan.uid.raw(), plan.gid.raw()), (1500, 1500));
         assert!(resolve(SuExec, "bogus", &root(), &db()).is_err());
         assert!(resolve(SuExec, "alice:bogus", &root(), &db()).is_err());
         // su-exec's strtol would take these; runas does not.
@@ -227,12 +231,10 @@ mod tests {
         assert_eq!(mode("gosu-wrapper"), Rules::Runas);
         let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         match parse_args(Rules::Gosu, &args(&["gosu", "app", "--", "-x"])).unwrap() {
-            Invocation::Run {
-                request, command, ..
-            } => {
-                assert_eq!(request.user, Some(IdSpec::Name("app".into())));
-                assert_eq!(request.policy, GroupPolicy::Members);
-                assert_eq!(command, ["-x"]);
+            Invocation::Run(run) => {
+                assert_eq!(run.identity.user, Some(IdSpec::Name("app".into())));
+                assert_eq!(run.identity.policy, GroupPolicy::Members);
+                assert_eq!(run.command, ["-x"]);
             }
             other => panic!("{other:?}"),
         }

@@ -473,3 +473,553 @@ pub fn help() -> String {
 }
 
 pub const COMMAND_HELP: &str = "The program to run, then its arguments, passed on verbatim";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::env::Change;
+    use crate::options::session::Session;
+    use crate::request::caps::{Cap, CapSet};
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        std::iter::once("runas")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    /// The command line as far as words go: options and their raw values.
+    fn words(args: &[&str]) -> Result<Vec<(&'static str, Option<OsString>)>> {
+        match split(argv(args))? {
+            Ok((given, _)) => Ok(given.into_iter().map(|(o, v)| (o.long, v)).collect()),
+            Err(text) => panic!("printed {text}"),
+        }
+    }
+
+    fn command(args: &[&str]) -> Vec<OsString> {
+        match split(argv(args)).unwrap() {
+            Ok((_, command)) => command,
+            Err(text) => panic!("printed {text}"),
+        }
+    }
+
+    fn run(args: &[&str]) -> Result<Run> {
+        match parse(argv(args))? {
+            Invocation::Run(run) => Ok(*run),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    fn user(args: &[&str]) -> Option<IdSpec> {
+        run(args).unwrap().identity.user
+    }
+
+    #[test]
+    fn command_words_after_the_first_are_verbatim() {
+        let r = run(&["-u", "alice", "ls", "-l", "--user", "", "--"]).unwrap();
+        assert_eq!(r.identity.user, Some(IdSpec::Name("alice".into())));
+        assert_eq!(r.command, ["ls", "-l", "--user", "", "--"]);
+        assert_eq!(command(&["-u", "alice", "--", "-x", "-u"]), ["-x", "-u"]);
+    }
+
+    #[test]
+    fn long_options_are_never_guessed_from_prefixes() {
+        assert!(words(&["--use", "alice", "id"]).is_err());
+        assert!(words(&["--clear", "id"]).is_err());
+    }
+
+    #[test]
+    fn unknown_options_before_the_command_are_errors_not_commands() {
+        let err = words(&["--bogus", "id"]).unwrap_err();
+        assert!(err.to_string().contains("--bogus"), "{err}");
+    }
+
+    #[test]
+    fn group_policies_exclude_each_other() {
+        for pair in [
+            ["--keep-groups", "--clear-groups"],
+            ["--init-groups", "--keep-groups"],
+            ["--groups=1", "--clear-groups"],
+            ["--groups=1", "--init-groups"],
+        ] {
+            let mut args = vec!["-u", "alice"];
+            args.extend(pair);
+            args.push("id");
+            assert!(words(&args).is_err(), "{pair:?} accepted");
+        }
+    }
+
+    #[test]
+    fn repeated_options_are_errors() {
+        assert!(words(&["-u", "a", "-u", "b", "id"]).is_err());
+    }
+
+    #[test]
+    fn every_option_has_exactly_one_entry_and_fits_the_seen_set() {
+        assert!(OPTIONS.len() <= 64);
+        for opt in OPTIONS {
+            assert_eq!(OPTIONS.iter().filter(|o| o.long == opt.long).count(), 1);
+            if let Some(short) = opt.short {
+                assert_eq!(OPTIONS.iter().filter(|o| o.short == Some(short)).count(), 1);
+            }
+            // What an entry names exists, and conflicts go both ways.
+            for other in opt.conflicts {
+                let (_, other) = find(other).unwrap_or_else(|| panic!("{other}"));
+                assert!(other.conflicts.contains(&opt.long), "{} {}", opt.long, other.long);
+            }
+            for need in opt.requires {
+                assert!(find(need).is_some(), "{need}");
+            }
+            // A value, and only a value, is completed.
+            assert_eq!(
+                opt.value.is_none(),
+                matches!(opt.store, Store::Switch(_)),
+                "{}",
+                opt.long
+            );
+            if opt.value.is_none() {
+                assert_eq!(opt.complete, Complete::None, "{}", opt.long);
+            }
+        }
+    }
+
+    #[test]
+    fn every_way_of_giving_a_value_gives_the_same_value() {
+        for form in [
+            &["--user", "alice"][..],
+            &["--user=alice"],
+            &["-u", "alice"],
+            &["-ualice"],
+            &["-u=alice"],
+        ] {
+            let mut args = form.to_vec();
+            args.push("id");
+            let r = run(&args).unwrap();
+            assert_eq!(r.identity.user, Some(IdSpec::Name("alice".into())), "{form:?}");
+            assert_eq!(r.command, ["id"], "{form:?}");
+        }
+        // An '=' after the first is part of the value.
+        let r = run(&["--env=A=b=c", "id"]).unwrap();
+        assert_eq!(
+            r.options.env.changes,
+            [Change::Set("A".into(), "b=c".into())]
+        );
+        let err = run(&["--user=", "id"]).unwrap_err().to_string();
+        assert!(err.contains("it is empty"), "empty reaches the id parser: {err}");
+    }
+
+    #[test]
+    fn values_starting_with_a_dash_only_where_they_make_sense() {
+        assert_eq!(
+            words(&["-u", "-1", "--bounding-set", "-all", "id"]).unwrap(),
+            [("user", Some("-1".into())), ("bounding-set", Some("-all".into()))]
+        );
+        // --env --keep-env is a forgotten value, not a variable named so.
+        let err = words(&["--env", "--keep-env", "id"]).unwrap_err().to_string();
+        assert!(err.contains("a value is required for '--env"), "{err}");
+        assert!(err.contains("write --env=--keep-env"), "{err}");
+        let r = run(&["--env=-x=1", "--chdir", "-", "id"]).unwrap();
+        assert_eq!(r.options.env.changes, [Change::Set("-x".into(), "1".into())]);
+        assert_eq!(r.options.chdir.as_deref(), Some(OsStr::new("-")));
+        let r = run(&["--nice", "-5", "--oom-score-adj", "-1000", "id"]).unwrap();
+        assert_eq!(r.options.resources.nice, Some(-5));
+        assert_eq!(r.options.resources.oom_score_adj, Some(-1000));
+        // "--" is never a value.
+        let err = words(&["-u", "--", "id"]).unwrap_err().to_string();
+        assert!(err.contains("a value is required"), "{err}");
+    }
+
+    #[test]
+    fn switches_take_no_value() {
+        let err = words(&["--keep-env=yes", "id"]).unwrap_err().to_string();
+        assert!(
+            err.contains("\"yes\"") && err.contains("'--keep-env'"),
+            "{err}"
+        );
+        assert!(split(argv(&["-hV"])).is_err());
+    }
+
+    #[test]
+    fn repeatable_options_collect_in_order() {
+        let r = run(&[
+            "-e",
+            "A=1",
+            "--env",
+            "B=2",
+            "--unset",
+            "C",
+            "--unset=D",
+            "--env-file",
+            "/etc/a.env",
+            "-e",
+            "E=3",
+            "--envdir=/etc/a.d",
+            "id",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.options.env.changes,
+            [
+                Change::Set("A".into(), "1".into()),
+                Change::Set("B".into(), "2".into()),
+                Change::Unset("C".into()),
+                Change::Unset("D".into()),
+                Change::File("/etc/a.env".into()),
+                Change::Set("E".into(), "3".into()),
+                Change::Dir("/etc/a.d".into()),
+            ]
+        );
+        let r = run(&["--close-fds", "--keep-fd", "3", "--keep-fd=4", "id"]).unwrap();
+        assert_eq!(r.options.close_fds, Some(vec![3, 4]));
+        assert!(words(&["--keep-env", "--keep-env", "id"]).is_err());
+        assert!(words(&["-u", "a", "--user=a", "id"]).is_err());
+    }
+
+    #[test]
+    fn requirements_and_conflicts_are_order_independent() {
+        assert!(run(&["--keep-fd", "3", "--close-fds", "id"]).is_ok());
+        assert!(run(&["--keep-fd", "3", "--daemon", "id"]).is_ok());
+        assert!(words(&["--pidfile", "/p", "id"]).is_err());
+        assert!(run(&["--log", "/l", "--daemon", "id"]).is_ok());
+        assert!(words(&["--keep-env", "--reset-env", "id"]).is_err());
+        assert!(words(&["--setsid", "--daemon", "id"]).is_err());
+        assert!(words(&["--new-pgroup", "--setsid", "id"]).is_err());
+        let err = run(&["--daemon", "--pdeathsig", "TERM", "id"]).unwrap_err();
+        assert!(err.to_string().contains("--pdeathsig cannot be used with --daemon"), "{err}");
+    }
+
+    #[test]
+    fn a_lone_dash_or_an_empty_word_starts_the_command() {
+        assert_eq!(command(&["-u", "a", "-", "x"]), ["-", "x"]);
+        assert_eq!(command(&["-u", "a", "", "x"]), ["", "x"]);
+        assert_eq!(command(&["-u", "a", "--", "--", "x"]), ["--", "x"]);
+        assert!(command(&["-u", "a"]).is_empty());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8() {
+        let bad = OsStr::from_bytes(b"ali\xffce").to_owned();
+        let parse_with = |option: &str| {
+            parse([
+                OsString::from("runas"),
+                "-u".into(),
+                "alice".into(),
+                option.into(),
+                bad.clone(),
+                "id".into(),
+            ])
+        };
+        // Paths and environment values may hold any bytes...
+        for option in ["--chdir", "--add-group-of", "--env-file"] {
+            assert!(parse_with(option).is_ok(), "{option}");
+        }
+        // ...names and numbers may not.
+        let err = parse_with("--group").unwrap_err().to_string();
+        assert!(
+            err.contains("not valid UTF-8") && err.contains("ali"),
+            "{err}"
+        );
+        // The command's words are passed on untouched.
+        let args = [
+            OsString::from("runas"),
+            "-u".into(),
+            "a".into(),
+            bad.clone(),
+        ];
+        match parse(args).unwrap() {
+            Invocation::Run(r) => assert_eq!(r.command, [bad]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn control_characters_of_a_bad_argument_never_reach_the_terminal_raw() {
+        for args in [
+            &["--\x1b]2;pwned\x07", "id"][..],
+            &["-\x1b[2J", "id"],
+            &["--keep-env=\x1b[2J", "id"],
+            &["--env", "-\x1b[2J", "id"],
+        ] {
+            let err = words(args).unwrap_err().to_string();
+            assert!(!err.contains('\x1b'), "{err:?}");
+            assert!(err.contains("\\u001b"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn an_abbreviation_names_what_it_might_mean() {
+        let err = words(&["--keep", "id"]).unwrap_err().to_string();
+        for candidate in [
+            "'--keep-groups'",
+            "'--keep-caps'",
+            "'--keep-tty'",
+            "'--keep-env'",
+        ] {
+            assert!(err.contains(candidate), "{err}");
+        }
+        let err = words(&["--bogus", "id"]).unwrap_err().to_string();
+        assert!(err.contains("put '--' before it"), "{err}");
+    }
+
+    #[test]
+    fn help_lists_each_option_once_under_its_heading() {
+        let text = help();
+        for opt in OPTIONS {
+            let definition = definition(opt);
+            assert_eq!(
+                text.matches(&format!("  {definition} ")).count(),
+                1,
+                "{definition}"
+            );
+            let heading = text.find(&format!("\n{}:\n", opt.heading)).unwrap();
+            assert!(text.find(&format!("  {definition} ")).unwrap() > heading);
+        }
+        assert!(text.contains("Usage: runas [OPTIONS] [--] COMMAND [ARG]..."));
+    }
+
+    #[test]
+    fn help_and_version_are_printed_whatever_comes_before() {
+        let help = parse(argv(&["-u", "-1", "--help"])).unwrap();
+        assert!(matches!(help, Invocation::Print(ref t) if t.contains("--clear-groups")));
+        let version = parse(argv(&["--version"])).unwrap();
+        assert!(matches!(version, Invocation::Print(ref t) if t.contains(env!("CARGO_PKG_VERSION"))));
+    }
+
+    #[test]
+    fn request_combines_shorthand_and_group_option() {
+        let r = run(&["-u", "alice:jupiter", "id"]).unwrap();
+        assert_eq!(r.identity.user, Some(IdSpec::Name("alice".into())));
+        assert_eq!(r.identity.group, Some(IdSpec::Name("jupiter".into())));
+        let r = run(&["-u", "alice", "-g", "7", "id"]).unwrap();
+        assert_eq!(r.identity.group, Some(IdSpec::Id(7)));
+        let err = run(&["-u", "alice:jupiter", "-g", "saturn", "id"]).unwrap_err();
+        assert!(err.to_string().contains("given twice"));
+    }
+
+    #[test]
+    fn a_request_needs_something_to_change_and_a_command() {
+        let err = run(&["id"]).unwrap_err();
+        assert!(err.to_string().contains("--user USER"), "{err}");
+        let err = run(&["-u", "alice"]).unwrap_err();
+        assert!(err.to_string().contains("missing the command"), "{err}");
+        assert_eq!(run(&["--clear-groups", "id"]).unwrap().identity.policy, GroupPolicy::Clear);
+        assert_eq!(
+            run(&["-u", "alice", "--groups", "", "id"]).unwrap().identity.policy,
+            GroupPolicy::List(vec![])
+        );
+        // An option alone is something to do.
+        let r = run(&["--no-new-privs", "id"]).unwrap();
+        assert!(r.identity.privileges.no_new_privs);
+        let r = run(&["--close-fds", "--keep-fd", "3", "--keep-fd", "7", "id"]).unwrap();
+        assert_eq!(r.options.close_fds, Some(vec![3, 7]));
+        assert!(run(&["--close-fds", "--keep-fd", "-1", "id"]).is_err());
+        assert!(run(&["-u", "alice", "--json", "id"]).is_err());
+        assert!(matches!(
+            parse(argv(&["--dump", "--json"])).unwrap(),
+            Invocation::Dump { json: true }
+        ));
+        assert!(parse(argv(&["--dump", "-u", "-1"])).unwrap_err().to_string().contains("--dump takes no other option"));
+    }
+
+    #[test]
+    fn env_assignments_and_contradictions() {
+        assert!(run(&["-u", "a", "-e", "=x", "id"]).is_err());
+        assert!(run(&["-u", "a", "-e", "NOEQUALS", "id"]).is_err());
+        assert!(run(&["-u", "a", "-e", "X=1", "--unset", "X", "id"]).is_err());
+        assert!(run(&["-u", "a", "--unset", "A=B", "id"]).is_err());
+        // A file and -e are an order, not a contradiction.
+        let r = run(&[
+            "-u",
+            "a",
+            "--env-file",
+            "/etc/app.env",
+            "--unset",
+            "X",
+            "--envdir",
+            "/etc/app.d",
+            "id",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.options.env.changes,
+            [
+                Change::File("/etc/app.env".into()),
+                Change::Unset("X".into()),
+                Change::Dir("/etc/app.d".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn values_are_typed_as_they_are_stored() {
+        let r = run(&[
+            "-u",
+            "alice",
+            "--keep-caps",
+            "net_bind_service",
+            "--securebits",
+            "noroot",
+            "--setsid",
+            "--daemon-timeout",
+            "5",
+            "id",
+        ]);
+        assert!(r.is_err(), "--daemon-timeout needs --daemon");
+        let r = run(&[
+            "-u",
+            "alice",
+            "--keep-caps",
+            "net_bind_service",
+            "--daemon",
+            "--daemon-timeout",
+            "0",
+            "--pidfile",
+            "/run/a.pid",
+            "id",
+        ])
+        .unwrap();
+        assert_eq!(r.identity.privileges.keep_caps, CapSet::of(Cap::new(10).unwrap()));
+        let daemon = r.options.daemon.unwrap();
+        assert_eq!(daemon.timeout, None);
+        assert_eq!(daemon.pidfile.as_deref(), Some(std::path::Path::new("/run/a.pid")));
+        assert_eq!(r.options.close_fds, Some(vec![]), "a daemon closes descriptors");
+        let r = run(&["-u", "alice", "--setsid", "id"]).unwrap();
+        assert_eq!(r.options.session, Session::Setsid);
+        assert!(r.identity.entry_wanted);
+        let r = run(&["-u", "1500", "-g", "1500", "--keep-env", "--clear-groups", "id"]).unwrap();
+        assert!(!r.identity.entry_wanted);
+        assert!(run(&["-u", "a", "--rlimit", "nofile=1", "--rlimit", "nofile=2", "id"]).is_err());
+    }
+}
+
+/// The list of steps for whole command lines, as the dry run shows it.
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+    use crate::core::steps::Step;
+    use crate::testing;
+
+    fn texts(args: &[&str]) -> Vec<String> {
+        let mut argv = vec!["runas"];
+        argv.extend_from_slice(args);
+        argv.extend(["--", "id"]);
+        let Invocation::Run(run) = parse(argv.iter().map(OsString::from)).unwrap() else {
+            panic!("not a run")
+        };
+        let facts = testing::facts(testing::root());
+        let db = testing::db();
+        let mut plan = crate::core::plan::resolve(&run.identity, &facts, &db).unwrap();
+        let inherited = crate::options::Inherited {
+            listen: crate::options::process::Listen::None,
+        };
+        let resolved =
+            crate::options::resolve(run.options, &mut plan, &facts, &inherited, &db, &db).unwrap();
+        let extras = crate::options::steps(&resolved, &plan, &facts).unwrap();
+        crate::core::steps::build(&plan, &facts, &run.command, extras)
+            .unwrap()
+            .iter()
+            // Whatever terminal the test runs on is no part of these.
+            .filter(|step| {
+                !matches!(
+                    step,
+                    Step::Extra(
+                        crate::options::Step::DetachTerminal(_)
+                            | crate::options::Step::KeepTerminal(_)
+                    )
+                )
+            })
+            .map(|step| step.shown().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_default_switch_is_credentials_proof_and_exec() {
+        let steps = texts(&["-u", "alice"]);
+        assert_eq!(
+            steps[..6],
+            [
+                "setgroups([1500,1700,1701])",
+                "setresgid(1500, 1500, 1500)",
+                "setresuid(1500, 1500, 1500)",
+                "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)",
+                "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)",
+                "capset(effective=0x0, permitted=0x0, inheritable=0x0)",
+            ]
+        );
+        assert!(steps[6].starts_with("getresuid(), getresgid(), getgroups()"), "{steps:?}");
+        assert!(steps[6].contains("session keyring is the target's own"));
+        assert_eq!(
+            steps[7],
+            "execve(\"id\") (searched in the new environment's PATH as uid 1500)"
+        );
+        assert_eq!(steps.len(), 8);
+        // --keep-keyring: neither the new keyring nor its check.
+        let kept = texts(&["-u", "alice", "--keep-keyring"]);
+        assert!(
+            !kept
+                .iter()
+                .any(|s| s.contains("KEYRING") || s.contains("keyring")),
+            "{kept:?}"
+        );
+    }
+
+    #[test]
+    fn a_daemon_lists_its_forks_files_and_defaults() {
+        let steps = texts(&[
+            "-u",
+            "alice",
+            "--daemon",
+            "--pidfile",
+            "/run/app.pid",
+            "--log",
+            "/var/log/app/app.log",
+        ]);
+        assert!(steps[0].starts_with("openat(\"/dev/null\""), "{steps:?}");
+        assert!(steps[1].starts_with("openat(\"/run/app.pid\""), "{steps:?}");
+        assert!(
+            steps[2].starts_with("pipe2(O_CLOEXEC), prctl(PR_SET_CHILD_SUBREAPER, 1), fork(), setsid(), fork(); the middle process: write("),
+            "{steps:?}"
+        );
+        assert!(steps[3].starts_with("ftruncate(<the pidfile>, 0), write(<the pidfile>"), "{steps:?}");
+        let log = steps.iter().position(|s| s.contains("app.log")).unwrap();
+        let uid = steps
+            .iter()
+            .position(|s| s.starts_with("setresuid"))
+            .unwrap();
+        assert!(log > uid, "the log is opened after the switch: {steps:?}");
+        // The daemon's defaults are in the list, not added later.
+        assert!(steps.iter().any(|s| s.starts_with("chdir(\"/\")")), "{steps:?}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with("close_range(<each range") && s.contains("the pidfile's lock")),
+            "{steps:?}"
+        );
+        assert!(steps.iter().any(|s| s.starts_with("write(<the status pipe>, \"exec\\n\")")), "{steps:?}");
+    }
+
+    #[test]
+    fn new_process_group_and_setsid_are_listed_where_they_happen() {
+        let steps = texts(&["-u", "alice", "--new-pgroup"]);
+        let pgid = steps.iter().position(|s| s == "setpgid(0, 0)").unwrap();
+        let uid = steps
+            .iter()
+            .position(|s| s.starts_with("setresuid"))
+            .unwrap();
+        assert!(pgid > uid);
+        // Before the switch: the waiting parent keeps the caller's uid.
+        let steps = texts(&["-u", "alice", "--setsid"]);
+        assert!(steps[0].starts_with("setsid(), getsid(0)"), "{steps:?}");
+    }
+
+    #[test]
+    fn limits_are_set_before_the_switch_and_read_back_before_exec() {
+        let steps = texts(&["-u", "alice", "--rlimit", "core=0", "--umask", "027"]);
+        let limit = steps.iter().position(|s| s.starts_with("prlimit64(0, RLIMIT_CORE, rlim_cur=0, rlim_max=0)")).unwrap();
+        let uid = steps.iter().position(|s| s.starts_with("setresuid")).unwrap();
+        let umask = steps.iter().position(|s| s == "umask(027)").unwrap();
+        let check = steps.iter().position(|s| s.starts_with("prlimit64(0, RLIMIT_CORE, NULL)")).unwrap();
+        let exec = steps.iter().position(|s| s.starts_with("execve")).unwrap();
+        assert!(limit < uid && uid < umask && umask < check && check < exec, "{steps:?}");
+    }
+}

@@ -471,3 +471,418 @@ fn check_privileges(p: &Privileges, uid: Uid) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::caps::Cap;
+    use crate::testing::{FakeDb, caller, db, facts, root};
+
+    fn name(s: &str) -> IdSpec {
+        IdSpec::Name(s.into())
+    }
+
+    fn identity(user: Option<IdSpec>, group: Option<IdSpec>, policy: GroupPolicy) -> Identity {
+        Identity {
+            user,
+            group,
+            policy,
+            entry_wanted: true,
+            ..Identity::default()
+        }
+    }
+
+    fn resolve(identity: &Identity, current: &Credentials, db: &dyn UserDb) -> Result<Plan> {
+        super::resolve(identity, &facts(current.clone()), db)
+    }
+
+    /// uid, gid and the supplementary list, as numbers.
+    fn ids(plan: &Plan) -> (u32, u32, Vec<u32>) {
+        (
+            plan.uid.raw(),
+            plan.gid.raw(),
+            plan.groups.iter().map(|g| g.raw()).collect(),
+        )
+    }
+
+    fn if_root(user: &str) -> Identity {
+        let mut i = identity(Some(name(user)), None, GroupPolicy::Default);
+        i.if_root = true;
+        i
+    }
+
+    #[test]
+    fn if_root_from_root_is_the_plain_switch() {
+        let plain = resolve(
+            &identity(Some(name("alice")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        let plan = resolve(&if_root("alice"), &root(), &db()).unwrap();
+        assert_eq!(plan.branch.if_root, Some(true));
+        assert_eq!(ids(&plan), ids(&plain));
+        assert_eq!(plan.target, plain.target);
+        assert_eq!(plan.privileges, plain.privileges);
+    }
+
+    #[test]
+    fn if_root_from_another_uid_keeps_the_caller_and_its_ambient_caps() {
+        let mut f = facts(caller(1000680000, 0, &[]));
+        let kept = CapSet::of(Cap::new(10).unwrap()).with(Cap::SYS_ADMIN);
+        f.caps.permitted = kept;
+        f.ambient = kept;
+        let mut request = if_root("alice");
+        request.policy = GroupPolicy::Clear;
+        request.privileges.bounding_drop = !CapSet::of(Cap::new(10).unwrap());
+        let plan = super::resolve(&request, &f, &db()).unwrap();
+        assert_eq!(plan.branch.if_root, Some(false));
+        assert_eq!(ids(&plan), (1000680000, 0, vec![]));
+        assert_eq!(plan.target, None);
+        // Kept as they are: no containment added, nothing dropped.
+        assert_eq!(plan.privileges.keep_caps, kept);
+        assert!(plan.privileges.bounding_drop.is_empty());
+        assert!(!plan.privileges.no_new_privs);
+        assert!(plan.branch.not_applied.contains(&"--user"));
+        assert!(plan.branch.not_applied.contains(&"--clear-groups"));
+    }
+
+    #[test]
+    fn if_root_from_another_uid_still_checks_the_whole_request() {
+        let caller = caller(1000, 1000, &[1000]);
+        let err = resolve(&if_root("nobody-here"), &caller, &db()).unwrap_err();
+        assert!(err.to_string().contains("nobody-here"), "{err}");
+        let mut request = if_root("alice");
+        request.privileges.keep_caps = CapSet::of(Cap::SYS_ADMIN);
+        let err = resolve(&request, &caller, &db()).unwrap_err();
+        assert!(err.to_string().contains("amounts to root"), "{err}");
+    }
+
+    #[test]
+    fn init_groups_for_a_uid_without_an_entry_is_refused_not_ignored() {
+        let mut r = identity(
+            Some(IdSpec::Id(4242)),
+            Some(IdSpec::Id(4242)),
+            GroupPolicy::Init,
+        );
+        let err = resolve(&r, &root(), &db()).unwrap_err().to_string();
+        assert!(
+            err.contains("--init-groups: uid 4242 has no passwd entry"),
+            "{err}"
+        );
+        // Unasked, the primary group alone, as before.
+        r.policy = GroupPolicy::Default;
+        assert_eq!(ids(&resolve(&r, &root(), &db()).unwrap()).2, [4242]);
+    }
+
+    #[test]
+    fn user_by_name_gets_primary_and_database_groups() {
+        let plan = resolve(
+            &identity(Some(name("alice")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan), (1500, 1500, vec![1500, 1700, 1701]));
+        let record = plan.target.and_then(|t| t.record).unwrap();
+        assert_eq!(record.name, "alice");
+    }
+
+    #[test]
+    fn user_with_group_uses_that_group_as_primary_and_keeps_memberships() {
+        let plan = resolve(
+            &identity(
+                Some(name("alice")),
+                Some(name("jupiter")),
+                GroupPolicy::Default,
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan), (1500, 1700, vec![1700, 1701]));
+    }
+
+    #[test]
+    fn all_digit_spec_is_an_id_even_when_a_user_has_that_name() {
+        // "4242" is the name of a uid-0 account; the spec must mean uid 4242.
+        let err = resolve(
+            &identity(Some(IdSpec::Id(4242)), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UidWithoutEntry(4242)), "{err}");
+        assert!(err.to_string().contains("give --group"));
+        let plan = resolve(
+            &identity(
+                Some(IdSpec::Id(4242)),
+                Some(IdSpec::Id(4243)),
+                GroupPolicy::Default,
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan), (4242, 4243, vec![4243]));
+        let target = plan.target.unwrap();
+        assert_eq!(target.record, None);
+        let env = user_environment(target.uid, None);
+        assert_eq!(
+            env,
+            [
+                ("HOME".into(), "/".into()),
+                ("USER".into(), "4242".into()),
+                ("LOGNAME".into(), "4242".into()),
+                ("SHELL".into(), "/bin/sh".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn numeric_uid_with_entry_uses_its_passwd_fields() {
+        let plan = resolve(
+            &identity(Some(IdSpec::Id(1500)), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan), (1500, 1500, vec![1500, 1700, 1701]));
+        assert_eq!(plan.target.unwrap().record.unwrap().name, "alice");
+    }
+
+    #[test]
+    fn empty_or_relative_home_is_root_dir_and_empty_shell_bin_sh() {
+        let bob = db().user_by_name("bob").unwrap().unwrap();
+        let env = user_environment(bob.uid, Some(&bob));
+        assert_eq!(env[0].1, "/");
+        assert_eq!(env[3].1, "/bin/sh");
+        let relative = db().user_by_name("relative").unwrap().unwrap();
+        assert_eq!(home_of(Some(&relative)), "/");
+        assert_eq!(home_of(None), "/");
+    }
+
+    #[test]
+    fn primary_gid_without_group_entry_is_kept() {
+        let plan = resolve(
+            &identity(Some(name("orphan")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan), (1502, 1999, vec![1999]));
+    }
+
+    #[test]
+    fn group_alone_keeps_uid_and_list() {
+        let plan = resolve(
+            &identity(None, Some(name("jupiter")), GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(ids(&plan), (0, 1700, vec![0, 4, 27]));
+        assert_eq!(plan.target, None);
+    }
+
+    #[test]
+    fn numeric_group_named_like_root_group_is_still_the_id() {
+        let plan = resolve(
+            &identity(None, Some(IdSpec::Id(4243)), GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        assert_eq!(plan.gid.raw(), 4243);
+    }
+
+    #[test]
+    fn explicit_policies() {
+        let alice = || Some(name("alice"));
+        let groups = |policy| ids(&resolve(&identity(alice(), None, policy), &root(), &db()).unwrap()).2;
+        assert_eq!(groups(GroupPolicy::Keep), [0, 4, 27]);
+        assert_eq!(groups(GroupPolicy::Clear), Vec::<u32>::new());
+        assert_eq!(
+            groups(GroupPolicy::List(vec![
+                name("saturn"),
+                IdSpec::Id(31337),
+                IdSpec::Id(31337)
+            ])),
+            [1701, 31337]
+        );
+        assert_eq!(groups(GroupPolicy::Init), [1500, 1700, 1701]);
+        let clear_only = resolve(&identity(None, None, GroupPolicy::Clear), &root(), &db()).unwrap();
+        assert_eq!(ids(&clear_only), (0, 0, vec![]));
+    }
+
+    #[test]
+    fn init_groups_without_user_is_a_usage_error() {
+        let err = resolve(
+            &identity(None, Some(name("jupiter")), GroupPolicy::Init),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Usage(_)));
+    }
+
+    #[test]
+    fn unknown_names_fail_and_are_quoted() {
+        let err = resolve(
+            &identity(Some(name("mallory")), None, GroupPolicy::Default),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown user \"mallory\": there is no such entry in the passwd database"
+        );
+        let err = resolve(
+            &identity(
+                Some(name("alice")),
+                Some(name("pluto")),
+                GroupPolicy::Default,
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UnknownGroup(ref g) if g == "pluto"));
+        let err = resolve(
+            &identity(
+                Some(name("alice")),
+                None,
+                GroupPolicy::List(vec![name("pluto")]),
+            ),
+            &root(),
+            &db(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UnknownGroup(_)));
+    }
+
+    #[test]
+    fn database_errors_fail_closed() {
+        let broken = FakeDb {
+            broken: true,
+            ..db()
+        };
+        for req in [
+            identity(Some(name("alice")), None, GroupPolicy::Default),
+            identity(
+                Some(IdSpec::Id(1500)),
+                Some(IdSpec::Id(1500)),
+                GroupPolicy::Default,
+            ),
+            identity(None, Some(name("jupiter")), GroupPolicy::Default),
+        ] {
+            let err = resolve(&req, &root(), &broken).unwrap_err();
+            assert!(matches!(err, Error::Lookup { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn numeric_ids_with_nothing_else_to_look_up_never_touch_the_database() {
+        let broken = FakeDb {
+            broken: true,
+            ..db()
+        };
+        let mut req = identity(
+            Some(IdSpec::Id(1500)),
+            Some(IdSpec::Id(1700)),
+            GroupPolicy::List(vec![IdSpec::Id(1701)]),
+        );
+        req.entry_wanted = false;
+        for policy in [
+            GroupPolicy::List(vec![IdSpec::Id(1701)]),
+            GroupPolicy::Clear,
+            GroupPolicy::Keep,
+        ] {
+            req.policy = policy;
+            let plan = resolve(&req, &root(), &broken).unwrap();
+            assert_eq!((plan.uid.raw(), plan.gid.raw()), (1500, 1700));
+        }
+        // Each thing the entry would give makes the lookup necessary again.
+        let mut needs_group = req.clone();
+        needs_group.group = None;
+        let mut needs_memberships = req.clone();
+        needs_memberships.policy = GroupPolicy::Init;
+        let mut wanted_by_an_option = req.clone();
+        wanted_by_an_option.entry_wanted = true;
+        for req in [needs_group, needs_memberships, wanted_by_an_option] {
+            let err = resolve(&req, &root(), &broken).unwrap_err();
+            assert!(matches!(err, Error::Lookup { .. }), "{req:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn added_groups_join_the_list_once_within_the_limit() {
+        let mut plan = resolve(
+            &identity(Some(name("alice")), None, GroupPolicy::Clear),
+            &root(),
+            &db(),
+        )
+        .unwrap();
+        plan.add_groups([Gid::new(44), Gid::new(44)]).unwrap();
+        assert_eq!(ids(&plan).2, [44]);
+        let err = plan
+            .add_groups((0..KERNEL_NGROUPS_MAX as u32 + 1).map(Gid::new))
+            .unwrap_err();
+        assert!(err.to_string().contains("kernel's limit"), "{err}");
+    }
+
+    #[test]
+    fn capability_option_conflicts_are_refused() {
+        let net_bind_service = CapSet::of(Cap::new(10).unwrap());
+        let mut req = identity(Some(name("root")), None, GroupPolicy::Default);
+        req.privileges.keep_caps = net_bind_service;
+        assert!(
+            resolve(&req, &root(), &db())
+                .unwrap_err()
+                .to_string()
+                .contains("other than root")
+        );
+        let mut req = identity(Some(name("alice")), None, GroupPolicy::Default);
+        req.privileges.keep_caps = net_bind_service;
+        req.privileges.bounding_drop = CapSet::from_bits(u64::MAX);
+        assert!(
+            resolve(&req, &root(), &db())
+                .unwrap_err()
+                .to_string()
+                .contains("cap_net_bind_service")
+        );
+        req.privileges.bounding_drop = CapSet::EMPTY;
+        req.privileges.securebits.set = Securebits::NO_CAP_AMBIENT_RAISE;
+        assert!(resolve(&req, &root(), &db()).is_err());
+    }
+
+    #[test]
+    fn a_root_equivalent_capability_is_contained_when_allowed() {
+        let mut req = identity(Some(name("alice")), None, GroupPolicy::Default);
+        req.privileges.keep_caps = CapSet::of(Cap::SYS_ADMIN);
+        req.privileges.allow_root_caps = CapSet::of(Cap::SYS_ADMIN);
+        let plan = resolve(&req, &root(), &db()).unwrap();
+        assert!(plan.privileges.no_new_privs);
+        assert_eq!(plan.privileges.bounding_drop, !CapSet::of(Cap::SYS_ADMIN));
+        assert!(!plan.irreversible());
+        // Allowing one it does not keep is a mistake.
+        req.privileges.allow_root_caps = CapSet::of(Cap::SYS_MODULE);
+        assert!(resolve(&req, &root(), &db()).is_err());
+    }
+
+    #[test]
+    fn a_user_in_two_thousand_groups_keeps_them_all() {
+        let mut big = db().user("crowd", 1600, 1600, "/", "/bin/sh");
+        for i in 0..2000 {
+            big = big.group(&format!("g{i}"), 20000 + i, &["crowd"]);
+        }
+        let plan = resolve(
+            &identity(Some(name("crowd")), None, GroupPolicy::Default),
+            &root(),
+            &big,
+        )
+        .unwrap();
+        assert_eq!(plan.groups.len(), 2001);
+    }
+}

@@ -211,3 +211,35 @@ pub fn build<X>(
     });
     Ok(steps)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_show_as_strace_shows_them() {
+        let call = Call::new(
+            "x",
+            vec![
+                Arg::Num(-1),
+                Arg::Hex(0x400),
+                Arg::Octal(0o27),
+                Arg::Octal(0),
+                Arg::Text("a\"b".into()),
+                Arg::List(vec![1, 2]),
+                Arg::field("rlim_cur", Arg::Num(5)),
+                Arg::Later("the log"),
+            ],
+        );
+        assert_eq!(
+            call.to_string(),
+            "x(-1, 0x400, 027, 000, \"a\\\"b\", [1,2], rlim_cur=5, <the log>)"
+        );
+    }
+
+    #[test]
+    fn long_group_lists_are_summarised() {
+        assert_eq!(Arg::List(vec![1, 2]).to_string(), "[1,2]");
+        assert_eq!(Arg::List((0..2000).collect()).to_string(), "2000 ids");
+    }
+}

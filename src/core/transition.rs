@@ -550,3 +550,130 @@ pub fn attempt_setresuid(uid: Uid, promise: WholeProgram) -> nix::Result<()> {
 pub fn attempt_setresgid(gid: Gid, promise: WholeProgram) -> nix::Result<()> {
     sys::set_resgid(promise, gid.raw())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{caller, plan_of};
+
+    fn sets(effective: CapSet, permitted: CapSet, inheritable: CapSet) -> Sets {
+        Sets {
+            effective,
+            permitted,
+            inheritable,
+        }
+    }
+
+    fn none() -> Sets {
+        sets(CapSet::EMPTY, CapSet::EMPTY, CapSet::EMPTY)
+    }
+
+    #[test]
+    fn unprivileged_caller_may_only_keep_what_it_has() {
+        let me = caller(1500, 1500, &[1500, 1700]);
+        assert!(check_privilege(&plan_of(1500, 1500, &[1500, 1700]), &me, none()).is_ok());
+        let err = check_privilege(&plan_of(0, 1500, &[1500, 1700]), &me, none()).unwrap_err();
+        assert!(err.to_string().contains("CAP_SETUID"), "{err}");
+        let err = check_privilege(&plan_of(1500, 1700, &[1500, 1700]), &me, none()).unwrap_err();
+        assert!(err.to_string().contains("CAP_SETGID"), "{err}");
+        let err = check_privilege(&plan_of(1500, 1500, &[]), &me, none()).unwrap_err();
+        assert!(err.to_string().contains("CAP_SETGID"), "{err}");
+    }
+
+    #[test]
+    fn capabilities_allow_any_change() {
+        let setid = CapSet::of(Cap::SETUID).with(Cap::SETGID);
+        let root = caller(0, 0, &[0]);
+        let target = plan_of(1, 2, &[3]);
+        assert!(check_privilege(&target, &root, sets(setid, CapSet::EMPTY, CapSet::EMPTY)).is_ok());
+        let only_setgid = sets(CapSet::of(Cap::SETGID), CapSet::EMPTY, CapSet::EMPTY);
+        assert!(check_privilege(&target, &root, only_setgid).is_err());
+        let mut bounding = target.clone();
+        bounding.privileges.bounding_drop = CapSet::of(Cap::SYS_ADMIN);
+        let err = check_privilege(&bounding, &root, sets(setid, setid, CapSet::EMPTY)).unwrap_err();
+        assert!(err.to_string().contains("CAP_SETPCAP"), "{err}");
+    }
+
+    #[test]
+    fn non_root_target_gets_no_capabilities_root_keeps_its_own_but_no_inheritable() {
+        let all = CapSet::from_bits(u64::MAX >> 23);
+        let full = sets(all, all, CapSet::of(Cap::new(13).unwrap()));
+        assert_eq!(planned_caps(&plan_of(1500, 1500, &[]), full), none());
+        let root = planned_caps(&plan_of(0, 0, &[]), full);
+        assert!(root.inheritable.is_empty());
+        assert_eq!(root.permitted, full.permitted);
+    }
+
+    #[test]
+    fn kept_capabilities_fill_every_set_of_a_non_root_target() {
+        let net_bind_service = CapSet::of(Cap::new(10).unwrap());
+        let mut p = plan_of(1500, 1500, &[]);
+        p.privileges.keep_caps = net_bind_service;
+        let all = CapSet::from_bits(u64::MAX >> 23);
+        assert_eq!(
+            planned_caps(&p, sets(all, all, CapSet::EMPTY)),
+            sets(net_bind_service, net_bind_service, net_bind_service)
+        );
+        let setid = CapSet::of(Cap::SETUID).with(Cap::SETGID);
+        let err = check_privilege(&p, &caller(0, 0, &[]), sets(setid, setid, CapSet::EMPTY))
+            .unwrap_err();
+        assert!(err.to_string().contains("cap_net_bind_service"), "{err}");
+    }
+
+    #[test]
+    fn the_changes_come_in_order_each_with_its_calls() {
+        let mut p = plan_of(1500, 1500, &[1500]);
+        p.privileges.keep_caps = CapSet::of(Cap::new(10).unwrap());
+        p.privileges.bounding_drop = CapSet::of(Cap::SYS_ADMIN);
+        p.privileges.no_new_privs = true;
+        let all = CapSet::from_bits(u64::MAX >> 23);
+        let calls: Vec<String> = changes(
+            &p,
+            &caller(0, 0, &[0]),
+            sets(all, all, CapSet::EMPTY),
+            Securebits::NONE,
+            CapSet::of(Cap::SYS_ADMIN),
+        )
+        .iter()
+        .flat_map(Change::calls)
+        .map(|c| c.to_string())
+        .collect();
+        let position = |prefix: &str| {
+            calls
+                .iter()
+                .position(|c| c.starts_with(prefix))
+                .unwrap_or_else(|| panic!("{prefix} in {calls:?}"))
+        };
+        assert!(position("prctl(PR_CAPBSET_DROP, cap_sys_admin)") < position("setgroups"));
+        assert!(position("prctl(PR_SET_KEEPCAPS, 1)") < position("setresuid"));
+        assert!(position("setgroups([1500])") < position("setresgid(1500, 1500, 1500)"));
+        assert!(position("setresgid") < position("setresuid(1500, 1500, 1500)"));
+        assert!(position("setresuid") < position("keyctl(KEYCTL_JOIN_SESSION_KEYRING"));
+        assert!(position("capset(effective=0x400, permitted=0x400, inheritable=0x400)") < position("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap_net_bind_service)"));
+        assert!(calls.contains(&"prctl(PR_SET_NO_NEW_PRIVS, 1)".to_owned()));
+        // A capability no longer in the bounding set is not dropped again.
+        let again = changes(
+            &p,
+            &caller(0, 0, &[0]),
+            sets(all, all, CapSet::EMPTY),
+            Securebits::NONE,
+            CapSet::EMPTY,
+        );
+        assert!(!again.iter().any(|c| matches!(c, Change::DropBounding(_))));
+    }
+
+    #[test]
+    fn id_maps() {
+        let initial = "         0          0 4294967295\n";
+        assert!(id_is_mapped(initial, 0));
+        assert!(id_is_mapped(initial, 4294967294));
+        assert!(!id_is_mapped(initial, 4294967295));
+        let partial = "0 0 1\n1000 100000 10\n";
+        assert!(id_is_mapped(partial, 0));
+        assert!(!id_is_mapped(partial, 1));
+        assert!(id_is_mapped(partial, 1009));
+        assert!(!id_is_mapped(partial, 1010));
+        assert!(!id_is_mapped("", 0));
+        assert!(!id_is_mapped("garbage\n", 0));
+    }
+}

@@ -328,20 +328,34 @@ pub fn verify(plan: &Plan, proof: &Proof, keyring: Option<Keyring>, promise: Who
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::ids::ResIds;
 
     fn plan() -> Plan {
-        Plan {
-            uid: 1500,
-            gid: 1500,
-            groups: vec![1500, 1700],
-            env: Default::default(),
-            process: Default::default(),
-            branch: Default::default(),
+        crate::testing::plan_of(1500, 1500, &[1500, 1700])
+    }
+
+    fn ids(real: u32, effective: u32, saved: u32) -> ResIds<u32> {
+        ResIds {
+            real,
+            effective,
+            saved,
         }
     }
 
-    fn creds(uid: ResIds, gid: ResIds, groups: Vec<u32>) -> Credentials {
-        Credentials { uid, gid, groups }
+    fn creds(uid: ResIds<u32>, gid: ResIds<u32>, groups: Vec<u32>) -> Credentials {
+        Credentials {
+            uid: ResIds {
+                real: Uid::new(uid.real),
+                effective: Uid::new(uid.effective),
+                saved: Uid::new(uid.saved),
+            },
+            gid: ResIds {
+                real: Gid::new(gid.real),
+                effective: Gid::new(gid.effective),
+                saved: Gid::new(gid.saved),
+            },
+            groups: groups.into_iter().map(Gid::new).collect(),
+        }
     }
 
     #[test]
@@ -355,10 +369,7 @@ mod tests {
         let cases = [
             (
                 creds(
-                    ResIds {
-                        saved: 0,
-                        ..ResIds::all(1500)
-                    },
+                    ids(1500, 1500, 0),
                     ResIds::all(1500),
                     vec![1500, 1700],
                 ),
@@ -367,10 +378,7 @@ mod tests {
             (
                 creds(
                     ResIds::all(1500),
-                    ResIds {
-                        effective: 0,
-                        ..ResIds::all(1500)
-                    },
+                    ids(1500, 0, 1500),
                     vec![1500, 1700],
                 ),
                 "effective gid is 0, expected 1500",

@@ -377,3 +377,221 @@ impl Extra for Step {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::error::Error;
+    use crate::request::ids::IdSpec;
+    use crate::request::{GroupPolicy, Identity};
+    use crate::testing::{FakeDb, caller, db, facts, resolve_all, root};
+    use env::Change::{Dir, File, Set, Unset};
+
+    fn alice(policy: GroupPolicy) -> Identity {
+        Identity {
+            user: Some(IdSpec::Name("alice".into())),
+            policy,
+            ..Identity::default()
+        }
+    }
+
+    fn value(env: &EnvPlan, key: &str) -> Option<String> {
+        env.set
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+    }
+
+    fn groups(plan: &Plan) -> Vec<u32> {
+        plan.groups.iter().map(|g| g.raw()).collect()
+    }
+
+    #[test]
+    fn add_group_of_joins_every_policy() {
+        let mut req = Request {
+            add_group_of: vec!["/dev/kvm".into(), "/dev/kvm".into()],
+            ..Request::default()
+        };
+        let f = facts(root());
+        let (plan, _) = resolve_all(&alice(GroupPolicy::Clear), req.clone(), &f, &db()).unwrap();
+        assert_eq!(groups(&plan), [44]);
+        let group_only = Identity::default();
+        req.add_group_of = vec!["/dev/kvm".into()];
+        let (plan, _) = resolve_all(&group_only, req.clone(), &f, &db()).unwrap();
+        assert_eq!(groups(&plan), [0, 4, 27, 44]);
+        req.add_group_of = vec!["/no/such".into()];
+        assert!(matches!(
+            resolve_all(&group_only, req, &f, &db()).unwrap_err(),
+            Error::UnsafePath { .. }
+        ));
+    }
+
+    #[test]
+    fn add_group_of_is_not_applied_in_the_caller_branch_of_if_root() {
+        let mut identity = alice(GroupPolicy::Default);
+        identity.if_root = true;
+        let req = Request {
+            add_group_of: vec!["/dev/kvm".into()],
+            ..Request::default()
+        };
+        let (plan, _) =
+            resolve_all(&identity, req, &facts(caller(1000, 1000, &[1000])), &db()).unwrap();
+        assert_eq!(groups(&plan), [1000]);
+        assert!(plan.branch.not_applied.contains(&"--add-group-of"));
+    }
+
+    #[test]
+    fn environment_changes_apply_in_command_line_order_after_the_identity() {
+        let db = db()
+            .file("/etc/app.env", "A=file\nB=file\nHOME=/srv/app\n")
+            .file("/etc/app.d/B", "")
+            .file("/etc/app.d/C", "dir\n");
+        let mut req = Request::default();
+        req.env.changes = vec![
+            Set("A".into(), "option".into()),
+            File("/etc/app.env".into()),
+            Unset("SHELL".into()),
+            Dir("/etc/app.d".into()),
+            Set("C".into(), "last".into()),
+        ];
+        let (_, resolved) =
+            resolve_all(&alice(GroupPolicy::Default), req, &facts(root()), &db).unwrap();
+        let env = &resolved.env;
+        assert_eq!(value(env, "A").as_deref(), Some("file"));
+        assert_eq!(value(env, "HOME").as_deref(), Some("/srv/app"));
+        assert_eq!(value(env, "C").as_deref(), Some("last"));
+        assert_eq!(value(env, "B"), None);
+        // An identity variable removed after it was set stays removed, and
+        // no name is both set and removed.
+        assert_eq!(value(env, "SHELL"), None);
+        assert!(env.unset.contains(&"SHELL".into()));
+        assert!(env.unset.contains(&"B".into()));
+        for (name, _) in &env.set {
+            assert!(!env.unset.contains(name), "{name:?}");
+        }
+        // Each name once, the last value.
+        let names: Vec<_> = env.set.iter().map(|(k, _)| k).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len());
+    }
+
+    #[test]
+    fn an_env_file_is_read_for_both_branches_of_if_root() {
+        let mut identity = alice(GroupPolicy::Default);
+        identity.if_root = true;
+        let mut req = Request::default();
+        req.env.changes = vec![File("/missing.env".into())];
+        let err = resolve_all(&identity, req, &facts(caller(1000, 1000, &[])), &db()).unwrap_err();
+        assert!(err.to_string().contains("--env-file"), "{err}");
+    }
+
+    #[test]
+    fn reset_keep_and_explicit_environment() {
+        let mut req = Request::default();
+        req.env.reset = true;
+        req.env.changes = vec![Set("HOME".into(), "/elsewhere".into())];
+        let (_, resolved) =
+            resolve_all(&alice(GroupPolicy::Default), req, &facts(root()), &db()).unwrap();
+        assert!(resolved.env.clear);
+        assert_eq!(value(&resolved.env, "PATH").as_deref(), Some(env::USER_PATH));
+        assert_eq!(value(&resolved.env, "HOME").as_deref(), Some("/elsewhere"));
+
+        let mut keep = Request::default();
+        keep.env.keep_identity = true;
+        let (_, resolved) =
+            resolve_all(&alice(GroupPolicy::Default), keep, &facts(root()), &db()).unwrap();
+        assert!(resolved.env.set.is_empty());
+
+        // No --user: the caller's own HOME with a reset.
+        let group_only = Identity {
+            group: Some(IdSpec::Name("jupiter".into())),
+            ..Identity::default()
+        };
+        let mut reset = Request::default();
+        reset.env.reset = true;
+        let (_, resolved) = resolve_all(&group_only, reset, &facts(root()), &db()).unwrap();
+        assert_eq!(value(&resolved.env, "PATH").as_deref(), Some(env::ROOT_PATH));
+        assert_eq!(value(&resolved.env, "HOME").as_deref(), Some("/root"));
+        // Without a reset, a group switch sets nothing.
+        let (_, resolved) =
+            resolve_all(&group_only, Request::default(), &facts(root()), &db()).unwrap();
+        assert_eq!(resolved.env, EnvPlan::default());
+    }
+
+    #[test]
+    fn tilde_is_the_target_home() {
+        let chdir = |user: &str, dir: &str| {
+            let identity = Identity {
+                user: Some(IdSpec::Name(user.into())),
+                ..Identity::default()
+            };
+            let req = Request {
+                chdir: Some(dir.into()),
+                ..Request::default()
+            };
+            resolve_all(&identity, req, &facts(root()), &db())
+                .unwrap()
+                .1
+                .request
+                .chdir
+                .unwrap()
+        };
+        assert_eq!(chdir("alice", "~/src"), "/home/alice/src");
+        assert_eq!(chdir("alice", "~"), "/home/alice");
+        assert_eq!(chdir("alice", "/tmp/~x"), "/tmp/~x");
+        // A relative home is no home.
+        assert_eq!(chdir("relative", "~/src"), "/src");
+    }
+
+    #[test]
+    fn the_home_and_environment_need_the_entry_of_a_numeric_uid() {
+        let broken = FakeDb {
+            broken: true,
+            ..db()
+        };
+        let numeric = Identity {
+            user: Some(IdSpec::Id(1500)),
+            group: Some(IdSpec::Id(1700)),
+            policy: GroupPolicy::Clear,
+            ..Identity::default()
+        };
+        let mut nothing = Request::default();
+        nothing.env.keep_identity = true;
+        let (_, resolved) = resolve_all(&numeric, nothing.clone(), &facts(root()), &broken).unwrap();
+        assert!(resolved.env.set.is_empty());
+        let mut home = nothing.clone();
+        home.chdir = Some("~/src".into());
+        for req in [home, Request::default()] {
+            let err = resolve_all(&numeric, req, &facts(root()), &broken).unwrap_err();
+            assert!(matches!(err, Error::Lookup { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_daemon_runs_in_slash_unless_told_otherwise() {
+        let req = Request {
+            daemon: Some(session::Daemon::default()),
+            ..Request::default()
+        };
+        let (_, resolved) =
+            resolve_all(&alice(GroupPolicy::Default), req, &facts(root()), &db()).unwrap();
+        assert_eq!(resolved.request.chdir.as_deref(), Some(std::ffi::OsStr::new("/")));
+    }
+
+    #[test]
+    fn systemd_sockets_are_kept_only_while_the_target_sees_their_variables() {
+        let listen = process::Listen::Sockets(2);
+        let mut env = EnvPlan::default();
+        assert_eq!(listen.kept(&env).unwrap(), 2);
+        env.unset.push("LISTEN_FDS".into());
+        assert_eq!(listen.kept(&env).unwrap(), 0);
+        let reset = EnvPlan {
+            clear: true,
+            ..EnvPlan::default()
+        };
+        assert_eq!(listen.kept(&reset).unwrap(), 0);
+        assert!(process::Listen::Invalid("bad".into()).kept(&EnvPlan::default()).is_err());
+    }
+}

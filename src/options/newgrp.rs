@@ -256,79 +256,91 @@ pub fn check_plan(plan: &Plan, before: &Credentials) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{caller as credentials, facts};
 
     fn caller() -> Credentials {
-        Credentials {
-            uid: ResIds::all(1500),
-            gid: ResIds::all(1500),
-            groups: vec![1700, 1701],
-        }
+        credentials(1500, 1500, &[1700, 1701])
     }
 
-    fn request(user: Option<IdSpec>, policy: GroupPolicy) -> Request {
-        Request {
+    /// The caller in newgrp mode: secure-execution, no root.
+    fn restricted() -> Facts {
+        let mut facts = facts(caller());
+        facts.at_secure = true;
+        facts
+    }
+
+    fn identity(user: Option<IdSpec>, policy: GroupPolicy) -> Identity {
+        Identity {
             user,
             group: Some(IdSpec::Id(1700)),
             policy,
-            ..Request::new(crate::request::spec::Rules::Runas)
+            ..Identity::default()
         }
+    }
+
+    fn restrict_one(mut i: Identity, mut o: super::super::Request) -> Result<(Identity, super::super::Request)> {
+        restrict(&mut i, &mut o, &restricted())?;
+        Ok((i, o))
     }
 
     #[test]
     fn mode_needs_gained_privilege_and_a_non_root_caller() {
-        assert!(is_restricted(&caller(), true));
-        assert!(!is_restricted(&caller(), false));
-        let root = Credentials {
-            uid: ResIds::all(0),
-            ..caller()
-        };
-        assert!(!is_restricted(&root, true));
+        assert!(restricted().restricted());
+        assert!(!facts(caller()).restricted());
+        let mut root = facts(crate::testing::root());
+        root.at_secure = true;
+        assert!(!root.restricted());
     }
 
     #[test]
     fn identity_options_are_refused_by_name() {
-        let refused = |r: Request, name: &str| {
-            let err = restrict(r, &caller()).unwrap_err();
+        let refused = |i: Identity, o: super::super::Request, name: &str| {
+            let err = restrict_one(i, o).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
             assert_eq!(err.exit_code(), 125);
         };
-        refused(request(Some(IdSpec::Id(0)), GroupPolicy::Default), "--user");
-        refused(request(None, GroupPolicy::Clear), "--clear-groups");
-        refused(request(None, GroupPolicy::List(vec![])), "--groups");
-        refused(request(None, GroupPolicy::Init), "--init-groups");
-        let mut r = request(None, GroupPolicy::Default);
-        r.process.keep_caps = 1;
-        refused(r, "--keep-caps");
-        let mut r = request(None, GroupPolicy::Default);
-        r.process.bounding_drop = 1;
-        refused(r, "--bounding-set");
-        let mut r = request(None, GroupPolicy::Default);
-        r.add_group_of = vec!["/dev/null".into()];
-        refused(r, "--add-group-of");
+        let none = super::super::Request::default;
+        refused(identity(Some(IdSpec::Id(0)), GroupPolicy::Default), none(), "--user");
+        refused(identity(None, GroupPolicy::Clear), none(), "--clear-groups");
+        refused(identity(None, GroupPolicy::List(vec![])), none(), "--groups");
+        refused(identity(None, GroupPolicy::Init), none(), "--init-groups");
+        let mut i = identity(None, GroupPolicy::Default);
+        i.privileges.keep_caps = crate::request::caps::CapSet::from_bits(1);
+        refused(i, none(), "--keep-caps");
+        let mut i = identity(None, GroupPolicy::Default);
+        i.privileges.bounding_drop = crate::request::caps::CapSet::from_bits(1);
+        refused(i, none(), "--bounding-set");
+        let mut o = none();
+        o.add_group_of = vec!["/dev/null".into()];
+        refused(identity(None, GroupPolicy::Default), o, "--add-group-of");
+        let mut gosu = identity(None, GroupPolicy::Default);
+        gosu.rules = Rules::Gosu;
+        refused(gosu, none(), "gosu mode");
     }
 
     #[test]
     fn the_list_is_pinned_to_the_callers_plus_its_old_gid() {
-        let r = restrict(
-            request(Some(IdSpec::Id(1500)), GroupPolicy::Keep),
-            &caller(),
+        let (i, _) = restrict_one(
+            identity(Some(IdSpec::Id(1500)), GroupPolicy::Keep),
+            super::super::Request::default(),
         )
         .unwrap();
         assert_eq!(
-            r.policy,
+            i.policy,
             GroupPolicy::List(vec![IdSpec::Id(1500), IdSpec::Id(1700), IdSpec::Id(1701)])
         );
     }
 
     #[test]
     fn unsafe_variables_are_removed_whatever_the_c_library() {
-        let r = restrict(request(None, GroupPolicy::Default), &caller()).unwrap();
+        let (_, o) = restrict_one(
+            identity(None, GroupPolicy::Default),
+            super::super::Request::default(),
+        )
+        .unwrap();
         for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
             assert!(
-                r.env
-                    .changes
-                    .iter()
-                    .any(|c| *c == EnvChange::Unset(name.into())),
+                o.env.changes.iter().any(|c| *c == Change::Unset(name.into())),
                 "{name}"
             );
         }
@@ -336,23 +348,40 @@ mod tests {
 
     #[test]
     fn unsafe_variables_cannot_be_set_again() {
-        let mut r = request(None, GroupPolicy::Default);
-        r.env.changes = vec![EnvChange::Set("LD_PRELOAD".into(), "/tmp/x.so".into())];
-        let err = restrict(r, &caller()).unwrap_err();
+        let with = |change: Change| {
+            let mut o = super::super::Request::default();
+            o.env.changes = vec![change];
+            restrict_one(identity(None, GroupPolicy::Default), o)
+        };
+        let err = with(Change::Set("LD_PRELOAD".into(), "/tmp/x.so".into())).unwrap_err();
         assert!(err.to_string().contains("--env LD_PRELOAD"), "{err}");
-        let mut r = request(None, GroupPolicy::Default);
-        r.env.changes = vec![EnvChange::Set("EDITOR".into(), "vi".into())];
-        assert!(restrict(r, &caller()).is_ok());
+        assert!(with(Change::Set("EDITOR".into(), "vi".into())).is_ok());
+        // Nor through a file.
+        let err = check_files(&[("--env-file", "/home/u/app.env".into(), "LD_PRELOAD".into())])
+            .unwrap_err();
+        assert!(err.to_string().contains("LD_PRELOAD"), "{err}");
+        assert!(err.to_string().contains("newgrp mode"), "{err}");
+        assert!(check_files(&[("--envdir", "/home/u/d".into(), "EDITOR".into())]).is_ok());
+    }
+
+    #[test]
+    fn files_are_refused_to_a_capability_that_reads_any_file() {
+        let mut facts = restricted();
+        facts.caps.effective = facts.caps.effective.with(crate::request::caps::Cap::DAC_READ_SEARCH);
+        let mut o = super::super::Request::default();
+        o.env.changes = vec![Change::File("/home/u/app.env".into())];
+        let err = restrict(&mut identity(None, GroupPolicy::Default), &mut o, &facts).unwrap_err();
+        assert!(err.to_string().contains("reads any file"), "{err}");
     }
 
     #[test]
     fn only_held_groups_pass() {
-        let plan = |gid| Plan {
-            uid: 1500,
-            gid,
-            groups: vec![1500, 1700, 1701],
-            env: Default::default(),
-            process: Default::default(),
+        let plan = |gid: u32| Plan {
+            uid: Uid::new(1500),
+            gid: Gid::new(gid),
+            groups: [1500, 1700, 1701].map(Gid::new).to_vec(),
+            target: None,
+            privileges: Default::default(),
             branch: Default::default(),
         };
         assert!(check_plan(&plan(1700), &caller()).is_ok());

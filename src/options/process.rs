@@ -551,6 +551,35 @@ mod tests {
     }
 
     #[test]
+    fn signals() {
+        assert_eq!(parse_signal("TERM").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("sigkill").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
+        for bad in ["", "0", "99", "-9", "TERMINATE", "SIG", "+9"] {
+            let err = parse_signal(bad).unwrap_err();
+            assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn umasks() {
+        assert_eq!(parse_umask("022").unwrap(), 0o22);
+        assert_eq!(parse_umask("0027").unwrap(), 0o27);
+        assert_eq!(parse_umask("7").unwrap(), 7);
+        for bad in ["", "8", "0x22", "-022", "1000", "00000", "abc", " 022"] {
+            assert!(parse_umask(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn descriptors() {
+        assert_eq!(parse_fd("3").unwrap(), 3);
+        for bad in ["", "-1", "+3", " 3", "x", "2147483648"] {
+            assert!(parse_fd(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn kept_descriptors_and_their_ranges() {
         let kept = Kept::new(&[7, 1, 2, 7], 2);
         assert_eq!(kept.fds, [7]);

@@ -945,21 +945,35 @@ mod tests {
     }
 
     #[test]
-    fn settings_print_as_system_calls() {
-        let s = |s: Setting| s.to_string();
+    fn settings_show_their_system_calls() {
+        let s = |s: Setting| s.calls()[0].to_string();
         assert_eq!(
             s(Setting::Rlimit {
                 resource: 7,
                 soft: 10,
                 hard: UNLIMITED
             }),
-            "prlimit64(0, RLIMIT_NOFILE, soft=10, hard=unlimited)"
+            "prlimit64(0, RLIMIT_NOFILE, rlim_cur=10, rlim_max=RLIM64_INFINITY)"
         );
         assert_eq!(s(Setting::Nice(-5)), "setpriority(PRIO_PROCESS, 0, -5)");
         assert_eq!(
             s(Setting::CpuAffinity(vec![0, 1])),
-            "sched_setaffinity(0, 0-1)"
+            "sched_setaffinity(0, [0,1])"
         );
+        assert_eq!(
+            s(Setting::IoPriority(parse_ioprio("best-effort:6").unwrap())),
+            "ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_BE, 6)"
+        );
+    }
+
+    /// A caller other than root with these capabilities, in newgrp mode
+    /// (`restricted`) or not.
+    fn user(caps: CapSet, restricted: bool) -> Facts {
+        let mut facts = crate::testing::facts(crate::testing::caller(1500, 1500, &[]));
+        facts.caps.effective = caps;
+        facts.caps.permitted = caps;
+        facts.at_secure = restricted;
+        facts
     }
 
     #[test]
@@ -975,17 +989,18 @@ mod tests {
                 }],
                 ..Resources::default()
             };
-            let err = settings(&resources, 0, false, false).unwrap_err();
+            let err = settings(&resources, &user(CapSet::EMPTY, false)).unwrap_err();
             assert!(err.to_string().contains("CAP_SYS_RESOURCE"), "{err}");
-            let err = settings(&resources, 0, false, true).unwrap_err();
+            let err = settings(&resources, &user(CapSet::EMPTY, true)).unwrap_err();
             assert!(err.to_string().contains("newgrp mode"), "{err}");
         }
         let rt = Resources {
             ioprio: Some(parse_ioprio("realtime").unwrap()),
             ..Resources::default()
         };
-        assert!(settings(&rt, 0, false, false).is_err());
-        assert!(settings(&rt, 1 << CAP_SYS_NICE, false, false).is_ok());
-        assert!(settings(&rt, 1 << CAP_SYS_NICE, false, true).is_err());
+        let nice = CapSet::of(Cap::SYS_NICE);
+        assert!(settings(&rt, &user(CapSet::EMPTY, false)).is_err());
+        assert!(settings(&rt, &user(nice, false)).is_ok());
+        assert!(settings(&rt, &user(nice, true)).is_err());
     }
 }

@@ -990,6 +990,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn daemon_timeouts_are_plain_seconds() {
+        assert_eq!(parse_daemon_timeout("0").unwrap(), None);
+        assert_eq!(parse_daemon_timeout("30").unwrap(), Some(30));
+        assert_eq!(parse_daemon_timeout("86400").unwrap(), Some(86_400));
+        for bad in ["", "00", "010", "86401", "-1", "+5", " 5", "1.5", "1s"] {
+            assert!(parse_daemon_timeout(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_waiter_shows_its_own_calls() {
+        let new = NewSession {
+            fork: true,
+            pid_one: false,
+            why: None,
+            revoke: Some(7),
+            pdeathsig: None,
+        };
+        let calls: Vec<String> = new.waiter_calls().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            calls,
+            [
+                "close_range(3, 6, 0)",
+                "close_range(8, 4294967295, 0)",
+                "capget()",
+                "capset(effective=0x200020, permitted=0x200020, inheritable=0x0)",
+                "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)",
+                "prctl(PR_SET_DUMPABLE, 0)",
+                "ioctl(7, TIOCVHANGUP)",
+            ]
+        );
+        let calls: Vec<String> = new.calls().iter().map(ToString::to_string).collect();
+        assert_eq!(calls[2], "fork()");
+        assert_eq!(calls[5..], ["setsid()", "getsid(0)"]);
+    }
+
+    #[test]
     fn reports_are_read_line_by_line_and_a_failure_ends_them() {
         let r = parse_report("pid 42\nexec\n");
         assert_eq!((r.daemon, r.exec), (Some(Pid::from_raw(42)), true));

@@ -494,9 +494,9 @@ mod tests {
     #[test]
     fn the_class_is_chosen_as_the_kernel_does() {
         let who = Who {
-            uid: 1500,
-            gid: 1500,
-            groups: vec![1700],
+            uid: Uid::new(1500),
+            gid: Gid::new(1500),
+            groups: vec![Gid::new(1700)],
             overrides: false,
             searches_any: false,
         };

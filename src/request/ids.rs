@@ -255,6 +255,7 @@ mod tests {
         parse_id(s, Kind::User)
     }
 
+    #[test]
     fn all_digit_strings_are_ids_in_range() {
         let table: &[(&str, u32)] = &[
             ("0", 0),
@@ -270,6 +271,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn reference_rejections_are_rejected_naming_the_value() {
         for input in [
             "-1",
@@ -302,6 +304,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn other_strings_are_names() {
         for input in [
             "alice",
@@ -318,6 +321,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn user_group_shorthand() {
         assert_eq!(
             parse_user_spec("alice:jupiter").unwrap(),
@@ -353,6 +357,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn group_lists() {
         assert_eq!(parse_group_list("").unwrap(), vec![]);
         assert_eq!(

@@ -130,6 +130,7 @@ mod tests {
         membership_services(conf).map(|services| services.into_iter().map(|s| s.name).collect())
     }
 
+    #[test]
     fn membership_services_come_from_initgroups_else_group() {
         let conf = "# comment\npasswd: files\ngroup:          files systemd\n";
         assert_eq!(names(conf).unwrap(), ["files", "systemd"]);
@@ -142,6 +143,7 @@ mod tests {
         assert_eq!(names("groups: files\n"), None);
     }
 
+    #[test]
     fn nsswitch_conf_is_read_as_glibc_reads_it() {
         // The last line for a database wins: an appended line replaces.
         assert_eq!(
@@ -201,6 +203,7 @@ mod tests {
         );
     }
 
+    #[test]
     fn only_files_alone_reads_the_files_alone() {
         let shortcut = |conf: &str| {
             matches!(
