@@ -31,11 +31,6 @@ pub mod door {
     };
     pub use crate::sys::{BumpAllocator, WholeProgram, args_from_c_main};
 
-    /// A capability's name, by number (`cap_chown` for 0).
-    pub fn capability_name(number: u32) -> Option<String> {
-        Cap::new(number).map(Cap::name)
-    }
-
     /// For tests/fuzz.rs: the numeric ids a runas command line (argv[0]
     /// first) names for the switch, user, group and group list, where it is
     /// accepted with a command to run; `None` where it is refused.
@@ -150,8 +145,14 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
         newgrp::restrict(&mut identity, &mut request, &facts)?;
     }
     let mut plan = plan::resolve(&identity, &facts, &db)?;
-    let resolved =
-        options::resolve(request, &mut plan, &facts, &inherited, &db, &paths::SystemFiles)?;
+    let resolved = options::resolve(
+        request,
+        &mut plan,
+        &facts,
+        &inherited,
+        &db,
+        &paths::SystemFiles,
+    )?;
     bench_stage("plan", promise);
     let extras = options::steps(&resolved, &plan, &facts)?;
     let steps = steps::build(&plan, &facts, &command, extras)?;

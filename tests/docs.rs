@@ -96,7 +96,7 @@ fn the_man_page_lists_every_capability_that_amounts_to_root_with_a_reason() {
         .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
         .collect();
     for (cap, _) in runas::door::ROOT_EQUIVALENT {
-        let name = runas::door::capability_name(cap);
+        let name = cap.name();
         let name = name.trim_start_matches("cap_");
         assert!(
             words.contains(name),

@@ -592,18 +592,21 @@ fn dry_run_lists_the_settings_before_the_switch() {
     // to say, and a refusal then stops the run before anything changed.
     let order = [
         at("openat(\"/proc/self/oom_score_adj\""),
-        at("prlimit64(0, RLIMIT_NOFILE, soft=100, hard=200)"),
+        at("prlimit64(0, RLIMIT_NOFILE, rlim_cur=100, rlim_max=200)"),
         at("setpriority(PRIO_PROCESS, 0, -5)"),
-        at("ioprio_set(IOPRIO_WHO_PROCESS, 0, best-effort:7)"),
-        at("sched_setaffinity(0, 0)"),
+        at("ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7))"),
+        at("sched_setaffinity(0, [0])"),
         at("setgroups("),
         at("setresgid("),
         at("setresuid("),
-        at("verify:"),
+        at("getresuid()"),
+        at("prlimit64(0, RLIMIT_NOFILE, NULL)"),
+        at("execve("),
     ];
     assert!(order.windows(2).all(|p| p[0] < p[1]), "{steps:#?}");
     assert!(
-        steps[at("verify:")].contains("the limits and priorities set before the switch still hold"),
+        steps[at("prlimit64(0, RLIMIT_NOFILE, NULL)")]
+            .contains("the limits and priorities set before the switch still hold"),
         "{steps:#?}"
     );
 }

@@ -669,7 +669,10 @@ fn dry_run_changes_nothing_and_matches_a_real_run() {
         assert!(line.contains(&format!("\"id\": {g}")), "{line} lacks {g}");
     }
     assert_eq!(line.matches("\"id\"").count(), groups.len(), "{line}");
-    assert!(fields.contains("setresuid(1500, 1500, 1500)"), "{fields}");
+    assert!(
+        fields.contains("{\"call\": \"setresuid\", \"args\": [1500, 1500, 1500]}"),
+        "{fields}"
+    );
     // An invalid plan is a 125, with the usual message.
     w.runas(&["--dry-run", "-u", "mallory", "--", "id"])
         .assert_refused("unknown user \"mallory\"");

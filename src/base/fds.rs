@@ -49,4 +49,3 @@ pub fn open_descriptors() -> Result<Vec<i32>> {
         Err(e) => Err(listing(e)),
     }
 }
-

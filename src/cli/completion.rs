@@ -390,7 +390,7 @@ pub fn zsh() -> String {
     };
     let mut specs = String::new();
     for spec in OPTIONS {
-        let help = quote(&spec.help);
+        let help = quote(spec.help);
         let (suffix_long, suffix_short, action, repeatable) = match spec.value {
             None => ("", "", String::new(), false),
             Some(value) => (

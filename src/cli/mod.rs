@@ -67,6 +67,10 @@ pub enum Complete {
     Assignment,
 }
 
+/// A field of --dry-run's `options`: its name, and its value from what was
+/// resolved.
+pub type ReportField = (&'static str, fn(&Outcome<'_>) -> Value);
+
 /// How an option's value is stored.
 #[derive(Clone, Copy)]
 pub enum Store {
@@ -96,7 +100,7 @@ pub struct Opt {
     pub requires: &'static [&'static str],
     pub store: Store,
     /// Its fields in --dry-run's `options`, from what was resolved.
-    pub report: &'static [(&'static str, fn(&Outcome<'_>) -> Value)],
+    pub report: &'static [ReportField],
 }
 
 impl Opt {
@@ -510,10 +514,6 @@ mod tests {
         }
     }
 
-    fn user(args: &[&str]) -> Option<IdSpec> {
-        run(args).unwrap().identity.user
-    }
-
     #[test]
     fn command_words_after_the_first_are_verbatim() {
         let r = run(&["-u", "alice", "ls", "-l", "--user", "", "--"]).unwrap();
@@ -565,7 +565,12 @@ mod tests {
             // What an entry names exists, and conflicts go both ways.
             for other in opt.conflicts {
                 let (_, other) = find(other).unwrap_or_else(|| panic!("{other}"));
-                assert!(other.conflicts.contains(&opt.long), "{} {}", opt.long, other.long);
+                assert!(
+                    other.conflicts.contains(&opt.long),
+                    "{} {}",
+                    opt.long,
+                    other.long
+                );
             }
             for need in opt.requires {
                 assert!(find(need).is_some(), "{need}");
@@ -595,7 +600,11 @@ mod tests {
             let mut args = form.to_vec();
             args.push("id");
             let r = run(&args).unwrap();
-            assert_eq!(r.identity.user, Some(IdSpec::Name("alice".into())), "{form:?}");
+            assert_eq!(
+                r.identity.user,
+                Some(IdSpec::Name("alice".into())),
+                "{form:?}"
+            );
             assert_eq!(r.command, ["id"], "{form:?}");
         }
         // An '=' after the first is part of the value.
@@ -605,21 +614,32 @@ mod tests {
             [Change::Set("A".into(), "b=c".into())]
         );
         let err = run(&["--user=", "id"]).unwrap_err().to_string();
-        assert!(err.contains("it is empty"), "empty reaches the id parser: {err}");
+        assert!(
+            err.contains("it is empty"),
+            "empty reaches the id parser: {err}"
+        );
     }
 
     #[test]
     fn values_starting_with_a_dash_only_where_they_make_sense() {
         assert_eq!(
             words(&["-u", "-1", "--bounding-set", "-all", "id"]).unwrap(),
-            [("user", Some("-1".into())), ("bounding-set", Some("-all".into()))]
+            [
+                ("user", Some("-1".into())),
+                ("bounding-set", Some("-all".into()))
+            ]
         );
         // --env --keep-env is a forgotten value, not a variable named so.
-        let err = words(&["--env", "--keep-env", "id"]).unwrap_err().to_string();
+        let err = words(&["--env", "--keep-env", "id"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a value is required for '--env"), "{err}");
         assert!(err.contains("write --env=--keep-env"), "{err}");
         let r = run(&["--env=-x=1", "--chdir", "-", "id"]).unwrap();
-        assert_eq!(r.options.env.changes, [Change::Set("-x".into(), "1".into())]);
+        assert_eq!(
+            r.options.env.changes,
+            [Change::Set("-x".into(), "1".into())]
+        );
         assert_eq!(r.options.chdir.as_deref(), Some(OsStr::new("-")));
         let r = run(&["--nice", "-5", "--oom-score-adj", "-1000", "id"]).unwrap();
         assert_eq!(r.options.resources.nice, Some(-5));
@@ -685,7 +705,11 @@ mod tests {
         assert!(words(&["--setsid", "--daemon", "id"]).is_err());
         assert!(words(&["--new-pgroup", "--setsid", "id"]).is_err());
         let err = run(&["--daemon", "--pdeathsig", "TERM", "id"]).unwrap_err();
-        assert!(err.to_string().contains("--pdeathsig cannot be used with --daemon"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("--pdeathsig cannot be used with --daemon"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -782,7 +806,9 @@ mod tests {
         let help = parse(argv(&["-u", "-1", "--help"])).unwrap();
         assert!(matches!(help, Invocation::Print(ref t) if t.contains("--clear-groups")));
         let version = parse(argv(&["--version"])).unwrap();
-        assert!(matches!(version, Invocation::Print(ref t) if t.contains(env!("CARGO_PKG_VERSION"))));
+        assert!(
+            matches!(version, Invocation::Print(ref t) if t.contains(env!("CARGO_PKG_VERSION")))
+        );
     }
 
     #[test]
@@ -802,9 +828,15 @@ mod tests {
         assert!(err.to_string().contains("--user USER"), "{err}");
         let err = run(&["-u", "alice"]).unwrap_err();
         assert!(err.to_string().contains("missing the command"), "{err}");
-        assert_eq!(run(&["--clear-groups", "id"]).unwrap().identity.policy, GroupPolicy::Clear);
         assert_eq!(
-            run(&["-u", "alice", "--groups", "", "id"]).unwrap().identity.policy,
+            run(&["--clear-groups", "id"]).unwrap().identity.policy,
+            GroupPolicy::Clear
+        );
+        assert_eq!(
+            run(&["-u", "alice", "--groups", "", "id"])
+                .unwrap()
+                .identity
+                .policy,
             GroupPolicy::List(vec![])
         );
         // An option alone is something to do.
@@ -818,7 +850,12 @@ mod tests {
             parse(argv(&["--dump", "--json"])).unwrap(),
             Invocation::Dump { json: true }
         ));
-        assert!(parse(argv(&["--dump", "-u", "-1"])).unwrap_err().to_string().contains("--dump takes no other option"));
+        assert!(
+            parse(argv(&["--dump", "-u", "-1"]))
+                .unwrap_err()
+                .to_string()
+                .contains("--dump takes no other option")
+        );
     }
 
     #[test]
@@ -878,17 +915,41 @@ mod tests {
             "id",
         ])
         .unwrap();
-        assert_eq!(r.identity.privileges.keep_caps, CapSet::of(Cap::new(10).unwrap()));
+        assert_eq!(
+            r.identity.privileges.keep_caps,
+            CapSet::of(Cap::new(10).unwrap())
+        );
         let daemon = r.options.daemon.unwrap();
         assert_eq!(daemon.timeout, None);
-        assert_eq!(daemon.pidfile.as_deref(), Some(std::path::Path::new("/run/a.pid")));
-        assert_eq!(r.options.close_fds, Some(vec![]), "a daemon closes descriptors");
+        assert_eq!(
+            daemon.pidfile.as_deref(),
+            Some(std::path::Path::new("/run/a.pid"))
+        );
+        assert_eq!(
+            r.options.close_fds,
+            Some(vec![]),
+            "a daemon closes descriptors"
+        );
         let r = run(&["-u", "alice", "--setsid", "id"]).unwrap();
         assert_eq!(r.options.session, Session::Setsid);
         assert!(r.identity.entry_wanted);
-        let r = run(&["-u", "1500", "-g", "1500", "--keep-env", "--clear-groups", "id"]).unwrap();
+        let r = run(&[
+            "-u",
+            "1500",
+            "-g",
+            "1500",
+            "--keep-env",
+            "--clear-groups",
+            "id",
+        ])
+        .unwrap();
         assert!(!r.identity.entry_wanted);
-        assert!(run(&["-u", "a", "--rlimit", "nofile=1", "--rlimit", "nofile=2", "id"]).is_err());
+        assert!(
+            run(&[
+                "-u", "a", "--rlimit", "nofile=1", "--rlimit", "nofile=2", "id"
+            ])
+            .is_err()
+        );
     }
 }
 
@@ -946,7 +1007,10 @@ mod step_tests {
                 "capset(effective=0x0, permitted=0x0, inheritable=0x0)",
             ]
         );
-        assert!(steps[6].starts_with("getresuid(), getresgid(), getgroups()"), "{steps:?}");
+        assert!(
+            steps[6].starts_with("getresuid(), getresgid(), getgroups()"),
+            "{steps:?}"
+        );
         assert!(steps[6].contains("session keyring is the target's own"));
         assert_eq!(
             steps[7],
@@ -980,7 +1044,10 @@ mod step_tests {
             steps[2].starts_with("pipe2(O_CLOEXEC), prctl(PR_SET_CHILD_SUBREAPER, 1), fork(), setsid(), fork(); the middle process: write("),
             "{steps:?}"
         );
-        assert!(steps[3].starts_with("ftruncate(<the pidfile>, 0), write(<the pidfile>"), "{steps:?}");
+        assert!(
+            steps[3].starts_with("ftruncate(<the pidfile>, 0), write(<the pidfile>"),
+            "{steps:?}"
+        );
         let log = steps.iter().position(|s| s.contains("app.log")).unwrap();
         let uid = steps
             .iter()
@@ -988,14 +1055,23 @@ mod step_tests {
             .unwrap();
         assert!(log > uid, "the log is opened after the switch: {steps:?}");
         // The daemon's defaults are in the list, not added later.
-        assert!(steps.iter().any(|s| s.starts_with("chdir(\"/\")")), "{steps:?}");
+        assert!(
+            steps.iter().any(|s| s.starts_with("chdir(\"/\")")),
+            "{steps:?}"
+        );
         assert!(
             steps
                 .iter()
-                .any(|s| s.starts_with("close_range(<each range") && s.contains("the pidfile's lock")),
+                .any(|s| s.starts_with("close_range(<each range")
+                    && s.contains("the pidfile's lock")),
             "{steps:?}"
         );
-        assert!(steps.iter().any(|s| s.starts_with("write(<the status pipe>, \"exec\\n\")")), "{steps:?}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with("write(<the status pipe>, \"exec\\n\")")),
+            "{steps:?}"
+        );
     }
 
     #[test]
@@ -1015,11 +1091,23 @@ mod step_tests {
     #[test]
     fn limits_are_set_before_the_switch_and_read_back_before_exec() {
         let steps = texts(&["-u", "alice", "--rlimit", "core=0", "--umask", "027"]);
-        let limit = steps.iter().position(|s| s.starts_with("prlimit64(0, RLIMIT_CORE, rlim_cur=0, rlim_max=0)")).unwrap();
-        let uid = steps.iter().position(|s| s.starts_with("setresuid")).unwrap();
+        let limit = steps
+            .iter()
+            .position(|s| s.starts_with("prlimit64(0, RLIMIT_CORE, rlim_cur=0, rlim_max=0)"))
+            .unwrap();
+        let uid = steps
+            .iter()
+            .position(|s| s.starts_with("setresuid"))
+            .unwrap();
         let umask = steps.iter().position(|s| s == "umask(027)").unwrap();
-        let check = steps.iter().position(|s| s.starts_with("prlimit64(0, RLIMIT_CORE, NULL)")).unwrap();
+        let check = steps
+            .iter()
+            .position(|s| s.starts_with("prlimit64(0, RLIMIT_CORE, NULL)"))
+            .unwrap();
         let exec = steps.iter().position(|s| s.starts_with("execve")).unwrap();
-        assert!(limit < uid && uid < umask && umask < check && check < exec, "{steps:?}");
+        assert!(
+            limit < uid && uid < umask && umask < check && check < exec,
+            "{steps:?}"
+        );
     }
 }

@@ -5,8 +5,9 @@
 //! completes its value, and the field it adds to --dry-run's `options`.
 //! Adding an option touches its entry here and the code that applies it.
 
-use super::{Complete, Opt, Store, Wanted};
+use super::{Complete, Opt, ReportField, Store, Wanted};
 use crate::base::error::{Error, Result};
+use crate::core::steps::Step;
 use crate::options::env::Change;
 use crate::options::session::{self, Daemon, Session};
 use crate::options::{Step as Extra, process, resources};
@@ -14,7 +15,6 @@ use crate::report::model::Value;
 use crate::report::show::{Outcome, caps};
 use crate::request::ids::{self, Kind};
 use crate::request::{GroupPolicy, caps as capability, securebits};
-use crate::core::steps::Step;
 use std::path::PathBuf;
 
 pub const GENERAL: &str = "Options";
@@ -25,7 +25,12 @@ pub const RESOURCES: &str = "Limits and priorities (set before the switch)";
 pub const SHOWING: &str = "Showing credentials";
 
 /// A switch: no value.
-const fn switch(long: &'static str, heading: &'static str, help: &'static str, store: fn(&mut Wanted)) -> Opt {
+const fn switch(
+    long: &'static str,
+    heading: &'static str,
+    help: &'static str,
+    store: fn(&mut Wanted),
+) -> Opt {
     Opt {
         long,
         short: None,
@@ -110,7 +115,7 @@ impl Opt {
     }
 
     /// Its fields in --dry-run's `options`.
-    const fn report(mut self, fields: &'static [(&'static str, fn(&Outcome<'_>) -> Value)]) -> Opt {
+    const fn report(mut self, fields: &'static [ReportField]) -> Opt {
         self.report = fields;
         self
     }

@@ -111,7 +111,11 @@ pub fn read_credentials() -> Result<Credentials> {
 /// The three capability sets, as capget(2) gives them.
 pub fn read_caps() -> Result<Sets> {
     let raw = sys::capget().map_err(|e| Error::syscall("capget", e))?;
-    Ok(Sets::from_raw(raw.effective, raw.permitted, raw.inheritable))
+    Ok(Sets::from_raw(
+        raw.effective,
+        raw.permitted,
+        raw.inheritable,
+    ))
 }
 
 /// Sort and remove duplicates: the kernel keeps the list as a set.

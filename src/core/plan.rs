@@ -62,8 +62,7 @@ impl Plan {
     /// Whether the switch can be undone: a root target, or one that keeps
     /// a capability amounting to root.
     pub fn irreversible(&self) -> bool {
-        self.uid != Uid::ROOT
-            && (self.privileges.keep_caps & CapSet::root_equivalent()).is_empty()
+        self.uid != Uid::ROOT && (self.privileges.keep_caps & CapSet::root_equivalent()).is_empty()
     }
 }
 
@@ -463,7 +462,11 @@ fn check_privileges(p: &Privileges, uid: Uid) -> Result<()> {
             both.describe()
         )));
     }
-    if !p.keep_caps.is_empty() && p.securebits.set.intersects(Securebits::NO_CAP_AMBIENT_RAISE) {
+    if !p.keep_caps.is_empty()
+        && p.securebits
+            .set
+            .intersects(Securebits::NO_CAP_AMBIENT_RAISE)
+    {
         return Err(Error::Usage(
             "--securebits no-cap-ambient-raise forbids the ambient capabilities --keep-caps needs"
                 .into(),
@@ -699,7 +702,8 @@ mod tests {
     #[test]
     fn explicit_policies() {
         let alice = || Some(name("alice"));
-        let groups = |policy| ids(&resolve(&identity(alice(), None, policy), &root(), &db()).unwrap()).2;
+        let groups =
+            |policy| ids(&resolve(&identity(alice(), None, policy), &root(), &db()).unwrap()).2;
         assert_eq!(groups(GroupPolicy::Keep), [0, 4, 27]);
         assert_eq!(groups(GroupPolicy::Clear), Vec::<u32>::new());
         assert_eq!(
@@ -711,7 +715,8 @@ mod tests {
             [1701, 31337]
         );
         assert_eq!(groups(GroupPolicy::Init), [1500, 1700, 1701]);
-        let clear_only = resolve(&identity(None, None, GroupPolicy::Clear), &root(), &db()).unwrap();
+        let clear_only =
+            resolve(&identity(None, None, GroupPolicy::Clear), &root(), &db()).unwrap();
         assert_eq!(ids(&clear_only), (0, 0, vec![]));
     }
 

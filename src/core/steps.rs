@@ -8,11 +8,11 @@
 
 use crate::base::error::Result;
 use crate::base::quote::quote;
+use crate::core::Extra;
 use crate::core::facts::Facts;
 use crate::core::plan::Plan;
 use crate::core::transition::{self, Change};
 use crate::core::verify::Proof;
-use crate::core::Extra;
 use crate::request::ids::Uid;
 use std::ffi::OsString;
 use std::fmt;
@@ -75,18 +75,35 @@ impl fmt::Display for Arg {
 pub struct Call {
     pub name: &'static str,
     pub args: Vec<Arg>,
+    /// The error it must fail with, where failing is the point (an attempt
+    /// to take old ids back, a terminal that must no longer answer).
+    pub fails: Option<&'static str>,
 }
 
 impl Call {
     pub fn new(name: &'static str, args: Vec<Arg>) -> Call {
-        Call { name, args }
+        Call {
+            name,
+            args,
+            fails: None,
+        }
+    }
+
+    /// The same call, which must fail with `errno`.
+    pub fn failing(mut self, errno: &'static str) -> Call {
+        self.fails = Some(errno);
+        self
     }
 }
 
 impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let args: Vec<String> = self.args.iter().map(ToString::to_string).collect();
-        write!(f, "{}({})", self.name, args.join(", "))
+        write!(f, "{}({})", self.name, args.join(", "))?;
+        match self.fails {
+            Some(errno) => write!(f, " = -1 {errno}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -237,7 +237,7 @@ impl Change {
             )],
             Change::SetSecurebits(bits) => vec![Call::new(
                 "prctl",
-                vec![Arg::name("PR_SET_SECUREBITS"), Arg::Hex(bits.bits().into())],
+                vec![Arg::name("PR_SET_SECUREBITS"), Arg::name(bits.c_names())],
             )],
             Change::SetGroups(groups) => vec![Call::new(
                 "setgroups",
@@ -375,8 +375,9 @@ fn join_session_keyring() -> Result<Keyring> {
 /// three calls is tried, the session keyring asked for by id and the other
 /// two with no arguments (EFAULT where they are allowed).
 pub fn keyrings_unreachable() -> bool {
-    let refused =
-        |outcome: std::result::Result<i64, Errno>| matches!(outcome, Err(Errno::ENOSYS | Errno::EPERM));
+    let refused = |outcome: std::result::Result<i64, Errno>| {
+        matches!(outcome, Err(Errno::ENOSYS | Errno::EPERM))
+    };
     refused(sys::session_keyring_id())
         && refused(sys::add_key_probe())
         && refused(sys::request_key_probe())
@@ -385,15 +386,21 @@ pub fn keyrings_unreachable() -> bool {
 /// Drop the capabilities of the set from the bounding set, each checked.
 fn drop_bounding(set: CapSet) -> Result<()> {
     for cap in set.iter() {
-        sys::bounding_drop(cap.number()).map_err(|e| {
-            Error::syscall(format!("prctl(PR_CAPBSET_DROP, {})", cap.name()), e)
-        })?;
+        sys::bounding_drop(cap.number())
+            .map_err(|e| Error::syscall(format!("prctl(PR_CAPBSET_DROP, {})", cap.name()), e))?;
     }
     Ok(())
 }
 
 fn apply(change: &Change, promise: WholeProgram) -> Result<Option<Keyring>> {
-    let call = || change.calls().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let call = || {
+        change
+            .calls()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match change {
         Change::DropBounding(set) => drop_bounding(*set)?,
         Change::KeepCaps => {
@@ -513,7 +520,13 @@ fn setgroups_error(groups: &[Gid], errno: Errno) -> Error {
         }
         _ => "",
     };
-    let call = Change::SetGroups(groups.to_vec()).calls()[0].to_string();
+    // The list itself only when it is short.
+    let call = if groups.len() <= 8 {
+        let list: Vec<String> = groups.iter().map(ToString::to_string).collect();
+        format!("setgroups({})", list.join(","))
+    } else {
+        format!("setgroups({} groups)", groups.len())
+    };
     Error::Syscall {
         call: format!("{call}{hint}"),
         errno,
@@ -615,8 +628,8 @@ mod tests {
             sets(net_bind_service, net_bind_service, net_bind_service)
         );
         let setid = CapSet::of(Cap::SETUID).with(Cap::SETGID);
-        let err = check_privilege(&p, &caller(0, 0, &[]), sets(setid, setid, CapSet::EMPTY))
-            .unwrap_err();
+        let err =
+            check_privilege(&p, &caller(0, 0, &[]), sets(setid, setid, CapSet::EMPTY)).unwrap_err();
         assert!(err.to_string().contains("cap_net_bind_service"), "{err}");
     }
 
@@ -649,7 +662,10 @@ mod tests {
         assert!(position("setgroups([1500])") < position("setresgid(1500, 1500, 1500)"));
         assert!(position("setresgid") < position("setresuid(1500, 1500, 1500)"));
         assert!(position("setresuid") < position("keyctl(KEYCTL_JOIN_SESSION_KEYRING"));
-        assert!(position("capset(effective=0x400, permitted=0x400, inheritable=0x400)") < position("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap_net_bind_service)"));
+        assert!(
+            position("capset(effective=0x400, permitted=0x400, inheritable=0x400)")
+                < position("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap_net_bind_service)")
+        );
         assert!(calls.contains(&"prctl(PR_SET_NO_NEW_PRIVS, 1)".to_owned()));
         // A capability no longer in the bounding set is not dropped again.
         let again = changes(

@@ -238,9 +238,9 @@ fn read(changes: &[Change], files: &dyn Files, trusted: bool) -> Result<Vec<Reso
                     ))
                 })?;
                 resolved.extend(
-                    pairs
-                        .into_iter()
-                        .map(|(name, value)| (name, Some(value), Some(("--env-file", path.clone())))),
+                    pairs.into_iter().map(|(name, value)| {
+                        (name, Some(value), Some(("--env-file", path.clone())))
+                    }),
                 );
             }
             Change::Dir(path) => {
@@ -366,16 +366,40 @@ mod tests {
             reset: true,
             ..Request::default()
         };
-        let got = plan(&reset, &target_plan("alice"), &facts(root()), &db(), &db(), false).unwrap();
+        let got = plan(
+            &reset,
+            &target_plan("alice"),
+            &facts(root()),
+            &db(),
+            &db(),
+            false,
+        )
+        .unwrap();
         assert!(got.env.clear);
         assert_eq!(value(&got.env, "PATH"), Some(USER_PATH));
-        let got = plan(&reset, &target_plan("root"), &facts(root()), &db(), &db(), false).unwrap();
+        let got = plan(
+            &reset,
+            &target_plan("root"),
+            &facts(root()),
+            &db(),
+            &db(),
+            false,
+        )
+        .unwrap();
         assert_eq!(value(&got.env, "PATH"), Some(ROOT_PATH));
         let keep = Request {
             keep_identity: true,
             ..Request::default()
         };
-        let got = plan(&keep, &target_plan("alice"), &facts(root()), &db(), &db(), false).unwrap();
+        let got = plan(
+            &keep,
+            &target_plan("alice"),
+            &facts(root()),
+            &db(),
+            &db(),
+            false,
+        )
+        .unwrap();
         assert!(got.env.set.is_empty());
     }
 
@@ -406,8 +430,7 @@ mod tests {
 
     #[test]
     fn values_from_files_are_marked_and_a_later_change_unmarks_them() {
-        let files = db()
-            .file("/etc/app.env", "TOKEN=secret\nA=1\n");
+        let files = db().file("/etc/app.env", "TOKEN=secret\nA=1\n");
         let request = Request {
             changes: vec![
                 Change::File("/etc/app.env".into()),
@@ -415,7 +438,15 @@ mod tests {
             ],
             ..Request::default()
         };
-        let got = plan(&request, &target_plan("alice"), &facts(root()), &db(), &files, false).unwrap();
+        let got = plan(
+            &request,
+            &target_plan("alice"),
+            &facts(root()),
+            &db(),
+            &files,
+            false,
+        )
+        .unwrap();
         assert_eq!(got.env.from_files, ["TOKEN"]);
         assert_eq!(
             got.from_files,

@@ -141,10 +141,9 @@ pub fn steps(resolved: &Resolved, plan: &Plan, facts: &Facts) -> Result<Extras<S
     // detach in place is then not needed: setsid leaves the terminal too).
     let setsid = r.session == session::Session::Setsid;
     let new_session = match terminal::decide(plan, r, facts)? {
-        terminal::Defence::NewSession(why, revoke) => Some((
-            Some(why.text()),
-            revoke.map(terminal::Terminal::keep_open),
-        )),
+        terminal::Defence::NewSession(why, revoke) => {
+            Some((Some(why.text()), revoke.map(terminal::Terminal::keep_open)))
+        }
         terminal::Defence::Detach(_) if setsid => Some((None, None)),
         terminal::Defence::Detach(tty) => {
             extras.before.push(Step::DetachTerminal(tty));
@@ -268,10 +267,18 @@ impl Extra for Step {
             Step::LockPidfile(path) => session::lock_calls(path),
             Step::Daemonize { .. } => session::daemonize_calls(),
             Step::DaemonStdio { pidfile } => session::daemon_stdio_calls(*pidfile),
-            Step::DetachTerminal(tty) => vec![Call::new(
-                "ioctl",
-                vec![Arg::Num(tty.fd().into()), Arg::name("TIOCNOTTY")],
-            )],
+            Step::DetachTerminal(tty) => vec![
+                Call::new(
+                    "ioctl",
+                    vec![Arg::Num(tty.fd().into()), Arg::name("TIOCNOTTY")],
+                ),
+                // The proof: it answers only on one's own terminal.
+                Call::new(
+                    "ioctl",
+                    vec![Arg::Num(tty.fd().into()), Arg::name("TIOCGPGRP")],
+                )
+                .failing("ENOTTY"),
+            ],
             Step::KeepTerminal(_) => Vec::new(),
             Step::NewSession(new) => new.calls(),
             Step::Resource(setting) => setting.calls(),
@@ -305,9 +312,11 @@ impl Extra for Step {
                 Some(seconds) => format!(
                     "the caller waits for the daemon's word for {seconds} s at most, then kills it"
                 ),
-                None => "the caller waits for the daemon's word for ever (--daemon-timeout 0)".into(),
+                None => {
+                    "the caller waits for the daemon's word for ever (--daemon-timeout 0)".into()
+                }
             }),
-            Step::DetachTerminal(_) => Some("the controlling terminal".into()),
+            Step::DetachTerminal(_) => Some("the controlling terminal, given up in place".into()),
             Step::KeepTerminal(note) => Some(note.clone()),
             Step::NewSession(new) => Some(new.note()),
             Step::Resource(setting) => setting.note(),
@@ -495,7 +504,10 @@ mod tests {
         let (_, resolved) =
             resolve_all(&alice(GroupPolicy::Default), req, &facts(root()), &db()).unwrap();
         assert!(resolved.env.clear);
-        assert_eq!(value(&resolved.env, "PATH").as_deref(), Some(env::USER_PATH));
+        assert_eq!(
+            value(&resolved.env, "PATH").as_deref(),
+            Some(env::USER_PATH)
+        );
         assert_eq!(value(&resolved.env, "HOME").as_deref(), Some("/elsewhere"));
 
         let mut keep = Request::default();
@@ -512,7 +524,10 @@ mod tests {
         let mut reset = Request::default();
         reset.env.reset = true;
         let (_, resolved) = resolve_all(&group_only, reset, &facts(root()), &db()).unwrap();
-        assert_eq!(value(&resolved.env, "PATH").as_deref(), Some(env::ROOT_PATH));
+        assert_eq!(
+            value(&resolved.env, "PATH").as_deref(),
+            Some(env::ROOT_PATH)
+        );
         assert_eq!(value(&resolved.env, "HOME").as_deref(), Some("/root"));
         // Without a reset, a group switch sets nothing.
         let (_, resolved) =
@@ -559,7 +574,8 @@ mod tests {
         };
         let mut nothing = Request::default();
         nothing.env.keep_identity = true;
-        let (_, resolved) = resolve_all(&numeric, nothing.clone(), &facts(root()), &broken).unwrap();
+        let (_, resolved) =
+            resolve_all(&numeric, nothing.clone(), &facts(root()), &broken).unwrap();
         assert!(resolved.env.set.is_empty());
         let mut home = nothing.clone();
         home.chdir = Some("~/src".into());
@@ -577,7 +593,10 @@ mod tests {
         };
         let (_, resolved) =
             resolve_all(&alice(GroupPolicy::Default), req, &facts(root()), &db()).unwrap();
-        assert_eq!(resolved.request.chdir.as_deref(), Some(std::ffi::OsStr::new("/")));
+        assert_eq!(
+            resolved.request.chdir.as_deref(),
+            Some(std::ffi::OsStr::new("/"))
+        );
     }
 
     #[test]
@@ -592,6 +611,10 @@ mod tests {
             ..EnvPlan::default()
         };
         assert_eq!(listen.kept(&reset).unwrap(), 0);
-        assert!(process::Listen::Invalid("bad".into()).kept(&EnvPlan::default()).is_err());
+        assert!(
+            process::Listen::Invalid("bad".into())
+                .kept(&EnvPlan::default())
+                .is_err()
+        );
     }
 }

@@ -132,7 +132,11 @@ pub fn kept_list(before: &Credentials) -> Vec<Gid> {
 /// last. Where --if-root runs the command as the caller, the identity
 /// options are not applied (the core resolves them only to check them), so
 /// only their privileges are refused.
-pub fn restrict(identity: &mut Identity, options: &mut super::Request, facts: &Facts) -> Result<()> {
+pub fn restrict(
+    identity: &mut Identity,
+    options: &mut super::Request,
+    facts: &Facts,
+) -> Result<()> {
     let before = &facts.credentials;
     if identity.rules != Rules::Runas {
         // gosu's and su-exec's rules would let a file capability set any gid.
@@ -278,7 +282,10 @@ mod tests {
         }
     }
 
-    fn restrict_one(mut i: Identity, mut o: super::super::Request) -> Result<(Identity, super::super::Request)> {
+    fn restrict_one(
+        mut i: Identity,
+        mut o: super::super::Request,
+    ) -> Result<(Identity, super::super::Request)> {
         restrict(&mut i, &mut o, &restricted())?;
         Ok((i, o))
     }
@@ -300,9 +307,17 @@ mod tests {
             assert_eq!(err.exit_code(), 125);
         };
         let none = super::super::Request::default;
-        refused(identity(Some(IdSpec::Id(0)), GroupPolicy::Default), none(), "--user");
+        refused(
+            identity(Some(IdSpec::Id(0)), GroupPolicy::Default),
+            none(),
+            "--user",
+        );
         refused(identity(None, GroupPolicy::Clear), none(), "--clear-groups");
-        refused(identity(None, GroupPolicy::List(vec![])), none(), "--groups");
+        refused(
+            identity(None, GroupPolicy::List(vec![])),
+            none(),
+            "--groups",
+        );
         refused(identity(None, GroupPolicy::Init), none(), "--init-groups");
         let mut i = identity(None, GroupPolicy::Default);
         i.privileges.keep_caps = crate::request::caps::CapSet::from_bits(1);
@@ -340,7 +355,10 @@ mod tests {
         .unwrap();
         for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "GCONV_PATH"] {
             assert!(
-                o.env.changes.iter().any(|c| *c == Change::Unset(name.into())),
+                o.env
+                    .changes
+                    .iter()
+                    .any(|c| *c == Change::Unset(name.into())),
                 "{name}"
             );
         }
@@ -367,7 +385,10 @@ mod tests {
     #[test]
     fn files_are_refused_to_a_capability_that_reads_any_file() {
         let mut facts = restricted();
-        facts.caps.effective = facts.caps.effective.with(crate::request::caps::Cap::DAC_READ_SEARCH);
+        facts.caps.effective = facts
+            .caps
+            .effective
+            .with(crate::request::caps::Cap::DAC_READ_SEARCH);
         let mut o = super::super::Request::default();
         o.env.changes = vec![Change::File("/home/u/app.env".into())];
         let err = restrict(&mut identity(None, GroupPolicy::Default), &mut o, &facts).unwrap_err();

@@ -333,10 +333,7 @@ pub fn settings(request: &super::Request, listen: u32) -> Vec<Setting> {
     }
     if let Some(keep) = &request.close_fds {
         let mut kept = Kept::new(keep, listen);
-        kept.pidfile = request
-            .daemon
-            .as_ref()
-            .is_some_and(|d| d.pidfile.is_some());
+        kept.pidfile = request.daemon.as_ref().is_some_and(|d| d.pidfile.is_some());
         settings.push(Setting::CloseFds(kept));
     }
     settings
@@ -380,7 +377,9 @@ impl Setting {
             Setting::CloseFds(kept) if kept.pidfile => vec![Call::new(
                 "close_range",
                 vec![
-                    Arg::Later("each range from 3 around the kept descriptors and the pidfile's lock"),
+                    Arg::Later(
+                        "each range from 3 around the kept descriptors and the pidfile's lock",
+                    ),
                     Arg::name("CLOSE_RANGE_CLOEXEC"),
                 ],
             )],
@@ -432,9 +431,10 @@ pub fn check_calls(settings: &[Setting]) -> Vec<Call> {
                         "rt_sigaction",
                         vec![Arg::name(signal.as_str()), Arg::name("NULL")],
                     ));
+                    // Asked with no set to apply: any `how`.
                     calls.push(Call::new(
                         "rt_sigprocmask",
-                        vec![Arg::name("SIG_BLOCK"), Arg::name("NULL")],
+                        vec![Arg::Later("how"), Arg::name("NULL")],
                     ));
                 }
             }

@@ -424,7 +424,10 @@ fn limit_arg(value: u64) -> Arg {
 }
 
 fn rlimit_name(resource: u32) -> Arg {
-    Arg::name(format!("RLIMIT_{}", limit_name(resource).to_ascii_uppercase()))
+    Arg::name(format!(
+        "RLIMIT_{}",
+        limit_name(resource).to_ascii_uppercase()
+    ))
 }
 
 /// The OOM score file as opened, for writing or reading.
@@ -462,7 +465,11 @@ impl Setting {
             )],
             Setting::Nice(nice) => vec![Call::new(
                 "setpriority",
-                vec![Arg::name("PRIO_PROCESS"), Arg::Num(0), Arg::Num((*nice).into())],
+                vec![
+                    Arg::name("PRIO_PROCESS"),
+                    Arg::Num(0),
+                    Arg::Num((*nice).into()),
+                ],
             )],
             Setting::OomScoreAdj(score) => vec![
                 oom_open(true),
@@ -477,12 +484,15 @@ impl Setting {
                 vec![
                     Arg::name("IOPRIO_WHO_PROCESS"),
                     Arg::Num(0),
-                    Arg::name(match prio.class {
-                        IoClass::Realtime => "IOPRIO_CLASS_RT",
-                        IoClass::BestEffort => "IOPRIO_CLASS_BE",
-                        IoClass::Idle => "IOPRIO_CLASS_IDLE",
-                    }),
-                    Arg::Num(prio.level.into()),
+                    Arg::name(format!(
+                        "IOPRIO_PRIO_VALUE({}, {})",
+                        match prio.class {
+                            IoClass::Realtime => "IOPRIO_CLASS_RT",
+                            IoClass::BestEffort => "IOPRIO_CLASS_BE",
+                            IoClass::Idle => "IOPRIO_CLASS_IDLE",
+                        },
+                        prio.level
+                    )),
                 ],
             )],
             Setting::CpuAffinity(cpus) => vec![Call::new(
@@ -530,12 +540,26 @@ impl Setting {
         }
     }
 
-    /// The first call, as messages name it.
+    /// The change, as messages name it.
     fn call_text(&self) -> String {
-        self.calls()
-            .last()
-            .map(ToString::to_string)
-            .unwrap_or_default()
+        match self {
+            Setting::Rlimit {
+                resource,
+                soft,
+                hard,
+            } => format!(
+                "prlimit64(0, RLIMIT_{}, soft={}, hard={})",
+                limit_name(*resource).to_ascii_uppercase(),
+                format_limit(*soft),
+                format_limit(*hard)
+            ),
+            Setting::Nice(nice) => format!("setpriority(PRIO_PROCESS, 0, {nice})"),
+            Setting::IoPriority(prio) => format!("ioprio_set(IOPRIO_WHO_PROCESS, 0, {prio})"),
+            Setting::CpuAffinity(cpus) => {
+                format!("sched_setaffinity(0, {})", format_cpu_list(cpus))
+            }
+            Setting::OomScoreAdj(score) => format!("writing {score} to {OOM_PATH}"),
+        }
     }
 }
 
@@ -962,7 +986,7 @@ mod tests {
         );
         assert_eq!(
             s(Setting::IoPriority(parse_ioprio("best-effort:6").unwrap())),
-            "ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_BE, 6)"
+            "ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 6))"
         );
     }
 

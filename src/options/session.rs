@@ -141,17 +141,13 @@ impl NewSession {
     /// The descriptor ranges the waiter closes: all above 2 but the
     /// terminal to revoke.
     fn waiter_ranges(&self) -> Vec<(u32, u32)> {
-        let (first_kept, last_kept) = match self.revoke {
-            Some(fd) if fd > 2 => (fd as u32, fd as u32),
-            _ => (u32::MAX, u32::MAX),
-        };
-        [
-            (3, first_kept.saturating_sub(1)),
-            (last_kept.saturating_add(1), u32::MAX),
-        ]
-        .into_iter()
-        .filter(|(a, b)| a <= b)
-        .collect()
+        match self.revoke.and_then(|fd| u32::try_from(fd).ok()) {
+            Some(fd) if fd > 2 => [(3, fd - 1), (fd.saturating_add(1), u32::MAX)]
+                .into_iter()
+                .filter(|(a, b)| a <= b)
+                .collect(),
+            _ => vec![(3, u32::MAX)],
+        }
     }
 
     fn watched(&self) -> Vec<Signal> {
@@ -205,7 +201,7 @@ impl NewSession {
         calls.extend(transition::drop_to_calls(self.waiter_keeps()));
         calls.push(Call::new(
             "prctl",
-            vec![Arg::name("PR_SET_DUMPABLE"), Arg::Num(0)],
+            vec![Arg::name("PR_SET_DUMPABLE"), Arg::name("SUID_DUMP_DISABLE")],
         ));
         if let Some(signal) = self.pdeathsig {
             calls.push(Call::new(
@@ -215,10 +211,7 @@ impl NewSession {
             calls.push(Call::new("getppid", Vec::new()));
         }
         if self.pid_one {
-            calls.push(Call::new(
-                "kill",
-                vec![Arg::Num(-1), Arg::name("SIGKILL")],
-            ));
+            calls.push(Call::new("kill", vec![Arg::Num(-1), Arg::name("SIGKILL")]));
         }
         if let Some(fd) = self.revoke {
             calls.push(Call::new(
@@ -259,11 +252,7 @@ impl NewSession {
 /// checked, in the process that execs. `parent`: the process the
 /// target's parent-death signal refers to until now. Returns the one it
 /// refers to from now on.
-pub fn enter_new_session(
-    new: NewSession,
-    parent: Pid,
-    promise: sys::WholeProgram,
-) -> Result<Pid> {
+pub fn enter_new_session(new: NewSession, parent: Pid, promise: sys::WholeProgram) -> Result<Pid> {
     let parent = if new.fork {
         fork_waiter(new, parent, promise)?
     } else {
@@ -305,9 +294,7 @@ fn fork_waiter(new: NewSession, parent: Pid, promise: sys::WholeProgram) -> Resu
                 .map_err(|e| Error::syscall("sigaction(SIGCHLD)", e))?;
             Ok(waiter_pid)
         }
-        ForkResult::Parent { child } => {
-            std::process::exit(wait(child, &watched, &new, parent))
-        }
+        ForkResult::Parent { child } => std::process::exit(wait(child, &watched, &new, parent)),
     }
 }
 
@@ -410,31 +397,39 @@ fn wait(child: Pid, watched: &SigSet, new: &NewSession, parent: Pid) -> i32 {
 pub fn occupy_calls() -> Vec<Call> {
     vec![Call::new(
         "openat",
-        vec![Arg::Text("/dev/null".into()), Arg::name("O_RDONLY|O_CLOEXEC")],
+        vec![
+            Arg::Text("/dev/null".into()),
+            Arg::name("O_RDONLY|O_CLOEXEC"),
+        ],
     )]
 }
 
-/// The calls of [`Pidfile::open_locked`].
+/// A path's last component, as the trusted walk opens it: relative to
+/// its directory, reached without following a link.
+fn in_its_directory(path: &Path) -> [Arg; 2] {
+    [
+        Arg::Later("its directory"),
+        Arg::Text(path.file_name().unwrap_or_default().to_owned()),
+    ]
+}
+
+/// The calls of [`Pidfile::open_locked`]: created (O_CREAT|O_EXCL, mode
+/// 0644) where it is missing, else opened as it is.
 pub fn lock_calls(path: &Path) -> Vec<Call> {
+    let open = |flags: &str| {
+        let mut args = in_its_directory(path).to_vec();
+        args.push(Arg::name(flags));
+        Call::new("openat", args)
+    };
     vec![
-        Call::new(
-            "openat",
-            vec![
-                Arg::Text(path.as_os_str().to_owned()),
-                Arg::name("O_RDWR|O_CREAT|O_NOFOLLOW"),
-                Arg::Octal(0o644),
-            ],
-        ),
-        Call::new(
-            "openat",
-            vec![
-                Arg::Text(path.as_os_str().to_owned()),
-                Arg::name("O_RDONLY|O_NOFOLLOW"),
-            ],
-        ),
+        open("O_RDWR|O_NOFOLLOW"),
+        open("O_RDONLY|O_NOFOLLOW"),
         Call::new(
             "flock",
-            vec![Arg::Later("the read-only descriptor"), Arg::name("LOCK_EX|LOCK_NB")],
+            vec![
+                Arg::Later("the read-only descriptor"),
+                Arg::name("LOCK_EX|LOCK_NB"),
+            ],
         ),
     ]
 }
@@ -458,7 +453,10 @@ pub fn daemonize_calls() -> Vec<Call> {
 pub fn middle_calls() -> Vec<Call> {
     vec![Call::new(
         "write",
-        vec![Arg::Later("the status pipe"), Arg::Text("pid <the daemon's pid>\n".into())],
+        vec![
+            Arg::Later("the status pipe"),
+            Arg::Later("\"pid\" and the daemon's pid"),
+        ],
     )]
 }
 
@@ -472,7 +470,7 @@ pub fn daemon_stdio_calls(pidfile: bool) -> Vec<Call> {
         ));
         calls.push(Call::new(
             "write",
-            vec![Arg::Later("the pidfile"), Arg::Text("<the daemon's pid>\n".into())],
+            vec![Arg::Later("the pidfile"), Arg::Later("the daemon's pid")],
         ));
         calls.push(Call::new(
             "fcntl",
@@ -499,18 +497,21 @@ pub fn log_calls(path: &Path, as_target: bool) -> Vec<Call> {
     } else {
         "O_WRONLY|O_CREAT|O_APPEND|O_NOFOLLOW"
     };
+    let mut open: Vec<Arg> = if as_target {
+        vec![Arg::Text(path.as_os_str().to_owned())]
+    } else {
+        in_its_directory(path).to_vec()
+    };
+    open.extend([Arg::name(flags), Arg::Octal(0o640)]);
     vec![
-        Call::new(
-            "openat",
-            vec![
-                Arg::Text(path.as_os_str().to_owned()),
-                Arg::name(flags),
-                Arg::Octal(0o640),
-            ],
-        ),
+        Call::new("openat", open),
         Call::new(
             "fcntl",
-            vec![Arg::Later("the log"), Arg::name("F_SETFL"), Arg::name("O_APPEND")],
+            vec![
+                Arg::Later("the log"),
+                Arg::name("F_SETFL"),
+                Arg::name("O_APPEND"),
+            ],
         ),
         Call::new("dup2", vec![Arg::Later("the log"), Arg::Num(1)]),
         Call::new("dup2", vec![Arg::Later("the log"), Arg::Num(2)]),
@@ -1017,7 +1018,7 @@ mod tests {
                 "capget()",
                 "capset(effective=0x200020, permitted=0x200020, inheritable=0x0)",
                 "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)",
-                "prctl(PR_SET_DUMPABLE, 0)",
+                "prctl(PR_SET_DUMPABLE, SUID_DUMP_DISABLE)",
                 "ioctl(7, TIOCVHANGUP)",
             ]
         );

@@ -67,9 +67,7 @@ pub fn refuse(option: &'static str, path: &Path) -> impl FnOnce(Problem) -> Erro
     let path: PathBuf = path.to_owned();
     move |problem| {
         let why = match &problem {
-            Problem::Io { at, errno } if *at == path => {
-                crate::sys::errno_text(*errno).to_string()
-            }
+            Problem::Io { at, errno } if *at == path => crate::sys::errno_text(*errno).to_string(),
             problem => format!("{}; {}", problem.what(), problem.fix(option)),
         };
         Error::UnsafePath { option, path, why }

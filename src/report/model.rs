@@ -83,11 +83,7 @@ impl Value {
             Value::Id(id, Some(name)) => format!("{id}({})", text_str(name)),
             Value::Id(id, None) => id.to_string(),
             Value::List(items) if items.is_empty() => "none".into(),
-            Value::List(items) => items
-                .iter()
-                .map(Value::text)
-                .collect::<Vec<_>>()
-                .join(","),
+            Value::List(items) => items.iter().map(Value::text).collect::<Vec<_>>().join(","),
             Value::Object(_) | Value::Map(_) => self.json(),
         }
     }
@@ -163,23 +159,30 @@ pub fn render(fields: &[Field], json: bool) -> String {
     out
 }
 
-/// One argument of a system call, in JSON: numbers as numbers, the rest as
-/// the text shows them; a field as `{"name": value}`.
+/// One argument of a system call, in JSON: numbers as numbers, lists as
+/// lists, a field as `{"name": value}`, the rest as the text shows them (a
+/// path quoted, as strace shows it).
 fn arg_value(arg: &Arg) -> Value {
     match arg {
         Arg::Num(n) => Value::Int(*n),
         Arg::List(ids) => Value::List(ids.iter().map(|&id| Value::Int(id.into())).collect()),
-        Arg::Text(text) => Value::str(text.to_string_lossy()),
         Arg::Field(name, value) => Value::Object(vec![(name, arg_value(value))]),
         other => Value::str(other.to_string()),
     }
 }
 
 fn call_value(call: &Call) -> Value {
-    Value::Object(vec![
+    let mut fields = vec![
         ("call", Value::str(call.name)),
-        ("args", Value::List(call.args.iter().map(arg_value).collect())),
-    ])
+        (
+            "args",
+            Value::List(call.args.iter().map(arg_value).collect()),
+        ),
+    ];
+    if let Some(errno) = call.fails {
+        fields.push(("fails", Value::str(errno)));
+    }
+    Value::Object(fields)
 }
 
 /// A step in JSON: its calls, with their arguments; the calls another
@@ -243,7 +246,11 @@ mod tests {
                 Call::new("setresuid", vec![Arg::Num(1500); 3]),
                 Call::new(
                     "prlimit64",
-                    vec![Arg::Num(0), Arg::name("RLIMIT_CORE"), Arg::field("rlim_cur", Arg::Num(0))],
+                    vec![
+                        Arg::Num(0),
+                        Arg::name("RLIMIT_CORE"),
+                        Arg::field("rlim_cur", Arg::Num(0)),
+                    ],
                 ),
             ],
             elsewhere: vec![],

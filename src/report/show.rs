@@ -30,7 +30,10 @@ pub struct Outcome<'a> {
 /// static build, files.rs rather than musl's reader). A name that cannot
 /// be looked up is shown as missing; it decides nothing.
 fn user(db: &dyn UserDb, uid: Uid) -> Value {
-    Value::Id(uid.raw(), db.user_by_uid(uid).ok().flatten().map(|u| u.name))
+    Value::Id(
+        uid.raw(),
+        db.user_by_uid(uid).ok().flatten().map(|u| u.name),
+    )
 }
 
 fn group(db: &dyn UserDb, gid: Gid) -> Value {
@@ -164,8 +167,11 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let current = resources::Current::read()?;
     let which = ["real", "effective", "saved", "filesystem"];
     let ids = |label: &'static str, values: &[u32], named: &dyn Fn(u32) -> Value| {
-        let fields: Vec<(&'static str, Value)> =
-            which.iter().zip(values).map(|(w, v)| (*w, named(*v))).collect();
+        let fields: Vec<(&'static str, Value)> = which
+            .iter()
+            .zip(values)
+            .map(|(w, v)| (*w, named(*v)))
+            .collect();
         let line = fields
             .iter()
             .map(|(w, v)| format!("{w}={}", v.text()))
@@ -197,8 +203,10 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             ""
         }
     ));
-    let mut cap_fields: Vec<(&'static str, Value)> =
-        cap_sets.iter().map(|(label, set)| (*label, caps(*set))).collect();
+    let mut cap_fields: Vec<(&'static str, Value)> = cap_sets
+        .iter()
+        .map(|(label, set)| (*label, caps(*set)))
+        .collect();
     cap_fields.push(("root_equivalent", caps(root_equivalent)));
     let tty_value = Value::opt(tty.clone(), Value::Str);
     let fields = vec![
@@ -226,7 +234,11 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
         ids("uid", &uids, &|uid| user(db, Uid::new(uid))),
         ids("gid", &gids, &|gid| group(db, Gid::new(gid))),
         Field::plain("groups", groups(db, &supplementary)),
-        Field::with_text("capabilities", Value::Object(cap_fields), Text::Lines(cap_lines)),
+        Field::with_text(
+            "capabilities",
+            Value::Object(cap_fields),
+            Text::Lines(cap_lines),
+        ),
         Field::with_text(
             "securebits",
             Value::Int(securebits.into()),
@@ -406,7 +418,10 @@ pub fn dry_run(
                     .collect(),
             ),
         ),
-        ("unset", Value::List(env.unset.iter().map(|u| os(u)).collect())),
+        (
+            "unset",
+            Value::List(env.unset.iter().map(|u| os(u)).collect()),
+        ),
         (
             "from_files",
             Value::List(env.from_files.iter().map(|u| os(u)).collect()),
@@ -454,16 +469,8 @@ pub fn dry_run(
         Field::plain("uid", user(db, plan.uid)),
         Field::plain("gid", group(db, plan.gid)),
         Field::plain("groups", groups(db, &plan.groups)),
-        Field::with_text(
-            "environment",
-            environment,
-            Text::Lines(env_lines),
-        ),
-        Field::with_text(
-            "options",
-            Value::Object(options),
-            Text::Omitted,
-        ),
+        Field::with_text("environment", environment, Text::Lines(env_lines)),
+        Field::with_text("options", Value::Object(options), Text::Omitted),
         Field::with_text(
             "command",
             Value::List(outcome.command.iter().map(|c| os(c)).collect()),

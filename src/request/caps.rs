@@ -78,7 +78,11 @@ impl Cap {
 
     /// The capability with this number; `None` past 63, which no mask holds.
     pub const fn new(number: u32) -> Option<Cap> {
-        if number < 64 { Some(Cap(number as u8)) } else { None }
+        if number < 64 {
+            Some(Cap(number as u8))
+        } else {
+            None
+        }
     }
 
     /// The number the kernel takes.
@@ -311,6 +315,9 @@ pub fn parse_bounding(text: &str) -> Result<CapSet> {
     };
     text.split(',').try_fold(CapSet::EMPTY, |drop, item| {
         let (sign, name) = item.split_at(item.chars().next().map_or(0, char::len_utf8));
+        if sign != "-" && sign != "+" {
+            return Err(bad(item));
+        }
         let caps = if name.eq_ignore_ascii_case("all") {
             !CapSet::EMPTY
         } else {
@@ -344,9 +351,24 @@ mod tests {
         assert_eq!(Cap::KILL, Cap::parse("kill").unwrap());
         assert_eq!(CapSet::root_equivalent().iter().count(), 17);
         // Issue 25: kexec_load boots a kernel of the target's choice.
-        assert!(Cap::parse("sys_boot").unwrap().why_root_equivalent().is_some());
-        assert!(Cap::parse("sys_tty_config").unwrap().why_root_equivalent().is_some());
-        assert!(Cap::parse("net_bind_service").unwrap().why_root_equivalent().is_none());
+        assert!(
+            Cap::parse("sys_boot")
+                .unwrap()
+                .why_root_equivalent()
+                .is_some()
+        );
+        assert!(
+            Cap::parse("sys_tty_config")
+                .unwrap()
+                .why_root_equivalent()
+                .is_some()
+        );
+        assert!(
+            Cap::parse("net_bind_service")
+                .unwrap()
+                .why_root_equivalent()
+                .is_none()
+        );
     }
 
     #[test]
@@ -399,10 +421,19 @@ mod tests {
         let cap = |n| CapSet::of(Cap::new(n).unwrap());
         let all = !CapSet::EMPTY;
         assert_eq!(parse_bounding("-all").unwrap(), all);
-        assert_eq!(parse_bounding("-all,+net_bind_service").unwrap(), all & !cap(10));
-        assert_eq!(parse_bounding("-net_raw,-sys_admin").unwrap(), cap(13) | cap(21));
+        assert_eq!(
+            parse_bounding("-all,+net_bind_service").unwrap(),
+            all & !cap(10)
+        );
+        assert_eq!(
+            parse_bounding("-net_raw,-sys_admin").unwrap(),
+            cap(13) | cap(21)
+        );
         for bad in ["", "net_raw", "-nope", "-all,,", "*net_raw"] {
             assert!(parse_bounding(bad).is_err(), "{bad:?}");
         }
+        // A name without its sign is a missing sign, not an unknown name.
+        let err = parse_bounding("net_raw").unwrap_err().to_string();
+        assert!(err.contains("starts with - (drop) or + (keep)"), "{err}");
     }
 }

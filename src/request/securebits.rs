@@ -37,6 +37,36 @@ impl Securebits {
     pub const fn intersects(self, other: Securebits) -> bool {
         self.0 & other.0 != 0
     }
+
+    /// As the kernel's headers name them, joined with `|` (`0` for none),
+    /// which is how strace shows them too.
+    pub fn c_names(self) -> String {
+        const C_NAMES: [&str; 8] = [
+            "SECBIT_NOROOT",
+            "SECBIT_NOROOT_LOCKED",
+            "SECBIT_NO_SETUID_FIXUP",
+            "SECBIT_NO_SETUID_FIXUP_LOCKED",
+            "SECBIT_KEEP_CAPS",
+            "SECBIT_KEEP_CAPS_LOCKED",
+            "SECBIT_NO_CAP_AMBIENT_RAISE",
+            "SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED",
+        ];
+        let mut names: Vec<String> = C_NAMES
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| self.0 & (1 << bit) != 0)
+            .map(|(_, name)| (*name).to_owned())
+            .collect();
+        let unknown = self.0 & !0xff;
+        if unknown != 0 {
+            names.push(format!("{unknown:#x}"));
+        }
+        if names.is_empty() {
+            "0".into()
+        } else {
+            names.join("|")
+        }
+    }
 }
 
 impl BitOr for Securebits {
@@ -70,7 +100,10 @@ pub const NAMES: [(&str, Securebits); 7] = [
     ("no-setuid-fixup-locked", Securebits::NO_SETUID_FIXUP_LOCKED),
     ("keep-caps-locked", Securebits::KEEP_CAPS_LOCKED),
     ("no-cap-ambient-raise", Securebits::NO_CAP_AMBIENT_RAISE),
-    ("no-cap-ambient-raise-locked", Securebits::NO_CAP_AMBIENT_RAISE_LOCKED),
+    (
+        "no-cap-ambient-raise-locked",
+        Securebits::NO_CAP_AMBIENT_RAISE_LOCKED,
+    ),
 ];
 
 /// --securebits: the bits to set and the bits to clear.
@@ -151,7 +184,9 @@ mod tests {
             Securebits::NOROOT.bits()
         );
         assert_eq!(
-            Change::default().applied_to(Securebits::from_bits(0b010)).bits(),
+            Change::default()
+                .applied_to(Securebits::from_bits(0b010))
+                .bits(),
             0b010
         );
     }

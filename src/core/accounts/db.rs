@@ -377,7 +377,13 @@ impl UserDb for SystemDb {
                     .map(record)
                     .transpose()?)
             },
-            || Ok(files::passwd_mentions(passwd_text()?, None, Some(uid.raw()))),
+            || {
+                Ok(files::passwd_mentions(
+                    passwd_text()?,
+                    None,
+                    Some(uid.raw()),
+                ))
+            },
             files::PASSWD,
             || format!("uid {uid}"),
         )
