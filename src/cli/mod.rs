@@ -1039,7 +1039,10 @@ mod step_tests {
             "/var/log/app/app.log",
         ]);
         assert!(steps[0].starts_with("openat(\"/dev/null\""), "{steps:?}");
-        assert!(steps[1].starts_with("openat(\"/run/app.pid\""), "{steps:?}");
+        assert!(
+            steps[1].starts_with("openat(<its directory>, \"app.pid\", O_RDWR|O_NOFOLLOW)"),
+            "{steps:?}"
+        );
         assert!(
             steps[2].starts_with("pipe2(O_CLOEXEC), prctl(PR_SET_CHILD_SUBREAPER, 1), fork(), setsid(), fork(); the middle process: write("),
             "{steps:?}"
