@@ -8,6 +8,7 @@
 //! executed (core::run) or shown (report/, --dry-run).
 #![deny(unsafe_code)]
 
+mod accounts;
 mod base;
 mod cli;
 mod core;
@@ -24,7 +25,7 @@ mod testing;
 #[doc(hidden)]
 pub mod door {
     pub use crate::cli::completion::{bash, fish, zsh};
-    pub use crate::core::accounts::files;
+    pub use crate::accounts::files;
     pub use crate::request::caps::{Cap, ROOT_EQUIVALENT};
     pub use crate::request::ids::{
         IdSpec, Kind, MAX_ID, parse_group_list, parse_id, parse_user_spec,
@@ -59,7 +60,7 @@ pub mod door {
 
 use crate::base::error::{Error, Result};
 use crate::cli::{Invocation, compat};
-use crate::core::accounts::db;
+use crate::accounts::db;
 use crate::core::{exec, facts, plan, run, steps};
 use crate::options::newgrp;
 use crate::report::show;

@@ -1,7 +1,7 @@
 //! What the unit tests share: an in-memory account database, the fixture
 //! accounts most tests resolve against, and callers in a known state.
 
-use crate::core::accounts::db::{LookupError, UserDb, UserRecord};
+use crate::accounts::db::{LookupError, UserDb, UserRecord};
 use crate::core::facts::{Credentials, Facts};
 use crate::paths::trusted::Problem;
 use crate::paths::{EntryName, Files};

@@ -44,7 +44,7 @@ pub enum Error {
     #[error("looking up {what}: {source}")]
     Lookup {
         what: String,
-        source: crate::core::accounts::db::LookupError,
+        source: crate::accounts::db::LookupError,
     },
 
     /// A credential system call failed. `call` shows the call and its arguments.

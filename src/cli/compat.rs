@@ -125,7 +125,7 @@ mod tests {
         rules: Rules,
         text: &str,
         current: &Credentials,
-        db: &dyn crate::core::accounts::db::UserDb,
+        db: &dyn crate::accounts::db::UserDb,
     ) -> Result<Plan> {
         plan::resolve(&identity(rules, text)?, &facts(current.clone()), db)
     }
@@ -134,7 +134,9 @@ mod tests {
     fn ids(rules: Rules, spec: &str) -> (u32, u32, Vec<u32>, String) {
         let plan = resolve(rules, spec, &root(), &db()).unwrap();
         let record = plan.target.as_ref().and_then(|t| t.record.as_ref());
-        let home = plan::home_of(record).to_string_lossy().into_owned();
+        let home = crate::options::env::home_of(record)
+            .to_string_lossy()
+            .into_owned();
         (
             plan.uid.raw(),
             plan.gid.raw(),

@@ -1,7 +1,7 @@
 //! The default path: observe the process (facts), resolve the identity
-//! (plan, behind the account lookups of accounts/), list the steps, run
-//! them: the credential transition, the proof, the exec. docs/architecture.md
-//! walks through it.
+//! (plan, behind the account lookups of src/accounts/), list the steps,
+//! run them: the credential transition, the proof, the exec.
+//! docs/architecture.md walks through it.
 //!
 //! The core names no option beyond the identity and its privileges. The
 //! options (src/options/) hand it their steps through [`Extra`]: what each
@@ -9,7 +9,6 @@
 //! run; the core places them before or after the credential changes, or
 //! after the proof, and runs them in order with its own.
 
-pub mod accounts;
 pub mod exec;
 pub mod facts;
 pub mod plan;

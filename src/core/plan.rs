@@ -5,14 +5,13 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
-use crate::core::accounts::db::{LookupError, UserDb, UserRecord};
+use crate::accounts::db::{LookupError, UserDb, UserRecord};
 use crate::core::facts::{Credentials, Facts, normalize_groups};
 use crate::request::caps::CapSet;
 use crate::request::ids::{Gid, IdSpec, ResIds, Uid};
 use crate::request::securebits::Securebits;
 use crate::request::{GroupPolicy, Identity, Privileges, Rules};
 use crate::sys::KERNEL_NGROUPS_MAX;
-use std::ffi::OsString;
 
 /// Everything the transition, the verification and the exec need of the
 /// identity.
@@ -143,37 +142,6 @@ pub fn resolve_group(spec: &IdSpec, db: &dyn UserDb) -> Result<Gid> {
             }))?
             .ok_or_else(|| Error::UnknownGroup(name.clone())),
     }
-}
-
-/// The home of an entry as runas uses it: empty means "/", as login(1)
-/// reads it; so does a home that is not absolute, which would otherwise
-/// be found from the caller's working directory (--chdir ~, a shell's cd).
-pub fn home_of(record: Option<&UserRecord>) -> OsString {
-    match record {
-        Some(r) if r.home.as_encoded_bytes().first() == Some(&b'/') => r.home.clone(),
-        _ => "/".into(),
-    }
-}
-
-/// HOME, USER, LOGNAME and SHELL for a user, as login(1) sets them; for a
-/// uid without an entry, HOME=/ and the uid as the name.
-pub fn user_environment(uid: Uid, record: Option<&UserRecord>) -> Vec<(OsString, OsString)> {
-    let (name, shell) = match record {
-        Some(record) => (OsString::from(&record.name), record.shell.clone()),
-        None => (OsString::from(uid.to_string()), OsString::new()),
-    };
-    // An empty shell field means /bin/sh, as login(1) reads it.
-    let shell = if shell.is_empty() {
-        "/bin/sh".into()
-    } else {
-        shell
-    };
-    vec![
-        ("HOME".into(), home_of(record)),
-        ("USER".into(), name.clone()),
-        ("LOGNAME".into(), name),
-        ("SHELL".into(), shell),
-    ]
 }
 
 /// The one resolver: a request (runas's, or gosu's and su-exec's, whose
@@ -628,18 +596,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids(&plan), (4242, 4243, vec![4243]));
-        let target = plan.target.unwrap();
-        assert_eq!(target.record, None);
-        let env = user_environment(target.uid, None);
-        assert_eq!(
-            env,
-            [
-                ("HOME".into(), "/".into()),
-                ("USER".into(), "4242".into()),
-                ("LOGNAME".into(), "4242".into()),
-                ("SHELL".into(), "/bin/sh".into()),
-            ]
-        );
+        assert_eq!(plan.target.unwrap().record, None);
     }
 
     #[test]
@@ -652,17 +609,6 @@ mod tests {
         .unwrap();
         assert_eq!(ids(&plan), (1500, 1500, vec![1500, 1700, 1701]));
         assert_eq!(plan.target.unwrap().record.unwrap().name, "alice");
-    }
-
-    #[test]
-    fn empty_or_relative_home_is_root_dir_and_empty_shell_bin_sh() {
-        let bob = db().user_by_name("bob").unwrap().unwrap();
-        let env = user_environment(bob.uid, Some(&bob));
-        assert_eq!(env[0].1, "/");
-        assert_eq!(env[3].1, "/bin/sh");
-        let relative = db().user_by_name("relative").unwrap().unwrap();
-        assert_eq!(home_of(Some(&relative)), "/");
-        assert_eq!(home_of(None), "/");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! syntax of each is in envfile.rs.
 
 use crate::base::error::{Error, Result};
-use crate::core::accounts::db::UserDb;
+use crate::accounts::db::{UserDb, UserRecord};
 use crate::core::exec::EnvPlan;
 use crate::core::facts::Facts;
 use crate::core::plan::{self, Plan};
@@ -123,6 +123,37 @@ pub struct Planned {
 /// variable's name.
 pub type FromFile = (&'static str, PathBuf, OsString);
 
+/// The home of an entry as runas uses it: empty means "/", as login(1)
+/// reads it; so does a home that is not absolute, which would otherwise
+/// be found from the caller's working directory (--chdir ~, a shell's cd).
+pub fn home_of(record: Option<&UserRecord>) -> OsString {
+    match record {
+        Some(r) if r.home.as_encoded_bytes().first() == Some(&b'/') => r.home.clone(),
+        _ => "/".into(),
+    }
+}
+
+/// HOME, USER, LOGNAME and SHELL for a user, as login(1) sets them; for a
+/// uid without an entry, HOME=/ and the uid as the name.
+pub fn user_environment(uid: Uid, record: Option<&UserRecord>) -> Vec<(OsString, OsString)> {
+    let (name, shell) = match record {
+        Some(record) => (OsString::from(&record.name), record.shell.clone()),
+        None => (OsString::from(uid.to_string()), OsString::new()),
+    };
+    // An empty shell field means /bin/sh, as login(1) reads it.
+    let shell = if shell.is_empty() {
+        "/bin/sh".into()
+    } else {
+        shell
+    };
+    vec![
+        ("HOME".into(), home_of(record)),
+        ("USER".into(), name.clone()),
+        ("LOGNAME".into(), name),
+        ("SHELL".into(), shell),
+    ]
+}
+
 /// Whether the files must pass the trusted-path rules: this process reads
 /// with more than a user's rights, or on behalf of another uid.
 pub fn trusted_rules(facts: &Facts, target: Uid) -> bool {
@@ -146,10 +177,10 @@ pub fn plan(
         // gosu and su-exec set HOME alone.
         return Ok(Planned {
             env: EnvPlan {
-                set: vec![("HOME".into(), plan::home_of(record))],
+                set: vec![("HOME".into(), home_of(record))],
                 ..EnvPlan::default()
             },
-            home: plan::home_of(record),
+            home: home_of(record),
             from_files: Vec::new(),
         });
     }
@@ -157,10 +188,10 @@ pub fn plan(
     // user's, as `~` does.
     let caller_target;
     let identity = match &plan.target {
-        Some(target) => Some(plan::user_environment(target.uid, record)),
+        Some(target) => Some(user_environment(target.uid, record)),
         None if request.reset || needs_home => {
             caller_target = plan::resolve_uid(plan.uid, db)?;
-            Some(plan::user_environment(
+            Some(user_environment(
                 plan.uid,
                 caller_target.record.as_ref(),
             ))
@@ -426,6 +457,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(value(&got.env, "HOME"), Some("/"));
+    }
+
+    #[test]
+    fn a_uid_without_an_entry_is_its_own_name_at_home_in_slash() {
+        assert_eq!(
+            user_environment(Uid::new(4242), None),
+            [
+                ("HOME".into(), "/".into()),
+                ("USER".into(), "4242".into()),
+                ("LOGNAME".into(), "4242".into()),
+                ("SHELL".into(), "/bin/sh".into()),
+            ]
+        );
+        let bob = db().user_by_name("bob").unwrap().unwrap();
+        let env = user_environment(bob.uid, Some(&bob));
+        assert_eq!((env[0].1.as_os_str(), env[3].1.as_os_str()), ("/".as_ref(), "/bin/sh".as_ref()));
+        let relative = db().user_by_name("relative").unwrap().unwrap();
+        assert_eq!(home_of(Some(&relative)), "/");
     }
 
     #[test]

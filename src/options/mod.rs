@@ -90,7 +90,7 @@ pub fn resolve(
     plan: &mut Plan,
     facts: &Facts,
     inherited: &Inherited,
-    db: &dyn crate::core::accounts::db::UserDb,
+    db: &dyn crate::accounts::db::UserDb,
     files: &dyn Files,
 ) -> Result<Resolved> {
     let caller_branch = plan.branch.if_root == Some(false);

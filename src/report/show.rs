@@ -4,7 +4,7 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::{json_str, text_str};
-use crate::core::accounts::db::UserDb;
+use crate::accounts::db::UserDb;
 use crate::core::facts::Facts;
 use crate::core::plan::Plan;
 use crate::core::steps::Step;

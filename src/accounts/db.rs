@@ -20,7 +20,7 @@
 //! lost membership is an error. For other services (sss, ldap) a failure
 //! cannot be told from "no memberships"; docs/security.md says so.
 
-use crate::core::accounts::files::{self, Malformed};
+use crate::accounts::files::{self, Malformed};
 use crate::request::ids::{Gid, Uid};
 use crate::sys;
 use nix::errno::Errno;
