@@ -24,8 +24,8 @@ mod testing;
 /// examples/completions.rs: what they need, nothing more.
 #[doc(hidden)]
 pub mod door {
-    pub use crate::cli::completion::{bash, fish, zsh};
     pub use crate::accounts::files;
+    pub use crate::cli::completion::{bash, fish, zsh};
     pub use crate::request::caps::{Cap, ROOT_EQUIVALENT};
     pub use crate::request::ids::{
         IdSpec, Kind, MAX_ID, parse_group_list, parse_id, parse_user_spec,
@@ -58,9 +58,9 @@ pub mod door {
     }
 }
 
+use crate::accounts::db;
 use crate::base::error::{Error, Result};
 use crate::cli::{Invocation, compat};
-use crate::accounts::db;
 use crate::core::{exec, facts, plan, run, steps};
 use crate::options::newgrp;
 use crate::report::show;

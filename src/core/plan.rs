@@ -3,9 +3,9 @@
 //! every lookup made before any credential changes, behind a trait with a
 //! fake. Nothing here touches the process.
 
+use crate::accounts::db::{LookupError, UserDb, UserRecord};
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
-use crate::accounts::db::{LookupError, UserDb, UserRecord};
 use crate::core::facts::{Credentials, Facts, normalize_groups};
 use crate::request::caps::CapSet;
 use crate::request::ids::{Gid, IdSpec, ResIds, Uid};

@@ -6,7 +6,6 @@
 //! places them and runs them with its own. No option reaches into another.
 
 pub mod env;
-pub mod envfile;
 pub mod groups;
 pub mod newgrp;
 pub mod process;

@@ -2,9 +2,9 @@
 //! one JSON object (field names are documented in the README and pinned by
 //! a test). Each builds one list of fields (model.rs), rendered either way.
 
+use crate::accounts::db::UserDb;
 use crate::base::error::{Error, Result};
 use crate::base::quote::{json_str, text_str};
-use crate::accounts::db::UserDb;
 use crate::core::facts::Facts;
 use crate::core::plan::Plan;
 use crate::core::steps::Step;

@@ -15,14 +15,15 @@
 //! launcher's own secrets. Only where the target is the caller itself
 //! (newgrp mode, --if-root's caller branch, a group switch) is a file read
 //! with the caller's own rights, as the caller could read it anyway. The
-//! syntax of each is in envfile.rs.
+//! syntax of each is in file.rs.
 
-use crate::base::error::{Error, Result};
+pub mod file;
+
 use crate::accounts::db::{UserDb, UserRecord};
+use crate::base::error::{Error, Result};
 use crate::core::exec::EnvPlan;
 use crate::core::facts::Facts;
 use crate::core::plan::{self, Plan};
-use crate::options::envfile;
 use crate::paths::{self, Files};
 use crate::request::Rules;
 use crate::request::ids::Uid;
@@ -191,10 +192,7 @@ pub fn plan(
         Some(target) => Some(user_environment(target.uid, record)),
         None if request.reset || needs_home => {
             caller_target = plan::resolve_uid(plan.uid, db)?;
-            Some(user_environment(
-                plan.uid,
-                caller_target.record.as_ref(),
-            ))
+            Some(user_environment(plan.uid, caller_target.record.as_ref()))
         }
         None => None,
     };
@@ -262,7 +260,7 @@ fn read(changes: &[Change], files: &dyn Files, trusted: bool) -> Result<Vec<Reso
                 let text = files
                     .read(path, trusted)
                     .map_err(paths::refuse("--env-file", path))?;
-                let pairs = envfile::parse_environment_file(&text).map_err(|e| {
+                let pairs = file::parse_environment_file(&text).map_err(|e| {
                     Error::Usage(format!(
                         "--env-file {}: {e}",
                         crate::base::quote::quote(path)
@@ -276,12 +274,12 @@ fn read(changes: &[Change], files: &dyn Files, trusted: bool) -> Result<Vec<Reso
             }
             Change::Dir(path) => {
                 let entries = files
-                    .read_dir(path, trusted, envfile::classify_envdir_name)
+                    .read_dir(path, trusted, file::classify_envdir_name)
                     .map_err(paths::refuse("--envdir", path))?;
                 resolved.extend(entries.into_iter().map(|(name, bytes)| {
                     (
                         name,
-                        envfile::envdir_value(&bytes),
+                        file::envdir_value(&bytes),
                         Some(("--envdir", path.clone())),
                     )
                 }));
@@ -472,7 +470,10 @@ mod tests {
         );
         let bob = db().user_by_name("bob").unwrap().unwrap();
         let env = user_environment(bob.uid, Some(&bob));
-        assert_eq!((env[0].1.as_os_str(), env[3].1.as_os_str()), ("/".as_ref(), "/bin/sh".as_ref()));
+        assert_eq!(
+            (env[0].1.as_os_str(), env[3].1.as_os_str()),
+            ("/".as_ref(), "/bin/sh".as_ref())
+        );
         let relative = db().user_by_name("relative").unwrap().unwrap();
         assert_eq!(home_of(Some(&relative)), "/");
     }
