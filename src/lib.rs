@@ -159,7 +159,7 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
     let steps = steps::build(&plan, &facts, &command, extras)?;
     bench_stage("checks", promise);
     if dry_run {
-        let outcome = show::Outcome {
+        let outcome = report::Outcome {
             plan: &plan,
             options: &resolved,
             steps: &steps,

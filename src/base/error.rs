@@ -40,12 +40,10 @@ pub enum Error {
     )]
     UidWithoutEntry(u32),
 
-    /// The name service answered with an error (not "not found"): fail closed.
-    #[error("looking up {what}: {source}")]
-    Lookup {
-        what: String,
-        source: crate::accounts::db::LookupError,
-    },
+    /// The name service answered with an error (not "not found"): fail
+    /// closed. `why`: the database's error, in words.
+    #[error("looking up {what}: {why}")]
+    Lookup { what: String, why: String },
 
     /// A credential system call failed. `call` shows the call and its arguments.
     #[error("{call}: {}", errno_text(*.errno))]

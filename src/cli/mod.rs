@@ -15,8 +15,8 @@ pub mod table;
 
 use crate::base::error::{Error, Result};
 use crate::options::session::Daemon;
+use crate::report::Outcome;
 use crate::report::model::Value;
-use crate::report::show::Outcome;
 use crate::request::ids::IdSpec;
 use crate::request::{GroupPolicy, Identity};
 use std::ffi::{OsStr, OsString};

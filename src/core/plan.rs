@@ -84,7 +84,7 @@ fn checked_list(groups: Vec<Gid>) -> Result<Vec<Gid>> {
 fn lookup_error(what: impl FnOnce() -> String) -> impl FnOnce(LookupError) -> Error {
     move |source| Error::Lookup {
         what: what(),
-        source,
+        why: source.to_string(),
     }
 }
 

@@ -8,9 +8,9 @@ use crate::core::exec::{self, EnvPlan};
 use crate::core::facts::Facts;
 use crate::core::plan::Plan;
 use crate::core::steps::Step;
+use crate::core::steps::{Context, Extra, Flow};
 use crate::core::transition::{self, Keyring};
 use crate::core::verify;
-use crate::core::{Context, Extra, Flow};
 use crate::sys::WholeProgram;
 use std::ffi::OsString;
 

@@ -6,104 +6,66 @@
 //! what runs, by construction. The options add their steps around the
 //! credential changes through [`Extra`] (core/mod.rs).
 
+use crate::base::error::Error;
 use crate::base::error::Result;
-use crate::base::quote::quote;
-use crate::core::Extra;
+use crate::core::call::{Arg, Call};
+use crate::core::exec::EnvPlan;
 use crate::core::facts::Facts;
 use crate::core::plan::Plan;
 use crate::core::transition::{self, Change};
 use crate::core::verify::Proof;
 use crate::request::ids::Uid;
+use crate::sys::WholeProgram;
+use nix::unistd::Pid;
 use std::ffi::OsString;
 use std::fmt;
 
-/// One argument of a system call, as a step shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Arg {
-    /// A number, in decimal.
-    Num(i64),
-    /// A mask, in hexadecimal.
-    Hex(u64),
-    /// A file mode, in octal, as strace shows it: `027`.
-    Octal(u32),
-    /// A constant's name, or flags joined with `|`: `PR_SET_KEEPCAPS`,
-    /// `O_RDWR|O_CREAT`, `NULL`.
-    Name(String),
-    /// Text from elsewhere, quoted: a path, a program.
-    Text(OsString),
-    /// Ids, as a list.
-    List(Vec<u32>),
-    /// `name=value`, as in capset's sets.
-    Field(&'static str, Box<Arg>),
-    /// Known only once the run gets there: a descriptor, a pid.
-    Later(&'static str),
+/// What the steps share as they run, that the core knows of.
+pub struct Context<'a> {
+    pub plan: &'a Plan,
+    pub promise: WholeProgram,
+    /// The process a parent-death signal refers to: the one that started
+    /// runas, a new session's waiting parent, or a daemon's new parent.
+    pub parent: Pid,
+    /// The environment the command gets.
+    pub env: EnvPlan,
 }
 
-impl Arg {
-    pub fn name(name: impl Into<String>) -> Arg {
-        Arg::Name(name.into())
-    }
-
-    pub fn field(name: &'static str, value: Arg) -> Arg {
-        Arg::Field(name, Box::new(value))
-    }
+/// Whether the list goes on in this process.
+pub enum Flow {
+    Next,
+    /// This process is done: the caller of a daemon that started.
+    Done,
 }
 
-impl fmt::Display for Arg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Arg::Num(n) => write!(f, "{n}"),
-            Arg::Hex(n) => write!(f, "{n:#x}"),
-            // C's %#03o: a leading 0, at least three digits.
-            Arg::Octal(n) => write!(f, "0{n:02o}"),
-            Arg::Name(name) => f.write_str(name),
-            Arg::Text(text) => f.write_str(&quote(text)),
-            // A long list is counted, not printed (the JSON has it all).
-            Arg::List(ids) if ids.len() > 8 => write!(f, "{} ids", ids.len()),
-            Arg::List(ids) => {
-                let items: Vec<String> = ids.iter().map(u32::to_string).collect();
-                write!(f, "[{}]", items.join(","))
-            }
-            Arg::Field(name, value) => write!(f, "{name}={value}"),
-            Arg::Later(what) => write!(f, "<{what}>"),
-        }
-    }
-}
+/// An option's step.
+pub trait Extra {
+    /// What the option steps leave for the next ones (a daemon's pidfile
+    /// lock and status pipe).
+    type State: Default;
 
-/// One system call of a step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    pub name: &'static str,
-    pub args: Vec<Arg>,
-    /// The error it must fail with, where failing is the point (an attempt
-    /// to take old ids back, a terminal that must no longer answer).
-    pub fails: Option<&'static str>,
-}
+    /// Its system calls, with their arguments, as the dry run shows them.
+    fn calls(&self) -> Vec<Call>;
 
-impl Call {
-    pub fn new(name: &'static str, args: Vec<Arg>) -> Call {
-        Call {
-            name,
-            args,
-            fails: None,
-        }
+    /// The calls another process makes after a fork in this step, by
+    /// process.
+    fn elsewhere(&self) -> Vec<(&'static str, Vec<Call>)> {
+        Vec::new()
     }
 
-    /// The same call, which must fail with `errno`.
-    pub fn failing(mut self, errno: &'static str) -> Call {
-        self.fails = Some(errno);
-        self
+    /// What it is for, in words, where the calls alone do not say.
+    fn note(&self) -> Option<String> {
+        None
     }
-}
 
-impl fmt::Display for Call {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let args: Vec<String> = self.args.iter().map(ToString::to_string).collect();
-        write!(f, "{}({})", self.name, args.join(", "))?;
-        match self.fails {
-            Some(errno) => write!(f, " = -1 {errno}"),
-            None => Ok(()),
-        }
+    /// Make it.
+    fn apply(self, context: &mut Context<'_>, state: &mut Self::State) -> Result<Flow>;
+
+    /// Any step failed, in this process: a daemon tells its caller (and
+    /// exits); otherwise the error goes on.
+    fn failed(state: &Self::State, error: Error) -> Error {
+        let _ = state;
+        error
     }
 }
 
@@ -232,31 +194,4 @@ pub fn build<X>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arguments_show_as_strace_shows_them() {
-        let call = Call::new(
-            "x",
-            vec![
-                Arg::Num(-1),
-                Arg::Hex(0x400),
-                Arg::Octal(0o27),
-                Arg::Octal(0),
-                Arg::Text("a\"b".into()),
-                Arg::List(vec![1, 2]),
-                Arg::field("rlim_cur", Arg::Num(5)),
-                Arg::Later("the log"),
-            ],
-        );
-        assert_eq!(
-            call.to_string(),
-            "x(-1, 0x400, 027, 000, \"a\\\"b\", [1,2], rlim_cur=5, <the log>)"
-        );
-    }
-
-    #[test]
-    fn long_group_lists_are_summarised() {
-        assert_eq!(Arg::List(vec![1, 2]).to_string(), "[1,2]");
-        assert_eq!(Arg::List((0..2000).collect()).to_string(), "2000 ids");
-    }
 }

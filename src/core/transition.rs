@@ -13,9 +13,9 @@
 //! user namespace where setgroups is denied but the list is unchanged.
 
 use crate::base::error::{Error, Result};
+use crate::core::call::{Arg, Call};
 use crate::core::facts::Credentials;
 use crate::core::plan::Plan;
-use crate::core::steps::{Arg, Call};
 use crate::request::Rules;
 use crate::request::caps::{Cap, CapSet, Sets};
 use crate::request::ids::{Gid, ResIds, Uid};

@@ -7,9 +7,9 @@
 //! evidence is what the kernel reports afterwards.
 
 use crate::base::error::{Error, Result};
+use crate::core::call::{Arg, Call};
 use crate::core::facts::{Credentials, read_caps, read_credentials};
 use crate::core::plan::Plan;
-use crate::core::steps::{Arg, Call};
 use crate::core::transition::{self, Keyring, planned_caps};
 use crate::request::caps::{Cap, Sets};
 use crate::request::ids::{Gid, ResIds, Uid};

@@ -2,7 +2,7 @@
 //! groups of paths, limits and priorities, sessions and daemons, the
 //! terminal defence, process attributes, newgrp mode. Each option resolves
 //! what it needs (before any change, as the core resolves the identity) and
-//! hands the core its steps as [`Step`]s, through `core::Extra`: the core
+//! hands the core its steps as [`Step`]s, through `core::steps::Extra`: the core
 //! places them and runs them with its own. No option reaches into another.
 
 pub mod env;
@@ -14,11 +14,12 @@ pub mod session;
 pub mod terminal;
 
 use crate::base::error::{Error, Result};
+use crate::core::call::{Arg, Call};
 use crate::core::exec::EnvPlan;
 use crate::core::facts::Facts;
 use crate::core::plan::Plan;
-use crate::core::steps::{Arg, Call, Extras};
-use crate::core::{Context, Extra, Flow};
+use crate::core::steps::Extras;
+use crate::core::steps::{Context, Extra, Flow};
 use crate::paths::Files;
 use nix::sys::signal::Signal;
 use nix::unistd::{getpid, getppid};

@@ -5,7 +5,7 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
-use crate::core::steps::{Arg, Call};
+use crate::core::call::{Arg, Call};
 use crate::sys;
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};

@@ -15,8 +15,8 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
+use crate::core::call::{Arg, Call};
 use crate::core::facts::Facts;
-use crate::core::steps::{Arg, Call};
 use crate::request::caps::{Cap, CapSet};
 use crate::request::ids::Uid;
 use crate::sys;

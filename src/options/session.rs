@@ -5,7 +5,7 @@
 
 use crate::base::error::{EXIT_FAILURE, Error, Result};
 use crate::base::quote::quote;
-use crate::core::steps::{Arg, Call};
+use crate::core::call::{Arg, Call};
 use crate::core::transition;
 use crate::paths::trusted::{self, Problem, is_type, kind_of};
 use crate::request::caps::{Cap, CapSet};

@@ -3,7 +3,10 @@
 //! way, so the two forms cannot say different things.
 
 use crate::base::quote::{json_str, text_str};
-use crate::core::steps::{Arg, Call, Shown};
+use crate::core::{
+    call::{Arg, Call},
+    steps::Shown,
+};
 use std::fmt::Write as _;
 
 /// A value, as JSON has them, plus an id with its name.

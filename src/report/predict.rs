@@ -19,7 +19,7 @@ use crate::core::plan::Plan;
 use crate::core::steps::Step;
 use crate::options::resources::{self, Setting as Resource};
 use crate::options::session::Session;
-use crate::report::show::Outcome;
+use crate::report::Outcome;
 use crate::request::caps::Cap;
 use crate::request::ids::{Gid, Uid};
 use nix::errno::Errno;

@@ -5,26 +5,15 @@
 use crate::accounts::db::UserDb;
 use crate::base::error::{Error, Result};
 use crate::base::quote::{json_str, text_str};
-use crate::core::facts::Facts;
-use crate::core::plan::Plan;
 use crate::core::steps::Step;
 use crate::core::transition;
-use crate::options::{self, resources};
+use crate::options::resources;
+use crate::report::Outcome;
 use crate::report::model::{Field, Text, Value, render, step_value};
 use crate::request::caps::CapSet;
 use crate::request::ids::{Gid, Uid};
 use crate::sys;
-use std::ffi::{OsStr, OsString};
-
-/// Everything a dry run shows: the plan, the options as resolved, the
-/// steps, the command.
-pub struct Outcome<'a> {
-    pub plan: &'a Plan,
-    pub options: &'a options::Resolved,
-    pub steps: &'a [Step<options::Step>],
-    pub facts: &'a Facts,
-    pub command: &'a [OsString],
-}
+use std::ffi::OsStr;
 
 /// Names for display only, from the same reader the plan used (in the
 /// static build, files.rs rather than musl's reader). A name that cannot
