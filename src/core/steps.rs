@@ -194,4 +194,25 @@ pub fn build<X>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_shows_its_calls_those_of_other_processes_and_why() {
+        let shown = Shown {
+            calls: vec![Call::new("fork", vec![]), Call::new("setsid", vec![])],
+            elsewhere: vec![(
+                "the waiting parent",
+                vec![Call::new(
+                    "ioctl",
+                    vec![Arg::Num(3), Arg::name("TIOCVHANGUP")],
+                )],
+            )],
+            note: Some("a new session".into()),
+        };
+        assert_eq!(
+            shown.to_string(),
+            "fork(), setsid(); the waiting parent: ioctl(3, TIOCVHANGUP) (a new session)"
+        );
+        let failing = Call::new("setresuid", vec![Arg::Num(0); 3]).failing("EPERM");
+        assert_eq!(failing.to_string(), "setresuid(0, 0, 0) = -1 EPERM");
+    }
 }
