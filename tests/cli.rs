@@ -201,6 +201,7 @@ fn invalid_values_of_hardening_and_process_options_are_refused() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "a table of cases")]
 fn invalid_values_of_limit_and_priority_options_are_refused_quoting_the_value() {
     // Each bad value is named, quoted (control characters escaped), and why.
     let table: &[(&[&str], &str)] = &[

@@ -354,6 +354,10 @@ fn the_static_build_plans_as_glibc_reads() {
     check_against_glibc(&w, &[bin]);
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one table of account-file cases, each with its expectation"
+)]
 fn check_against_glibc(w: &World, binaries: &[String]) {
     let dir = w.shared_dir("cases");
     let cases = generate(&dir);

@@ -462,6 +462,7 @@ out.write("pid: %d\n" % os.getpid())
 
 #[test]
 #[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+#[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn systemd_in_podman_runs_the_packaged_unit_notify_and_socket_activation() {
     let Some(bin) = engine("systemd_in_podman") else {
         return;

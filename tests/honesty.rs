@@ -507,8 +507,18 @@ fn strace(trace: &std::path::Path, listed: &Listing) -> Vec<OsString> {
     .collect()
 }
 
-/// Run `args` both ways under the same launcher and compare.
-fn compare(w: &World, name: &str, launcher: &[&str], args: &[&str], command: &[&str]) {
+/// The two runs of one command line: what the dry run listed, what the
+/// real run did, and what the dry run itself did (it reads what the real
+/// run reads before its steps).
+struct Runs {
+    listed: Listing,
+    text: String,
+    traced: Vec<Traced>,
+    dry_traced: Vec<Traced>,
+}
+
+/// Run `args` both ways under the same launcher, traced.
+fn run_both(w: &World, name: &str, launcher: &[&str], args: &[&str], command: &[&str]) -> Runs {
     let with = |prefix: Vec<OsString>| -> Vec<OsString> {
         prefix
             .into_iter()
@@ -552,12 +562,116 @@ fn compare(w: &World, name: &str, launcher: &[&str], args: &[&str], command: &[&
     // strace -f returns once every process it followed has exited, the
     // daemon's included.
     let text = std::fs::read_to_string(&trace).unwrap();
-    let traced = parse_trace(&text);
-    let dry_traced = parse_trace(&std::fs::read_to_string(&dry_trace).unwrap());
+    Runs {
+        listed,
+        traced: parse_trace(&text),
+        dry_traced: parse_trace(&std::fs::read_to_string(&dry_trace).unwrap()),
+        text,
+    }
+}
+
+/// Forward: each listed call of the process that execs, in order, in its
+/// lineage (`line`); then each other process's calls, in order, outside
+/// it. Marks what matched in `matched`; the first call not found, if any.
+fn check_forward(
+    runs: &Runs,
+    line: &[usize],
+    start: usize,
+    matched: &mut [bool],
+) -> Option<String> {
+    let traced = &runs.traced;
+    let mut at = 0;
+    for call in &runs.listed.main {
+        let Some(found) = line[at..]
+            .iter()
+            .position(|&i| i > start && !matched[i] && call_matches(call, &traced[i]))
+        else {
+            return Some(format!(
+                "the list shows {}, which the real run did not make (in this order)",
+                call.show()
+            ));
+        };
+        matched[line[at + found]] = true;
+        at += found + 1;
+        let each = matches!(call.args.first(), Some(Arg::Later(what)) if what.starts_with("<each"));
+        while each && at < line.len() && call_matches(call, &traced[line[at]]) {
+            matched[line[at]] = true;
+            at += 1;
+        }
+    }
+    let in_line: BTreeSet<usize> = line.iter().copied().collect();
+    for (process, calls) in &runs.listed.elsewhere {
+        let mut from = 0;
+        for call in calls {
+            let Some(found) = (from..traced.len())
+                .find(|&i| !in_line.contains(&i) && !matched[i] && call_matches(call, &traced[i]))
+            else {
+                return Some(format!(
+                    "the list shows {} in {process}, which the real run did not make",
+                    call.show()
+                ));
+            };
+            matched[found] = true;
+            from = found + 1;
+        }
+    }
+    None
+}
+
+/// Backward: each change runas's processes made (from `start`, up to
+/// their exec of the command) is listed (`matched`), or is a read the dry
+/// run made as well. The first that is neither, if any.
+fn check_backward(runs: &Runs, start: usize, matched: &[bool]) -> Option<String> {
+    let mut observed: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &runs.dry_traced {
+        *observed.entry(normalized(t)).or_default() += 1;
+    }
+    let mut execed: BTreeSet<u32> = BTreeSet::new();
+    // runas's processes: the one that exec'd it and what it forked.
+    let mut ours: BTreeSet<u32> = BTreeSet::from([runs.traced[start].pid]);
+    for (i, t) in runs.traced.iter().enumerate().skip(start + 1) {
+        if let Some(child) = child_of(t)
+            && ours.contains(&t.pid)
+        {
+            ours.insert(child);
+        }
+        if !ours.contains(&t.pid) {
+            continue;
+        }
+        if t.name == "execve" && t.result == "0" {
+            execed.insert(t.pid);
+        }
+        let reads = (t.name == "prlimit64" && t.args.get(2).is_some_and(|a| a == "NULL"))
+            || (t.name.starts_with("rt_sig") && t.args.get(1).is_some_and(|a| a == "NULL"));
+        if execed.contains(&t.pid) || matched[i] || reads || !CHANGES.contains(&t.name.as_str()) {
+            continue;
+        }
+        match observed.get_mut(&normalized(t)) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                return Some(format!(
+                    "runas made {:?} (pid {}), which the list does not show",
+                    t.line, t.pid
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Run `args` both ways under the same launcher and compare.
+fn compare(w: &World, name: &str, launcher: &[&str], args: &[&str], command: &[&str]) {
+    let runs = run_both(w, name, launcher, args, command);
+    let traced = &runs.traced;
     let fail = |what: String| -> ! {
         panic!(
-            "{name}: {what}\nlisted: {:#?}\nreal run:\n{text}",
-            listed.main.iter().map(Listed::show).collect::<Vec<_>>()
+            "{name}: {what}\nlisted: {:#?}\nreal run:\n{}",
+            runs.listed
+                .main
+                .iter()
+                .map(Listed::show)
+                .collect::<Vec<_>>(),
+            runs.text
         )
     };
     // The exec of the command, by the process that made the steps.
@@ -569,9 +683,8 @@ fn compare(w: &World, name: &str, launcher: &[&str], args: &[&str], command: &[&
                 && t.result == "0"
         })
         .unwrap_or_else(|| fail("the command was not exec'd".into()));
-    let target = traced[exec].pid;
     // Where runas starts (after any launcher's own start-up).
-    let first_exec = traced
+    let start = traced
         .iter()
         .position(|t| {
             t.name == "execve"
@@ -579,90 +692,15 @@ fn compare(w: &World, name: &str, launcher: &[&str], args: &[&str], command: &[&
                 && t.args.first().is_some_and(|a| a.ends_with("runas\""))
         })
         .unwrap_or_else(|| fail("runas was not exec'd".into()));
-    // Forward: the listed calls of the exec's lineage, in order.
-    let line = lineage(&traced, target, exec);
-    let libc_fork = libc_fork_masks(&traced);
+    let line = lineage(traced, traced[exec].pid, exec);
     // The C library's own are no step's.
+    let libc_fork = libc_fork_masks(traced);
     let mut matched: Vec<bool> = (0..traced.len()).map(|i| libc_fork.contains(&i)).collect();
-    let mut at = 0;
-    for call in &listed.main {
-        let found = line[at..]
-            .iter()
-            .position(|&i| i > first_exec && !matched[i] && call_matches(call, &traced[i]))
-            .unwrap_or_else(|| {
-                fail(format!(
-                    "the list shows {}, which the real run did not make (in this order)",
-                    call.show()
-                ))
-            });
-        matched[line[at + found]] = true;
-        at += found + 1;
-        let each = matches!(call.args.first(), Some(Arg::Later(what)) if what.starts_with("<each"));
-        while each && at < line.len() && call_matches(call, &traced[line[at]]) {
-            matched[line[at]] = true;
-            at += 1;
-        }
+    if let Some(failure) = check_forward(&runs, &line, start, &mut matched) {
+        fail(failure);
     }
-    // The other processes' calls, in order, outside the lineage.
-    let in_line: BTreeSet<usize> = line.iter().copied().collect();
-    for (process, calls) in &listed.elsewhere {
-        let mut from = 0;
-        for call in calls {
-            let found = (from..traced.len())
-                .find(|&i| !in_line.contains(&i) && !matched[i] && call_matches(call, &traced[i]))
-                .unwrap_or_else(|| {
-                    fail(format!(
-                        "the list shows {} in {process}, which the real run did not make",
-                        call.show()
-                    ))
-                });
-            matched[found] = true;
-            from = found + 1;
-        }
-    }
-    // Backward: each change runas made is listed, or is a read the dry run
-    // made as well.
-    let mut observed: BTreeMap<String, usize> = BTreeMap::new();
-    for t in &dry_traced {
-        *observed.entry(normalized(t)).or_default() += 1;
-    }
-    let mut execed: BTreeSet<u32> = BTreeSet::new();
-    // runas's processes: the one that exec'd it and what it forked.
-    let mut ours: BTreeSet<u32> = BTreeSet::from([traced[first_exec].pid]);
-    for (i, t) in traced.iter().enumerate() {
-        if i <= first_exec {
-            continue;
-        }
-        if let Some(child) = child_of(t)
-            && ours.contains(&t.pid)
-        {
-            ours.insert(child);
-        }
-        if libc_fork.contains(&i) || !ours.contains(&t.pid) {
-            continue;
-        }
-        if t.name == "execve" && t.result == "0" {
-            execed.insert(t.pid);
-        }
-        if execed.contains(&t.pid) || matched[i] || !CHANGES.contains(&t.name.as_str()) {
-            continue;
-        }
-        // prlimit64 with no new limit only reads one.
-        if t.name == "prlimit64" && t.args.get(2).is_some_and(|a| a == "NULL") {
-            continue;
-        }
-        // sigaction and sigprocmask that change nothing only read.
-        if t.name.starts_with("rt_sig") && t.args.get(1).is_some_and(|a| a == "NULL") {
-            continue;
-        }
-        let key = normalized(t);
-        match observed.get_mut(&key) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => fail(format!(
-                "runas made {:?} (pid {}), which the list does not show",
-                t.line, t.pid
-            )),
-        }
+    if let Some(failure) = check_backward(&runs, start, &matched) {
+        fail(failure);
     }
 }
 
@@ -711,6 +749,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+#[allow(clippy::too_many_lines, reason = "a table of cases")]
 fn the_dry_run_lists_what_the_real_run_executes() {
     let Some(w) = privileged("honesty").then(World::new) else {
         return;

@@ -738,6 +738,7 @@ fn if_root_from_root_switches_as_usual() {
 /// the options that need no privilege applied, and no set*id call made.
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+#[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn if_root_from_a_non_root_caller_runs_as_the_caller() {
     let Some(w) = world("if_root_non_root") else {
         return;

@@ -468,6 +468,7 @@ fn keys(fields: &str) -> Vec<&str> {
 
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+#[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn json_field_names_are_stable() {
     let Some(w) = world("json_fields") else {
         return;

@@ -128,12 +128,36 @@ fn tty_name(tty_nr: i64) -> Option<String> {
 /// --dump: this process's identity and process model.
 pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
     let proc = ProcView::read()?;
-    let caps_now = crate::core::facts::read_caps()?;
-    let securebits =
-        sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
     let uids = proc.ids("Uid");
     let gids = proc.ids("Gid");
     let supplementary: Vec<Gid> = proc.ids("Groups").into_iter().map(Gid::new).collect();
+    let mut fields = session_fields(&proc);
+    fields.push(ids_field("uid", &uids, &|uid| user(db, Uid::new(uid))));
+    fields.push(ids_field("gid", &gids, &|gid| group(db, Gid::new(gid))));
+    fields.push(Field::plain("groups", groups(db, &supplementary)));
+    fields.extend(privilege_fields(&proc, uids.first() == Some(&0))?);
+    // The branch runas --if-root takes when started like this process.
+    let switches = uids
+        .first()
+        .is_some_and(|&uid| crate::core::plan::if_root_switches(Uid::new(uid)));
+    fields.push(Field::with_text(
+        "if_root",
+        Value::str(if switches { "switch" } else { "caller" }),
+        Text::Lines(vec![format!(
+            "if-root: {}",
+            if switches {
+                "switch (real uid 0: runas --if-root here makes the switch)"
+            } else {
+                "caller (real uid not 0: runas --if-root here runs the command as this identity)"
+            }
+        )]),
+    ));
+    fields.extend(resource_fields(&resources::Current::read()?));
+    Ok(render(&fields, json))
+}
+
+/// The process, its group, session and terminal.
+fn session_fields(proc: &ProcView) -> Vec<Field> {
     let (ppid, pgid, sid, tty_nr, tpgid) = (
         proc.stat(1),
         proc.stat(2),
@@ -141,71 +165,15 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
         proc.stat(4),
         proc.stat(5),
     );
-    let pid = std::process::id();
     let tty = tty_name(tty_nr);
-    let ambient = CapSet::from_bits(proc.mask("CapAmb"));
-    let bounding = CapSet::from_bits(proc.mask("CapBnd"));
-    let no_new_privs = proc.status("NoNewPrivs") == "1";
-    let umask = proc.status("Umask").to_owned();
-    // Held capabilities with which this process could make itself root.
-    let root_equivalent = caps_now.permitted & CapSet::root_equivalent();
-    // The branch runas --if-root takes when started like this process.
-    let if_root_switches = uids
-        .first()
-        .is_some_and(|&uid| crate::core::plan::if_root_switches(Uid::new(uid)));
-    let current = resources::Current::read()?;
-    let which = ["real", "effective", "saved", "filesystem"];
-    let ids = |label: &'static str, values: &[u32], named: &dyn Fn(u32) -> Value| {
-        let fields: Vec<(&'static str, Value)> = which
-            .iter()
-            .zip(values)
-            .map(|(w, v)| (*w, named(*v)))
-            .collect();
-        let line = fields
-            .iter()
-            .map(|(w, v)| format!("{w}={}", v.text()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        Field::with_text(
-            label,
-            Value::Object(fields),
-            Text::Lines(vec![format!("{label}: {line}")]),
-        )
-    };
-    let cap_sets = [
-        ("effective", caps_now.effective),
-        ("permitted", caps_now.permitted),
-        ("inheritable", caps_now.inheritable),
-        ("ambient", ambient),
-        ("bounding", bounding),
-    ];
-    let mut cap_lines: Vec<String> = cap_sets
-        .iter()
-        .map(|(label, set)| format!("capabilities {label}: {}", set.describe()))
-        .collect();
-    cap_lines.push(format!(
-        "capabilities amounting to root: {}{}",
-        root_equivalent.describe(),
-        if !root_equivalent.is_empty() && uids.first() != Some(&0) {
-            " (this process can make itself root again)"
-        } else {
-            ""
-        }
-    ));
-    let mut cap_fields: Vec<(&'static str, Value)> = cap_sets
-        .iter()
-        .map(|(label, set)| (*label, caps(*set)))
-        .collect();
-    cap_fields.push(("root_equivalent", caps(root_equivalent)));
-    let tty_value = Value::opt(tty.clone(), Value::Str);
-    let fields = vec![
-        Field::plain("pid", Value::Int(pid.into())),
+    vec![
+        Field::plain("pid", Value::Int(std::process::id().into())),
         Field::plain("ppid", Value::Int(ppid)),
         Field::plain("pgid", Value::Int(pgid)),
         Field::plain("sid", Value::Int(sid)),
         Field::with_text(
             "tty",
-            tty_value,
+            Value::opt(tty.clone(), Value::Str),
             Text::Lines(vec![match &tty {
                 Some(name) => format!("tty: {name} (foreground process group {tpgid})"),
                 None => "tty: none".into(),
@@ -220,56 +188,107 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
             },
             Text::Omitted,
         ),
-        ids("uid", &uids, &|uid| user(db, Uid::new(uid))),
-        ids("gid", &gids, &|gid| group(db, Gid::new(gid))),
-        Field::plain("groups", groups(db, &supplementary)),
-        Field::with_text(
-            "capabilities",
-            Value::Object(cap_fields),
-            Text::Lines(cap_lines),
-        ),
+    ]
+}
+
+/// Real, effective, saved and filesystem ids, with their names.
+fn ids_field(label: &'static str, values: &[u32], named: &dyn Fn(u32) -> Value) -> Field {
+    let which = ["real", "effective", "saved", "filesystem"];
+    let fields: Vec<(&'static str, Value)> = which
+        .iter()
+        .zip(values)
+        .map(|(w, v)| (*w, named(*v)))
+        .collect();
+    let line = fields
+        .iter()
+        .map(|(w, v)| format!("{w}={}", v.text()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Field::with_text(
+        label,
+        Value::Object(fields),
+        Text::Lines(vec![format!("{label}: {line}")]),
+    )
+}
+
+/// The capability sets, securebits, no_new_privs and the umask.
+fn privilege_fields(proc: &ProcView, root: bool) -> Result<Vec<Field>> {
+    let now = crate::core::facts::read_caps()?;
+    let securebits =
+        sys::get_securebits().map_err(|e| Error::syscall("prctl(PR_GET_SECUREBITS)", e))?;
+    let sets = [
+        ("effective", now.effective),
+        ("permitted", now.permitted),
+        ("inheritable", now.inheritable),
+        ("ambient", CapSet::from_bits(proc.mask("CapAmb"))),
+        ("bounding", CapSet::from_bits(proc.mask("CapBnd"))),
+    ];
+    // Held capabilities with which this process could make itself root.
+    let root_equivalent = now.permitted & CapSet::root_equivalent();
+    let mut lines: Vec<String> = sets
+        .iter()
+        .map(|(label, set)| format!("capabilities {label}: {}", set.describe()))
+        .collect();
+    lines.push(format!(
+        "capabilities amounting to root: {}{}",
+        root_equivalent.describe(),
+        if !root_equivalent.is_empty() && !root {
+            " (this process can make itself root again)"
+        } else {
+            ""
+        }
+    ));
+    let mut values: Vec<(&'static str, Value)> = sets
+        .iter()
+        .map(|(label, set)| (*label, caps(*set)))
+        .collect();
+    values.push(("root_equivalent", caps(root_equivalent)));
+    let umask = proc.status("Umask").to_owned();
+    Ok(vec![
+        Field::with_text("capabilities", Value::Object(values), Text::Lines(lines)),
         Field::with_text(
             "securebits",
             Value::Int(securebits.into()),
             Text::Lines(vec![format!("securebits: {securebits:#x}")]),
         ),
-        Field::plain("no_new_privs", Value::Bool(no_new_privs)),
+        Field::plain(
+            "no_new_privs",
+            Value::Bool(proc.status("NoNewPrivs") == "1"),
+        ),
         Field::with_text(
             "umask",
             Value::str(&umask),
             Text::Lines(vec![format!("umask: {umask}")]),
         ),
-        Field::with_text(
-            "if_root",
-            Value::str(if if_root_switches { "switch" } else { "caller" }),
-            Text::Lines(vec![format!(
-                "if-root: {}",
-                if if_root_switches {
-                    "switch (real uid 0: runas --if-root here makes the switch)"
-                } else {
-                    "caller (real uid not 0: runas --if-root here runs the command as this identity)"
-                }
-            )]),
-        ),
-        Field::with_text(
-            "limits",
-            Value::Object(
-                current
-                    .limits
-                    .iter()
-                    .map(|(name, soft, hard)| {
-                        (
-                            *name,
-                            Value::Object(vec![
-                                ("soft", limit_value(*soft)),
-                                ("hard", limit_value(*hard)),
-                            ]),
-                        )
-                    })
-                    .collect(),
-            ),
-            Text::Omitted,
-        ),
+    ])
+}
+
+/// Limits, nice value, OOM score adjustment, I/O priority, CPUs.
+fn resource_fields(current: &resources::Current) -> Vec<Field> {
+    let limits = current
+        .limits
+        .iter()
+        .map(|(name, soft, hard)| {
+            (
+                *name,
+                Value::Object(vec![
+                    ("soft", limit_value(*soft)),
+                    ("hard", limit_value(*hard)),
+                ]),
+            )
+        })
+        .collect();
+    let cpus = resources::format_cpu_list(&current.cpu_affinity);
+    let mut cpu_lines = vec![format!("cpu affinity: {cpus}")];
+    cpu_lines.extend(current.limits.iter().map(|(name, soft, hard)| {
+        format!(
+            "limit {name}: soft={} hard={}",
+            resources::format_limit(*soft),
+            resources::format_limit(*hard)
+        )
+    }));
+    vec![
+        Field::with_text("limits", Value::Object(limits), Text::Omitted),
         Field::plain("nice", Value::Int(current.nice.into())),
         Field::with_text(
             "oom_score_adj",
@@ -288,30 +307,12 @@ pub fn dump(json: bool, db: &dyn UserDb) -> Result<String> {
                 "ioprio: {}",
                 current.ioprio.map_or_else(
                     || "none (from the nice value)".to_owned(),
-                    |p| p.to_string(),
+                    |p| p.to_string()
                 )
             )]),
         ),
-        Field::with_text(
-            "cpu_affinity",
-            Value::str(resources::format_cpu_list(&current.cpu_affinity)),
-            Text::Lines(
-                std::iter::once(format!(
-                    "cpu affinity: {}",
-                    resources::format_cpu_list(&current.cpu_affinity)
-                ))
-                .chain(current.limits.iter().map(|(name, soft, hard)| {
-                    format!(
-                        "limit {name}: soft={} hard={}",
-                        resources::format_limit(*soft),
-                        resources::format_limit(*hard)
-                    )
-                }))
-                .collect(),
-            ),
-        ),
-    ];
-    Ok(render(&fields, json))
+        Field::with_text("cpu_affinity", Value::str(cpus), Text::Lines(cpu_lines)),
+    ]
 }
 
 /// How --dry-run prints.
@@ -336,27 +337,69 @@ pub fn dry_run(
     promise: crate::sys::WholeProgram,
 ) -> Result<String> {
     let plan = outcome.plan;
-    let env = &outcome.options.env;
     // What a real run reads from /proc only once a call failed: a user
     // namespace's maps.
     transition::check_namespace(plan, &outcome.facts.credentials)?;
     let warnings = crate::report::predict::predict(outcome, promise)?;
-    // A hidden value is None: null in JSON.
-    let env_set: Vec<(String, Option<String>)> = env
-        .set
-        .iter()
-        .map(|(k, v)| {
-            let hidden = !report.show_env_values && env.from_files.contains(k);
-            (
-                k.to_string_lossy().into_owned(),
-                (!hidden).then(|| v.to_string_lossy().into_owned()),
-            )
-        })
-        .collect();
+    let mut fields = vec![Field::with_text("valid", Value::Bool(true), Text::Omitted)];
+    fields.extend(branch_fields(outcome));
+    fields.extend([
+        Field::plain("uid", user(db, plan.uid)),
+        Field::plain("gid", group(db, plan.gid)),
+        Field::plain("groups", groups(db, &plan.groups)),
+        environment_field(&outcome.options.env, report.show_env_values),
+    ]);
+    // The text lists the options with the steps, after the command.
+    let mut lines = vec!["options:".to_owned()];
+    lines.extend(options.iter().map(|(k, v)| format!("  {k}: {}", v.json())));
+    fields.push(Field::with_text(
+        "options",
+        Value::Object(options),
+        Text::Omitted,
+    ));
+    fields.push(Field::with_text(
+        "command",
+        Value::List(outcome.command.iter().map(|c| os(c)).collect()),
+        Text::Lines(vec![format!(
+            "command: {}",
+            outcome
+                .command
+                .iter()
+                .map(|c| json_str(&c.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )]),
+    ));
+    let shown: Vec<_> = outcome.steps.iter().map(Step::shown).collect();
+    lines.push("steps, in order:".to_owned());
+    // Each step's text quotes what it holds (quote.rs), which escapes
+    // control characters already.
+    lines.extend(shown.iter().map(|s| format!("  {s}")));
+    fields.push(Field::with_text(
+        "steps",
+        Value::List(shown.iter().map(step_value).collect()),
+        Text::Lines(lines),
+    ));
+    let mut lines = Vec::new();
+    if !warnings.is_empty() {
+        lines.push("warnings:".to_owned());
+        lines.extend(warnings.iter().map(|w| format!("  {w}")));
+    }
+    fields.push(Field::with_text(
+        "warnings",
+        Value::List(warnings.iter().map(Value::str).collect()),
+        Text::Lines(lines),
+    ));
+    Ok(render(&fields, report.json))
+}
+
+/// Whether the switch can be undone, and what --if-root decided.
+fn branch_fields(outcome: &Outcome<'_>) -> [Field; 3] {
+    let plan = outcome.plan;
     // Whether the target can never take back what it gave up: not for a
     // root target, nor one that keeps a capability amounting to root.
     let irreversible = plan.irreversible();
-    let irreversible_text = match (irreversible, plan.uid) {
+    let why = match (irreversible, plan.uid) {
         (true, _) if plan.branch.if_root == Some(false) => {
             "yes: no ids change (--if-root, and the caller is not root), and none of root's are held".to_owned()
         }
@@ -367,25 +410,62 @@ pub fn dry_run(
             (plan.privileges.keep_caps & CapSet::root_equivalent()).describe()
         ),
     };
-    let if_root_lines = match plan.branch.if_root {
-        None => vec![],
-        Some(true) => vec!["if-root: the caller is root: the switch is made".to_owned()],
-        Some(false) => vec![format!(
-            "if-root: the caller (uid {}) is not root: the command runs as the caller; not applied: {}",
-            outcome.facts.credentials.uid.real,
-            if plan.branch.not_applied.is_empty() {
-                "nothing given".to_owned()
-            } else {
-                plan.branch.not_applied.join(", ")
-            }
-        )],
+    let (value, lines) = match plan.branch.if_root {
+        None => (Value::Null, vec![]),
+        Some(true) => (
+            Value::str("switch"),
+            vec!["if-root: the caller is root: the switch is made".to_owned()],
+        ),
+        Some(false) => (
+            Value::str("caller"),
+            vec![format!(
+                "if-root: the caller (uid {}) is not root: the command runs as the caller; not applied: {}",
+                outcome.facts.credentials.uid.real,
+                if plan.branch.not_applied.is_empty() {
+                    "nothing given".to_owned()
+                } else {
+                    plan.branch.not_applied.join(", ")
+                }
+            )],
+        ),
     };
-    let mut env_lines = vec![format!(
+    let not_applied = plan
+        .branch
+        .not_applied
+        .iter()
+        .map(|n| Value::str(*n))
+        .collect();
+    [
+        Field::with_text(
+            "irreversible",
+            Value::Bool(irreversible),
+            Text::Lines(vec![format!("irreversible: {why}")]),
+        ),
+        Field::with_text("if_root", value, Text::Lines(lines)),
+        Field::with_text("not_applied", Value::List(not_applied), Text::Omitted),
+    ]
+}
+
+/// The environment the command gets. A value read from a file is hidden
+/// (null in JSON) unless `show_values`.
+fn environment_field(env: &crate::core::exec::EnvPlan, show_values: bool) -> Field {
+    let set: Vec<(String, Option<String>)> = env
+        .set
+        .iter()
+        .map(|(k, v)| {
+            let hidden = !show_values && env.from_files.contains(k);
+            (
+                k.to_string_lossy().into_owned(),
+                (!hidden).then(|| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    let mut lines = vec![format!(
         "environment: {}",
         if env.clear { "reset" } else { "inherited" }
     )];
-    for (k, v) in &env_set {
-        env_lines.push(match v {
+    for (k, v) in &set {
+        lines.push(match v {
             Some(v) => format!("  set {}={}", text_str(k), text_str(v)),
             None => format!(
                 "  set {} (from a file; --show-env-values shows the value)",
@@ -394,16 +474,15 @@ pub fn dry_run(
         });
     }
     for name in &env.unset {
-        env_lines.push(format!("  unset {}", text_str(&name.to_string_lossy())));
+        lines.push(format!("  unset {}", text_str(&name.to_string_lossy())));
     }
-    let environment = Value::Object(vec![
+    let value = Value::Object(vec![
         ("clear", Value::Bool(env.clear)),
         (
             "set",
             Value::Map(
-                env_set
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::opt(v.clone(), Value::Str)))
+                set.into_iter()
+                    .map(|(k, v)| (k, Value::opt(v, Value::Str)))
                     .collect(),
             ),
         ),
@@ -416,75 +495,7 @@ pub fn dry_run(
             Value::List(env.from_files.iter().map(|u| os(u)).collect()),
         ),
     ]);
-    let shown: Vec<_> = outcome.steps.iter().map(Step::shown).collect();
-    let mut option_lines = vec!["options:".to_owned()];
-    option_lines.extend(options.iter().map(|(k, v)| format!("  {k}: {}", v.json())));
-    let mut step_lines = vec!["steps, in order:".to_owned()];
-    // Each step's text quotes what it holds (quote.rs), which escapes
-    // control characters already.
-    step_lines.extend(shown.iter().map(|s| format!("  {s}")));
-    let mut warning_lines = Vec::new();
-    if !warnings.is_empty() {
-        warning_lines.push("warnings:".to_owned());
-        warning_lines.extend(warnings.iter().map(|w| format!("  {w}")));
-    }
-    let fields = vec![
-        Field::with_text("valid", Value::Bool(true), Text::Omitted),
-        Field::with_text(
-            "irreversible",
-            Value::Bool(irreversible),
-            Text::Lines(vec![format!("irreversible: {irreversible_text}")]),
-        ),
-        Field::with_text(
-            "if_root",
-            match plan.branch.if_root {
-                None => Value::Null,
-                Some(true) => Value::str("switch"),
-                Some(false) => Value::str("caller"),
-            },
-            Text::Lines(if_root_lines),
-        ),
-        Field::with_text(
-            "not_applied",
-            Value::List(
-                plan.branch
-                    .not_applied
-                    .iter()
-                    .map(|n| Value::str(*n))
-                    .collect(),
-            ),
-            Text::Omitted,
-        ),
-        Field::plain("uid", user(db, plan.uid)),
-        Field::plain("gid", group(db, plan.gid)),
-        Field::plain("groups", groups(db, &plan.groups)),
-        Field::with_text("environment", environment, Text::Lines(env_lines)),
-        Field::with_text("options", Value::Object(options), Text::Omitted),
-        Field::with_text(
-            "command",
-            Value::List(outcome.command.iter().map(|c| os(c)).collect()),
-            Text::Lines(vec![format!(
-                "command: {}",
-                outcome
-                    .command
-                    .iter()
-                    .map(|c| json_str(&c.to_string_lossy()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )]),
-        ),
-        Field::with_text(
-            "steps",
-            Value::List(shown.iter().map(step_value).collect()),
-            Text::Lines(option_lines.into_iter().chain(step_lines).collect()),
-        ),
-        Field::with_text(
-            "warnings",
-            Value::List(warnings.iter().map(Value::str).collect()),
-            Text::Lines(warning_lines),
-        ),
-    ];
-    Ok(render(&fields, report.json))
+    Field::with_text("environment", value, Text::Lines(lines))
 }
 
 #[cfg(test)]

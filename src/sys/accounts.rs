@@ -21,8 +21,9 @@ pub fn getgrouplist(user: &CStr, primary: u32) -> Result<Vec<u32>, Errno> {
         // SAFETY: `user` is a valid NUL-terminated string; `groups` has room
         // for exactly `count` gids and getgrouplist writes at most `count`
         // entries, storing the number it found in `count`.
-        let ret =
-            unsafe { libc::getgrouplist(user.as_ptr(), primary, groups.as_mut_ptr(), &mut count) };
+        let ret = unsafe {
+            libc::getgrouplist(user.as_ptr(), primary, groups.as_mut_ptr(), &raw mut count)
+        };
         let found = usize::try_from(count).map_err(|_| Errno::EINVAL)?;
         if ret >= 0 {
             if found > groups.len() {
@@ -68,10 +69,10 @@ pub fn group_names(gids: &[u32]) -> Vec<Option<String>> {
             let mut entry: libc::group = std::mem::zeroed();
             let mut found: *mut libc::group = std::ptr::null_mut();
             let ret = libc::getgrent_r(
-                &mut entry,
+                &raw mut entry,
                 buffer.as_mut_ptr().cast(),
                 buffer.len(),
-                &mut found,
+                &raw mut found,
             );
             if ret != 0 || found.is_null() || entry.gr_name.is_null() {
                 (ret, None, 0)
@@ -263,6 +264,8 @@ impl Drop for FileBuffer {
 // slices only through &self; nothing in it is tied to a thread.
 unsafe impl Send for FileBuffer {}
 
+// SAFETY: as above: &self hands out only shared slices of memory nothing
+// writes once the file is read.
 unsafe impl Sync for FileBuffer {}
 
 #[cfg(test)]

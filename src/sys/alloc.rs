@@ -136,7 +136,7 @@ mod tests {
         use std::alloc::{GlobalAlloc, Layout};
         let a = BumpAllocator;
         let small = Layout::from_size_align(16, 8).unwrap();
-        // SAFETY (test): blocks are used within their layouts only.
+        // SAFETY: (a test) blocks are used within their layouts only.
         unsafe {
             let p = a.alloc(small);
             p.write_bytes(0xaa, 16);

@@ -50,13 +50,7 @@ pub fn capget() -> Result<CapMasks, Errno> {
     let mut data = [all; 2];
     // SAFETY: version 3 takes a header and an array of two data structs,
     // both valid for writes and of the layout the kernel expects.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_capget,
-            &mut header as *mut CapHeader,
-            data.as_mut_ptr(),
-        )
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) };
     Errno::result(ret)?;
     let join = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
     Ok(CapMasks {
@@ -90,13 +84,7 @@ pub fn capset(masks: CapMasks) -> Result<(), Errno> {
     ];
     // SAFETY: the header and the two data structs are valid for reads and
     // have the version-3 layout; the kernel may write the header's version.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_capset,
-            &mut header as *mut CapHeader,
-            data.as_ptr(),
-        )
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) };
     Errno::result(ret).map(drop)
 }
 

@@ -60,7 +60,7 @@ pub fn default_disposition(signal: libc::c_int) -> Result<SavedDisposition, Errn
         let mut new: libc::sigaction = std::mem::zeroed();
         new.sa_sigaction = libc::SIG_DFL;
         let mut old: libc::sigaction = std::mem::zeroed();
-        Errno::result(libc::sigaction(signal, &new, &mut old))?;
+        Errno::result(libc::sigaction(signal, &raw const new, &raw mut old))?;
         Ok(SavedDisposition(old, signal))
     }
 }
@@ -72,7 +72,7 @@ pub fn signal_ignored(signal: libc::c_int) -> Result<bool, Errno> {
     // which is valid for writes.
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
-        Errno::result(libc::sigaction(signal, std::ptr::null(), &mut old))?;
+        Errno::result(libc::sigaction(signal, std::ptr::null(), &raw mut old))?;
         Ok(old.sa_sigaction == libc::SIG_IGN)
     }
 }
@@ -81,7 +81,7 @@ pub fn signal_ignored(signal: libc::c_int) -> Result<bool, Errno> {
 pub fn restore_disposition(saved: SavedDisposition) -> Result<(), Errno> {
     // SAFETY: the action is one the kernel reported for this signal, so
     // it is either SIG_DFL, SIG_IGN, or a handler of this very program.
-    let ret = unsafe { libc::sigaction(saved.1, &saved.0, std::ptr::null_mut()) };
+    let ret = unsafe { libc::sigaction(saved.1, &raw const saved.0, std::ptr::null_mut()) };
     Errno::result(ret).map(drop)
 }
 
@@ -91,7 +91,7 @@ pub fn restore_disposition(saved: SavedDisposition) -> Result<(), Errno> {
 pub fn sigwait(set: &nix::sys::signal::SigSet) -> Result<i32, Errno> {
     let mut signal = 0;
     // SAFETY: a valid sigset_t and a valid place for the number.
-    let status = unsafe { libc::sigwait(set.as_ref(), &mut signal) };
+    let status = unsafe { libc::sigwait(set.as_ref(), &raw mut signal) };
     match status {
         0 => Ok(signal),
         // musl's returns -1 and sets errno; glibc's returns the error.

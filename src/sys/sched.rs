@@ -61,7 +61,9 @@ pub fn set_affinity(cpus: &[usize]) -> Result<(), Errno> {
         unsafe { libc::CPU_SET(cpu, &mut set) };
     }
     // SAFETY: the pointer and size describe `set`, which lives across the call.
-    let ret = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    let ret = unsafe {
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &raw const set)
+    };
     Errno::result(ret).map(drop)
 }
 
@@ -71,7 +73,7 @@ pub fn get_affinity() -> Result<Vec<usize>, Errno> {
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: the pointer and size describe `set`, which the kernel fills.
     let ret =
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &raw mut set) };
     Errno::result(ret)?;
     Ok((0..CPU_SETSIZE)
         // SAFETY: cpu < CPU_SETSIZE: the bit is inside `set`.

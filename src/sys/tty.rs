@@ -13,7 +13,7 @@ pub fn tiocgpgrp(fd: std::os::fd::RawFd) -> Result<i32, Errno> {
     let mut pgrp: libc::pid_t = 0;
     // SAFETY: TIOCGPGRP writes one pid_t to the pointer, which is valid;
     // any integer is a memory-safe descriptor argument (a closed one fails).
-    let ret = unsafe { libc::ioctl(fd, libc::TIOCGPGRP, &mut pgrp as *mut libc::pid_t) };
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGPGRP, &raw mut pgrp) };
     Errno::result(ret)?;
     Ok(pgrp)
 }

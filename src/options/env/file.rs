@@ -319,6 +319,10 @@ impl Assignment {
 /// `export FOO=1`); a quote still open at the end of the file; NUL, U+FEFF,
 /// a noncharacter or invalid UTF-8 anywhere; more than
 /// [`MAX_ENVIRONMENT_FILE`] bytes.
+#[allow(
+    clippy::too_many_lines,
+    reason = "a transcription of systemd's parse_env_file_internal(), state for state, read beside it"
+)]
 pub fn parse_environment_file(text: &[u8]) -> Result<Vec<(OsString, OsString)>, EnvFileError> {
     check_text(text)?;
     let mut pairs = Vec::new();
