@@ -37,7 +37,7 @@ pub fn execute<X: Extra>(
     for step in steps {
         let flow = match step {
             Step::Credential(change) => {
-                transition::execute(&change, plan, &facts.credentials, promise).map(|made| {
+                transition::execute(&change, plan, &facts.credentials).map(|made| {
                     keyring = made.or(keyring);
                     Flow::Next
                 })
@@ -45,7 +45,7 @@ pub fn execute<X: Extra>(
             Step::Extra(extra) => extra.apply(&mut context, &mut state),
             Step::Verify(proof) => {
                 crate::bench_stage("switch", promise);
-                verify::verify(plan, &proof, keyring, promise).map(|()| Flow::Next)
+                verify::verify(plan, &proof, keyring).map(|()| Flow::Next)
             }
             Step::Exec { .. } => {
                 crate::bench_stage("verify", promise);

@@ -20,7 +20,7 @@ use crate::request::Rules;
 use crate::request::caps::{Cap, CapSet, Sets};
 use crate::request::ids::{Gid, ResIds, Uid};
 use crate::request::securebits::Securebits;
-use crate::sys::{self, WholeProgram};
+use crate::sys;
 use nix::errno::Errno;
 
 /// What to do about a missing capability, for the message: root that
@@ -392,7 +392,7 @@ fn drop_bounding(set: CapSet) -> Result<()> {
     Ok(())
 }
 
-fn apply(change: &Change, promise: WholeProgram) -> Result<Option<Keyring>> {
+fn apply(change: &Change) -> Result<Option<Keyring>> {
     let call = || {
         change
             .calls()
@@ -411,11 +411,11 @@ fn apply(change: &Change, promise: WholeProgram) -> Result<Option<Keyring>> {
         }
         Change::SetGroups(groups) => {
             let raw: Vec<u32> = groups.iter().map(|g| g.raw()).collect();
-            sys::set_groups(promise, &raw).map_err(|e| setgroups_error(groups, e))?;
+            sys::set_groups(&raw).map_err(|e| setgroups_error(groups, e))?;
         }
-        Change::SetResGid(gid) => sys::set_resgid(promise, gid.raw())
+        Change::SetResGid(gid) => sys::set_resgid(gid.raw())
             .map_err(|e| id_error("setresgid", gid.raw(), "gid", e))?,
-        Change::SetResUid(uid) => sys::set_resuid(promise, uid.raw())
+        Change::SetResUid(uid) => sys::set_resuid(uid.raw())
             .map_err(|e| id_error("setresuid", uid.raw(), "uid", e))?,
         Change::NewSessionKeyring => return join_session_keyring().map(Some),
         Change::ClearAmbient => sys::clear_ambient_caps()
@@ -447,9 +447,8 @@ pub fn execute(
     change: &Change,
     plan: &Plan,
     before: &Credentials,
-    promise: WholeProgram,
 ) -> Result<Option<Keyring>> {
-    apply(change, promise).map_err(|failure| match check_namespace(plan, before) {
+    apply(change).map_err(|failure| match check_namespace(plan, before) {
         Err(explained) => explained,
         Ok(()) => failure,
     })
@@ -555,13 +554,13 @@ fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
 
 /// Try to take back an old uid. Verification calls this after the drop and
 /// requires it to fail with EPERM.
-pub fn attempt_setresuid(uid: Uid, promise: WholeProgram) -> nix::Result<()> {
-    sys::set_resuid(promise, uid.raw())
+pub fn attempt_setresuid(uid: Uid) -> nix::Result<()> {
+    sys::set_resuid(uid.raw())
 }
 
 /// Try to take back an old gid; must fail with EPERM after a drop.
-pub fn attempt_setresgid(gid: Gid, promise: WholeProgram) -> nix::Result<()> {
-    sys::set_resgid(promise, gid.raw())
+pub fn attempt_setresgid(gid: Gid) -> nix::Result<()> {
+    sys::set_resgid(gid.raw())
 }
 
 #[cfg(test)]

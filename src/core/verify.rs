@@ -13,7 +13,7 @@ use crate::core::plan::Plan;
 use crate::core::transition::{self, Keyring, planned_caps};
 use crate::request::caps::{Cap, Sets};
 use crate::request::ids::{Gid, ResIds, Uid};
-use crate::sys::{self, WholeProgram};
+use crate::sys;
 use nix::errno::Errno;
 use std::fmt::Display;
 
@@ -324,12 +324,7 @@ fn check_keyring(plan: &Plan, made: Option<Keyring>) -> Result<()> {
 
 /// Everything the core verifies before exec: what `proof` lists, with
 /// `keyring` what the session keyring became.
-pub fn verify(
-    plan: &Plan,
-    proof: &Proof,
-    keyring: Option<Keyring>,
-    promise: WholeProgram,
-) -> Result<()> {
+pub fn verify(plan: &Plan, proof: &Proof, keyring: Option<Keyring>) -> Result<()> {
     check_credentials(plan, &read_credentials()?)?;
     check_filesystem_ids(plan)?;
     check_caps(plan)?;
@@ -340,14 +335,14 @@ pub fn verify(
         expect_refused(
             "uid",
             old.raw(),
-            transition::attempt_setresuid(old, promise),
+            transition::attempt_setresuid(old),
         )?;
     }
     if let Some(old) = proof.regain.gid {
         expect_refused(
             "gid",
             old.raw(),
-            transition::attempt_setresgid(old, promise),
+            transition::attempt_setresgid(old),
         )?;
     }
     if proof.regain != Regain::default() {

@@ -1,7 +1,6 @@
 //! Credentials: the ids, the supplementary groups, the capability sets,
 //! securebits and the session keyring, as the kernel holds them.
 
-use super::*;
 use nix::errno::Errno;
 use nix::libc;
 
@@ -241,46 +240,27 @@ pub fn session_keyring_owner() -> Result<u32, Errno> {
         .ok_or(Errno::EINVAL)
 }
 
-/// setgroups(2), setresgid(2) and setresuid(2) for the whole process.
-///
-/// Linux keeps credentials per thread; the C libraries' wrappers apply a
-/// change to every thread, as POSIX wants. In the static (musl) build no
-/// other thread can exist: runas starts none (the promise the token
-/// stands for) and a static binary loads no code that could. There the
-/// plain system call is the same change without musl's `__synccall`
-/// (every signal blocked and the change broadcast: three rt_sigprocmask
-/// calls around each, fifteen per run). The glibc build loads NSS modules
-/// at run time, and a module may start a thread (tests/attacks.rs starts
-/// one): there glibc's wrappers, which change every thread, are used.
-/// verify.rs reads back what was done either way.
-pub fn set_groups(_: WholeProgram, groups: &[u32]) -> Result<(), Errno> {
-    #[cfg(target_env = "musl")]
-    // SAFETY: the pointer and count describe `groups`, which the kernel
-    // only reads; gid_t is u32 on Linux.
-    let ret = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
-    #[cfg(not(target_env = "musl"))]
-    // SAFETY: as above, through the C library's all-threads wrapper.
+/// setgroups(2), setresgid(2) and setresuid(2) for the whole process,
+/// through the C library's wrappers, which apply the change to every
+/// thread as POSIX wants (Linux keeps credentials per thread). runas starts
+/// no thread, but the glibc build loads NSS modules, and a module may start
+/// one (tests/attacks.rs starts one). verify.rs reads back what was done.
+pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: the pointer and count describe `groups`, which the C library
+    // and the kernel only read; gid_t is u32 on Linux.
     let ret = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
     Errno::result(ret).map(drop)
 }
 
 /// See [`set_groups`].
-pub fn set_resgid(_: WholeProgram, gid: u32) -> Result<(), Errno> {
-    #[cfg(target_env = "musl")]
-    // SAFETY: integers only.
-    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
-    #[cfg(not(target_env = "musl"))]
+pub fn set_resgid(gid: u32) -> Result<(), Errno> {
     // SAFETY: integers only.
     let ret = unsafe { libc::setresgid(gid, gid, gid) };
     Errno::result(ret).map(drop)
 }
 
 /// See [`set_groups`].
-pub fn set_resuid(_: WholeProgram, uid: u32) -> Result<(), Errno> {
-    #[cfg(target_env = "musl")]
-    // SAFETY: integers only.
-    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
-    #[cfg(not(target_env = "musl"))]
+pub fn set_resuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: integers only.
     let ret = unsafe { libc::setresuid(uid, uid, uid) };
     Errno::result(ret).map(drop)
