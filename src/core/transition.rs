@@ -553,14 +553,15 @@ fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
 }
 
 /// Try to take back an old uid. Verification calls this after the drop and
-/// requires it to fail with EPERM.
+/// requires it to fail with EPERM (sys::probe_setresuid: a question to the
+/// kernel about this thread).
 pub fn attempt_setresuid(uid: Uid) -> nix::Result<()> {
-    sys::set_resuid(uid.raw())
+    sys::probe_setresuid(uid.raw())
 }
 
 /// Try to take back an old gid; must fail with EPERM after a drop.
 pub fn attempt_setresgid(gid: Gid) -> nix::Result<()> {
-    sys::set_resgid(gid.raw())
+    sys::probe_setresgid(gid.raw())
 }
 
 #[cfg(test)]

@@ -266,6 +266,27 @@ pub fn set_resuid(uid: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// Ask the kernel whether this thread could take `uid` (or `gid`) back
+/// in all three slots: setresuid(2) / setresgid(2) as the plain system
+/// call. Verification calls these after the drop and requires EPERM. The
+/// C library's wrappers would, for a call that succeeds, also change every
+/// other thread; for one that fails they do nothing more than the system
+/// call in this thread, the one that execs, at the cost of blocking and
+/// restoring every signal around it (musl: three rt_sigprocmask calls).
+/// A probe that succeeds is a failed verification either way.
+pub fn probe_setresuid(uid: u32) -> Result<(), Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    Errno::result(ret).map(drop)
+}
+
+/// See [`probe_setresuid`].
+pub fn probe_setresgid(gid: u32) -> Result<(), Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    Errno::result(ret).map(drop)
+}
+
 /// An id no credential can hold: (uid_t)-1. The spec parser never accepts
 /// it, so a value still equal to it was never written by the kernel.
 pub const UNSET_ID: u32 = u32::MAX;
