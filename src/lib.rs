@@ -121,14 +121,14 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
         }
     };
     let facts = facts::Facts::observe()?;
-    let inherited = options::Inherited::observe(&facts);
+    let inherited = options::Inherited::observe(&facts, promise);
     newgrp::check_install(&facts)?;
     let invocation = match Rules::from_program_name(&argv0) {
         Rules::Runas => cli::parse(args)?,
         rules => compat::parse_args(rules, &args)?,
     };
     bench_stage("parse", promise);
-    let db = db::SystemDb;
+    let db = db::SystemDb::default();
     let run = match invocation {
         Invocation::Print(text) => return print(&text),
         Invocation::Dump { json } => return print(&show::dump(json, &db)?),

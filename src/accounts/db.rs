@@ -27,7 +27,7 @@ use nix::errno::Errno;
 use nix::unistd::{Group, User};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
-use std::sync::OnceLock;
+use std::cell::OnceCell;
 
 use super::nsswitch::{Service, membership_services};
 
@@ -96,8 +96,16 @@ pub trait UserDb {
     fn group_list(&self, user: &str, primary: Gid) -> Result<Vec<Gid>, LookupError>;
 }
 
-/// The system's databases (see the table above).
-pub struct SystemDb;
+/// The system's databases (see the table above). What it reads (the files,
+/// nsswitch.conf, where names come from) is read at most once per run,
+/// whatever the number of lookups, and kept here.
+#[derive(Default)]
+pub struct SystemDb {
+    names: OnceCell<Names>,
+    memberships: OnceCell<Result<Memberships, LookupError>>,
+    passwd: OnceCell<Result<files::Text, Errno>>,
+    group: OnceCell<Result<files::Text, Errno>>,
+}
 
 /// Where memberships come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,9 +140,9 @@ enum Names {
 #[cfg(target_env = "musl")]
 const NSCD_SOCKET: &std::ffi::CStr = c"/var/run/nscd/socket";
 
-fn names() -> Names {
-    static NAMES: OnceLock<Names> = OnceLock::new();
-    *NAMES.get_or_init(|| {
+impl SystemDb {
+fn names(&self) -> Names {
+    *self.names.get_or_init(|| {
         #[cfg(target_env = "musl")]
         // Whether it exists, as Path::exists says (any stat success), but
         // without std's copy of the path into a stack buffer.
@@ -148,42 +156,31 @@ fn names() -> Names {
     })
 }
 
-fn memberships() -> Result<Memberships, LookupError> {
-    static SOURCE: OnceLock<Result<Memberships, LookupError>> = OnceLock::new();
-    SOURCE
+fn memberships(&self) -> Result<Memberships, LookupError> {
+    self.memberships
         .get_or_init(|| {
             // Bytes, as glibc reads it (a Latin-1 comment is no reason to
             // read the files alone); the errors glibc takes for "no file"
             // are so here too, any other is a failure.
-            let services = match std::fs::read("/etc/nsswitch.conf") {
+            let services = match files::read_whole(c"/etc/nsswitch.conf") {
                 Ok(bytes) => membership_services(&String::from_utf8_lossy(&bytes)),
-                Err(e)
-                    if e.raw_os_error().is_some_and(|errno| {
-                        [
-                            nix::libc::EACCES,
-                            nix::libc::EISDIR,
-                            nix::libc::ELOOP,
-                            nix::libc::ENOENT,
-                            nix::libc::ENOTDIR,
-                            nix::libc::EPERM,
-                        ]
-                        .contains(&errno)
-                    }) =>
-                {
-                    None
-                }
-                Err(e) => {
-                    return Err(LookupError::System(Errno::from_raw(
-                        e.raw_os_error().unwrap_or(nix::libc::EIO),
-                    )));
-                }
+                Err(
+                    Errno::EACCES
+                    | Errno::EISDIR
+                    | Errno::ELOOP
+                    | Errno::ENOENT
+                    | Errno::ENOTDIR
+                    | Errno::EPERM,
+                ) => None,
+                Err(errno) => return Err(LookupError::System(errno)),
             };
-            if names() == Names::Files {
+            if self.names() == Names::Files {
                 return static_memberships(services.as_deref());
             }
             Ok(glibc_memberships(services.as_deref()))
         })
         .clone()
+}
 }
 
 /// Where the C library's getgrouplist gets its answer, for the glibc build
@@ -273,24 +270,24 @@ fn userdb_membership(user: &str) -> Option<String> {
 }
 
 /// A file's text, read at most once per run whatever the number of lookups.
-fn file_text(
-    cell: &'static OnceLock<Result<files::Text, Errno>>,
+fn file_text<'a>(
+    cell: &'a OnceCell<Result<files::Text, Errno>>,
     path: &std::ffi::CStr,
-) -> Result<&'static [u8], LookupError> {
+) -> Result<&'a [u8], LookupError> {
     match cell.get_or_init(|| files::read(path)) {
         Ok(text) => Ok(text),
         Err(errno) => Err(LookupError::System(*errno)),
     }
 }
 
-fn passwd_text() -> Result<&'static [u8], LookupError> {
-    static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
-    file_text(&TEXT, files::PASSWD_PATH)
-}
+impl SystemDb {
+    fn passwd_text(&self) -> Result<&[u8], LookupError> {
+        file_text(&self.passwd, files::PASSWD_PATH)
+    }
 
-fn group_text() -> Result<&'static [u8], LookupError> {
-    static TEXT: OnceLock<Result<files::Text, Errno>> = OnceLock::new();
-    file_text(&TEXT, files::GROUP_PATH)
+    fn group_text(&self) -> Result<&[u8], LookupError> {
+        file_text(&self.group, files::GROUP_PATH)
+    }
 }
 
 /// A passwd entry from the file, with the same UTF-8 rule as `record`:
@@ -326,13 +323,14 @@ fn record(user: User) -> Result<UserRecord, Errno> {
 /// which asks nscd, but first reads the files with its own, laxer reader):
 /// its answer is taken only if no line of the file might be what it read.
 fn look_up<T>(
+    names: Names,
     strict: impl FnOnce() -> Result<Option<T>, LookupError>,
     libc: impl FnOnce() -> Result<Option<T>, LookupError>,
     mentioned: impl FnOnce() -> Result<bool, LookupError>,
     file: &'static str,
     what: impl FnOnce() -> String,
 ) -> Result<Option<T>, LookupError> {
-    match names() {
+    match names {
         Names::Libc => libc(),
         Names::Files => strict(),
         Names::FilesThenLibc => {
@@ -351,14 +349,15 @@ fn look_up<T>(
 impl UserDb for SystemDb {
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, LookupError> {
         look_up(
+            self.names(),
             || {
-                files::user_by_name(passwd_text()?, name)
+                files::user_by_name(self.passwd_text()?, name)
                     .map_err(LookupError::Malformed)?
                     .map(|entry| file_record(&entry))
                     .transpose()
             },
             || Ok(User::from_name(name)?.map(record).transpose()?),
-            || Ok(files::passwd_mentions(passwd_text()?, Some(name), None)),
+            || Ok(files::passwd_mentions(self.passwd_text()?, Some(name), None)),
             files::PASSWD,
             || format!("user {}", crate::base::quote::quote(name)),
         )
@@ -366,8 +365,9 @@ impl UserDb for SystemDb {
 
     fn user_by_uid(&self, uid: Uid) -> Result<Option<UserRecord>, LookupError> {
         look_up(
+            self.names(),
             || {
-                files::user_by_uid(passwd_text()?, uid.raw())
+                files::user_by_uid(self.passwd_text()?, uid.raw())
                     .map_err(LookupError::Malformed)?
                     .map(|entry| file_record(&entry))
                     .transpose()
@@ -379,7 +379,7 @@ impl UserDb for SystemDb {
             },
             || {
                 Ok(files::passwd_mentions(
-                    passwd_text()?,
+                    self.passwd_text()?,
                     None,
                     Some(uid.raw()),
                 ))
@@ -391,13 +391,14 @@ impl UserDb for SystemDb {
 
     fn group_by_name(&self, name: &str) -> Result<Option<Gid>, LookupError> {
         look_up(
+            self.names(),
             || {
-                Ok(files::group_by_name(group_text()?, name)
+                Ok(files::group_by_name(self.group_text()?, name)
                     .map_err(LookupError::Malformed)?
                     .map(|entry| Gid::new(entry.gid)))
             },
             || Ok(Group::from_name(name)?.map(|g| Gid::new(g.gid.as_raw()))),
-            || Ok(files::group_mentions(group_text()?, name)),
+            || Ok(files::group_mentions(self.group_text()?, name)),
             files::GROUP,
             || format!("group {}", crate::base::quote::quote(name)),
         )
@@ -405,8 +406,9 @@ impl UserDb for SystemDb {
 
     fn group_name(&self, gid: Gid) -> Result<Option<String>, LookupError> {
         look_up(
+            self.names(),
             || {
-                Ok(files::group_by_gid(group_text()?, gid.raw())
+                Ok(files::group_by_gid(self.group_text()?, gid.raw())
                     .map_err(LookupError::Malformed)?
                     .map(|entry| String::from_utf8_lossy(entry.name).into_owned()))
             },
@@ -432,15 +434,15 @@ impl UserDb for SystemDb {
             return one_each(gids);
         }
         let raw: Vec<u32> = gids.iter().map(|gid| gid.raw()).collect();
-        match names() {
-            Names::Files | Names::FilesThenLibc => match group_text() {
+        match self.names() {
+            Names::Files | Names::FilesThenLibc => match self.group_text() {
                 Ok(text) => {
                     let mut found: Vec<Option<String>> = files::group_names(text, &raw)
                         .into_iter()
                         .map(|name| name.map(|n| String::from_utf8_lossy(n).into_owned()))
                         .collect();
                     // What the files lack, nscd may know: asked only if few.
-                    if names() == Names::FilesThenLibc {
+                    if self.names() == Names::FilesThenLibc {
                         let missing: Vec<usize> =
                             (0..gids.len()).filter(|&i| found[i].is_none()).collect();
                         if missing.len() <= FEW {
@@ -459,14 +461,14 @@ impl UserDb for SystemDb {
 
     fn group_list(&self, user: &str, primary: Gid) -> Result<Vec<Gid>, LookupError> {
         let strict = || {
-            files::group_list(group_text()?, user, primary.raw()).map_err(LookupError::Malformed)
+            files::group_list(self.group_text()?, user, primary.raw()).map_err(LookupError::Malformed)
         };
         let libc = || -> Result<Vec<u32>, LookupError> {
             let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
             Ok(sys::getgrouplist(&user, primary.raw())?)
         };
         let typed = |gids: Vec<u32>| gids.into_iter().map(Gid::new).collect();
-        match memberships()? {
+        match self.memberships()? {
             Memberships::Files => strict().map(typed),
             Memberships::FilesNotUserdb => match userdb_membership(user) {
                 None => strict().map(typed),

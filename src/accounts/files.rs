@@ -124,18 +124,23 @@ const LARGE: usize = 1 << 20;
 /// musl's open adds an fcntl for O_CLOEXEC), one fstat for the size, reads
 /// until end of file.
 pub fn read(path: &std::ffi::CStr) -> Result<Text, Errno> {
+    match read_whole(path) {
+        Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(Text::Small(Vec::new())),
+        other => other,
+    }
+}
+
+/// A file read whole, in as few system calls as it takes (openat, fstat,
+/// one read); a missing file is ENOENT.
+pub fn read_whole(path: &std::ffi::CStr) -> Result<Text, Errno> {
     use nix::fcntl::{AT_FDCWD, OFlag, openat};
     use std::os::fd::AsFd;
-    let fd = match openat(
+    let fd = openat(
         AT_FDCWD,
         path,
         OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
         nix::sys::stat::Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(Text::Small(Vec::new())),
-        Err(errno) => return Err(errno),
-    };
+    )?;
     let size = usize::try_from(nix::sys::stat::fstat(&fd)?.st_size).unwrap_or(0);
     if size >= LARGE {
         return crate::sys::FileBuffer::read(fd.as_fd(), size).map(Text::Large);

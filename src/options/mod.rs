@@ -63,9 +63,9 @@ pub struct Inherited {
 }
 
 impl Inherited {
-    pub fn observe(facts: &Facts) -> Inherited {
+    pub fn observe(facts: &Facts, promise: crate::sys::WholeProgram) -> Inherited {
         Inherited {
-            listen: process::Listen::observe(facts.pid),
+            listen: process::Listen::observe(facts.pid, promise),
         }
     }
 }

@@ -162,11 +162,19 @@ pub enum Listen {
 }
 
 impl Listen {
-    /// Look, before anything is opened.
-    pub fn observe(pid: Pid) -> Listen {
+    /// Look, before anything is opened. The variables as getenv(3) finds
+    /// them: the first entry of each name.
+    pub fn observe(pid: Pid, promise: sys::WholeProgram) -> Listen {
+        let environ = sys::environ(promise);
+        let var = |name: &[u8]| {
+            environ.iter().find_map(|entry| {
+                let value = entry.to_bytes().strip_prefix(name)?.strip_prefix(b"=")?;
+                std::str::from_utf8(value).ok()
+            })
+        };
         match systemd_sockets(
-            std::env::var("LISTEN_PID").ok().as_deref(),
-            std::env::var("LISTEN_FDS").ok().as_deref(),
+            var(b"LISTEN_PID"),
+            var(b"LISTEN_FDS"),
             pid.as_raw(),
             |fd| sys::fd_flags(fd).is_ok(),
         ) {
