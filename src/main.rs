@@ -17,7 +17,7 @@ use std::ffi::{c_char, c_int};
 /// 1,664 us, 1,521 and 1,510, 1,599 and 1,600, bump first), and the bump
 /// arena costs 48 KiB of binary and 44 KiB of RSS, so the glibc build
 /// keeps glibc's allocator.
-#[cfg(target_env = "musl")]
+#[cfg(all(target_env = "musl", not(feature = "bench-system-alloc")))]
 #[global_allocator]
 static ALLOCATOR: runas::door::BumpAllocator = runas::door::BumpAllocator;
 

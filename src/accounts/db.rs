@@ -25,9 +25,9 @@ use crate::request::ids::{Gid, Uid};
 use crate::sys;
 use nix::errno::Errno;
 use nix::unistd::{Group, User};
+use std::cell::OnceCell;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
-use std::cell::OnceCell;
 
 use super::nsswitch::{Service, membership_services};
 
@@ -141,46 +141,46 @@ enum Names {
 const NSCD_SOCKET: &std::ffi::CStr = c"/var/run/nscd/socket";
 
 impl SystemDb {
-fn names(&self) -> Names {
-    *self.names.get_or_init(|| {
-        #[cfg(target_env = "musl")]
-        // Whether it exists, as Path::exists says (any stat success), but
-        // without std's copy of the path into a stack buffer.
-        if nix::sys::stat::stat(NSCD_SOCKET).is_ok() {
-            Names::FilesThenLibc
-        } else {
-            Names::Files
-        }
-        #[cfg(not(target_env = "musl"))]
-        Names::Libc
-    })
-}
-
-fn memberships(&self) -> Result<Memberships, LookupError> {
-    self.memberships
-        .get_or_init(|| {
-            // Bytes, as glibc reads it (a Latin-1 comment is no reason to
-            // read the files alone); the errors glibc takes for "no file"
-            // are so here too, any other is a failure.
-            let services = match files::read_whole(c"/etc/nsswitch.conf") {
-                Ok(bytes) => membership_services(&String::from_utf8_lossy(&bytes)),
-                Err(
-                    Errno::EACCES
-                    | Errno::EISDIR
-                    | Errno::ELOOP
-                    | Errno::ENOENT
-                    | Errno::ENOTDIR
-                    | Errno::EPERM,
-                ) => None,
-                Err(errno) => return Err(LookupError::System(errno)),
-            };
-            if self.names() == Names::Files {
-                return static_memberships(services.as_deref());
+    fn names(&self) -> Names {
+        *self.names.get_or_init(|| {
+            #[cfg(target_env = "musl")]
+            // Whether it exists, as Path::exists says (any stat success), but
+            // without std's copy of the path into a stack buffer.
+            if nix::sys::stat::stat(NSCD_SOCKET).is_ok() {
+                Names::FilesThenLibc
+            } else {
+                Names::Files
             }
-            Ok(glibc_memberships(services.as_deref()))
+            #[cfg(not(target_env = "musl"))]
+            Names::Libc
         })
-        .clone()
-}
+    }
+
+    fn memberships(&self) -> Result<Memberships, LookupError> {
+        self.memberships
+            .get_or_init(|| {
+                // Bytes, as glibc reads it (a Latin-1 comment is no reason to
+                // read the files alone); the errors glibc takes for "no file"
+                // are so here too, any other is a failure.
+                let services = match files::read_whole(c"/etc/nsswitch.conf") {
+                    Ok(bytes) => membership_services(&String::from_utf8_lossy(&bytes)),
+                    Err(
+                        Errno::EACCES
+                        | Errno::EISDIR
+                        | Errno::ELOOP
+                        | Errno::ENOENT
+                        | Errno::ENOTDIR
+                        | Errno::EPERM,
+                    ) => None,
+                    Err(errno) => return Err(LookupError::System(errno)),
+                };
+                if self.names() == Names::Files {
+                    return static_memberships(services.as_deref());
+                }
+                Ok(glibc_memberships(services.as_deref()))
+            })
+            .clone()
+    }
 }
 
 /// Where the C library's getgrouplist gets its answer, for the glibc build
@@ -357,7 +357,13 @@ impl UserDb for SystemDb {
                     .transpose()
             },
             || Ok(User::from_name(name)?.map(record).transpose()?),
-            || Ok(files::passwd_mentions(self.passwd_text()?, Some(name), None)),
+            || {
+                Ok(files::passwd_mentions(
+                    self.passwd_text()?,
+                    Some(name),
+                    None,
+                ))
+            },
             files::PASSWD,
             || format!("user {}", crate::base::quote::quote(name)),
         )
@@ -461,7 +467,8 @@ impl UserDb for SystemDb {
 
     fn group_list(&self, user: &str, primary: Gid) -> Result<Vec<Gid>, LookupError> {
         let strict = || {
-            files::group_list(self.group_text()?, user, primary.raw()).map_err(LookupError::Malformed)
+            files::group_list(self.group_text()?, user, primary.raw())
+                .map_err(LookupError::Malformed)
         };
         let libc = || -> Result<Vec<u32>, LookupError> {
             let user = CString::new(user).map_err(|_| Errno::EINVAL)?;

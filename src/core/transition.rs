@@ -413,10 +413,12 @@ fn apply(change: &Change) -> Result<Option<Keyring>> {
             let raw: Vec<u32> = groups.iter().map(|g| g.raw()).collect();
             sys::set_groups(&raw).map_err(|e| setgroups_error(groups, e))?;
         }
-        Change::SetResGid(gid) => sys::set_resgid(gid.raw())
-            .map_err(|e| id_error("setresgid", gid.raw(), "gid", e))?,
-        Change::SetResUid(uid) => sys::set_resuid(uid.raw())
-            .map_err(|e| id_error("setresuid", uid.raw(), "uid", e))?,
+        Change::SetResGid(gid) => {
+            sys::set_resgid(gid.raw()).map_err(|e| id_error("setresgid", gid.raw(), "gid", e))?
+        }
+        Change::SetResUid(uid) => {
+            sys::set_resuid(uid.raw()).map_err(|e| id_error("setresuid", uid.raw(), "uid", e))?
+        }
         Change::NewSessionKeyring => return join_session_keyring().map(Some),
         Change::ClearAmbient => sys::clear_ambient_caps()
             .map_err(|e| Error::syscall("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e))?,
@@ -443,11 +445,7 @@ fn set_caps(sets: Sets) -> Result<()> {
 /// failure inside a user namespace is best explained by its maps: they are
 /// read only then (the first access to /proc/self costs a new process
 /// about 25 us).
-pub fn execute(
-    change: &Change,
-    plan: &Plan,
-    before: &Credentials,
-) -> Result<Option<Keyring>> {
+pub fn execute(change: &Change, plan: &Plan, before: &Credentials) -> Result<Option<Keyring>> {
     apply(change).map_err(|failure| match check_namespace(plan, before) {
         Err(explained) => explained,
         Ok(()) => failure,

@@ -332,18 +332,10 @@ pub fn verify(plan: &Plan, proof: &Proof, keyring: Option<Keyring>) -> Result<()
         check_keyring(plan, keyring)?;
     }
     if let Some(old) = proof.regain.uid {
-        expect_refused(
-            "uid",
-            old.raw(),
-            transition::attempt_setresuid(old),
-        )?;
+        expect_refused("uid", old.raw(), transition::attempt_setresuid(old))?;
     }
     if let Some(old) = proof.regain.gid {
-        expect_refused(
-            "gid",
-            old.raw(),
-            transition::attempt_setresgid(old),
-        )?;
+        expect_refused("gid", old.raw(), transition::attempt_setresgid(old))?;
     }
     if proof.regain != Regain::default() {
         // The ids must still be the planned ones after the attempts.

@@ -172,12 +172,9 @@ impl Listen {
                 std::str::from_utf8(value).ok()
             })
         };
-        match systemd_sockets(
-            var(b"LISTEN_PID"),
-            var(b"LISTEN_FDS"),
-            pid.as_raw(),
-            |fd| sys::fd_flags(fd).is_ok(),
-        ) {
+        match systemd_sockets(var(b"LISTEN_PID"), var(b"LISTEN_FDS"), pid.as_raw(), |fd| {
+            sys::fd_flags(fd).is_ok()
+        }) {
             Ok(0) => Listen::None,
             Ok(count) => Listen::Sockets(count),
             Err(e) => Listen::Invalid(e.to_string()),
