@@ -1697,7 +1697,10 @@ static void *watch(void *arg) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%ld/status", (long)arg);
     const char *out = getenv("NSS_THREAD_OUT");
-    for (long i = 0; i < 20000000 && out; i++) {
+    /* Until the switch is seen, or the thread's task is gone (the execve
+       ends every thread): no count of tries, which a loaded machine could
+       use up before the switch. */
+    while (out) {
         FILE *f = fopen(path, "r");
         if (!f) return 0;
         char line[256];
@@ -1761,7 +1764,8 @@ fn a_thread_started_by_an_nss_module_is_switched_too() {
     let out = w.shared_dir("thread").join("ids");
     let ld_path = format!("LD_LIBRARY_PATH={}", s(&libs));
     let thread_out = format!("NSS_THREAD_OUT={}", s(&out));
-    // The execve is held back for 300 ms, so the thread sees the switch.
+    // The execve is held back for 3 s, so the thread sees the switch even on
+    // a loaded machine (it watches until then, and no longer).
     let run = w.runas_under(
         &[
             "env",
@@ -1775,7 +1779,7 @@ fn a_thread_started_by_an_nss_module_is_switched_too() {
             "-e",
             "trace=execve",
             "-e",
-            "inject=execve:delay_enter=300000:when=2",
+            "inject=execve:delay_enter=3000000:when=2",
         ],
         &["-u", "alice", "--", "/bin/true"],
     );

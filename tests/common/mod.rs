@@ -78,6 +78,27 @@ pub fn runas_under_test() -> PathBuf {
         .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_runas")), PathBuf::from)
 }
 
+/// Start `command` with descriptors 0-2 alone, whatever the test runner
+/// left open (cargo-mutants and make's jobserver leave theirs): the tests
+/// that count or name descriptors then mean the same under any runner.
+pub fn known_descriptors(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure only makes system calls (close_range, or close
+    // one at a time where the kernel lacks it), which are async-signal-safe
+    // and allocate nothing, as pre_exec requires.
+    unsafe {
+        command.pre_exec(|| {
+            let all = nix::libc::syscall(nix::libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            if all != 0 {
+                for fd in 3..1024 {
+                    nix::libc::close(fd);
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The tests that really switch identity are marked `#[ignore = "needs
 /// root..."]`, so a run without root counts them as ignored, visibly. One
 /// that is run anyway (`--include-ignored`) without root fails, saying why,
@@ -244,6 +265,7 @@ impl World {
             .args(argv)
             .env("RUNAS_WORLD", self.dir.path())
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+        known_descriptors(&mut command);
         command
     }
 
