@@ -291,3 +291,18 @@ fn the_checker_sees_each_kind_of_violation() {
         .is_empty()
     );
 }
+
+#[test]
+fn the_core_reads_in_one_sitting() {
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");
+    let mut files = Vec::new();
+    sources(&core, &mut files);
+    let lines: usize = files
+        .iter()
+        .map(|f| production(&std::fs::read_to_string(f).unwrap()).lines().count())
+        .sum();
+    assert!(
+        lines <= 3000,
+        "src/core/ has {lines} lines of production code, more than the 3,000 a reviewer reads in one sitting"
+    );
+}
