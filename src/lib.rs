@@ -8,17 +8,18 @@
 //! executed (core::run) or shown (report/, --dry-run).
 #![deny(unsafe_code)]
 
-mod accounts;
 mod base;
 mod cli;
-mod core;
 mod options;
 mod paths;
 mod report;
-mod request;
 mod sys;
 #[cfg(test)]
 mod testing;
+
+// The parts the binary takes from runas-core, under the names the rest of
+// the launcher uses.
+use runas_core::{accounts, core, request};
 
 /// The one door to the inside, for src/main.rs, the integration tests and
 /// examples/completions.rs: what they need, nothing more.
@@ -61,7 +62,7 @@ pub mod door {
 use crate::accounts::db;
 use crate::base::error::{Error, Result};
 use crate::cli::{Invocation, compat};
-use crate::core::{exec, facts, plan, run, steps};
+use crate::core::{facts, plan, run, steps};
 use crate::options::newgrp;
 use crate::report::show;
 use crate::request::Rules;
@@ -87,24 +88,7 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
-/// bench/run's stage split: a build with the `bench-stages` feature and
-/// RUNAS_BENCH_STOP_AT=STAGE in its environment execs /bin/true when it
-/// reaches STAGE instead of going on, so the cost of each stage is the
-/// difference between two builds. A compile-time constant, and without
-/// the feature (every build but bench/run's) the variable is not even
-/// read: a stray one cannot make a release build skip its command.
-#[cfg(feature = "bench-stages")]
-const BENCH_STOP_AT: Option<&str> = option_env!("RUNAS_BENCH_STOP_AT");
-#[cfg(not(feature = "bench-stages"))]
-const BENCH_STOP_AT: Option<&str> = None;
-
-/// Stop here if this is the bench build for `stage` (see above).
-pub fn bench_stage(stage: &str, promise: sys::WholeProgram) {
-    if BENCH_STOP_AT == Some(stage) {
-        let _ = exec::exec(&["/bin/true".into()], &exec::EnvPlan::default(), promise);
-        std::process::exit(125);
-    }
-}
+use runas_core::core::run::bench_stage;
 
 fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
     bench_stage("start", promise);

@@ -1,7 +1,6 @@
-//! What every layer uses: the one error type with its exit statuses, the
-//! one quoting style for text that came from someone else, and the list of
-//! this process's open descriptors.
+//! What every layer uses: the one error type with its exit statuses and
+//! the one quoting style (runas-core's), and the list of this process's
+//! open descriptors.
 
-pub mod error;
 pub mod fds;
-pub mod quote;
+pub use runas_core::base::{error, quote};

@@ -44,11 +44,11 @@ pub fn execute<X: Extra>(
             }
             Step::Extra(extra) => extra.apply(&mut context, &mut state),
             Step::Verify(proof) => {
-                crate::bench_stage("switch", promise);
+                bench_stage("switch", promise);
                 verify::verify(plan, &proof, keyring).map(|()| Flow::Next)
             }
             Step::Exec { .. } => {
-                crate::bench_stage("verify", promise);
+                bench_stage("verify", promise);
                 Err(exec::exec(command, &context.env, promise))
             }
         };
@@ -62,4 +62,23 @@ pub fn execute<X: Extra>(
         &state,
         Error::Verification("the list of steps ended without an exec".into()),
     ))
+}
+
+/// bench/run's stage split: a build with the `bench-stages` feature and
+/// RUNAS_BENCH_STOP_AT=STAGE in its environment execs /bin/true when it
+/// reaches STAGE instead of going on, so the cost of each stage is the
+/// difference between two builds. A compile-time constant, and without
+/// the feature (every build but bench/run's) the variable is not even
+/// read: a stray one cannot make a release build skip its command.
+#[cfg(feature = "bench-stages")]
+const BENCH_STOP_AT: Option<&str> = option_env!("RUNAS_BENCH_STOP_AT");
+#[cfg(not(feature = "bench-stages"))]
+const BENCH_STOP_AT: Option<&str> = None;
+
+/// Stop here if this is the bench build for `stage` (see above).
+pub fn bench_stage(stage: &str, promise: WholeProgram) {
+    if BENCH_STOP_AT == Some(stage) {
+        let _ = exec::exec(&["/bin/true".into()], &exec::EnvPlan::default(), promise);
+        std::process::exit(125);
+    }
 }
