@@ -9,7 +9,7 @@ pkgs.rustPlatform.buildRustPackage {
 
   # The privileged tests need root and mount namespaces, which the build
   # sandbox does not give; the unit tests run.
-  cargoTestFlags = [ "--lib" ];
+  cargoTestFlags = [ "--workspace" "--lib" ];
 
   postBuild = ''
     cargo run --release --offline --example completions -- target/completions
