@@ -33,7 +33,7 @@ pub mod door {
     };
     pub use crate::sys::{BumpAllocator, WholeProgram, args_from_c_main};
 
-    /// For tests/fuzz.rs: the numeric ids a runas command line (argv[0]
+    /// For tests/fuzz.rs: the numeric ids a runas command line (argv\[0\]
     /// first) names for the switch, user, group and group list, where it is
     /// accepted with a command to run; `None` where it is refused.
     pub fn ids_of_command_line(

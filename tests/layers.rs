@@ -1,5 +1,6 @@
 //! The layout is the architecture, and this test keeps it so: the parts of
-//! the two crates (runas-core/src/: sys, base, request, accounts, core; and
+//! the two crates (runas-core/src/: sys, base, request, accounts, core, and
+//! the library's api.rs over them; and
 //! the launcher's src/, which takes those from runas-core under the same
 //! names) form layers, each of which may use only the ones below it; an
 //! option never reaches into another option's code; `unsafe` lives in
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// The parts, lowest first (docs/architecture.md).
 const LAYERS: &[&str] = &[
-    "sys", "base", "request", "accounts", "core", "paths", "options", "report", "cli",
+    "sys", "base", "request", "accounts", "core", "api", "paths", "options", "report", "cli",
 ];
 
 /// The sys functions that change credentials: transition.rs alone calls
@@ -20,6 +21,9 @@ const CREDENTIAL_CALLS: &[&str] = &[
     "set_groups",
     "set_resgid",
     "set_resuid",
+    "child_setgroups",
+    "child_setresgid",
+    "child_setresuid",
     "capset",
     "clear_ambient_caps",
     "raise_ambient_cap",
@@ -60,7 +64,7 @@ fn rank(part: &str) -> Option<usize> {
 /// The part a source file belongs to, and for an option its name.
 fn part_of(path: &str) -> Option<(&str, Option<&str>)> {
     let mut parts = path.split('/');
-    let top = parts.next()?;
+    let top = parts.next()?.trim_end_matches(".rs");
     rank(top)?;
     let option = if top == "options" {
         let next = parts.next()?;
@@ -275,6 +279,10 @@ fn the_checker_sees_each_kind_of_violation() {
     let via_super = violations("options/newgrp.rs", "super::env::plan(x)\n");
     assert_eq!(via_super.len(), 1, "{via_super:?}");
     assert_eq!(violations("report/show.rs", "unsafe { x() }\n").len(), 1);
+    // The library's api.rs sits over the core, under the launcher's parts.
+    assert_eq!(violations("api.rs", "use crate::options::env;\n").len(), 1);
+    assert_eq!(violations("core/run.rs", "crate::api::Target\n").len(), 1);
+    assert!(violations("api.rs", "use crate::core::run;\n").is_empty());
     assert_eq!(
         violations("options/session.rs", "sys::capset(m)\n").len(),
         1

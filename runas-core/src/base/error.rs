@@ -15,8 +15,17 @@ pub const EXIT_CANNOT_EXECUTE: u8 = 126;
 /// Exit status when the target was not found.
 pub const EXIT_NOT_FOUND: u8 = 127;
 
+/// What failed, in the words runas prints after `runas: `.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
+    /// A switch made in this very process (the library's
+    /// [`Switch::apply`](crate::Switch::apply)) failed after a first
+    /// credential change: the process holds neither the old identity nor
+    /// the new one whole, and must not go on (exit, as runas does).
+    #[error("{0} (the process is partly switched: exit rather than go on)")]
+    PartlySwitched(Box<Error>),
+
     /// Command-line misuse. The text already says what to change.
     #[error("{0}")]
     Usage(String),

@@ -10,7 +10,7 @@ use crate::core::plan::Plan;
 use crate::core::steps::Step;
 use crate::core::steps::{Context, Extra, Flow};
 use crate::core::transition::{self, Keyring};
-use crate::core::verify;
+use crate::core::{threads, verify};
 use crate::sys::WholeProgram;
 use std::ffi::OsString;
 
@@ -81,4 +81,128 @@ pub fn bench_stage(stage: &str, promise: WholeProgram) {
         let _ = exec::exec(&["/bin/true".into()], &exec::EnvPlan::default(), promise);
         std::process::exit(125);
     }
+}
+
+/// The steps of a switch with no option: the library's (`crate::api`).
+#[derive(Debug)]
+pub enum NoOption {}
+
+impl Extra for NoOption {
+    type State = ();
+
+    fn calls(&self) -> Vec<crate::core::call::Call> {
+        match *self {}
+    }
+
+    fn apply(self, _: &mut Context<'_>, _: &mut ()) -> Result<Flow> {
+        match self {}
+    }
+}
+
+/// Switch this very process to the plan, and return only once the proof
+/// holds: the launcher's steps, without options and without the exec; and
+/// where the process has other threads, each of them read back and found
+/// switched as this one (threads.rs says when that can be, and refuses
+/// the rest before any change).
+pub fn in_place(plan: &Plan, facts: &Facts) -> Result<()> {
+    let steps = crate::core::steps::build::<NoOption>(plan, facts, &[], Default::default())?;
+    let changes: Vec<&transition::Change> = steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Credential(change) => Some(change),
+            _ => None,
+        })
+        .collect();
+    threads::before(plan, facts, &changes)?;
+    let mut keyring: Option<Keyring> = None;
+    let mut changed = false;
+    let partly = |changed: bool, e: Error| {
+        if changed {
+            Error::PartlySwitched(Box::new(e))
+        } else {
+            e
+        }
+    };
+    for step in steps {
+        match step {
+            Step::Credential(change) => {
+                let made = transition::execute(&change, plan, &facts.credentials)
+                    .map_err(|e| partly(changed, e))?;
+                keyring = made.or(keyring);
+                changed = true;
+            }
+            Step::Verify(proof) => {
+                verify::verify(plan, &proof, keyring).map_err(|e| partly(changed, e))?;
+            }
+            Step::Exec { .. } => {}
+            Step::Extra(never) => match never {},
+        }
+    }
+    threads::after().map_err(|e| partly(changed, e))
+}
+
+/// A switch made in a child process between fork and exec, prepared
+/// before the fork: the changes, the list as the kernel takes it, the
+/// proof.
+#[derive(Debug)]
+pub struct Child {
+    changes: Vec<transition::Change>,
+    groups: Vec<u32>,
+    proof: verify::ChildProof,
+}
+
+impl Child {
+    /// The launcher's steps for the plan, without options and without the
+    /// exec (the command's own), refused before the fork where the caller
+    /// lacks the privilege.
+    pub fn prepare(plan: &Plan, facts: &Facts) -> Result<Child> {
+        let steps = crate::core::steps::build::<NoOption>(plan, facts, &[], Default::default())?;
+        let mut changes = Vec::new();
+        let mut proof = None;
+        for step in steps {
+            match step {
+                Step::Credential(change) => changes.push(change),
+                Step::Verify(p) => proof = Some(p),
+                Step::Exec { .. } => {}
+                Step::Extra(never) => match never {},
+            }
+        }
+        let caps = changes
+            .iter()
+            .find_map(|change| match change {
+                transition::Change::Capset(sets) => Some(*sets),
+                _ => None,
+            })
+            .unwrap_or(facts.caps);
+        let proof = proof.ok_or_else(|| Error::Verification("the steps hold no proof".into()))?;
+        Ok(Child {
+            groups: plan.groups.iter().map(|g| g.raw()).collect(),
+            proof: verify::ChildProof::new(plan, &proof, caps),
+            changes,
+        })
+    }
+
+    /// Have `command`'s child make the switch and prove it before its exec.
+    pub fn install(self, command: &mut std::process::Command) {
+        crate::sys::before_exec(command, self, in_child);
+    }
+}
+
+/// In the child: each change, then the proof. System calls only, over
+/// what `Child::prepare` allocated: nothing allocates, nothing formats.
+fn in_child(child: &mut Child) -> std::result::Result<(), nix::errno::Errno> {
+    use nix::errno::Errno;
+    let mut keyring = None;
+    for change in &child.changes {
+        match transition::make_in_child(change, &child.groups) {
+            Ok(made) => keyring = made.or(keyring),
+            // No keyring at all to leave behind or make (see
+            // transition::keyrings_unreachable): the proof checks that.
+            Err(Errno::ENOSYS | Errno::EPERM)
+                if *change == transition::Change::NewSessionKeyring
+                    && transition::keyrings_unreachable() => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    verify::in_child(&mut child.proof, keyring)
 }

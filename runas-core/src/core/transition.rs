@@ -550,6 +550,36 @@ fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
     }
 }
 
+/// Make one change in a forked child, before exec: the same change as
+/// [`execute`], by the plain system calls (`groups`: the list of a
+/// `SetGroups`, as the kernel takes it, prepared before the fork). Allocates
+/// nothing and formats nothing: the caller reports the errno. For the
+/// session keyring, the new keyring's serial.
+pub fn make_in_child(change: &Change, groups: &[u32]) -> std::result::Result<Option<i64>, Errno> {
+    match change {
+        Change::DropBounding(set) => {
+            for cap in set.iter() {
+                sys::bounding_drop(cap.number())?;
+            }
+        }
+        Change::KeepCaps => nix::sys::prctl::set_keepcaps(true)?,
+        Change::SetSecurebits(bits) => sys::set_securebits(bits.bits())?,
+        Change::SetGroups(_) => sys::child_setgroups(groups)?,
+        Change::SetResGid(gid) => sys::child_setresgid(gid.raw())?,
+        Change::SetResUid(uid) => sys::child_setresuid(uid.raw())?,
+        Change::NewSessionKeyring => return sys::join_new_session_keyring().map(Some),
+        Change::ClearAmbient => sys::clear_ambient_caps()?,
+        Change::Capset(sets) => sys::capset(sys::CapMasks {
+            effective: sets.effective.bits(),
+            permitted: sets.permitted.bits(),
+            inheritable: sets.inheritable.bits(),
+        })?,
+        Change::RaiseAmbient(cap) => sys::raise_ambient_cap(cap.number())?,
+        Change::NoNewPrivs => nix::sys::prctl::set_no_new_privs()?,
+    }
+    Ok(None)
+}
+
 /// Try to take back an old uid. Verification calls this after the drop and
 /// requires it to fail with EPERM (sys::probe_setresuid: a question to the
 /// kernel about this thread).

@@ -344,6 +344,131 @@ pub fn verify(plan: &Plan, proof: &Proof, keyring: Option<Keyring>) -> Result<()
     Ok(())
 }
 
+/// What a forked child proves before exec (`in_child`): the same proof
+/// as [`verify`], prepared before the fork so that the child allocates
+/// nothing and formats nothing. The expectations come from the plan and the
+/// list of changes, as the launcher's do.
+#[derive(Debug, Clone)]
+pub struct ChildProof {
+    uid: u32,
+    gid: u32,
+    /// Sorted, without duplicates, as the plan holds them.
+    groups: Vec<u32>,
+    /// Room for the groups the kernel reports, and one more (a list longer
+    /// than planned then fails to fit: EINVAL).
+    scratch: Vec<u32>,
+    caps: Sets,
+    ambient: crate::request::caps::CapSet,
+    bounding_drop: crate::request::caps::CapSet,
+    securebits: crate::request::securebits::Change,
+    no_new_privs: bool,
+    regain: Regain,
+    keyring: bool,
+}
+
+/// What a child whose proof failed reports: the spawn fails with this
+/// errno (ENOTRECOVERABLE, "State not recoverable"), and the command never
+/// runs. A failing system call reports its own errno instead.
+pub const CHILD_MISMATCH: Errno = Errno::ENOTRECOVERABLE;
+
+impl ChildProof {
+    /// `caps`: the sets the changes give the process (their capset).
+    pub fn new(plan: &Plan, proof: &Proof, caps: Sets) -> ChildProof {
+        let groups: Vec<u32> = plan.groups.iter().map(|g| g.raw()).collect();
+        let p = &plan.privileges;
+        ChildProof {
+            uid: plan.uid.raw(),
+            gid: plan.gid.raw(),
+            scratch: vec![0; groups.len() + 1],
+            groups,
+            caps,
+            ambient: if plan.uid == Uid::ROOT {
+                crate::request::caps::CapSet::EMPTY
+            } else {
+                p.keep_caps
+            },
+            bounding_drop: p.bounding_drop,
+            securebits: p.securebits,
+            no_new_privs: p.no_new_privs,
+            regain: proof.regain,
+            keyring: proof.keyring,
+        }
+    }
+}
+
+/// The ids, read back: each of real, effective and saved must be `uid` and
+/// `gid`.
+fn child_ids(uid: u32, gid: u32) -> std::result::Result<(), Errno> {
+    let u = nix::unistd::getresuid()?;
+    let g = nix::unistd::getresgid()?;
+    let same = [u.real, u.effective, u.saved]
+        .iter()
+        .all(|id| id.as_raw() == uid)
+        && [g.real, g.effective, g.saved]
+            .iter()
+            .all(|id| id.as_raw() == gid);
+    if same { Ok(()) } else { Err(CHILD_MISMATCH) }
+}
+
+/// The proof in a forked child, before exec (see [`ChildProof`]); `keyring`:
+/// the serial of the session keyring the changes made, if they made one.
+pub fn in_child(proof: &mut ChildProof, keyring: Option<i64>) -> std::result::Result<(), Errno> {
+    let mismatch = |ok: bool| if ok { Ok(()) } else { Err(CHILD_MISMATCH) };
+    child_ids(proof.uid, proof.gid)?;
+    let n = match sys::getgroups_into(&mut proof.scratch) {
+        Ok(n) => n,
+        Err(Errno::EINVAL) => return Err(CHILD_MISMATCH),
+        Err(e) => return Err(e),
+    };
+    let found = &mut proof.scratch[..n];
+    found.sort_unstable();
+    let mut kept = 0;
+    for i in 0..found.len() {
+        if i == 0 || found[i] != found[kept - 1] {
+            found[kept] = found[i];
+            kept += 1;
+        }
+    }
+    mismatch(found[..kept] == proof.groups[..])?;
+    mismatch(sys::filesystem_ids() == (proof.uid, proof.gid))?;
+    let raw = sys::capget()?;
+    mismatch(Sets::from_raw(raw.effective, raw.permitted, raw.inheritable) == proof.caps)?;
+    for cap in proof.ambient.iter() {
+        mismatch(sys::ambient_cap_is_set(cap.number())?)?;
+    }
+    for cap in proof.bounding_drop.iter() {
+        match sys::bounding_has(cap.number()) {
+            Ok(false) | Err(Errno::EINVAL) => {}
+            Ok(true) => return Err(CHILD_MISMATCH),
+            Err(e) => return Err(e),
+        }
+    }
+    if !proof.securebits.is_none() {
+        let bits = sys::get_securebits()?;
+        let (set, clear) = (proof.securebits.set.bits(), proof.securebits.clear.bits());
+        mismatch(bits & set == set && bits & clear == 0)?;
+    }
+    if proof.no_new_privs {
+        mismatch(nix::sys::prctl::get_no_new_privs()?)?;
+    }
+    if proof.keyring {
+        match keyring {
+            Some(serial) => {
+                mismatch(sys::session_keyring_id()? == serial)?;
+                mismatch(sys::session_keyring_owner()? == proof.uid)?;
+            }
+            None => mismatch(transition::keyrings_unreachable())?,
+        }
+    }
+    if let Some(old) = proof.regain.uid {
+        mismatch(transition::attempt_setresuid(old) == Err(Errno::EPERM))?;
+    }
+    if let Some(old) = proof.regain.gid {
+        mismatch(transition::attempt_setresgid(old) == Err(Errno::EPERM))?;
+    }
+    child_ids(proof.uid, proof.gid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -345,3 +345,93 @@ pub fn filesystem_ids() -> (u32, u32) {
     let (uid, gid) = unsafe { (libc::setfsuid(UNSET_ID), libc::setfsgid(UNSET_ID)) };
     (uid as u32, gid as u32)
 }
+
+/// getgroups(2) into a buffer the caller allocated: how many it wrote.
+/// EINVAL when the list is longer than the buffer. Allocates nothing (a
+/// forked child may call it).
+pub fn getgroups_into(buffer: &mut [u32]) -> Result<usize, Errno> {
+    let size = libc::c_int::try_from(buffer.len()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `buffer` has room for `size` gids, the size passed.
+    let written = unsafe { libc::getgroups(size, buffer.as_mut_ptr()) };
+    usize::try_from(Errno::result(written)?).map_err(|_| Errno::EINVAL)
+}
+
+/// setgroups(2), setresgid(2) and setresuid(2) as the plain system calls,
+/// for a child between fork and exec: it has one thread (fork copies only
+/// the caller), and the C libraries' wrappers, which broadcast a change to
+/// every thread, take locks another thread of the parent may have held at
+/// the fork. Nothing here allocates.
+pub fn child_setgroups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: the pointer and count describe `groups`, which the kernel
+    // only reads; gid_t is u32 on Linux.
+    let ret = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    Errno::result(ret).map(drop)
+}
+
+/// See [`child_setgroups`].
+pub fn child_setresgid(gid: u32) -> Result<(), Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    Errno::result(ret).map(drop)
+}
+
+/// See [`child_setgroups`].
+pub fn child_setresuid(uid: u32) -> Result<(), Errno> {
+    // SAFETY: integers only.
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    Errno::result(ret).map(drop)
+}
+
+/// The thread ids of this process (the entries of /proc/self/task).
+pub fn task_ids() -> std::io::Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let name = entry?.file_name();
+        if let Some(tid) = name.to_str().and_then(|n| n.parse().ok()) {
+            ids.push(tid);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// One thread's /proc/self/task/TID/status; `Ok(None)` when the thread has
+/// exited since it was listed.
+pub fn task_status(tid: u32) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(format!("/proc/self/task/{tid}/status")) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The calling thread's id (gettid(2)).
+pub fn thread_id() -> u32 {
+    nix::unistd::gettid().as_raw().unsigned_abs()
+}
+
+/// Run `hook` over `state` in the child of `command`, between fork and
+/// exec, and fail the spawn with its errno if it fails.
+///
+/// What runs there must be async-signal-safe: the parent may have had
+/// other threads, holding locks (the allocator's among them) that no
+/// thread will release in the child. So the hook is a plain function over
+/// state allocated before the fork, and this is for this crate alone: its
+/// one caller passes `core::run::in_child`, which makes system calls over
+/// that state and allocates nothing.
+pub(crate) fn before_exec<S: Send + Sync + 'static>(
+    command: &mut std::process::Command,
+    mut state: S,
+    hook: fn(&mut S) -> Result<(), Errno>,
+) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: pre_exec's contract, as above: the closure moves in state
+    // allocated before the fork and calls `hook`, whose one caller in this
+    // crate makes system calls only; io::Error::from_raw_os_error does not
+    // allocate.
+    unsafe {
+        command.pre_exec(move || {
+            hook(&mut state).map_err(|errno| std::io::Error::from_raw_os_error(errno as i32))
+        });
+    }
+}

@@ -1,0 +1,254 @@
+//! The other threads of a process that switches in place (the library's
+//! `Switch::apply`; the launcher has one thread, and a forked child has
+//! one).
+//!
+//! The C libraries' setgroups, setresgid and setresuid change every thread
+//! (glibc signals each one and waits for all; musl's __synccall does the
+//! same), and setresuid from a root uid to non-root ones makes the kernel
+//! clear each thread's permitted, effective and ambient capability sets as
+//! that thread's call runs. Nothing else the switch does reaches another
+//! thread: capset(2), the ambient and bounding sets, securebits, keepcaps
+//! and the session keyring are each the calling thread's own. So a switch
+//! with other threads is made only where those need no change in them, and
+//! refused before any change otherwise; and after it, every thread's
+//! credentials are read back from /proc/self/task and must equal those of
+//! the calling thread, which the launcher's whole proof has checked.
+
+use crate::base::error::{Error, Result};
+use crate::core::facts::Facts;
+use crate::core::plan::Plan;
+use crate::core::transition::Change;
+use crate::request::caps::{CapSet, Sets};
+use crate::request::ids::Uid;
+use crate::request::securebits::Securebits;
+use crate::sys;
+
+/// The lines of a thread's status that are its credentials.
+const FIELDS: [&str; 9] = [
+    "Uid:",
+    "Gid:",
+    "Groups:",
+    "CapInh:",
+    "CapPrm:",
+    "CapEff:",
+    "CapBnd:",
+    "CapAmb:",
+    "NoNewPrivs:",
+];
+
+/// One thread's credentials: the values of `FIELDS`, in that order, with
+/// runs of white space made one space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadCreds(Vec<String>);
+
+impl ThreadCreds {
+    /// From the text of /proc/.../status; `None` if a field is missing.
+    pub fn parse(status: &str) -> Option<ThreadCreds> {
+        let mut values = Vec::with_capacity(FIELDS.len());
+        for field in FIELDS {
+            let value = status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))?
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            values.push(value);
+        }
+        Some(ThreadCreds(values))
+    }
+
+    /// What differs from `other`, in words: "Uid: 0 0 0 0, not 1000 1000
+    /// 1000 1000".
+    fn difference(&self, other: &ThreadCreds) -> String {
+        FIELDS
+            .iter()
+            .zip(self.0.iter().zip(&other.0))
+            .filter(|(_, (mine, theirs))| mine != theirs)
+            .map(|(field, (mine, theirs))| format!("{field} {mine}, not {theirs}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn unreadable(what: &str, e: &std::io::Error) -> Error {
+    Error::NotPermitted(format!(
+        "reading {what}: {e} (an in-place switch checks every thread through /proc: mount /proc)"
+    ))
+}
+
+/// The calling thread's credentials.
+fn own() -> Result<ThreadCreds> {
+    let tid = sys::thread_id();
+    let status = sys::task_status(tid)
+        .map_err(|e| unreadable("/proc/self/task/*/status", &e))?
+        .ok_or_else(|| Error::Verification("this thread is missing from /proc/self/task".into()))?;
+    ThreadCreds::parse(&status).ok_or_else(|| {
+        Error::Verification(format!(
+            "/proc/self/task/{tid}/status lacks a credential line"
+        ))
+    })
+}
+
+/// Every other thread's credentials, by thread id.
+fn others() -> Result<Vec<(u32, ThreadCreds)>> {
+    let me = sys::thread_id();
+    let mut found = Vec::new();
+    for tid in sys::task_ids().map_err(|e| unreadable("/proc/self/task", &e))? {
+        if tid == me {
+            continue;
+        }
+        let status = match sys::task_status(tid) {
+            Ok(Some(status)) => status,
+            Ok(None) => continue, // it has exited
+            Err(e) => return Err(unreadable(&format!("/proc/self/task/{tid}/status"), &e)),
+        };
+        let creds = ThreadCreds::parse(&status).ok_or_else(|| {
+            Error::Verification(format!(
+                "/proc/self/task/{tid}/status lacks a credential line"
+            ))
+        })?;
+        found.push((tid, creds));
+    }
+    Ok(found)
+}
+
+/// What the kernel leaves of the capability sets of a thread whose
+/// setresuid runs with nothing but the broadcast: cleared (but for the
+/// inheritable set) on a change from a root uid to non-root ones, unless
+/// securebits keep them; otherwise as they are.
+fn broadcast_leaves(plan: &Plan, facts: &Facts, securebits: Securebits) -> (Sets, CapSet) {
+    let from_root = [
+        facts.credentials.uid.real,
+        facts.credentials.uid.effective,
+        facts.credentials.uid.saved,
+    ]
+    .contains(&Uid::ROOT);
+    let keeps = securebits.contains(Securebits::KEEP_CAPS)
+        || securebits.contains(Securebits::NO_SETUID_FIXUP);
+    if from_root && plan.uid != Uid::ROOT && !keeps {
+        let cleared = Sets {
+            effective: CapSet::EMPTY,
+            permitted: CapSet::EMPTY,
+            inheritable: facts.caps.inheritable,
+        };
+        (cleared, CapSet::EMPTY)
+    } else {
+        (facts.caps, facts.ambient)
+    }
+}
+
+/// Capability sets in words, as masks.
+fn masks(sets: Sets) -> String {
+    format!(
+        "effective {:#x}, permitted {:#x}, inheritable {:#x}",
+        sets.effective.bits(),
+        sets.permitted.bits(),
+        sets.inheritable.bits()
+    )
+}
+
+/// Before any change: refuse a switch that would leave another thread
+/// with what this one sheds. Returns how many other threads there are.
+pub fn before(plan: &Plan, facts: &Facts, changes: &[&Change]) -> Result<usize> {
+    let others = others()?;
+    if others.is_empty() {
+        return Ok(0);
+    }
+    let refuse = |why: String| {
+        Error::NotPermitted(format!(
+            "this process has {} other thread(s), and {why}: drop privileges before starting any thread (an async runtime, a thread pool), or give the work to a child (Switch::command)",
+            others.len()
+        ))
+    };
+    let me = own()?;
+    if let Some((tid, creds)) = others.iter().find(|(_, creds)| *creds != me) {
+        return Err(refuse(format!(
+            "thread {tid} holds other credentials than this one ({}), which the switch cannot account for",
+            creds.difference(&me)
+        )));
+    }
+    let securebits =
+        Securebits::from_bits(sys::get_securebits().map_err(|errno| Error::Syscall {
+            call: "prctl(PR_GET_SECUREBITS)".into(),
+            errno,
+        })?);
+    let (caps, ambient) = broadcast_leaves(plan, facts, securebits);
+    for change in changes {
+        let stays = match change {
+            Change::SetGroups(_) | Change::SetResGid(_) | Change::SetResUid(_) => None,
+            Change::Capset(planned) if *planned == caps => None,
+            Change::Capset(planned) => Some(format!(
+                "their capability sets would stay {} where this thread's become {} (capset(2) changes the calling thread alone)",
+                masks(caps),
+                masks(*planned)
+            )),
+            Change::ClearAmbient if ambient.is_empty() => None,
+            Change::ClearAmbient => Some(format!(
+                "their ambient set would keep {:#x} (it is each thread's own)",
+                ambient.bits()
+            )),
+            Change::NewSessionKeyring => Some(
+                "a session keyring of the target's own would be this thread's alone (each thread has its own; keep the keyring where the process's session keyring is its own, as under systemd's default KeyringMode=private: Target::keep_keyring)"
+                    .to_string(),
+            ),
+            Change::KeepCaps | Change::RaiseAmbient(_) => Some(
+                "capabilities are kept by each thread for itself (keep_capabilities needs one thread)"
+                    .to_string(),
+            ),
+            Change::DropBounding(_) | Change::SetSecurebits(_) | Change::NoNewPrivs => {
+                Some(format!("{change:?} changes the calling thread alone"))
+            }
+        };
+        if let Some(why) = stays {
+            return Err(refuse(why));
+        }
+    }
+    Ok(others.len())
+}
+
+/// After the switch and this thread's proof: every thread, those started
+/// meanwhile included, holds exactly this thread's credentials. The list
+/// is read until two readings in a row name the same threads.
+pub fn after() -> Result<()> {
+    let me = own()?;
+    let mut seen: Option<Vec<u32>> = None;
+    for _ in 0..16 {
+        let others = others()?;
+        if let Some((tid, creds)) = others.iter().find(|(_, creds)| *creds != me) {
+            return Err(Error::Verification(format!(
+                "thread {tid} was not switched with this one: {}",
+                creds.difference(&me)
+            )));
+        }
+        let tids: Vec<u32> = others.iter().map(|(tid, _)| *tid).collect();
+        if seen.as_ref() == Some(&tids) {
+            return Ok(());
+        }
+        seen = Some(tids);
+    }
+    Err(Error::Verification(
+        "threads kept starting while they were checked".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nGroups:\t10 20 \nNoNewPrivs:\t0\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
+
+    #[test]
+    fn a_status_gives_its_credential_lines_and_their_differences() {
+        let a = ThreadCreds::parse(STATUS).unwrap();
+        assert_eq!(a.0[0], "1000 1000 1000 1000");
+        assert_eq!(a.0[2], "10 20");
+        let b =
+            ThreadCreds::parse(&STATUS.replace("Uid:\t1000\t1000\t1000\t1000", "Uid:\t0\t0\t0\t0"))
+                .unwrap();
+        assert_ne!(a, b);
+        assert_eq!(b.difference(&a), "Uid: 0 0 0 0, not 1000 1000 1000 1000");
+        let empty = ThreadCreds::parse(&STATUS.replace("Groups:\t10 20 ", "Groups:\t")).unwrap();
+        assert_eq!(empty.0[2], "");
+        assert!(ThreadCreds::parse(&STATUS.replace("CapAmb", "CapXyz")).is_none());
+    }
+}

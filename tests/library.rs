@@ -1,0 +1,604 @@
+//! The library (runas-core, issue 30), as root in the fixture world: its
+//! examples drop privileges in place and in a child, and the kernel's own
+//! account of every thread is read from outside. The faults the launcher's
+//! fail_closed.rs injects (strace: a set*id call that fails, or reports
+//! success without doing anything, a regain attempt reported as success)
+//! never yield a verified switch here either; threads the C library does
+//! not know of, or that hold credentials of their own, are found.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn world(test: &str) -> Option<World> {
+    privileged(test).then(World::new)
+}
+
+/// A runas-core example, built once for this file (`cargo test
+/// --workspace` has built them already; a run of this file alone builds
+/// them here).
+fn example(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "--locked",
+                "-p",
+                "runas-core",
+                "--examples",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building runas-core's examples failed");
+        // This test runs from target/<profile>/deps/.
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("examples")
+    })
+    .join(name)
+}
+
+/// Alice in the fixture: uid and gid 1500, in jupiter (1700) and saturn
+/// (1701).
+const ALICE_IDS: &str = "1500 1500 1500 1500";
+const ALICE_GROUPS: &str = "1500 1700 1701";
+const NO_CAPS: &str = "0000000000000000";
+
+/// The credential lines of a status text, white space made single spaces.
+fn fields(text: &str, prefix: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(prefix))
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            Some((key.trim().to_string(), value))
+        })
+        .collect()
+}
+
+/// Every credential line is alice's, with no capability.
+fn assert_alice(found: &[(String, String)], context: &str) {
+    for key in [
+        "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapAmb",
+    ] {
+        let value = found
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {key} line\n{context}"));
+        let wanted = match key {
+            "Uid" | "Gid" => ALICE_IDS,
+            "Groups" => ALICE_GROUPS,
+            _ => NO_CAPS,
+        };
+        assert_eq!(value, wanted, "{key}\n{context}");
+    }
+}
+
+/// Wait (up to 10 s) until FILE has a line starting with WORD, or show
+/// ERR and fail.
+const WAIT_FOR: &str = r#"wait_for() {
+  i=0
+  until grep -q "^$2" "$1" 2>/dev/null; do
+    i=$((i + 1))
+    if [ "$i" -gt 200 ]; then echo "never saw $2 in $1"; cat "$3"; exit 3; fi
+    sleep 0.05
+  done
+}
+"#;
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_server_binds_port_80_as_root_then_serves_as_the_target() {
+    let Some(w) = world("library_bind_then_drop") else {
+        return;
+    };
+    let dir = w.shared_dir("run");
+    // A network namespace of its own: port 80 is free there.
+    let script = format!(
+        r#"{WAIT_FOR}
+ip link set lo up
+"$1" alice 127.0.0.1:80 --once > "$2/out" 2> "$2/err" &
+pid=$!
+wait_for "$2/out" ready "$2/err"
+grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' /proc/$pid/status | sed 's/^/outside /'
+python3 -c 'import socket; s = socket.create_connection(("127.0.0.1", 80)); print(s.makefile().read(), end="")' | sed 's/^/client /'
+wait $pid
+echo "status $?"
+cat "$2/out""#
+    );
+    let run = w.program(
+        Path::new("/usr/bin/unshare"),
+        &[
+            "--net".as_ref(),
+            "/bin/sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+            "sh".as_ref(),
+            example("bind_then_drop").as_os_str(),
+            dir.as_os_str(),
+        ],
+    );
+    let context = run.describe();
+    assert!(run.stdout.contains("\nstatus 0\n"), "{context}");
+    assert!(
+        run.stdout.contains(
+            r#"ready: listening on 127.0.0.1:80 as uid 1500, gid 1500, groups ["1500", "1700", "1701"]"#
+        ),
+        "{context}"
+    );
+    assert_alice(&fields(&run.stdout, "outside "), &context);
+    let client = fields(&run.stdout, "client ");
+    assert!(
+        client.contains(&("Uid".into(), ALICE_IDS.into()))
+            && client.contains(&("Groups".into(), ALICE_GROUPS.into()))
+            && client.contains(&("CapEff".into(), NO_CAPS.into())),
+        "{context}"
+    );
+}
+
+/// thread_pool's run, with a line of input once it serves; the status of
+/// every thread, read from outside meanwhile, as `task TID Key: value|...`.
+fn thread_pool(w: &World, preload: Option<&Path>, args: &str) -> Run {
+    let dir = w.shared_dir("pool");
+    let script = format!(
+        r#"{WAIT_FOR}
+trap '' PIPE
+mkfifo "$2/in"
+$PRELOAD "$1" alice {args} < "$2/in" > "$2/out" 2> "$2/err" &
+pid=$!
+exec 3> "$2/in"
+# Until it serves, or it has ended.
+i=0
+until grep -q '^serving' "$2/out" || ! kill -0 $pid 2>/dev/null; do
+  i=$((i + 1)); [ "$i" -lt 200 ] || break; sleep 0.05
+done
+for task in /proc/$pid/task/*; do
+  [ -e "$task/status" ] || continue
+  grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' "$task/status" | sed "s/^/task ${{task##*/}} /"
+done
+echo hello >&3
+exec 3>&-
+wait $pid
+echo "status $?"
+cat "$2/out"
+cat "$2/err" >&2"#
+    );
+    let preload = preload.map_or(String::new(), |so| {
+        format!("env LD_PRELOAD={}", so.display())
+    });
+    let mut command = w.command(&[
+        "/bin/sh".as_ref(),
+        "-c".as_ref(),
+        script.as_str().as_ref(),
+        "sh".as_ref(),
+        example("thread_pool").as_os_str(),
+        dir.as_os_str(),
+    ]);
+    command.env("PRELOAD", preload);
+    Run::from(command.output().expect("run unshare"))
+}
+
+/// The thread ids of a run's `task` lines.
+fn tasks(run: &Run) -> Vec<String> {
+    let mut tids: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("task "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    tids.dedup();
+    tids
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn every_thread_of_a_running_pool_is_switched_and_read_back() {
+    let Some(w) = world("library_every_thread") else {
+        return;
+    };
+    let run = thread_pool(&w, None, "--keep-keyring");
+    let context = run.describe();
+    assert!(run.stdout.contains("\nstatus 0\n"), "{context}");
+    assert!(
+        run.stdout.contains("switched: 5 threads, uid 1500"),
+        "{context}"
+    );
+    let tids = tasks(&run);
+    assert_eq!(tids.len(), 5, "the main thread and four workers\n{context}");
+    for tid in &tids {
+        assert_alice(&fields(&run.stdout, &format!("task {tid} ")), &context);
+    }
+    // Each thread's own report, and a job served after the switch.
+    let reports: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("main ") || l.starts_with("worker "))
+        .collect();
+    assert_eq!(reports.len(), 5, "{context}");
+    for report in reports {
+        assert!(
+            report.contains(&format!(
+                "Uid: {ALICE_IDS} | Gid: {ALICE_IDS} | Groups: {ALICE_GROUPS} | CapEff: {NO_CAPS}"
+            )),
+            "{report}\n{context}"
+        );
+    }
+    assert!(run.stdout.contains("job \"hello\" ran on"), "{context}");
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_pool_is_refused_a_keyring_only_the_calling_thread_would_get() {
+    let Some(w) = world("library_pool_keyring") else {
+        return;
+    };
+    let run = thread_pool(&w, None, "");
+    let context = run.describe();
+    assert!(run.stdout.contains("\nstatus 1\n"), "{context}");
+    assert!(
+        run.stderr.contains(
+            "thread_pool: this process has 4 other thread(s), and a session keyring of the target's own would be this thread's alone"
+        ),
+        "{context}"
+    );
+    assert!(!run.stderr.contains("partly switched"), "{context}");
+    assert_still_root(&run, 5);
+}
+
+/// Refused before any change: each of `threads` threads reported itself
+/// still root.
+fn assert_still_root(run: &Run, threads: usize) {
+    let still: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("still: "))
+        .collect();
+    assert_eq!(still.len(), threads, "{}", run.describe());
+    for line in still {
+        assert!(
+            line.contains(": Uid: 0 0 0 0 | Gid: 0 0 0 0 |"),
+            "{line}\n{}",
+            run.describe()
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn an_inheritable_capability_other_threads_would_keep_is_refused() {
+    let Some(w) = world("library_pool_inheritable") else {
+        return;
+    };
+    // capset(2) clears this thread's inheritable set only; the kernel's
+    // setresuid leaves every thread's as it is.
+    let run = thread_pool(&w, None, "--keep-keyring");
+    assert!(run.stdout.contains("\nstatus 0\n"), "{}", run.describe());
+    let mut command = w.command(&[
+        "/usr/bin/setpriv".as_ref(),
+        "--inh-caps=+net_raw".as_ref(),
+        example("thread_pool").as_os_str(),
+        "alice".as_ref(),
+        "--keep-keyring".as_ref(),
+    ]);
+    command.stdin(std::process::Stdio::null());
+    let run = Run::from(command.output().expect("run unshare"));
+    let context = run.describe();
+    assert_eq!(run.code(), Some(1), "{context}");
+    assert!(
+        run.stderr.contains(
+            "their capability sets would stay effective 0x0, permitted 0x0, inheritable 0x2000 where this thread's become effective 0x0, permitted 0x0, inheritable 0x0 (capset(2) changes the calling thread alone)"
+        ),
+        "{context}"
+    );
+    assert_still_root(&run, 5);
+    // One thread clears its own: the same caller, without the pool, drops.
+    let dir = w.shared_dir("one");
+    let script = format!(
+        r#"{WAIT_FOR}
+setpriv --inh-caps=+net_raw "$1" alice 127.0.0.1:0 --once > "$2/out" 2> "$2/err" &
+pid=$!
+wait_for "$2/out" ready "$2/err"
+grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' /proc/$pid/status | sed 's/^/outside /'
+kill $pid"#
+    );
+    let run = w.program(
+        Path::new("/bin/sh"),
+        &[
+            "-c".as_ref(),
+            script.as_str().as_ref(),
+            "sh".as_ref(),
+            example("bind_then_drop").as_os_str(),
+            dir.as_os_str(),
+        ],
+    );
+    assert_alice(&fields(&run.stdout, "outside "), &run.describe());
+}
+
+/// A shared library whose constructor starts a thread of its own before
+/// main: compiled from `source` with gcc.
+fn shim(w: &World, name: &str, source: &str) -> PathBuf {
+    let c = w.path().join(format!("{name}.c"));
+    let so = w.path().join(format!("{name}.so"));
+    std::fs::write(&c, source).unwrap();
+    let status = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&so)
+        .arg(&c)
+        .arg("-lpthread")
+        .status()
+        .expect("gcc (Debian package gcc)");
+    assert!(status.success(), "gcc failed to build {name}.so");
+    so
+}
+
+/// A thread made with clone(2) directly, as some runtimes make theirs: the
+/// C library does not know of it, so its set*id broadcast skips it.
+const RAW_CLONE_THREAD: &str = r#"
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+static int idle(void *arg) {
+    struct timespec long_time = {100000, 0};
+    for (;;) syscall(SYS_nanosleep, &long_time, NULL);
+    return 0;
+}
+__attribute__((constructor)) static void start(void) {
+    char *stack = malloc(1 << 16);
+    clone(idle, stack + (1 << 16),
+          CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, NULL);
+}
+"#;
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_thread_the_c_library_does_not_know_is_found_unswitched() {
+    let Some(w) = world("library_raw_clone") else {
+        return;
+    };
+    let so = shim(&w, "rawclone", RAW_CLONE_THREAD);
+    let run = thread_pool(&w, Some(&so), "--keep-keyring");
+    let context = run.describe();
+    assert!(run.stdout.contains("\nstatus 1\n"), "{context}");
+    assert!(!run.stdout.contains("switched:"), "{context}");
+    assert!(
+        run.stderr.contains("verification failed: thread ")
+            && run.stderr.contains(&format!(
+                "was not switched with this one: Uid: 0 0 0 0, not {ALICE_IDS}"
+            ))
+            && run
+                .stderr
+                .contains("(the process is partly switched: exit rather than go on)"),
+        "{context}"
+    );
+    // The launcher's own case, one thread: refused before any change (the
+    // keyring), so nothing is left half-made.
+    let dir = w.shared_dir("single");
+    let run = w.program(
+        Path::new("/usr/bin/env"),
+        &[
+            format!("LD_PRELOAD={}", so.display()).as_str(),
+            example("bind_then_drop").to_str().unwrap(),
+            "alice",
+            "127.0.0.1:0",
+            "--once",
+        ],
+    );
+    let _ = dir;
+    assert_eq!(run.code(), Some(1), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("this process has 1 other thread(s), and a session keyring"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// A thread that changed its own saved gid with the raw system call
+/// before main.
+const OWN_CREDENTIALS_THREAD: &str = r#"
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+static volatile int ready;
+static void *diverge(void *arg) {
+    syscall(SYS_setresgid, -1, -1, 4242);
+    ready = 1;
+    for (;;) sleep(1000);
+    return 0;
+}
+__attribute__((constructor)) static void start(void) {
+    pthread_t thread;
+    pthread_create(&thread, 0, diverge, 0);
+    while (!ready) usleep(1000);
+}
+"#;
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_thread_with_credentials_of_its_own_is_refused_before_any_change() {
+    let Some(w) = world("library_own_credentials") else {
+        return;
+    };
+    let so = shim(&w, "diverge", OWN_CREDENTIALS_THREAD);
+    let run = thread_pool(&w, Some(&so), "--keep-keyring");
+    let context = run.describe();
+    assert!(run.stdout.contains("\nstatus 1\n"), "{context}");
+    assert!(
+        run.stderr.contains("holds other credentials than this one (Gid: 0 0 4242 0, not 0 0 0 0), which the switch cannot account for"),
+        "{context}"
+    );
+    assert!(!run.stderr.contains("partly switched"), "{context}");
+    // The pool's five threads (the shim's is not one of them).
+    assert_still_root(&run, 5);
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_command_child_is_switched_and_its_parent_is_not() {
+    let Some(w) = world("library_command") else {
+        return;
+    };
+    let dir = w.shared_dir("child");
+    let script = format!(
+        r#"{WAIT_FOR}
+"$1" alice -- /bin/sleep 30 > "$2/out" 2> "$2/err" &
+parent=$!
+wait_for "$2/out" spawned "$2/err"
+child=$(sed -n 's/^spawned //p' "$2/out")
+grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' /proc/$child/status | sed 's/^/child /'
+grep -E '^(Uid|Gid):' /proc/$parent/status | sed 's/^/parent /'
+kill $child
+wait $parent
+echo "status $?""#
+    );
+    let run = w.program(
+        Path::new("/bin/sh"),
+        &[
+            "-c".as_ref(),
+            script.as_str().as_ref(),
+            "sh".as_ref(),
+            example("spawn_as").as_os_str(),
+            dir.as_os_str(),
+        ],
+    );
+    let context = run.describe();
+    assert_alice(&fields(&run.stdout, "child "), &context);
+    let parent = fields(&run.stdout, "parent ");
+    assert!(
+        parent.contains(&("Uid".into(), "0 0 0 0".into()))
+            && parent.contains(&("Gid".into(), "0 0 0 0".into())),
+        "{context}"
+    );
+    // Killed by the test, so the helper did not succeed.
+    assert!(run.stdout.contains("\nstatus 1"), "{context}");
+}
+
+fn strace(inject: &str) -> Vec<String> {
+    ["/usr/bin/strace", "-f", "-qq", "-o", "/dev/null", "-e"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("inject={inject}")])
+        .collect()
+}
+
+/// The in-place drop under one injected fault: never "ready", the error
+/// says what failed, and after the first change that the process is
+/// partly switched.
+fn in_place_under(test: &str, inject: &str, needle: &str, partly: bool) {
+    let Some(w) = world(test) else { return };
+    let mut argv = strace(inject);
+    argv.extend(
+        [
+            example("bind_then_drop").to_str().unwrap(),
+            "alice",
+            "127.0.0.1:0",
+            "--once",
+        ]
+        .map(String::from),
+    );
+    let run = Run::from(w.command(&argv).output().expect("run unshare"));
+    let context = run.describe();
+    assert_eq!(run.code(), Some(1), "{context}");
+    assert!(!run.stdout.contains("ready"), "{context}");
+    assert!(run.stderr.contains(needle), "{context}");
+    assert_eq!(
+        run.stderr.contains("(the process is partly switched"),
+        partly,
+        "{context}"
+    );
+}
+
+/// A Command child under one injected fault: the helper never runs, the
+/// spawn fails with the errno.
+fn child_under(test: &str, inject: &str, needle: &str) {
+    let Some(w) = world(test) else { return };
+    let dir = w.shared_dir("marker");
+    let marker = dir.join("ran");
+    let mut argv = strace(inject);
+    argv.extend([
+        example("spawn_as").to_str().unwrap().to_string(),
+        "alice".into(),
+        "--".into(),
+        "/bin/sh".into(),
+        "-c".into(),
+        format!("touch {}", marker.display()),
+    ]);
+    let run = Run::from(w.command(&argv).output().expect("run unshare"));
+    let context = run.describe();
+    assert_eq!(run.code(), Some(1), "{context}");
+    assert!(!marker.exists(), "the helper ran\n{context}");
+    assert!(!run.stdout.contains("spawned"), "{context}");
+    assert!(run.stderr.contains(needle), "{context}");
+}
+
+macro_rules! faults {
+    ($($name:ident: $inject:literal => in place $needle:literal, $partly:literal; child $child:literal;)*) => {
+        mod in_place {
+            $(
+                #[test]
+                #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+                fn $name() {
+                    super::in_place_under(concat!("library_in_place_", stringify!($name)), $inject, $needle, $partly);
+                }
+            )*
+        }
+        mod child {
+            $(
+                #[test]
+                #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+                fn $name() {
+                    super::child_under(concat!("library_child_", stringify!($name)), $inject, $child);
+                }
+            )*
+        }
+    };
+}
+
+// The child's errors are the spawn's: the failing call's errno, or
+// ENOTRECOVERABLE ("State not recoverable") for a proof that does not hold.
+faults! {
+    setgroups_failing: "setgroups:error=EPERM" => in place "setgroups(1500,1700,1701): Operation not permitted", false; child "Operation not permitted (os error 1)";
+    setgroups_skipped: "setgroups:retval=0" => in place "verification failed: supplementary groups are", true; child "State not recoverable";
+    setresgid_failing: "setresgid:error=EPERM" => in place "setresgid(1500): Operation not permitted", true; child "Operation not permitted (os error 1)";
+    setresgid_skipped: "setresgid:retval=0" => in place "verification failed: real gid is 0, expected 1500", true; child "State not recoverable";
+    setresuid_failing: "setresuid:error=EPERM" => in place "setresuid(1500): Operation not permitted", true; child "Operation not permitted (os error 1)";
+    setresuid_skipped: "setresuid:retval=0" => in place "verification failed: real uid is 0, expected 1500", true; child "State not recoverable";
+    regain_reported_as_success: "setresuid:retval=0:when=2" => in place "verification failed: the uid change can be undone", true; child "State not recoverable";
+    capset_failing: "capset:error=EPERM" => in place "capset: Operation not permitted", true; child "Operation not permitted (os error 1)";
+    keyring_failing: "keyctl:error=EDQUOT" => in place "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)", true; child "Disk quota exceeded";
+}
+
+// getgroups also runs before the switch, to observe the caller: in place
+// the proof's is the second call; a child's first is its proof's.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn getgroups_lying_in_place() {
+    in_place_under(
+        "library_in_place_getgroups_lying",
+        "getgroups:retval=0:when=2+",
+        "verification failed: supplementary groups are [], expected [1500,1700,1701]",
+        true,
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn getgroups_lying_in_a_child() {
+    child_under(
+        "library_child_getgroups_lying",
+        "getgroups:retval=0",
+        "State not recoverable",
+    );
+}
