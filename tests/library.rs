@@ -403,6 +403,115 @@ fn a_thread_the_c_library_does_not_know_is_found_unswitched() {
     );
 }
 
+/// Threads unknown to the C library that each start their successor and
+/// exit at once, for two seconds, the last one then idling, still root: a
+/// reading of /proc/self/task finds each listed one gone by the time its
+/// status is read, so one that passed over those would see no root thread.
+const CHAIN_OF_THREADS: &str = r#"
+#define _GNU_SOURCE
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#define FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
+#define STACKS 256
+#define STACK_SIZE 65536
+static char *stacks;
+static unsigned next;
+static long start;
+static long now(void) {
+    struct timespec t;
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t);
+    return t.tv_sec;
+}
+static void *top(void) {
+    unsigned i = __atomic_fetch_add(&next, 1, __ATOMIC_SEQ_CST) % STACKS;
+    return stacks + (size_t)(i + 1) * STACK_SIZE - 64;
+}
+static int chain(void *arg) {
+    if (now() - start >= 2) {
+        struct timespec t = {100000, 0};
+        for (;;) syscall(SYS_nanosleep, &t, NULL);
+    }
+    clone(chain, top(), FLAGS, NULL);
+    return 0;
+}
+__attribute__((constructor)) static void begin(void) {
+    stacks = mmap(0, (size_t)STACKS * STACK_SIZE, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    start = now();
+    clone(chain, top(), FLAGS, NULL);
+}
+"#;
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_chain_of_short_lived_threads_is_never_verified() {
+    let Some(w) = world("library_thread_chain") else {
+        return;
+    };
+    let so = shim(&w, "chain", CHAIN_OF_THREADS);
+    // Timing decides which reading sees what: every run must fail closed.
+    for round in 0..10 {
+        let mut command = w.command(&[
+            "/usr/bin/env".as_ref(),
+            format!("LD_PRELOAD={}", so.display()).as_ref(),
+            example("thread_pool").as_os_str(),
+            "alice".as_ref(),
+            "--keep-keyring".as_ref(),
+        ]);
+        command.stdin(std::process::Stdio::null());
+        let run = Run::from(command.output().expect("run unshare"));
+        assert!(
+            !run.stdout.contains("switched:") && run.code() == Some(1),
+            "round {round}: verified with a root thread alive\n{}",
+            run.describe()
+        );
+    }
+}
+
+/// Keys in the process keyring, linked before main.
+const PROCESS_KEY: &str = r#"
+#define _GNU_SOURCE
+#include <unistd.h>
+#include <sys/syscall.h>
+__attribute__((constructor)) static void add(void) {
+    /* add_key("user", "root-secret", "TOPSECRET", 9, KEY_SPEC_PROCESS_KEYRING) */
+    syscall(SYS_add_key, "user", "root-secret", "TOPSECRET", 9, -2);
+}
+"#;
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn keys_in_the_process_keyring_are_refused_before_any_change() {
+    let Some(w) = world("library_process_keyring") else {
+        return;
+    };
+    let so = shim(&w, "processkey", PROCESS_KEY);
+    // Switched, it would wait for a connection: ended after 10 s.
+    let run = w.program(
+        Path::new("/usr/bin/timeout"),
+        &[
+            "10",
+            "/usr/bin/env",
+            format!("LD_PRELOAD={}", so.display()).as_str(),
+            example("bind_then_drop").to_str().unwrap(),
+            "alice",
+            "127.0.0.1:0",
+            "--once",
+        ],
+    );
+    let context = run.describe();
+    assert_eq!(run.code(), Some(1), "{context}");
+    assert!(!run.stdout.contains("ready"), "{context}");
+    assert!(
+        run.stderr.contains("this process keyring holds keys, which stay with the process through an in-place switch"),
+        "{context}"
+    );
+    assert!(!run.stderr.contains("partly switched"), "{context}");
+}
+
 /// A thread that changed its own saved gid with the raw system call
 /// before main.
 const OWN_CREDENTIALS_THREAD: &str = r#"
@@ -577,7 +686,40 @@ faults! {
     setresuid_skipped: "setresuid:retval=0" => in place "verification failed: real uid is 0, expected 1500", true; child "State not recoverable";
     regain_reported_as_success: "setresuid:retval=0:when=2" => in place "verification failed: the uid change can be undone", true; child "State not recoverable";
     capset_failing: "capset:error=EPERM" => in place "capset: Operation not permitted", true; child "Operation not permitted (os error 1)";
-    keyring_failing: "keyctl:error=EDQUOT" => in place "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)", true; child "Disk quota exceeded";
+}
+
+// In place, keyctl first reads the process and thread keyrings (keys
+// there would stay with the process); the third call is the join.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn keyring_failing_in_place() {
+    in_place_under(
+        "library_in_place_keyring_failing",
+        "keyctl:error=EDQUOT:when=3",
+        "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)",
+        true,
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn keyring_reading_failing_in_place() {
+    in_place_under(
+        "library_in_place_keyring_reading_failing",
+        "keyctl:error=EACCES",
+        "(reading the process keyring): Permission denied",
+        false,
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn keyring_failing_in_a_child() {
+    child_under(
+        "library_child_keyring_failing",
+        "keyctl:error=EDQUOT",
+        "Disk quota exceeded",
+    );
 }
 
 // getgroups also runs before the switch, to observe the caller: in place

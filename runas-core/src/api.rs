@@ -156,6 +156,16 @@ impl Switch {
     /// inheritable capability is held, and the session keyring is kept
     /// ([`Target::keep_keyring`]). Better: drop before starting threads.
     ///
+    /// The threads are read from /proc/self/task, which must be procfs; a
+    /// reading counts only when no thread vanished during it and the
+    /// `Threads:` count matches. Another thread's securebits are not visible
+    /// there: a thread that set its own is found only after the switch
+    /// ([`Error::PartlySwitched`](crate::Error::PartlySwitched)). When a new
+    /// session keyring is to be joined, keys in the process (`@p`) or this
+    /// thread's (`@t`) keyring refuse the switch before any change, since
+    /// they would stay with the process. Processes sharing this one's memory
+    /// without being its threads (`clone(CLONE_VM)`, `vfork`) are not seen.
+    ///
     /// An error after the first change is [`Error::PartlySwitched`](crate::Error::PartlySwitched): the
     /// process must exit rather than go on.
     pub fn apply(self) -> Result<Verified> {

@@ -114,6 +114,9 @@ pub fn in_place(plan: &Plan, facts: &Facts) -> Result<()> {
         })
         .collect();
     threads::before(plan, facts, &changes)?;
+    if changes.contains(&&transition::Change::NewSessionKeyring) {
+        leftover_keyrings()?;
+    }
     let mut keyring: Option<Keyring> = None;
     let mut changed = false;
     let partly = |changed: bool, e: Error| {
@@ -139,6 +142,38 @@ pub fn in_place(plan: &Plan, facts: &Facts) -> Result<()> {
         }
     }
     threads::after().map_err(|e| partly(changed, e))
+}
+
+/// The session keyring is replaced, but a process keyring and this
+/// thread's keyring stay with the process through the switch (an exec
+/// would drop them; an in-place switch has none): keys linked there would
+/// be the target's to read. Refused before any change where they hold any.
+fn leftover_keyrings() -> Result<()> {
+    for (spec, name, clear) in [
+        (nix::libc::KEY_SPEC_PROCESS_KEYRING, "process", "@p"),
+        (nix::libc::KEY_SPEC_THREAD_KEYRING, "thread", "@t"),
+    ] {
+        match crate::sys::keyring_holds_keys(spec) {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(Error::NotPermitted(format!(
+                    "this {name} keyring holds keys, which stay with the process through an in-place switch (only the session keyring is replaced), for the target to read: clear it first (keyctl clear {clear}), or keep the keyrings knowingly (Target::keep_keyring)"
+                )));
+            }
+            Err(errno) if transition::keyrings_unreachable() => {
+                let _ = errno;
+            }
+            Err(errno) => {
+                return Err(Error::Syscall {
+                    call: format!(
+                        "keyctl(KEYCTL_GET_KEYRING_ID or KEYCTL_READ, {clear}) (reading the {name} keyring)"
+                    ),
+                    errno,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A switch made in a child process between fork and exec, prepared

@@ -72,45 +72,93 @@ impl ThreadCreds {
 
 fn unreadable(what: &str, e: &std::io::Error) -> Error {
     Error::NotPermitted(format!(
-        "reading {what}: {e} (an in-place switch checks every thread through /proc: mount /proc)"
+        "reading {what}: {e} (an in-place switch checks every thread through /proc: mount procfs there)"
     ))
 }
 
-/// The calling thread's credentials.
-fn own() -> Result<ThreadCreds> {
-    let tid = sys::thread_id();
-    let status = sys::task_status(tid)
-        .map_err(|e| unreadable("/proc/self/task/*/status", &e))?
+fn lacking(tid: u32) -> Error {
+    Error::Verification(format!(
+        "/proc/self/task/{tid}/status lacks a credential line"
+    ))
+}
+
+/// One reading of the process's threads: this thread's credentials, and
+/// every other live thread's, by thread id.
+struct Reading {
+    me: ThreadCreds,
+    others: Vec<(u32, ThreadCreds)>,
+    /// Every thread listed, the exited ones included.
+    listed: Vec<u32>,
+    /// Whether the reading holds every thread: none listed was gone when
+    /// read (a thread that exits may have started another meanwhile, which
+    /// the listing missed), and the kernel's count of the threads was the
+    /// same before and after, and the number listed (a listing made while
+    /// threads exit can skip a live one).
+    complete: bool,
+}
+
+/// The `Threads:` count of the process's status.
+fn count(tasks: &sys::Tasks) -> Result<Option<usize>> {
+    let status = tasks
+        .read("../status")
+        .map_err(|e| unreadable("/proc/self/status", &e))?
+        .unwrap_or_default();
+    Ok(status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok()))
+}
+
+/// Whether a status is that of a thread that has exited (a zombie: the
+/// main thread that returned while others run), which holds nothing.
+fn exited(status: &str) -> bool {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("State:"))
+        .is_some_and(|state| matches!(state.trim_start().chars().next(), Some('Z' | 'X')))
+}
+
+fn reading() -> Result<Reading> {
+    let me = sys::thread_id();
+    let mut tasks = sys::Tasks::open().map_err(|e| unreadable("/proc/self/task", &e))?;
+    let before = count(&tasks)?;
+    let listed = tasks.ids().map_err(|e| unreadable("/proc/self/task", &e))?;
+    let mut own = None;
+    let mut others = Vec::new();
+    let mut complete = true;
+    for &tid in &listed {
+        let status = match tasks.read(&format!("{tid}/status")) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                complete = false;
+                continue;
+            }
+            Err(e) => return Err(unreadable(&format!("/proc/self/task/{tid}/status"), &e)),
+        };
+        if tid == me {
+            own = Some(ThreadCreds::parse(&status).ok_or_else(|| lacking(tid))?);
+        } else if !exited(&status) {
+            others.push((
+                tid,
+                ThreadCreds::parse(&status).ok_or_else(|| lacking(tid))?,
+            ));
+        }
+    }
+    let after = count(&tasks)?;
+    complete = complete && before.is_some() && before == after && after == Some(listed.len());
+    let me = own
         .ok_or_else(|| Error::Verification("this thread is missing from /proc/self/task".into()))?;
-    ThreadCreds::parse(&status).ok_or_else(|| {
-        Error::Verification(format!(
-            "/proc/self/task/{tid}/status lacks a credential line"
-        ))
+    Ok(Reading {
+        me,
+        others,
+        listed,
+        complete,
     })
 }
 
-/// Every other thread's credentials, by thread id.
-fn others() -> Result<Vec<(u32, ThreadCreds)>> {
-    let me = sys::thread_id();
-    let mut found = Vec::new();
-    for tid in sys::task_ids().map_err(|e| unreadable("/proc/self/task", &e))? {
-        if tid == me {
-            continue;
-        }
-        let status = match sys::task_status(tid) {
-            Ok(Some(status)) => status,
-            Ok(None) => continue, // it has exited
-            Err(e) => return Err(unreadable(&format!("/proc/self/task/{tid}/status"), &e)),
-        };
-        let creds = ThreadCreds::parse(&status).ok_or_else(|| {
-            Error::Verification(format!(
-                "/proc/self/task/{tid}/status lacks a credential line"
-            ))
-        })?;
-        found.push((tid, creds));
-    }
-    Ok(found)
-}
+/// How many readings are tried before the threads are taken to change too
+/// fast to be read.
+const TRIES: usize = 16;
 
 /// What the kernel leaves of the capability sets of a thread whose
 /// setresuid runs with nothing but the broadcast: cleared (but for the
@@ -150,7 +198,19 @@ fn masks(sets: Sets) -> String {
 /// Before any change: refuse a switch that would leave another thread
 /// with what this one sheds. Returns how many other threads there are.
 pub fn before(plan: &Plan, facts: &Facts, changes: &[&Change]) -> Result<usize> {
-    let others = others()?;
+    let mut complete = None;
+    for _ in 0..TRIES {
+        let reading = reading()?;
+        if reading.complete {
+            complete = Some(reading);
+            break;
+        }
+    }
+    let Some(Reading { me, others, .. }) = complete else {
+        return Err(Error::NotPermitted(format!(
+            "the threads of this process kept starting and exiting while they were read ({TRIES} readings): drop privileges before starting any thread, or give the work to a child (Switch::command)"
+        )));
+    };
     if others.is_empty() {
         return Ok(0);
     }
@@ -160,7 +220,6 @@ pub fn before(plan: &Plan, facts: &Facts, changes: &[&Change]) -> Result<usize> 
             others.len()
         ))
     };
-    let me = own()?;
     if let Some((tid, creds)) = others.iter().find(|(_, creds)| *creds != me) {
         return Err(refuse(format!(
             "thread {tid} holds other credentials than this one ({}), which the switch cannot account for",
@@ -206,29 +265,31 @@ pub fn before(plan: &Plan, facts: &Facts, changes: &[&Change]) -> Result<usize> 
     Ok(others.len())
 }
 
-/// After the switch and this thread's proof: every thread, those started
-/// meanwhile included, holds exactly this thread's credentials. The list
-/// is read until two readings in a row name the same threads.
+/// After the switch and this thread's proof: every live thread, those
+/// started meanwhile included, holds exactly this thread's credentials,
+/// in two complete readings in a row that list the same threads.
 pub fn after() -> Result<()> {
-    let me = own()?;
     let mut seen: Option<Vec<u32>> = None;
-    for _ in 0..16 {
-        let others = others()?;
-        if let Some((tid, creds)) = others.iter().find(|(_, creds)| *creds != me) {
+    for _ in 0..TRIES {
+        let reading = reading()?;
+        if let Some((tid, creds)) = reading.others.iter().find(|(_, c)| *c != reading.me) {
             return Err(Error::Verification(format!(
                 "thread {tid} was not switched with this one: {}",
-                creds.difference(&me)
+                creds.difference(&reading.me)
             )));
         }
-        let tids: Vec<u32> = others.iter().map(|(tid, _)| *tid).collect();
-        if seen.as_ref() == Some(&tids) {
+        if !reading.complete {
+            seen = None;
+            continue;
+        }
+        if seen.as_ref() == Some(&reading.listed) {
             return Ok(());
         }
-        seen = Some(tids);
+        seen = Some(reading.listed);
     }
-    Err(Error::Verification(
-        "threads kept starting while they were checked".into(),
-    ))
+    Err(Error::Verification(format!(
+        "the threads of this process kept starting and exiting while they were checked ({TRIES} readings): whether each was switched cannot be told"
+    )))
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! The id rules, and the types that keep a uid from a gid.
 //!
 //! The one rule (README, "Identity rules"): a string of ASCII digits only is
-//! a numeric id and must lie in 0..=4294967294; anything else is a name.
-//! Strings that a person or another tool could read as a number in some
-//! other notation (signs, hex, surrounding spaces) are rejected rather than
-//! looked up, so a typo can never become a lookup of a strangely named
-//! account, and the value 4294967295 (-1, "leave unchanged" to the kernel)
-//! can never be passed on.
+//! a numeric id and must lie in 0..=4294967294 (leading zeros are decimal:
+//! `010` is 10, never octal 8); anything else is a name. A sign before
+//! digits, a `0x` before hex digits, white space, control characters and
+//! invisible formatting characters anywhere are rejected rather than looked
+//! up, so `-1`, `+5`, ` 5` or `1000` with a zero-width space can never
+//! become a lookup of a strangely named account, and the value 4294967295
+//! (-1, "leave unchanged" to the kernel) can never be passed on. Other
+//! notations (`0o7`, `1e3`, `1_000`) are names, looked up as such: no
+//! account is normally so named, and an unknown name is an error.
 
 use crate::base::error::{Error, Result};
 use std::fmt;
@@ -165,6 +168,16 @@ fn check_name(value: &str, kind: Kind) -> Result<()> {
     if value.chars().any(char::is_control) {
         return Err(invalid(kind, value, "it contains a control character"));
     }
+    if let Some(c) = value.chars().find(|&c| invisible(c)) {
+        return Err(invalid(
+            kind,
+            value,
+            format!(
+                "it contains U+{:04X}, an invisible character that makes a name look like another",
+                u32::from(c)
+            ),
+        ));
+    }
     if value.starts_with('-') {
         return Err(invalid(kind, value, "names cannot start with '-'"));
     }
@@ -179,6 +192,34 @@ fn check_name(value: &str, kind: Kind) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Characters that print as nothing (or only change the direction of what
+/// follows) and are neither white space nor control characters to Rust:
+/// the soft hyphen, the zero-width and joiner characters, the directional
+/// marks, embeddings, overrides and isolates, the invisible operators, and
+/// the byte order mark.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// Parse `--user`: `USER` or `USER:GROUP`.
@@ -293,11 +334,15 @@ mod tests {
             "-alice",
             "a/b",
             "a,b",
+            "1000\u{200B}",
+            "\u{FEFF}1",
+            "ali\u{202E}ce",
+            "ro\u{00AD}ot",
         ] {
             let err = id(input).expect_err(input);
             let msg = err.to_string();
             assert!(
-                msg.contains(&format!("{input:?}")),
+                msg.contains(&crate::base::quote::quote(input)),
                 "message {msg:?} does not quote {input:?}"
             );
             assert_eq!(err.exit_code(), 125);
@@ -316,9 +361,17 @@ mod tests {
             "x0x10",
             "0x",
             "Ünïcode",
+            // Other notations are names (an unknown name is an error).
+            "0o7",
+            "1e3",
+            "1_000",
         ] {
             assert_eq!(id(input).unwrap(), IdSpec::Name(input.to_owned()));
         }
+        // Leading zeros are decimal, never octal.
+        assert_eq!(id("010").unwrap(), IdSpec::Id(10));
+        let msg = id("1000\u{200B}").unwrap_err().to_string();
+        assert!(msg.contains("U+200B, an invisible character"), "{msg}");
     }
 
     #[test]

@@ -182,6 +182,31 @@ pub fn session_keyring_id() -> Result<i64, Errno> {
     Errno::result(ret)
 }
 
+/// Whether the keyring `spec` (KEY_SPEC_PROCESS_KEYRING, ...) exists and
+/// links any key: keyctl(KEYCTL_GET_KEYRING_ID, spec, 0), creating
+/// nothing, then keyctl(KEYCTL_READ, serial, NULL, 0), which returns the
+/// size of its list of serials.
+pub fn keyring_holds_keys(spec: i32) -> Result<bool, Errno> {
+    // SAFETY: integers only.
+    let serial = unsafe { libc::syscall(libc::SYS_keyctl, libc::KEYCTL_GET_KEYRING_ID, spec, 0) };
+    let serial = match Errno::result(serial) {
+        Ok(serial) => serial,
+        Err(Errno::ENOKEY) => return Ok(false),
+        Err(errno) => return Err(errno),
+    };
+    // SAFETY: a NULL buffer of length 0 asks only for the size.
+    let size = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_READ,
+            serial,
+            std::ptr::null_mut::<libc::c_char>(),
+            0usize,
+        )
+    };
+    Ok(Errno::result(size)? > 0)
+}
+
 /// add_key(2) with no arguments: EFAULT where the call is allowed (it reads
 /// the type first), what a seccomp filter answers where it is not.
 pub fn add_key_probe() -> Result<i64, Errno> {
@@ -382,26 +407,65 @@ pub fn child_setresuid(uid: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
-/// The thread ids of this process (the entries of /proc/self/task).
-pub fn task_ids() -> std::io::Result<Vec<u32>> {
-    let mut ids = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/task")? {
-        let name = entry?.file_name();
-        if let Some(tid) = name.to_str().and_then(|n| n.parse().ok()) {
-            ids.push(tid);
-        }
-    }
-    ids.sort_unstable();
-    Ok(ids)
-}
+/// /proc/self/task, opened once for one reading of the process's threads,
+/// and checked to be procfs (a file system mounted over /proc could
+/// answer anything).
+pub struct Tasks(nix::dir::Dir);
 
-/// One thread's /proc/self/task/TID/status; `Ok(None)` when the thread has
-/// exited since it was listed.
-pub fn task_status(tid: u32) -> std::io::Result<Option<String>> {
-    match std::fs::read_to_string(format!("/proc/self/task/{tid}/status")) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => Ok(None),
-        Err(e) => Err(e),
+impl Tasks {
+    pub fn open() -> std::io::Result<Tasks> {
+        use nix::fcntl::OFlag;
+        let dir = nix::dir::Dir::open(
+            c"/proc/self/task",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?;
+        if nix::sys::statfs::fstatfs(&dir)?.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC
+        {
+            return Err(std::io::Error::other("/proc/self/task is not on procfs"));
+        }
+        Ok(Tasks(dir))
+    }
+
+    /// The thread ids listed, sorted.
+    pub fn ids(&mut self) -> std::io::Result<Vec<u32>> {
+        let mut ids = Vec::new();
+        for entry in self.0.iter() {
+            if let Some(tid) = entry?
+                .file_name()
+                .to_str()
+                .ok()
+                .and_then(|n| n.parse().ok())
+            {
+                ids.push(tid);
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// The text of `NAME` under this directory (`TID/status`, or
+    /// `../status`, the process's); `Ok(None)` where it is gone (a thread
+    /// that has exited).
+    pub fn read(&self, name: &str) -> std::io::Result<Option<String>> {
+        use nix::fcntl::OFlag;
+        use std::io::Read;
+        let fd = match nix::fcntl::openat(
+            &self.0,
+            name,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT | Errno::ESRCH) => return Ok(None),
+            Err(errno) => return Err(errno.into()),
+        };
+        let mut text = String::new();
+        match std::fs::File::from(fd).read_to_string(&mut text) {
+            Ok(_) => Ok(Some(text)),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 
