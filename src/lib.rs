@@ -27,6 +27,9 @@ use runas_core::{accounts, core, request};
 pub mod door {
     pub use crate::accounts::files;
     pub use crate::cli::completion::{bash, fish, zsh};
+    pub use crate::options::env::file::{
+        EnvdirName, classify_envdir_name, envdir_value, parse_environment_file,
+    };
     pub use crate::request::caps::{Cap, ROOT_EQUIVALENT};
     pub use crate::request::ids::{
         IdSpec, Kind, MAX_ID, parse_group_list, parse_id, parse_user_spec,
