@@ -129,10 +129,30 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
         show_env_values,
         json,
     } = run;
-    if facts.restricted() {
-        newgrp::restrict(&mut identity, &mut request, &facts)?;
-    }
-    let mut plan = plan::resolve(&identity, &facts, &db)?;
+    let planned = (|| {
+        if facts.restricted() {
+            newgrp::restrict(&mut identity, &mut request, &facts)?;
+        }
+        plan::resolve(&identity, &facts, &db)
+    })();
+    // A dry run asked for JSON answers in JSON even when the plan is
+    // invalid, so that a tool parsing it gets an object, not nothing; the
+    // one message still goes to stderr and the status is still runas's.
+    let invalid = |error: Error| {
+        if dry_run && json {
+            let object = report::model::Value::Object(vec![
+                ("valid", report::model::Value::Bool(false)),
+                ("error", report::model::Value::str(error.to_string())),
+                (
+                    "exit_status",
+                    report::model::Value::Int(error.exit_code().into()),
+                ),
+            ]);
+            let _ = print(&format!("{}\n", object.json()));
+        }
+        error
+    };
+    let mut plan = planned.map_err(invalid)?;
     let resolved = options::resolve(
         request,
         &mut plan,
@@ -140,10 +160,11 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
         &inherited,
         &db,
         &paths::SystemFiles,
-    )?;
+    )
+    .map_err(invalid)?;
     bench_stage("plan", promise);
-    let extras = options::steps(&resolved, &plan, &facts)?;
-    let steps = steps::build(&plan, &facts, &command, extras)?;
+    let extras = options::steps(&resolved, &plan, &facts).map_err(invalid)?;
+    let steps = steps::build(&plan, &facts, &command, extras).map_err(invalid)?;
     bench_stage("checks", promise);
     if dry_run {
         let outcome = report::Outcome {
@@ -158,7 +179,7 @@ fn run(args: Vec<OsString>, promise: sys::WholeProgram) -> Result<()> {
             show_env_values,
         };
         let fields = cli::report_fields(&outcome);
-        print(&show::dry_run(&outcome, report, fields, &db, promise)?)
+        print(&show::dry_run(&outcome, report, fields, &db, promise).map_err(invalid)?)
     } else {
         run::execute(steps, &plan, &facts, resolved.env, &command, promise)
     }

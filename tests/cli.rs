@@ -84,6 +84,12 @@ fn missing_command_is_a_usage_error() {
 }
 
 #[test]
+fn an_empty_command_name_is_refused_before_anything_changes() {
+    assert_usage_error(&["-u", "nobody", "--", ""], "empty command name");
+    assert_usage_error(&["-u", "nobody", "", "arg"], "empty command name");
+}
+
+#[test]
 fn unknown_and_abbreviated_options_are_refused() {
     assert_usage_error(&["--bogus", "id"], "\"--bogus\"");
     assert_usage_error(&["--us", "nobody", "id"], "\"--us\"");

@@ -116,6 +116,7 @@ fn comma_lists_complete_their_last_element() {
 #[test]
 fn signals_directories_and_variables() {
     assert_eq!(replies("runas --pdeathsig TE"), ["TERM"]);
+    assert_eq!(replies("runas --pdeathsig SIGTE"), ["SIGTERM"]);
     assert_eq!(replies("runas --chdir /us"), ["/usr"]);
     assert!(replies("runas -e PAT").contains(&"PATH=".to_owned()));
     assert!(replies("runas --unset PAT").contains(&"PATH".to_owned()));
@@ -208,6 +209,7 @@ fn fish_completes_options_values_and_the_command() {
         ),
         ("runas --securebits noro", &["noroot", "noroot-locked"]),
         ("runas --pdeathsig TE", &["TERM"]),
+        ("runas --pdeathsig SIGTE", &["SIGTERM"]),
         ("runas --ioprio be", &["best-effort"]),
         ("runas --chdir /us", &["/usr/"]),
         ("runas -u root -- ls /us", &["/usr/"]),
@@ -305,6 +307,7 @@ fn zsh_completes_options_values_and_the_command() {
         ),
         ("runas --securebits noro", &["noroot", "noroot-locked"]),
         ("runas --pdeathsig TE", &["TERM"]),
+        ("runas --pdeathsig SIGTE", &["SIGTERM"]),
         ("runas --ioprio be", &["best-effort"]),
         ("runas --chdir /us", &["usr"]),
         ("runas -u root -- ls /us", &["usr"]),

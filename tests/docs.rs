@@ -104,3 +104,74 @@ fn the_man_page_lists_every_capability_that_amounts_to_root_with_a_reason() {
         );
     }
 }
+
+/// The README's prerequisites line installs exactly what CI installs.
+#[test]
+fn the_readme_apt_get_line_is_the_list_ci_installs() {
+    let ci = read(".ci/run");
+    let list = ci
+        .split("packages=(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect(".ci/run's packages=(...) list");
+    let ci: BTreeSet<&str> = list.split_whitespace().collect();
+    let readme = read("README.md");
+    let line = readme
+        .lines()
+        .find(|line| line.starts_with("apt-get install "))
+        .expect("README.md's apt-get install line");
+    let readme: BTreeSet<&str> = line["apt-get install ".len()..]
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        readme, ci,
+        "README.md's apt-get line and .ci/run's list differ"
+    );
+}
+
+/// The README starts with the job: short, and a working example early.
+#[test]
+fn the_readme_is_short_and_starts_with_an_example() {
+    let readme = read("README.md");
+    let lines: Vec<&str> = readme.lines().collect();
+    assert!(lines.len() < 200, "README.md has {} lines", lines.len());
+    let first = lines
+        .iter()
+        .position(|line| line.starts_with("```"))
+        .expect("a code block");
+    assert!(first < 40, "the first example starts at line {}", first + 1);
+}
+
+/// Every relative link in the README and docs/ names a file that exists.
+#[test]
+fn every_relative_link_resolves() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    let mut checked = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for (start, _) in text.match_indices("](") {
+            let target: String = text[start + 2..]
+                .chars()
+                .take_while(|c| *c != ')' && *c != '#')
+                .collect();
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            let path = page.parent().unwrap().join(&target);
+            assert!(
+                path.exists(),
+                "{} links to {target}, which does not exist",
+                page.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} links found");
+}

@@ -66,7 +66,18 @@ fn rootfs(runas: &Path) -> tempfile::TempDir {
     );
     let r = root.path();
     fs::set_permissions(r.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
-    common::install_busybox(r, &["sh", "id", "cat", "grep", "sleep"]);
+    common::install_busybox(r, &["sh", "id", "cat", "grep", "sleep", "stat", "chown"]);
+    // The packaged image's entry point, and the data directory it hands over.
+    fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/packaging/docker/entrypoint.sh"
+        ),
+        r.join("entrypoint.sh"),
+    )
+    .unwrap();
+    fs::set_permissions(r.join("entrypoint.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::create_dir(r.join("app/data")).unwrap();
     let installed = r.join("usr/local/bin/runas");
     fs::copy(runas, &installed).unwrap();
     fs::set_permissions(&installed, fs::Permissions::from_mode(0o755)).unwrap();
@@ -228,6 +239,38 @@ fn podman_cap_drop_all_is_refused_never_root() {
         !out.stderr.contains("--if-root"),
         "gosu mode names a runas option\n{}",
         out.describe()
+    );
+}
+
+/// The packaged entry point under --cap-drop=ALL: runas names the missing
+/// capability before the script's own root work (chown) can fail with a
+/// bare "Operation not permitted"; with the default capabilities it hands
+/// the data over and drops.
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+fn podman_packaged_entrypoint_lets_runas_speak_first() {
+    let Some(bin) = engine("podman_packaged_entrypoint") else {
+        return;
+    };
+    let root = rootfs(&bin);
+    let out = podman(
+        root.path(),
+        &["--cap-drop=ALL"],
+        &["/entrypoint.sh", "/bin/sh", "-c", PROBE],
+    );
+    out.assert_refused("--cap-add=SETUID,SETGID");
+    assert!(!out.stderr.contains("chown"), "{}", out.describe());
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.describe());
+    let out = podman(
+        root.path(),
+        &[],
+        &["/entrypoint.sh", "/bin/sh", "-c", PROBE],
+    );
+    out.assert_dropped_to(1000, 1000, "1000 1001");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        fs::metadata(root.path().join("app/data")).unwrap().uid(),
+        1000
     );
 }
 
@@ -482,10 +525,10 @@ fn systemd_in_podman_runs_the_packaged_unit_notify_and_socket_activation() {
         "/packaging/systemd/runas-example.service"
     ))
     .unwrap();
-    assert!(shipped.contains("ExecStart=/usr/bin/runas --user app --no-new-privs -- /usr/bin/app"));
+    assert!(shipped.contains("ExecStart=runas --user app --no-new-privs -- /usr/bin/app"));
     let unit = shipped.replace(
-        "/usr/bin/runas --user app --no-new-privs -- /usr/bin/app",
-        "/opt/runas --user app --no-new-privs -- /usr/bin/python3 /opt/report.py /srv/example",
+        "=runas --user app --no-new-privs -- /usr/bin/app",
+        "=/opt/runas --user app --no-new-privs -- /usr/bin/python3 /opt/report.py /srv/example",
     );
     c.install_unit("runas-example.service", &unit);
     let out = c.exec(&["systemctl", "start", "runas-example.service"]);
@@ -947,4 +990,178 @@ fn podman_stop_reaches_the_command_as_pid_1() {
             );
         }
     }
+}
+
+/// A Pod manifest run with `podman kube play` (the pause image built
+/// locally from catatonit), the image imported from the test's root
+/// filesystem: what Kubernetes does with the same securityContext. The
+/// rlimits this machine needs come from a containers.conf of the test's.
+struct Pod {
+    name: String,
+    image: String,
+    dir: tempfile::TempDir,
+}
+
+impl Pod {
+    fn new(name: &str, root: &Path) -> Pod {
+        let image = format!("localhost/runas-pod-test:{name}");
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(root)
+            .args(["-c", "."])
+            .output()
+            .unwrap();
+        assert!(tar.status.success());
+        let mut import = Command::new(PODMAN)
+            .args(["import", "--quiet", "-", &image])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        import.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
+        assert!(import.wait().unwrap().success(), "podman import {image}");
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("containers.conf"),
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1000:1000\"]\n",
+        )
+        .unwrap();
+        Pod {
+            name: format!("runas-{}", name.replace('_', "-")),
+            image,
+            dir,
+        }
+    }
+
+    /// Play a pod of one container with these security contexts (YAML
+    /// flow mappings) and this command; wait for it and return its output.
+    fn run(&self, pod_context: &str, container_context: &str, command: &[&str]) -> Outcome {
+        let command = command
+            .iter()
+            .map(|w| format!("'{}'", w.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let manifest = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: Never\n  securityContext: {pod_context}\n  containers:\n  - name: app\n    image: {image}\n    command: [{command}]\n    env:\n    - name: PATH\n      value: /usr/local/bin:/bin\n    securityContext: {container_context}\n",
+            name = self.name,
+            image = self.image,
+        );
+        let path = self.dir.path().join("pod.yaml");
+        fs::write(&path, &manifest).unwrap();
+        let podman = |args: &[&str]| {
+            Command::new(PODMAN)
+                .env("CONTAINERS_CONF", self.dir.path().join("containers.conf"))
+                .args(["--runtime", "runc"])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let play = podman(&[
+            "kube",
+            "play",
+            "--replace",
+            "--network",
+            "none",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            play.status.success(),
+            "podman kube play:\n{manifest}\n{}",
+            Outcome::from(play).describe()
+        );
+        let container = format!("{}-app", self.name);
+        let waited = podman(&["wait", &container]);
+        let code: i32 = String::from_utf8_lossy(&waited.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("podman wait: {}", Outcome::from(waited).describe()));
+        let logs = podman(&["logs", &container]);
+        let _ = podman(&["pod", "rm", "--force", &self.name]);
+        Outcome {
+            code,
+            ..Outcome::from(logs)
+        }
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        let _ = Command::new(PODMAN)
+            .args(["pod", "rm", "--force", &self.name])
+            .output();
+        let _ = Command::new(PODMAN)
+            .args(["rmi", "--force", &self.image])
+            .output();
+    }
+}
+
+/// The securityContexts docs/containers.md recommends, and the ones it
+/// warns about, as `podman kube play` runs them.
+#[test]
+#[ignore = "needs root and RUNAS_STATIC_BIN (the musl build): scripts/test sets both"]
+fn pods_run_runas_under_each_security_context() {
+    let Some(bin) = engine("pods_security_contexts") else {
+        return;
+    };
+    if !Path::new("/usr/bin/catatonit").exists() {
+        let reason = "podman kube play builds its pause image from catatonit: apt-get install catatonit (CI installs it)";
+        assert!(std::env::var_os("CI").is_none(), "pods: {reason}");
+        skip("pods_security_contexts", reason);
+        return;
+    }
+    let root = rootfs(&bin);
+    let pod = Pod::new("pods", root.path());
+    let drop_probe = runas_probe(&["-u", "app"]);
+    let if_root_probe = runas_probe(&["--if-root", "-u", "app"]);
+
+    // Root, the least a switch needs, no escalation, a read-only root.
+    let out = pod.run(
+        "{}",
+        "{capabilities: {drop: [ALL], add: [SETUID, SETGID]}, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true}",
+        &strs(&drop_probe),
+    );
+    out.assert_dropped_to(1000, 1000, "1000 1001");
+    assert_eq!(out.field("NoNewPrivs"), "1", "{}", out.describe());
+
+    // Every capability dropped: refused, never root.
+    let out = pod.run("{}", "{capabilities: {drop: [ALL]}}", &strs(&drop_probe));
+    out.assert_refused("--cap-add=SETUID,SETGID");
+
+    // runAsNonRoot with a uid: --if-root runs the command as it is given.
+    let out = pod.run(
+        "{runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000}",
+        "{}",
+        &strs(&if_root_probe),
+    );
+    assert_eq!(out.code, 0, "{}", out.describe());
+    assert_eq!(
+        out.field("Uid"),
+        "1000 1000 1000 1000",
+        "{}",
+        out.describe()
+    );
+    // Without --if-root, no switch is possible: refused.
+    let out = pod.run(
+        "{runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000}",
+        "{}",
+        &strs(&drop_probe),
+    );
+    assert_eq!(out.code, 125, "{}", out.describe());
+    assert!(!out.stdout.contains("target-ran"), "{}", out.describe());
+
+    // OpenShift: an arbitrary uid with gid 0 and no passwd entry.
+    let out = pod.run(
+        "{runAsUser: 1000680000, runAsGroup: 0}",
+        "{}",
+        &strs(&if_root_probe),
+    );
+    assert_eq!(out.code, 0, "{}", out.describe());
+    assert_eq!(
+        out.field("Uid"),
+        "1000680000 1000680000 1000680000 1000680000",
+        "{}",
+        out.describe()
+    );
+    assert_eq!(out.field("Gid"), "0 0 0 0", "{}", out.describe());
 }

@@ -397,6 +397,30 @@ fn not_found_is_127_and_not_executable_is_126() {
     assert_eq!(run.code(), Some(127), "{}", run.describe());
     let run = w.runas(&["-u", "alice", "--", "/etc"]);
     assert_eq!(run.code(), Some(126), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("\"/etc\": cannot execute: it is a directory"),
+        "{}",
+        run.stderr
+    );
+    // The dry run predicts the same words.
+    let run = w.runas(&["--dry-run", "-u", "alice", "--", "/etc"]);
+    assert_eq!(run.code(), Some(125), "{}", run.describe());
+    assert!(run.stderr.contains("it is a directory"), "{}", run.stderr);
+    // A directory in PATH named like the command does not hide the command
+    // further on, as with execvp.
+    let marker = w.file("marker", "", 0o644);
+    let shadow_dir = marker.parent().unwrap().join("shadowbin");
+    std::fs::create_dir_all(shadow_dir.join("true")).unwrap();
+    let run = w.runas(&[
+        OsString::from("-u"),
+        "alice".into(),
+        "-e".into(),
+        format!("PATH={}:/usr/bin:/bin", shadow_dir.display()).into(),
+        "--".into(),
+        "true".into(),
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
     let not_executable = w.file("data.txt", "hello\n", 0o644);
     let run = w.runas(&[
         OsString::from("-u"),
@@ -862,4 +886,47 @@ fn if_root_from_a_non_root_caller_runs_as_the_caller() {
         "{}",
         run.describe()
     );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn an_invalid_plan_still_answers_a_json_dry_run_in_json() {
+    let Some(w) = world("invalid_plan_json") else {
+        return;
+    };
+    for (args, needle) in [
+        (
+            &["--dry-run", "--json", "-u", "no-such-user", "--", "true"][..],
+            "unknown user \\\"no-such-user\\\"",
+        ),
+        (
+            &["--dry-run", "--json", "-u", "alice", "--", "/etc"][..],
+            "it is a directory",
+        ),
+    ] {
+        let run = w.runas(args);
+        assert_eq!(run.code(), Some(125), "{}", run.describe());
+        // (The harness's own line, "launcher-pid N", comes first.)
+        let json: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|line| !line.starts_with("launcher-pid "))
+            .collect();
+        assert_eq!(json.len(), 1, "{}", run.describe());
+        let line = json[0];
+        assert!(
+            line.starts_with("{\"valid\":false,\"error\":\"")
+                && line.ends_with(",\"exit_status\":125}")
+                && line.contains(needle),
+            "{}",
+            run.describe()
+        );
+        // The one message still goes to stderr.
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.describe());
+        assert!(run.stderr.starts_with("runas: "), "{}", run.describe());
+    }
+    // Without --json, nothing on stdout.
+    let run = w.runas(&["--dry-run", "-u", "no-such-user", "--", "true"]);
+    assert_eq!(run.code(), Some(125), "{}", run.describe());
+    assert!(!run.stdout.contains('{'), "{}", run.describe());
 }

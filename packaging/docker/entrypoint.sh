@@ -11,6 +11,10 @@ set -eu
 APP_USER=${APP_USER:-app}
 DATA=/app/data
 if [ "$(id -u)" = 0 ]; then
+  # runas speaks first: its dry run resolves the whole switch and checks this
+  # process may make it (under --cap-drop=ALL it names the missing
+  # capability), before this script changes anything.
+  runas --dry-run --user "$APP_USER" --no-new-privs -- "$@" >/dev/null || exit $?
   # Volumes mounted at run time arrive owned by root; hand the data over.
   if [ -e "$DATA" ] || [ -L "$DATA" ]; then
     owner=$(stat -c %u /app)

@@ -103,6 +103,7 @@ pub fn parse_args(rules: Rules, args: &[OsString]) -> Result<Invocation> {
     if command.is_empty() {
         return Err(missing());
     }
+    super::check_command_name(command)?;
     Ok(Invocation::Run(Box::new(Run {
         identity: identity(rules, spec)?,
         command: command.to_vec(),

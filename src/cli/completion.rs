@@ -41,8 +41,14 @@ fn fixed_words(kind: &str) -> Option<String> {
             .iter()
             .flat_map(|(n, _)| [n.to_string(), format!("-{n}")])
             .collect(),
+        // Both spellings --pdeathsig accepts: TERM and SIGTERM.
         "signal" => nix::sys::signal::Signal::iterator()
-            .map(|s| s.as_str().trim_start_matches("SIG").to_owned())
+            .flat_map(|s| {
+                [
+                    s.as_str().trim_start_matches("SIG").to_owned(),
+                    s.as_str().to_owned(),
+                ]
+            })
             .collect(),
         "rlimit" => crate::options::resources::LIMITS
             .iter()

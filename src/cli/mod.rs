@@ -420,8 +420,21 @@ fn finish(mut w: Wanted) -> Result<Run> {
             "missing the command to run: runas [OPTIONS] [--] COMMAND [ARG]...".into(),
         ));
     }
+    check_command_name(&r.command)?;
     r.identity.entry_wanted = r.options.wants_entry();
     Ok(w.run)
+}
+
+/// An empty command name is refused before anything changes: the PATH
+/// search would turn "" into each PATH directory, which execve refuses as
+/// "permission denied", a message that points nowhere.
+pub(crate) fn check_command_name(command: &[OsString]) -> Result<()> {
+    match command.first() {
+        Some(name) if name.is_empty() => Err(Error::Usage(
+            "empty command name: the command after the options is \"\" (an unset variable?); name the program to run".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Each option's report fields, in table order, for --dry-run.

@@ -177,6 +177,12 @@ fn exec_as(path: &Path, who: &Who) -> std::result::Result<(), Failure> {
         })
     };
     let special = means_another_process(path);
+    if is_type(&stat, SFlag::S_IFDIR) {
+        return Err(Failure {
+            errno: Errno::EISDIR,
+            certain: true,
+        });
+    }
     if !is_type(&stat, SFlag::S_IFREG) {
         return denied(!special);
     }

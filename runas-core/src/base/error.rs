@@ -153,6 +153,8 @@ fn reason_text(errno: &Errno) -> String {
             "cannot execute: not a valid executable (a script needs a #! line)".to_owned()
         }
         Errno::EACCES => "cannot execute: permission denied".to_owned(),
+        // Not execve's own errno: the search's word for EACCES on a directory.
+        Errno::EISDIR => "cannot execute: it is a directory".to_owned(),
         // After a uid change the kernel defers the RLIMIT_NPROC check to execve.
         Errno::EAGAIN => {
             "cannot execute: the target user has reached its process limit (RLIMIT_NPROC)"

@@ -163,7 +163,11 @@ fn try_exec(
         &candidates,
         |candidate| {
             let Err(errno) = execve(candidate, &c_argv, &c_env);
-            Err(errno)
+            // execve says EACCES for a directory: name it for what it is.
+            match errno {
+                Errno::EACCES if directory(candidate) => Err(Errno::EISDIR),
+                errno => Err(errno),
+            }
         },
         visible,
     )
@@ -183,7 +187,9 @@ pub fn search<T>(
     // may not be executed (126), or a PATH directory the target user may not
     // search (root's PATH often holds /root/...), which only means "not
     // there as far as this user can see".
-    let mut denied = false;
+    // The first refusal of a file that exists: EACCES, or EISDIR, the
+    // attempt's word for an EACCES on a directory.
+    let mut denied: Option<Errno> = None;
     let mut unsearchable = Vec::new();
     let mut failure = Errno::ENOENT;
     for candidate in candidates {
@@ -193,7 +199,9 @@ pub fn search<T>(
         };
         match errno {
             Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ENODEV | Errno::ETIMEDOUT => {}
-            Errno::EACCES if visible(candidate) => denied = true,
+            Errno::EACCES | Errno::EISDIR if visible(candidate) => {
+                denied = denied.or(Some(errno));
+            }
             Errno::EACCES => {
                 let dir = parent_dir(candidate);
                 if !unsearchable.contains(&dir) {
@@ -206,8 +214,8 @@ pub fn search<T>(
             }
         }
     }
-    if denied && failure == Errno::ENOENT {
-        failure = Errno::EACCES;
+    if let (Some(errno), Errno::ENOENT) = (denied, failure) {
+        failure = errno;
     }
     if failure == Errno::ENOENT && !unsearchable.is_empty() {
         return Err(Error::NotFoundUnsearchable {
@@ -230,6 +238,12 @@ fn parent_dir(path: &CStr) -> String {
         None => &b"."[..],
     };
     String::from_utf8_lossy(dir).into_owned()
+}
+
+/// Whether `path` is a directory, following links as execve does (after
+/// the switch: the target's own view).
+fn directory(path: &CStr) -> bool {
+    std::fs::metadata(OsStr::from_bytes(path.to_bytes())).is_ok_and(|m| m.is_dir())
 }
 
 /// Whether the target user can see that `path` exists.
