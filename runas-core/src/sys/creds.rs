@@ -151,6 +151,12 @@ pub fn set_securebits(bits: u32) -> Result<(), Errno> {
     prctl_int(libc::PR_SET_SECUREBITS, bits.into(), 0).map(drop)
 }
 
+/// A system call's c_long result as i64: c_long is i32 on 32-bit targets.
+#[allow(clippy::useless_conversion)] // the same type on 64-bit targets
+fn long_result(ret: libc::c_long) -> Result<i64, Errno> {
+    Errno::result(ret).map(i64::from)
+}
+
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): replace this process's
 /// session keyring with a new anonymous one, owned by its current
 /// (filesystem) uid. Returns the new keyring's serial number.
@@ -164,7 +170,7 @@ pub fn join_new_session_keyring() -> Result<i64, Errno> {
             std::ptr::null::<libc::c_char>(),
         )
     };
-    Errno::result(ret)
+    long_result(ret)
 }
 
 /// keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0): the serial
@@ -179,7 +185,7 @@ pub fn session_keyring_id() -> Result<i64, Errno> {
             0,
         )
     };
-    Errno::result(ret)
+    long_result(ret)
 }
 
 /// Whether the keyring `spec` (KEY_SPEC_PROCESS_KEYRING, ...) exists and
@@ -222,7 +228,7 @@ pub fn add_key_probe() -> Result<i64, Errno> {
             0,
         )
     };
-    Errno::result(ret)
+    long_result(ret)
 }
 
 /// request_key(2) with no arguments: EFAULT where allowed, as above.
@@ -237,7 +243,7 @@ pub fn request_key_probe() -> Result<i64, Errno> {
             0,
         )
     };
-    Errno::result(ret)
+    long_result(ret)
 }
 
 /// keyctl(KEYCTL_DESCRIBE) of the session keyring: its owner's uid
