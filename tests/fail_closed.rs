@@ -282,6 +282,21 @@ fn root_without(test: &str, cap: &str, name: &str) {
         &run,
         &format!("needs {name}, which this process (uid 0) does not have"),
     );
+    // The fix names exactly the one that is missing.
+    let short = name.trim_start_matches("CAP_");
+    assert!(
+        run.stderr
+            .contains(&format!("was started without {name} (")),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "add it back (podman or docker run --cap-add={short})"
+        )),
+        "{}",
+        run.describe()
+    );
 }
 
 #[test]
@@ -468,7 +483,39 @@ fn setgroups_denied_and_list_changing_is_refused_saying_so() {
         true,
         &["-u", "alice", "--groups", "1500,1700"],
     );
-    c.assert_refused(&run, "setgroups is denied in this user namespace");
+    // Refused before any change, by the check of the maps, not by the
+    // failing setgroups call's hint.
+    c.assert_refused(
+        &run,
+        "setgroups is denied in this user namespace (/proc/self/setgroups is \"deny\"), so the supplementary groups cannot change: add --keep-groups",
+    );
+    // The dry run reads the maps as well: refused with the same words,
+    // and valid with the list kept.
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1500 1500 1",
+        "0 0 1\n1500 1500 1\n1700 1700 1",
+        true,
+        &["--dry-run", "-u", "alice", "--groups", "1500,1700"],
+    );
+    assert!(
+        run.stderr
+            .contains("so the supplementary groups cannot change"),
+        "{}",
+        run.describe()
+    );
+    let run = in_user_namespace(
+        &c,
+        "0 0 1\n1500 1500 1",
+        "0 0 1\n1500 1500 1",
+        true,
+        &["--dry-run", "-u", "alice", "--keep-groups"],
+    );
+    assert!(
+        run.output.status.success() && run.stdout.contains("uid: 1500"),
+        "{}",
+        run.describe()
+    );
 }
 
 /// getgrouplist cannot report a group file it could not read: it gives the

@@ -166,6 +166,53 @@ fn securebits_are_set_in_the_target() {
     sh(&w, &["-u", "nobody", "--securebits", "keep-caps"], "true").assert_refused("\"keep-caps\"");
 }
 
+/// --securebits with --keep-caps: the keep-capabilities flag is added to
+/// the bits asked for, so the kept capability survives the uid change and
+/// reaches the target (ambient), while the bits asked for are set.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn securebits_with_keep_caps_keeps_the_capability() {
+    let Some(w) = world("securebits_keep_caps") else {
+        return;
+    };
+    let run = sh(
+        &w,
+        &[
+            "-u",
+            "nobody",
+            "--securebits",
+            "no-setuid-fixup",
+            "--keep-caps",
+            "net_bind_service",
+        ],
+        STATUS,
+    );
+    assert!(run.output.status.success(), "{}", run.describe());
+    for set in ["CapEff", "CapPrm", "CapAmb"] {
+        assert_eq!(
+            mask(&run, set),
+            NET_BIND_SERVICE,
+            "{set}\n{}",
+            run.describe()
+        );
+    }
+    let run = sh(
+        &w,
+        &[
+            "-u",
+            "nobody",
+            "--securebits",
+            "no-setuid-fixup",
+            "--keep-caps",
+            "net_bind_service",
+        ],
+        "capsh --print",
+    );
+    let line = status_line(&run, "Securebits:");
+    // no-setuid-fixup (0x4) stays; keep-caps (0x10) is cleared by execve.
+    assert!(line.contains("04/0x4"), "{line}");
+}
+
 /// The parent-death signal, watched from outside: a parent shell (after
 /// `prep`) starts `runas --pdeathsig USR1` in the background and exits at
 /// once; the target traps USR1 and records it.

@@ -51,12 +51,14 @@ if pid == 0:
         # struct sock_filter: code, jt, jf, k. Load the call number (and
         # for "join-only" its first argument); refuse keyctl (and add_key,
         # request_key) with the errno asked, allow everything else.
-        ret_errno = 0x00050000 | {"eperm": errno.EPERM, "enosys": errno.ENOSYS, "join-only": errno.EPERM, "keyctl-only": errno.EPERM}[filter]
+        ret_errno = 0x00050000 | {"eperm": errno.EPERM, "enosys": errno.ENOSYS, "join-only": errno.EPERM, "keyctl-only": errno.EPERM, "all-but-add-key": errno.EPERM}[filter]
         prog = []
         if filter == "join-only":
             prog += [(0x20, 0, 0, 0), (0x15, 0, 3, NR[1]), (0x20, 0, 0, 16), (0x15, 0, 1, 1), (0x06, 0, 0, ret_errno)]
         elif filter == "keyctl-only":
             prog += [(0x20, 0, 0, 0), (0x15, 0, 1, NR[1]), (0x06, 0, 0, ret_errno)]
+        elif filter == "all-but-add-key":
+            prog += [(0x20, 0, 0, 0), (0x15, 1, 0, NR[1]), (0x15, 0, 1, NR[0] + 1), (0x06, 0, 0, ret_errno)]
         else:
             prog += [(0x20, 0, 0, 0), (0x15, 2, 0, NR[1]), (0x15, 1, 0, NR[0]), (0x15, 0, 1, NR[0] + 1), (0x06, 0, 0, ret_errno)]
         prog += [(0x06, 0, 0, 0x7fff0000)]
@@ -218,9 +220,13 @@ fn a_refused_join_with_the_keyring_still_reachable_fails_closed() {
     let Some(w) = world("keyring_join_refused") else {
         return;
     };
-    let run = attempt(&w, "keyctl-only", &[]);
-    assert_eq!(line(&run, "status"), "125", "{}", run.describe());
-    assert!(!run.stdout.contains("target uid"), "{}", run.describe());
+    // keyctl refused, add_key allowed; and keyctl and request_key refused,
+    // add_key still allowed: each of the three calls counts.
+    for filter in ["keyctl-only", "all-but-add-key"] {
+        let run = attempt(&w, filter, &[]);
+        assert_eq!(line(&run, "status"), "125", "{filter}\n{}", run.describe());
+        assert!(!run.stdout.contains("target uid"), "{}", run.describe());
+    }
     let run = attempt(&w, "join-only", &[]);
     assert_eq!(line(&run, "status"), "125", "{}", run.describe());
     assert!(

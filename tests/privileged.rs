@@ -699,7 +699,14 @@ fn non_root_caller_is_refused_naming_the_missing_capability() {
         return;
     };
     let run = w.runas_from(1500, 1500, &[1500], &with_probe(&["-u", "bob"]));
-    run.assert_refused("CAP_SETUID");
+    run.assert_refused(
+        "switching to uid 1501 needs CAP_SETUID, which this process (uid 1500) does not have: run it as root",
+    );
+    assert!(
+        run.stderr.trim_end().ends_with("run it as root"),
+        "{}",
+        run.stderr
+    );
     let run = w.runas_from(1500, 1500, &[1500], &with_probe(&["-g", "jupiter"]));
     run.assert_refused("CAP_SETGID");
     let run = w.runas_from(1500, 1500, &[1500], &with_probe(&["-u", "alice"]));
