@@ -618,14 +618,19 @@ static _Noreturn void run_command(char **argv, str name, str home, str shell) {
     size_t count = 0, n = 0;
     while (environ && environ[count]) count++;
     char **env = grab((count + 5) * sizeof *env);
+    /* Each kept entry's name length, found once (as exec.rs keeps each
+     * name): finding it again at every comparison made this loop quadratic
+     * in the bytes of the environment, not only in its entries. */
+    size_t *lens = grab((count + 1) * sizeof *lens);
     static const char *const ours[] = {"HOME", "USER", "LOGNAME", "SHELL"};
+    static const size_t our_lens[] = {4, 4, 7, 5};
     for (size_t i = 0; i < count; i++) {
         const char *e = environ[i];
         size_t len = name_len(e), k;
-        for (k = 0; k < 4 && !(strlen(ours[k]) == len && !memcmp(ours[k], e, len)); k++) {}
+        for (k = 0; k < 4 && !(our_lens[k] == len && !memcmp(ours[k], e, len)); k++) {}
         if (k < 4) continue; /* replaced below */
-        for (k = 0; k < n && !(name_len(env[k]) == len && !memcmp(env[k], e, len)); k++) {}
-        if (k == n) env[n++] = (char *)e; /* the first of a name only */
+        for (k = 0; k < n && !(lens[k] == len && !memcmp(env[k], e, len)); k++) {}
+        if (k == n) lens[n] = len, env[n++] = (char *)e; /* the first of a name only */
     }
     if (home.n == 0 || home.p[0] != '/') home = (str){"/", 1};
     if (shell.n == 0) shell = (str){"/bin/sh", 7};

@@ -6,7 +6,10 @@
  * vfork+execve and stdout/stderr to /dev/null, and records the wall time
  * from just before vfork to wait4's return, the child's minor page faults
  * and its peak RSS. Prints per command: median, p10, p90 (microseconds),
- * max RSS (KiB), failures and the median of minor faults.
+ * max RSS (KiB), failures, the median of minor faults, and the paired
+ * overhead: the median over rounds of (this command's time - the first
+ * command's time in the same round), which cancels what a round's state
+ * adds to both, where a difference of two medians does not.
  * Interleaving makes drift (CPU frequency, cache, other load) hit every
  * command alike, which sequential batches do not. Before timing, every
  * command's program is read whole into the page cache (posix_fadvise
@@ -105,15 +108,22 @@ int main(int argc, char **argv) {
             faults[i * rounds + r] = usage.ru_minflt;
         }
     }
-    printf("%-16s %10s %10s %10s %10s %8s %8s\n", "command", "median_us", "p10_us", "p90_us", "maxrss_kb", "failed",
-           "minflt");
+    double *paired = calloc((size_t)n, sizeof(double));
+    double *diff = calloc((size_t)rounds, sizeof(double));
+    for (int i = 0; i < n; i++) {
+        for (long r = 0; r < rounds; r++) diff[r] = times[i * rounds + r] - times[r];
+        qsort(diff, (size_t)rounds, sizeof(double), cmp_double);
+        paired[i] = diff[rounds / 2];
+    }
+    printf("%-16s %10s %10s %10s %10s %8s %8s %10s\n", "command", "median_us", "p10_us", "p90_us", "maxrss_kb", "failed",
+           "minflt", "paired_us");
     for (int i = 0; i < n; i++) {
         double *t = times + i * rounds;
         long *f = faults + i * rounds;
         qsort(t, (size_t)rounds, sizeof(double), cmp_double);
         qsort(f, (size_t)rounds, sizeof(long), cmp_long);
-        printf("%-16s %10.1f %10.1f %10.1f %10ld %8d %8ld\n", names[i], t[rounds / 2], t[rounds / 10],
-               t[rounds * 9 / 10], maxrss[i], failures[i], f[rounds / 2]);
+        printf("%-16s %10.1f %10.1f %10.1f %10ld %8d %8ld %10.1f\n", names[i], t[rounds / 2], t[rounds / 10],
+               t[rounds * 9 / 10], maxrss[i], failures[i], f[rounds / 2], paired[i]);
     }
     return 0;
 }

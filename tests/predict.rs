@@ -154,12 +154,12 @@ fn a_command_the_target_may_not_execute_is_predicted() {
         &["-u", "alice", "--", s(&tool)],
         "permission denied",
     );
-    // A directory is not a command.
+    // A directory is not a command, and is named for what it is.
     assert_certain(
         &w,
         NONE,
         &["-u", "alice", "--", s(&bin)],
-        "permission denied",
+        "cannot execute: it is a directory",
     );
     // The same file is fine for its group's members: no prediction.
     fs::set_permissions(&tool, fs::Permissions::from_mode(0o754)).unwrap();

@@ -937,3 +937,52 @@ fn an_invalid_plan_still_answers_a_json_dry_run_in_json() {
     assert_eq!(run.code(), Some(125), "{}", run.describe());
     assert!(!run.stdout.contains('{'), "{}", run.describe());
 }
+
+/// A PATH read from --env-file is the file's secret like any value in it:
+/// a failed search as the target does not name its directories, in the
+/// real run or the dry run; a PATH given on the command line is named.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_path_read_from_an_env_file_is_not_named_when_the_search_fails() {
+    let Some(w) = world("secret_path") else {
+        return;
+    };
+    let marker = w.file("marker2", "", 0o644);
+    let hidden = marker.parent().unwrap().join("TOKEN-s3cr3t");
+    std::fs::create_dir(&hidden).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hidden, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let env = w.file(
+        "secret.env",
+        &format!("PATH={}:/usr/bin\n", hidden.display()),
+        0o600,
+    );
+    let env = env.to_str().unwrap();
+    for args in [
+        &["-u", "alice", "--env-file", env, "--", "no-such-program"][..],
+        &[
+            "--dry-run",
+            "--json",
+            "-u",
+            "alice",
+            "--env-file",
+            env,
+            "--",
+            "no-such-program",
+        ][..],
+    ] {
+        let run = w.runas(args);
+        assert!(
+            run.stderr
+                .contains("read from --env-file or --envdir and is not shown"),
+            "{}",
+            run.describe()
+        );
+        assert!(!run.stderr.contains("TOKEN"), "{}", run.describe());
+        assert!(!run.stdout.contains("TOKEN"), "{}", run.describe());
+    }
+    let path = format!("PATH={}:/usr/bin", hidden.display());
+    let run = w.runas(&["-u", "alice", "-e", &path, "--", "no-such-program"]);
+    assert_eq!(run.code(), Some(127), "{}", run.describe());
+    assert!(run.stderr.contains("TOKEN-s3cr3t"), "{}", run.describe());
+}

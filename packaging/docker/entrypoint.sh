@@ -11,10 +11,6 @@ set -eu
 APP_USER=${APP_USER:-app}
 DATA=/app/data
 if [ "$(id -u)" = 0 ]; then
-  # runas speaks first: its dry run resolves the whole switch and checks this
-  # process may make it (under --cap-drop=ALL it names the missing
-  # capability), before this script changes anything.
-  runas --dry-run --user "$APP_USER" --no-new-privs -- "$@" >/dev/null || exit $?
   # Volumes mounted at run time arrive owned by root; hand the data over.
   if [ -e "$DATA" ] || [ -L "$DATA" ]; then
     owner=$(stat -c %u /app)
@@ -27,7 +23,15 @@ if [ "$(id -u)" = 0 ]; then
       echo "entrypoint: $DATA is not a directory (a symbolic link?): not changing its owner" >&2
       exit 1
     fi
-    chown -h "$APP_USER:" "$DATA"
+    if ! failed=$(chown -h "$APP_USER:" "$DATA" 2>&1); then
+      # Most often a container without the capabilities a switch needs
+      # (--cap-drop=ALL): let runas say what is missing and how to fix it,
+      # rather than chown's bare "Operation not permitted". (Captured, not
+      # sent to /dev/null: a minimal image may have no /dev.)
+      plan=$(runas --dry-run --user "$APP_USER" --no-new-privs -- "$@") || exit $?
+      echo "$failed" >&2
+      exit 1
+    fi
   fi
   exec runas --user "$APP_USER" --no-new-privs -- "$@"
 fi

@@ -164,7 +164,10 @@ impl Switch {
     /// session keyring is to be joined, keys in the process (`@p`) or this
     /// thread's (`@t`) keyring refuse the switch before any change, since
     /// they would stay with the process. Processes sharing this one's memory
-    /// without being its threads (`clone(CLONE_VM)`, `vfork`) are not seen.
+    /// without being its threads (`clone(CLONE_VM)`, `vfork`) are not seen,
+    /// nor are credentials captured before the switch: an io_uring
+    /// personality registered as root, descriptors opened as root. Close
+    /// them first.
     ///
     /// An error after the first change is [`Error::PartlySwitched`](crate::Error::PartlySwitched): the
     /// process must exit rather than go on.

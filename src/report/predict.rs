@@ -178,9 +178,11 @@ fn exec_as(path: &Path, who: &Who) -> std::result::Result<(), Failure> {
     };
     let special = means_another_process(path);
     if is_type(&stat, SFlag::S_IFDIR) {
+        // Certain only where the path is what it says: /proc/self/... and
+        // /dev/fd/... name another process's view.
         return Err(Failure {
             errno: Errno::EISDIR,
-            certain: true,
+            certain: !special,
         });
     }
     if !is_type(&stat, SFlag::S_IFREG) {
@@ -278,7 +280,8 @@ pub fn predict(outcome: &Outcome<'_>, promise: crate::sys::WholeProgram) -> Resu
                 })
             },
             |candidate| reach(&as_path(candidate), &who).is_ok(),
-        );
+        )
+        .map_err(|error| crate::core::exec::shown_error(error, &outcome.options.env));
         if let Err(error) = outcome {
             if uncertain.get() {
                 warnings.push(format!(

@@ -135,6 +135,14 @@ pub enum Error {
         program: OsString,
         places: Vec<String>,
     },
+
+    /// The same, where PATH was read from --env-file or --envdir: its
+    /// directories are that file's secret and are not named.
+    #[error(
+        "{}: command not found (the target user may not search some directories of PATH, which was read from --env-file or --envdir and is not shown)",
+        quote(.program)
+    )]
+    NotFoundUnsearchableSecretPath { program: OsString },
 }
 
 /// An I/O error's reason in the same words as every other message (the
@@ -172,7 +180,9 @@ impl Error {
                 Errno::ENOENT | Errno::ENOTDIR => EXIT_NOT_FOUND,
                 _ => EXIT_CANNOT_EXECUTE,
             },
-            Error::NotFoundUnsearchable { .. } => EXIT_NOT_FOUND,
+            Error::NotFoundUnsearchable { .. } | Error::NotFoundUnsearchableSecretPath { .. } => {
+                EXIT_NOT_FOUND
+            }
             Error::Relayed { code, .. } => *code,
             _ => EXIT_FAILURE,
         }

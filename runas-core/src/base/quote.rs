@@ -4,9 +4,10 @@
 //! terminal raw: C0, DEL and the C1 controls (U+0080 to U+009F, which some
 //! terminals obey as escape sequences) become `\uXXXX`, and so do the
 //! invisible characters that change how a line reads without being
-//! controls: the bidirectional overrides and isolates (U+202A-U+202E,
-//! U+2066-U+2069, "Trojan Source"), the marks U+200E/U+200F/U+061C, the
-//! zero-width and line/paragraph separators, and the byte-order mark.
+//! controls ([`invisible`]): the bidirectional overrides and isolates
+//! ("Trojan Source"), the zero-width characters, the soft hyphen, the
+//! line/paragraph separators, the byte-order mark, the other format and
+//! default-ignorable characters.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -38,7 +39,10 @@ fn escaped(s: &str, json: bool) -> String {
             '\r' if json => out.push_str("\\r"),
             '\t' if json => out.push_str("\\t"),
             c if c.is_control() || invisible(c) => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                // Outside the BMP, as JSON writes it: a surrogate pair.
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
             }
             c => out.push(c),
         }
@@ -46,22 +50,57 @@ fn escaped(s: &str, json: bool) -> String {
     out
 }
 
-/// Characters that are not controls but change what a terminal shows:
-/// reordering, hiding or breaking text.
-fn invisible(c: char) -> bool {
+/// Characters that are not controls but change what a terminal shows, or
+/// show nothing at all: reordering, hiding, joining or breaking text, so
+/// that one name can look like another. Unicode's default-ignorable code
+/// points, the format characters (general category Cf), the line and
+/// paragraph separators, and the blank-looking symbols (Hangul fillers,
+/// the blank Braille pattern, the null notehead). One list, used by every
+/// message and by the id rules (request/ids.rs), which refuse such names.
+pub fn invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{061c}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{feff}'
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1345F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D159}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_are_escaped_as_json_writes_them() {
+        assert_eq!(json_str("ro\u{AD}ot"), "\"ro\\u00adot\"");
+        // Outside the BMP: a surrogate pair, so the JSON stays valid.
+        assert_eq!(json_str("\u{1BCA0}"), "\"\\ud82f\\udca0\"");
+        assert_eq!(text_str("a\u{2800}b"), "a\\u2800b");
+    }
 
     #[test]
     fn json_strings_are_escaped() {

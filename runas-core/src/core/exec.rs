@@ -158,7 +158,7 @@ fn try_exec(
         .iter()
         .map(|arg| c_string(arg.clone().into_vec()))
         .collect::<Result<Vec<_>>>()?;
-    search(
+    let searched = search(
         program,
         &candidates,
         |candidate| {
@@ -170,7 +170,22 @@ fn try_exec(
             }
         },
         visible,
-    )
+    );
+    searched.map_err(|error| shown_error(error, env_plan))
+}
+
+/// A failed search's error as it may be shown: where PATH was read from
+/// --env-file or --envdir (a secret, like every value read from a file),
+/// the directories the target could not search are not named.
+pub fn shown_error(error: Error, env: &EnvPlan) -> Error {
+    match error {
+        Error::NotFoundUnsearchable { program, .. }
+            if env.from_files.iter().any(|name| name == "PATH") =>
+        {
+            Error::NotFoundUnsearchableSecretPath { program }
+        }
+        other => other,
+    }
 }
 
 /// The PATH search of execvp(3), with `attempt` standing for execve: the

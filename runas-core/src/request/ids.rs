@@ -168,7 +168,7 @@ fn check_name(value: &str, kind: Kind) -> Result<()> {
     if value.chars().any(char::is_control) {
         return Err(invalid(kind, value, "it contains a control character"));
     }
-    if let Some(c) = value.chars().find(|&c| invisible(c)) {
+    if let Some(c) = value.chars().find(|&c| crate::base::quote::invisible(c)) {
         return Err(invalid(
             kind,
             value,
@@ -192,34 +192,6 @@ fn check_name(value: &str, kind: Kind) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Characters that print as nothing (or only change the direction of what
-/// follows) and are neither white space nor control characters to Rust:
-/// the soft hyphen, the zero-width and joiner characters, the directional
-/// marks, embeddings, overrides and isolates, the invisible operators, and
-/// the byte order mark.
-fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFF8}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
 }
 
 /// Parse `--user`: `USER` or `USER:GROUP`.
@@ -338,6 +310,10 @@ mod tests {
             "\u{FEFF}1",
             "ali\u{202E}ce",
             "ro\u{00AD}ot",
+            "ro\u{1BCA0}ot",
+            "r\u{0600}oot",
+            "root\u{2800}",
+            "ro\u{1D173}ot",
         ] {
             let err = id(input).expect_err(input);
             let msg = err.to_string();
