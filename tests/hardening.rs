@@ -213,6 +213,124 @@ fn securebits_with_keep_caps_keeps_the_capability() {
     assert!(line.contains("04/0x4"), "{line}");
 }
 
+/// `runas ARGS -- sh -c SCRIPT` started with no_setuid_fixup already set
+/// (setpriv), as a parent with its own securebits starts it.
+fn sh_with_inherited_no_setuid_fixup(w: &World, args: &[&str], script: &str) -> Run {
+    let mut argv: Vec<&str> = args.to_vec();
+    argv.extend(["--", "/bin/sh", "-c", script]);
+    w.runas_under(
+        &["setpriv", "--securebits", "+no_setuid_fixup", "--"],
+        &argv,
+    )
+}
+
+/// The securebits runas starts with count: bits asked for that are
+/// already set need no change (the dry run lists none), bits to clear are
+/// cleared, and the proof accepts bits beyond those asked for.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn securebits_already_set_are_read_first() {
+    let Some(w) = world("securebits_inherited") else {
+        return;
+    };
+    // no-setuid-fixup inherited, noroot asked: both held, and verified.
+    let run = sh_with_inherited_no_setuid_fixup(
+        &w,
+        &["-u", "nobody", "--securebits", "noroot"],
+        "capsh --print",
+    );
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(
+        status_line(&run, "Securebits:").contains("05/0x5"),
+        "{}",
+        run.describe()
+    );
+    // Inherited, and asked to be cleared: cleared.
+    let run = sh_with_inherited_no_setuid_fixup(
+        &w,
+        &["-u", "nobody", "--securebits", "-no-setuid-fixup"],
+        "capsh --print",
+    );
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(
+        status_line(&run, "Securebits:").contains("00/0x0"),
+        "{}",
+        run.describe()
+    );
+    // Inherited and asked for: no change to make, none listed.
+    let dry = |prefix: &[&str]| {
+        w.runas_under(
+            prefix,
+            &[
+                "--dry-run",
+                "--json",
+                "-u",
+                "nobody",
+                "--securebits",
+                "no-setuid-fixup",
+                "--",
+                "true",
+            ],
+        )
+    };
+    let run = dry(&["setpriv", "--securebits", "+no_setuid_fixup", "--"]);
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(
+        !run.stdout.contains("PR_SET_SECUREBITS"),
+        "{}",
+        run.describe()
+    );
+    let run = dry(&["env", "--"]);
+    assert!(
+        run.stdout.contains("PR_SET_SECUREBITS"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// prctl(PR_SET_SECUREBITS) that reports success without doing anything (a
+/// seccomp filter answering 0): the proof reads the bits back and refuses.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn securebits_reported_set_but_not_set_are_refused() {
+    let Some(w) = world("securebits_faked") else {
+        return;
+    };
+    // Load the call number; for prctl, load its first argument; for
+    // PR_SET_SECUREBITS (28) return "success" (SECCOMP_RET_ERRNO with 0)
+    // without running it; allow everything else.
+    let filter = r#"
+import ctypes, os, platform, sys
+libc = ctypes.CDLL(None, use_errno=True)
+nr_prctl = {"x86_64": 157, "aarch64": 167}[platform.machine()]
+nr_seccomp = {"x86_64": 317, "aarch64": 277}[platform.machine()]
+prog = [(0x20, 0, 0, 0), (0x15, 0, 3, nr_prctl), (0x20, 0, 0, 16), (0x15, 0, 1, 28),
+        (0x06, 0, 0, 0x00050000), (0x06, 0, 0, 0x7fff0000)]
+class F(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+class P(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(F))]
+arr = (F * len(prog))(*[F(*i) for i in prog])
+assert libc.syscall(nr_seccomp, 1, 0, ctypes.byref(P(len(prog), arr))) == 0, "seccomp"
+os.execv(sys.argv[1], sys.argv[1:])
+"#;
+    let run = w.runas_under(
+        &["python3", "-c", filter],
+        &[
+            "-u",
+            "nobody",
+            "--securebits",
+            "noroot",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo target-ran",
+        ],
+    );
+    run.assert_refused("verification failed: securebits are 0x0, expected 0x1 set");
+    assert!(!run.stdout.contains("target-ran"), "{}", run.describe());
+}
+
 /// The parent-death signal, watched from outside: a parent shell (after
 /// `prep`) starts `runas --pdeathsig USR1` in the background and exits at
 /// once; the target traps USR1 and records it.

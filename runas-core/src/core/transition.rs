@@ -508,10 +508,9 @@ pub fn read_bounding(plan: &Plan) -> Result<CapSet> {
 }
 
 fn setgroups_error(groups: &[Gid], errno: Errno) -> Error {
+    // (EPERM where /proc/self/setgroups says "deny" never reaches here:
+    // check_namespace explains every failure first, in those words.)
     let hint = match errno {
-        Errno::EPERM if setgroups_denied() => {
-            " (setgroups is denied in this user namespace: /proc/self/setgroups is \"deny\"; use --keep-groups)"
-        }
         Errno::EINVAL => {
             " (more groups than the kernel allows, or a gid not mapped in this user namespace: see /proc/self/gid_map)"
         }
@@ -538,8 +537,7 @@ fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
     let hint = match errno {
         // setres[ug]id fails with EINVAL for an id outside this namespace's map.
         Errno::EINVAL => format!(
-            " ({kind} {id} is not mapped in this user namespace: see /proc/self/{}_map)",
-            &kind[..1]
+            " ({kind} {id} is not mapped in this user namespace: see /proc/self/{kind}_map)"
         ),
         Errno::EAGAIN => format!(" (the target {kind} has reached RLIMIT_NPROC)"),
         _ => String::new(),
