@@ -119,6 +119,7 @@ refused_under! {
     prctl_failing_stops_runas: "prctl:error=EPERM" => "runas: prctl(PR_GET_SECUREBITS): Operation not permitted";
     prctl_failing_at_the_switch_stops_runas: "prctl:error=EPERM:when=2+" => "runas: prctl(PR_CAP_AMBIENT_CLEAR_ALL): Operation not permitted";
     regain_attempt_reported_as_success_is_refused: "setresuid:retval=0:when=2" => "verification failed: the uid change can be undone";
+    gid_regain_attempt_reported_as_success_is_refused: "setresgid:retval=0:when=2" => "verification failed: the gid change can be undone";
     setgroups_einval_names_the_kernel_limit_and_the_map: "setgroups:error=EINVAL" => "runas: setgroups(1500,1700,1701) (more groups than the kernel allows, or a gid not mapped in this user namespace: see /proc/self/gid_map): Invalid argument";
     setresgid_einval_names_the_map: "setresgid:error=EINVAL" => "runas: setresgid(1500) (gid 1500 is not mapped in this user namespace: see /proc/self/gid_map): Invalid argument";
     setresuid_einval_names_the_map: "setresuid:error=EINVAL" => "runas: setresuid(1500) (uid 1500 is not mapped in this user namespace: see /proc/self/uid_map): Invalid argument";

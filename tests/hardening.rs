@@ -213,6 +213,63 @@ fn securebits_with_keep_caps_keeps_the_capability() {
     assert!(line.contains("04/0x4"), "{line}");
 }
 
+/// A target that keeps CAP_SETGID (allowed by name) can change its gid
+/// back on purpose: the proof does not try the gid, and says so in the
+/// dry run; one that keeps nothing is proved unable to, in both ids.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_kept_setgid_is_not_a_failed_proof() {
+    let Some(w) = world("keep_setgid") else {
+        return;
+    };
+    let args = [
+        "-u",
+        "nobody",
+        "--keep-caps",
+        "setgid",
+        "--allow-root-caps",
+        "setgid",
+    ];
+    let run = sh(&w, &args, STATUS);
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert_eq!(mask(&run, "CapEff"), 1 << 6, "{}", run.describe());
+    let mut dry = vec!["--dry-run"];
+    dry.extend(args);
+    dry.extend(["--", "true"]);
+    let run = w.runas(&dry);
+    assert!(
+        run.stdout.contains("setresuid(0, 0, 0) = -1 EPERM"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !run.stdout.contains("setresgid(0, 0, 0) = -1 EPERM"),
+        "{}",
+        run.describe()
+    );
+    // Keeping nothing: both regain attempts, and the note that says why.
+    let run = w.runas(&["--dry-run", "-u", "nobody", "--", "true"]);
+    assert!(
+        run.stdout.contains("setresgid(0, 0, 0) = -1 EPERM"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout
+            .contains(", and the old ids cannot be taken back)"),
+        "{}",
+        run.describe()
+    );
+    // Root as the target can always switch back: no attempt, no such note.
+    let run = w.runas(&["--dry-run", "-u", "root", "--", "true"]);
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(
+        !run.stdout.contains("cannot be taken back)"),
+        "{}",
+        run.describe()
+    );
+}
+
 /// `runas ARGS -- sh -c SCRIPT` started with no_setuid_fixup already set
 /// (setpriv), as a parent with its own securebits starts it.
 fn sh_with_inherited_no_setuid_fixup(w: &World, args: &[&str], script: &str) -> Run {
