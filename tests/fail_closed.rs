@@ -641,3 +641,60 @@ fn root_without_cap_setuid_is_refused_even_with_if_root() {
         run.describe()
     );
 }
+
+/// The proof reads the ids again after its regain attempts: a regain that
+/// reports EPERM but happened must not pass. A preload shim makes the
+/// switch keep root as the saved uid while getresuid hides it, then lets
+/// the regain attempt (setresuid(0, 0, 0), allowed to the saved uid)
+/// happen and report EPERM; only the read after the attempts sees root.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_regain_that_happened_but_reported_eperm_is_caught() {
+    let Some(c) = case("regain_lies") else { return };
+    const SHIM: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static long (*real_syscall)(long, ...);
+static long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    if (!real_syscall) real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+    return real_syscall(n, a, b, c, d, e, f);
+}
+#define sys3(n, a, b, c) sys6(n, a, b, c, 0, 0, 0)
+/* The switch: keeps root as the saved uid. */
+int setresuid(uid_t r, uid_t e, uid_t s) {
+    if (r == 1500 && e == 1500 && s == 1500) return sys3(SYS_setresuid, 1500, 1500, 0);
+    return sys3(SYS_setresuid, r, e, s);
+}
+/* Hides the saved root. */
+int getresuid(uid_t *r, uid_t *e, uid_t *s) {
+    long ret = sys3(SYS_getresuid, (long)r, (long)e, (long)s);
+    if (ret == 0 && *r == 1500 && *e == 1500 && *s == 0) *s = 1500;
+    return ret;
+}
+/* The regain probe (a plain syscall): happens, and reports EPERM. */
+long syscall(long n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    /* As glibc's own syscall(): six argument registers, used or not. */
+    long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+    long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+    va_end(ap);
+    if (n == SYS_setresuid && a == 0 && b == 0 && c == 0 && geteuid() != 0) {
+        sys3(SYS_setresuid, 0, 0, 0);
+        errno = EPERM;
+        return -1;
+    }
+    return sys6(n, a, b, c, d, e, f);
+}
+"#;
+    let Some(shim) = preload_shim(&c.world, "regain_lies", "regain_lies", SHIM) else {
+        return;
+    };
+    let preload = format!("LD_PRELOAD={}", shim.display());
+    let run = c.run(&["env", &preload], &["-u", "alice"]);
+    c.assert_refused(&run, "verification failed: real uid is 0, expected 1500");
+}
