@@ -744,3 +744,131 @@ fn getgroups_lying_in_a_child() {
         "State not recoverable",
     );
 }
+
+/// Where no keyring can be reached at all (Docker's default seccomp
+/// profile refuses keyctl, add_key and request_key; strace stands in for
+/// it here), there is no keyring to leave behind or to make: the switch
+/// goes ahead, in place and in a child, as the launcher's does.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn keyrings_out_of_reach_do_not_stop_the_switch() {
+    let Some(w) = world("library_keyrings_unreachable") else {
+        return;
+    };
+    let dir = w.shared_dir("run");
+    let script = format!(
+        r#"{WAIT_FOR}
+ip link set lo up
+strace -f -qq -o /dev/null -e inject=keyctl,add_key,request_key:error=EPERM "$1" alice 127.0.0.1:0 --once > "$3/out" 2> "$3/err" &
+pid=$!
+wait_for "$3/out" ready "$3/err"
+port=$(sed -n 's/^ready: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$3/out")
+python3 -c 'import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.makefile().read()' "$port"
+wait $pid
+echo "in place: status $?"
+cat "$3/out" "$3/err"
+strace -f -qq -o /dev/null -e inject=keyctl,add_key,request_key:error=EPERM "$2" alice -- /bin/sh -c 'touch "$0"/child-ran' "$3"
+echo "child: status $?"
+ls "$3"
+strace -f -qq -o /dev/null -e inject=keyctl,add_key,request_key,setgroups:error=EPERM "$2" alice -- /bin/sh -c 'touch "$0"/second-child-ran' "$3"
+echo "failing child: status $?"
+ls "$3""#
+    );
+    let run = w.program(
+        Path::new("/usr/bin/unshare"),
+        &[
+            "--net".as_ref(),
+            "/bin/sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+            "sh".as_ref(),
+            example("bind_then_drop").as_os_str(),
+            example("spawn_as").as_os_str(),
+            dir.as_os_str(),
+        ],
+    );
+    let context = run.describe();
+    assert!(run.stdout.contains("in place: status 0\n"), "{context}");
+    assert!(run.stdout.contains("as uid 1500, gid 1500"), "{context}");
+    assert!(run.stdout.contains("child: status 0\n"), "{context}");
+    assert!(run.stdout.contains("child-ran"), "{context}");
+    // Only the keyring's refusal is forgiven: a refused setgroups still
+    // fails the spawn with its own errno, before any proof.
+    assert!(
+        run.stdout.contains("failing child: status 1\n"),
+        "{context}"
+    );
+    assert!(!run.stdout.contains("second-child-ran"), "{context}");
+    assert!(run.stderr.contains("Operation not permitted"), "{context}");
+}
+
+/// The program's main thread hands main() to a new thread and exits
+/// (pthread_exit): the leader stays a zombie, listed in /proc/self/task
+/// with the credentials it died with, as in programs whose main thread
+/// returns while workers go on.
+const LEADER_EXITS: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+typedef int (*main_t)(int, char **, char **);
+static main_t real_main;
+static int g_argc;
+static char **g_argv, **g_envp;
+static void *run(void *unused) { (void)unused; exit(real_main(g_argc, g_argv, g_envp)); }
+static int leave(int argc, char **argv, char **envp) {
+    pthread_t t;
+    g_argc = argc, g_argv = argv, g_envp = envp;
+    pthread_create(&t, 0, run, 0);
+    pthread_exit(0);
+}
+int __libc_start_main(main_t main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end) {
+    int (*real)(main_t, int, char **, void (*)(void), void (*)(void), void (*)(void), void *) =
+        dlsym(RTLD_NEXT, "__libc_start_main");
+    real_main = main;
+    return real(leave, argc, argv, init, fini, rtld_fini, stack_end);
+}
+"#;
+
+/// A leader that has exited holds nothing and is left as it is; the one
+/// thread that runs is switched and proved.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn an_exited_main_thread_does_not_stop_the_switch() {
+    let Some(w) = world("library_leader_exits") else {
+        return;
+    };
+    let preload = shim(&w, "leader_exits", LEADER_EXITS);
+    let dir = w.shared_dir("run");
+    let script = format!(
+        r#"{WAIT_FOR}
+ip link set lo up
+LD_PRELOAD="$2" "$1" alice 127.0.0.1:0 --once > "$3/out" 2> "$3/err" &
+pid=$!
+wait_for "$3/out" ready "$3/err"
+grep '^State:' /proc/$pid/status | sed 's/^/leader /'
+port=$(sed -n 's/^ready: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$3/out")
+python3 -c 'import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.makefile().read()' "$port"
+wait $pid
+echo "status $?"
+cat "$3/out" "$3/err""#
+    );
+    let run = w.program(
+        Path::new("/usr/bin/unshare"),
+        &[
+            "--net".as_ref(),
+            "/bin/sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+            "sh".as_ref(),
+            example("bind_then_drop").as_os_str(),
+            preload.as_os_str(),
+            dir.as_os_str(),
+        ],
+    );
+    let context = run.describe();
+    assert!(run.stdout.contains("leader State:\tZ"), "{context}");
+    assert!(run.stdout.contains("status 0\n"), "{context}");
+    assert!(run.stdout.contains("as uid 1500, gid 1500"), "{context}");
+}
