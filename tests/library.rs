@@ -810,12 +810,27 @@ const LEADER_EXITS: &str = r#"
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 typedef int (*main_t)(int, char **, char **);
 static main_t real_main;
 static int g_argc;
 static char **g_argv, **g_envp;
-static void *run(void *unused) { (void)unused; exit(real_main(g_argc, g_argv, g_envp)); }
+/* main() starts once the leader is a zombie: its State is Z. */
+static void *run(void *unused) {
+    char path[64], line[256];
+    (void)unused;
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", getpid());
+    for (int zombie = 0; !zombie; usleep(1000)) {
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "State:", 6) && strchr(line, 'Z')) zombie = 1;
+        if (f) fclose(f);
+    }
+    exit(real_main(g_argc, g_argv, g_envp));
+}
 static int leave(int argc, char **argv, char **envp) {
     pthread_t t;
     g_argc = argc, g_argv = argv, g_envp = envp;

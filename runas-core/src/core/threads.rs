@@ -121,7 +121,6 @@ fn exited(status: &str) -> bool {
 fn reading() -> Result<Reading> {
     let me = sys::thread_id();
     let mut tasks = sys::Tasks::open().map_err(|e| unreadable("/proc/self/task", &e))?;
-    let before = count(&tasks)?;
     let listed = tasks.ids().map_err(|e| unreadable("/proc/self/task", &e))?;
     let mut own = None;
     let mut others = Vec::new();
@@ -144,8 +143,14 @@ fn reading() -> Result<Reading> {
             ));
         }
     }
+    // Complete: no listed thread vanished before it was read, and none was
+    // made that the listing missed (the count, read after every status,
+    // equals the number listed). A count read before the listing as well
+    // would add nothing: a thread that exits before the listing reaches it
+    // and one made behind it leave the count unequal to the list, and one
+    // that exits after being listed is found missing when read.
     let after = count(&tasks)?;
-    complete = complete && before.is_some() && before == after && after == Some(listed.len());
+    complete = complete && after == Some(listed.len());
     let me = own
         .ok_or_else(|| Error::Verification("this thread is missing from /proc/self/task".into()))?;
     Ok(Reading {
