@@ -887,3 +887,49 @@ cat "$3/out" "$3/err""#
     assert!(run.stdout.contains("status 0\n"), "{context}");
     assert!(run.stdout.contains("as uid 1500, gid 1500"), "{context}");
 }
+
+/// `thread_pool USER --keep-keyring` started under `prefix` (setpriv's
+/// capability options), with no input: its status, output and errors.
+fn pool_as(w: &World, prefix: &[&str], user: &str) -> Run {
+    let mut argv: Vec<&std::ffi::OsStr> = prefix.iter().map(|s| s.as_ref()).collect();
+    let pool = example("thread_pool");
+    argv.extend([pool.as_os_str(), user.as_ref(), "--keep-keyring".as_ref()]);
+    let mut command = w.command(&argv);
+    command.stdin(std::process::Stdio::null());
+    Run::from(command.output().expect("run unshare"))
+}
+
+/// A pool whose target is root keeps root's capabilities in every thread,
+/// as the kernel leaves them, so it is switched; but an ambient capability
+/// the other threads hold would stay theirs (each thread's own) while
+/// this one's is cleared: refused before any change.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_pool_for_root_is_switched_unless_threads_hold_ambient_capabilities() {
+    let Some(w) = world("library_pool_root") else {
+        return;
+    };
+    let run = pool_as(&w, &[], "root");
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert!(
+        run.stdout.contains("switched: 5 threads, uid 0"),
+        "{}",
+        run.describe()
+    );
+    let run = pool_as(
+        &w,
+        &[
+            "/usr/bin/setpriv",
+            "--inh-caps=+net_bind_service",
+            "--ambient-caps=+net_bind_service",
+        ],
+        "root",
+    );
+    assert_eq!(run.code(), Some(1), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("their ambient set would keep 0x400 (it is each thread's own)"),
+        "{}",
+        run.describe()
+    );
+}
