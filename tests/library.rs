@@ -932,4 +932,27 @@ fn a_pool_for_root_is_switched_unless_threads_hold_ambient_capabilities() {
         "{}",
         run.describe()
     );
+    // With no_setuid_fixup the kernel leaves every thread's capabilities
+    // through setresuid: the other threads would stay privileged while
+    // this one's are cleared by capset. Refused before any change.
+    let run = pool_as(
+        &w,
+        &["/usr/bin/setpriv", "--securebits=+no_setuid_fixup"],
+        "alice",
+    );
+    assert_eq!(run.code(), Some(1), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("their capability sets would stay effective 0x")
+            && run
+                .stderr
+                .contains("where this thread's become effective 0x0, permitted 0x0"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !run.stderr.contains("partly switched"),
+        "{}",
+        run.describe()
+    );
 }
