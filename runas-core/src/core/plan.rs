@@ -467,6 +467,42 @@ mod tests {
         super::resolve(identity, &facts(current.clone()), db)
     }
 
+    #[test]
+    fn the_kernel_limit_on_supplementary_groups_is_exact() {
+        let list = |n: u32| (1..=n).map(Gid::new).collect::<Vec<_>>();
+        let limit = u32::try_from(KERNEL_NGROUPS_MAX).unwrap();
+        assert_eq!(checked_list(list(limit)).unwrap().len(), KERNEL_NGROUPS_MAX);
+        let err = checked_list(list(limit + 1)).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "the supplementary list has 65537 groups, more than the kernel's limit of 65536"
+            ),
+            "{err}"
+        );
+        // Duplicates count once, as the kernel will hold them.
+        let mut doubled = list(limit);
+        doubled.extend(list(limit));
+        assert!(checked_list(doubled).is_ok());
+    }
+
+    #[test]
+    fn the_callers_branch_keeps_its_ambient_capabilities_and_allows_only_those() {
+        let ambient = CapSet::EMPTY.with(Cap::parse("net_bind_service").unwrap());
+        let request = identity(Some(name("alice")), None, GroupPolicy::Default);
+        let kept = as_caller(&request, ambient);
+        assert_eq!(kept.privileges.keep_caps, ambient);
+        // Not root-equivalent: nothing to allow.
+        assert!(kept.privileges.allow_root_caps.is_empty());
+        let with_root_equivalent = ambient.with(Cap::SYS_ADMIN);
+        let kept = as_caller(&request, with_root_equivalent);
+        assert_eq!(
+            kept.privileges.allow_root_caps,
+            CapSet::EMPTY.with(Cap::SYS_ADMIN)
+        );
+        assert!(kept.user.is_none() && kept.group.is_none());
+        assert_eq!(kept.policy, GroupPolicy::Keep);
+    }
+
     /// uid, gid and the supplementary list, as numbers.
     fn ids(plan: &Plan) -> (u32, u32, Vec<u32>) {
         (
