@@ -84,6 +84,23 @@ fn missing_command_is_a_usage_error() {
 }
 
 #[test]
+fn allow_root_caps_names_only_kept_root_equivalent_capabilities() {
+    assert_usage_error(
+        &[
+            "-u",
+            "nobody",
+            "--keep-caps",
+            "net_bind_service",
+            "--allow-root-caps",
+            "sys_admin",
+            "--",
+            "true",
+        ],
+        "--allow-root-caps cap_sys_admin: each must be a capability that amounts to root and is in --keep-caps",
+    );
+}
+
+#[test]
 fn an_empty_command_name_is_refused_before_anything_changes() {
     assert_usage_error(&["-u", "nobody", "--", ""], "empty command name");
     assert_usage_error(&["-u", "nobody", "", "arg"], "empty command name");

@@ -326,6 +326,36 @@ mod tests {
     }
 
     #[test]
+    fn an_id_held_in_any_one_slot_is_contained() {
+        let ids = ResIds {
+            real: 1u32,
+            effective: 2,
+            saved: 3,
+        };
+        assert!(ids.contains(1) && ids.contains(2) && ids.contains(3));
+        assert!(!ids.contains(4));
+        assert!(ResIds::all(5u32).contains(5));
+    }
+
+    #[test]
+    fn out_of_range_ids_say_why() {
+        let reason = |input: &str| id(input).unwrap_err().to_string();
+        assert!(
+            reason("4294967295").contains("is (uid_t)-1"),
+            "{}",
+            reason("4294967295")
+        );
+        for input in ["4294967296", "18446744073709551616"] {
+            let text = reason(input);
+            assert!(
+                text.contains("it would wrap around to a different id"),
+                "{text}"
+            );
+            assert!(!text.contains("(uid_t)-1"), "{text}");
+        }
+    }
+
+    #[test]
     fn other_strings_are_names() {
         for input in [
             "alice",
