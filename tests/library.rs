@@ -956,3 +956,65 @@ fn a_pool_for_root_is_switched_unless_threads_hold_ambient_capabilities() {
         run.describe()
     );
 }
+
+/// The child's setresuid (or setresgid) sets the real id to another one
+/// than asked, the effective and saved ones right: the file-system ids and
+/// the regain attempt are then as expected, and only the read-back of all
+/// three ids can tell. (A preload shim over syscall(), which the child's
+/// calls go through; WRONG=uid or gid says which.)
+const WRONG_REAL_ID: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+long syscall(long n, ...) {
+    static long (*real)(long, ...);
+    if (!real) real = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+    va_list ap;
+    va_start(ap, n);
+    long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+    long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+    va_end(ap);
+    const char *wrong = getenv("WRONG");
+    if (wrong && a == 1500 && b == 1500 && c == 1500) {
+        if (n == SYS_setresuid && !strcmp(wrong, "uid")) return real(n, 1501, b, c);
+        if (n == SYS_setresgid && !strcmp(wrong, "gid")) return real(n, 1501, b, c);
+    }
+    return real(n, a, b, c, d, e, f);
+}
+"#;
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_child_whose_real_id_is_wrong_never_runs() {
+    let Some(w) = world("library_child_real_id") else {
+        return;
+    };
+    let preload = shim(&w, "wrong_real_id", WRONG_REAL_ID);
+    let dir = w.shared_dir("marker");
+    for wrong in ["uid", "gid"] {
+        let marker = dir.join(format!("ran-{wrong}"));
+        let mut command = w.command(&[
+            "env".as_ref(),
+            format!("LD_PRELOAD={}", preload.display()).as_ref(),
+            format!("WRONG={wrong}").as_ref(),
+            example("spawn_as").as_os_str(),
+            "alice".as_ref(),
+            "--".as_ref(),
+            "/bin/sh".as_ref(),
+            "-c".as_ref(),
+            format!("touch {}", marker.display()).as_ref(),
+        ]);
+        command.stdin(std::process::Stdio::null());
+        let run = Run::from(command.output().expect("run unshare"));
+        let context = run.describe();
+        assert_eq!(run.code(), Some(1), "{wrong}\n{context}");
+        assert!(!marker.exists(), "the helper ran ({wrong})\n{context}");
+        assert!(
+            run.stderr.contains("State not recoverable"),
+            "{wrong}\n{context}"
+        );
+    }
+}

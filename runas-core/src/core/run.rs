@@ -212,7 +212,7 @@ impl Child {
         let proof = proof.ok_or_else(|| Error::Verification("the steps hold no proof".into()))?;
         Ok(Child {
             groups: plan.groups.iter().map(|g| g.raw()).collect(),
-            proof: verify::ChildProof::new(plan, &proof, caps),
+            proof: verify::ChildProof::new(plan, &proof, caps)?,
             changes,
         })
     }

@@ -360,7 +360,6 @@ pub struct ChildProof {
     caps: Sets,
     ambient: crate::request::caps::CapSet,
     bounding_drop: crate::request::caps::CapSet,
-    securebits: crate::request::securebits::Change,
     no_new_privs: bool,
     regain: Regain,
     keyring: bool,
@@ -372,11 +371,19 @@ pub struct ChildProof {
 pub const CHILD_MISMATCH: Errno = Errno::ENOTRECOVERABLE;
 
 impl ChildProof {
-    /// `caps`: the sets the changes give the process (their capset).
-    pub fn new(plan: &Plan, proof: &Proof, caps: Sets) -> ChildProof {
-        let groups: Vec<u32> = plan.groups.iter().map(|g| g.raw()).collect();
+    /// `caps`: the sets the changes give the process (their capset). A
+    /// plan with securebits is refused: no `Target` asks for them (only
+    /// the launcher's --securebits does, proved by [`verify`]), so the
+    /// child's proof has no check for them.
+    pub fn new(plan: &Plan, proof: &Proof, caps: Sets) -> Result<ChildProof> {
         let p = &plan.privileges;
-        ChildProof {
+        if !p.securebits.is_none() {
+            return Err(Error::Usage(
+                "securebits cannot be set in a child (Switch::command)".into(),
+            ));
+        }
+        let groups: Vec<u32> = plan.groups.iter().map(|g| g.raw()).collect();
+        Ok(ChildProof {
             uid: plan.uid.raw(),
             gid: plan.gid.raw(),
             scratch: vec![0; groups.len() + 1],
@@ -388,11 +395,10 @@ impl ChildProof {
                 p.keep_caps
             },
             bounding_drop: p.bounding_drop,
-            securebits: p.securebits,
             no_new_privs: p.no_new_privs,
             regain: proof.regain,
             keyring: proof.keyring,
-        }
+        })
     }
 }
 
@@ -442,11 +448,6 @@ pub fn in_child(proof: &mut ChildProof, keyring: Option<i64>) -> std::result::Re
             Ok(true) => return Err(CHILD_MISMATCH),
             Err(e) => return Err(e),
         }
-    }
-    if !proof.securebits.is_none() {
-        let bits = sys::get_securebits()?;
-        let (set, clear) = (proof.securebits.set.bits(), proof.securebits.clear.bits());
-        mismatch(bits & set == set && bits & clear == 0)?;
     }
     if proof.no_new_privs {
         mismatch(nix::sys::prctl::get_no_new_privs()?)?;
