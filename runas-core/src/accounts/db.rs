@@ -506,3 +506,18 @@ impl UserDb for SystemDb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names_default_to_one_lookup_each() {
+        let db = crate::testing::db();
+        assert_eq!(
+            db.group_names(&[Gid::new(1700), Gid::new(4242), Gid::new(0)]),
+            vec![Some("jupiter".to_string()), None, Some("root".to_string())]
+        );
+        assert!(db.group_names(&[]).is_empty());
+    }
+}
