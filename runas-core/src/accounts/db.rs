@@ -258,8 +258,13 @@ const USERDB_DIRS: [&str; 5] = [
 /// A drop-in that makes `user` a member of a group (`USER:GROUP.membership`),
 /// which glibc, through systemd's module, would count.
 fn userdb_membership(user: &str) -> Option<String> {
+    userdb_membership_in(&USERDB_DIRS, user)
+}
+
+/// [`userdb_membership`], looking in `dirs`.
+fn userdb_membership_in(dirs: &[&str], user: &str) -> Option<String> {
     let prefix = format!("{user}:");
-    USERDB_DIRS.iter().find_map(|dir| {
+    dirs.iter().find_map(|dir| {
         std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
             let name = entry.file_name();
             let name = name.to_str()?;
@@ -510,6 +515,79 @@ impl UserDb for SystemDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn services(list: &[(&str, bool)]) -> Vec<Service> {
+        list.iter()
+            .map(|&(name, actions)| Service {
+                name: name.into(),
+                actions,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn glibc_memberships_follow_the_sources() {
+        use Memberships::*;
+        let of = |list: &[(&str, bool)]| glibc_memberships(Some(&services(list)));
+        assert_eq!(of(&[("files", false)]), Files);
+        // An action could stop or skip the files: glibc is asked, checked.
+        assert_eq!(of(&[("files", true)]), LibcCheckedAgainstFiles);
+        assert_eq!(
+            of(&[("files", false), ("systemd", false)]),
+            LibcCheckedAgainstFiles
+        );
+        assert_eq!(
+            of(&[("sss", false), ("files", false)]),
+            LibcCheckedAgainstFiles
+        );
+        assert_eq!(of(&[("compat", false)]), LibcCheckedAgainstFiles);
+        assert_eq!(of(&[("sss", false)]), Libc);
+        assert_eq!(of(&[("ldap", false), ("sss", true)]), Libc);
+        assert_eq!(of(&[]), Libc);
+        assert_eq!(glibc_memberships(None), LibcCheckedAgainstFiles);
+    }
+
+    #[test]
+    fn static_memberships_refuse_what_they_cannot_ask() {
+        use Memberships::*;
+        let of = |list: &[(&str, bool)]| static_memberships(Some(&services(list)));
+        assert_eq!(static_memberships(None), Ok(Files));
+        assert_eq!(of(&[("files", false)]), Ok(Files));
+        assert_eq!(of(&[("compat", true)]), Ok(Files));
+        assert_eq!(
+            of(&[("files", false), ("systemd", false)]),
+            Ok(FilesNotUserdb)
+        );
+        let err = of(&[("files", false), ("sss", false)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("nsswitch.conf asks \"sss\" for group memberships"),
+            "{err}"
+        );
+        let err = of(&[]).unwrap_err().to_string();
+        assert!(
+            err.contains("names no service for group memberships"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn userdb_drop_ins_are_found_by_user() {
+        let dir = std::env::temp_dir().join(format!("runas-userdb-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("alice:wheel.membership"), "").unwrap();
+        std::fs::write(dir.join("bob:wheel.user"), "").unwrap();
+        let dirs = ["/nonexistent/userdb", dir.to_str().unwrap()];
+        assert_eq!(
+            userdb_membership_in(&dirs, "alice"),
+            Some(format!("{}/alice:wheel.membership", dir.display()))
+        );
+        assert_eq!(userdb_membership_in(&dirs, "bob"), None);
+        assert_eq!(userdb_membership_in(&dirs, "ali"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn group_names_default_to_one_lookup_each() {
