@@ -590,6 +590,40 @@ mod tests {
     }
 
     #[test]
+    fn the_c_library_answers_only_what_the_files_lack_and_never_against_them() {
+        let ask = |strict: Option<u32>, libc: Option<u32>, mentioned: bool| {
+            look_up(
+                Names::FilesThenLibc,
+                || Ok(strict),
+                || Ok(libc),
+                || Ok(mentioned),
+                files::PASSWD,
+                || "the user \"x\"".into(),
+            )
+        };
+        assert_eq!(ask(Some(1), Some(2), true), Ok(Some(1)));
+        assert_eq!(ask(None, Some(2), false), Ok(Some(2)));
+        assert_eq!(ask(None, None, true), Ok(None));
+        assert!(matches!(
+            ask(None, Some(2), true),
+            Err(LookupError::Disagreement { .. })
+        ));
+        // The other two sources alone.
+        let only = |names| {
+            look_up(
+                names,
+                || Ok(Some(1)),
+                || Ok(Some(2)),
+                || Ok(true),
+                files::PASSWD,
+                String::new,
+            )
+        };
+        assert_eq!(only(Names::Files), Ok(Some(1)));
+        assert_eq!(only(Names::Libc), Ok(Some(2)));
+    }
+
+    #[test]
     fn group_names_default_to_one_lookup_each() {
         let db = crate::testing::db();
         assert_eq!(
