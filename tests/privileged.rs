@@ -986,3 +986,28 @@ fn a_path_read_from_an_env_file_is_not_named_when_the_search_fails() {
     assert_eq!(run.code(), Some(127), "{}", run.describe());
     assert!(run.stderr.contains("TOKEN-s3cr3t"), "{}", run.describe());
 }
+
+/// A membership service the static build cannot ask: the glibc build asks
+/// getgrouplist (every membership the files give must be in its answer);
+/// the static build, which reads /etc/group alone, refuses rather than run
+/// with fewer groups than `id` shows.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_membership_service_only_the_c_library_can_ask() {
+    let Some(w) = world("nsswitch_other_service") else {
+        return;
+    };
+    w.set_nsswitch("passwd: files\ngroup: files nosuchservice\n");
+    let elf = std::fs::read(runas_under_test()).unwrap();
+    let glibc = elf
+        .windows(b"ld-linux".len())
+        .any(|window| window == b"ld-linux");
+    let run = w.runas(&with_probe(&["-u", "alice"]));
+    if glibc {
+        run.identity().assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    } else {
+        run.assert_refused(
+            "nsswitch.conf asks \"nosuchservice\" for group memberships, which this static build cannot ask",
+        );
+    }
+}
