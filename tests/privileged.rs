@@ -1011,3 +1011,21 @@ fn a_membership_service_only_the_c_library_can_ask() {
         );
     }
 }
+
+/// The dry run names each id from the databases, as `id` does.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn the_dry_run_names_the_ids() {
+    let Some(w) = world("dry_run_names") else {
+        return;
+    };
+    let run = w.runas(&["--dry-run", "-u", "alice", "--", "true"]);
+    assert!(run.output.status.success(), "{}", run.describe());
+    for line in [
+        "uid: 1500(alice)",
+        "gid: 1500(alice)",
+        "groups: 1500(alice),1700(jupiter),1701(saturn)",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{}", run.describe());
+    }
+}
