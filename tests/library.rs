@@ -745,6 +745,26 @@ fn getgroups_lying_in_a_child() {
     );
 }
 
+/// A shell script (in a network namespace of its own) that starts
+/// bind_then_drop ("$1") as alice under `launch`, with its files in "$3";
+/// once it is ready runs `when_ready` (with $pid), serves it one client,
+/// and prints "in place: status N" and its output.
+fn serve_once(launch: &str, when_ready: &str) -> String {
+    format!(
+        r#"{WAIT_FOR}
+ip link set lo up
+{launch} "$1" alice 127.0.0.1:0 --once > "$3/out" 2> "$3/err" &
+pid=$!
+wait_for "$3/out" ready "$3/err"
+{when_ready}
+port=$(sed -n 's/^ready: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$3/out")
+python3 -c 'import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.makefile().read()' "$port"
+wait $pid
+echo "in place: status $?"
+cat "$3/out" "$3/err""#
+    )
+}
+
 /// Where no keyring can be reached at all (Docker's default seccomp
 /// profile refuses keyctl, add_key and request_key; strace stands in for
 /// it here), there is no keyring to leave behind or to make: the switch
@@ -756,17 +776,12 @@ fn keyrings_out_of_reach_do_not_stop_the_switch() {
         return;
     };
     let dir = w.shared_dir("run");
+    let serve = serve_once(
+        "strace -f -qq -o /dev/null -e inject=keyctl,add_key,request_key:error=EPERM",
+        "",
+    );
     let script = format!(
-        r#"{WAIT_FOR}
-ip link set lo up
-strace -f -qq -o /dev/null -e inject=keyctl,add_key,request_key:error=EPERM "$1" alice 127.0.0.1:0 --once > "$3/out" 2> "$3/err" &
-pid=$!
-wait_for "$3/out" ready "$3/err"
-port=$(sed -n 's/^ready: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$3/out")
-python3 -c 'import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.makefile().read()' "$port"
-wait $pid
-echo "in place: status $?"
-cat "$3/out" "$3/err"
+        r#"{serve}
 strace -f -qq -o /dev/null -e inject=keyctl,add_key,request_key:error=EPERM "$2" alice -- /bin/sh -c 'touch "$0"/child-ran' "$3"
 echo "child: status $?"
 ls "$3"
@@ -856,18 +871,9 @@ fn an_exited_main_thread_does_not_stop_the_switch() {
     };
     let preload = shim(&w, "leader_exits", LEADER_EXITS);
     let dir = w.shared_dir("run");
-    let script = format!(
-        r#"{WAIT_FOR}
-ip link set lo up
-LD_PRELOAD="$2" "$1" alice 127.0.0.1:0 --once > "$3/out" 2> "$3/err" &
-pid=$!
-wait_for "$3/out" ready "$3/err"
-grep '^State:' /proc/$pid/status | sed 's/^/leader /'
-port=$(sed -n 's/^ready: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$3/out")
-python3 -c 'import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.makefile().read()' "$port"
-wait $pid
-echo "status $?"
-cat "$3/out" "$3/err""#
+    let script = serve_once(
+        "env LD_PRELOAD=\"$2\"",
+        "grep '^State:' /proc/$pid/status | sed 's/^/leader /'",
     );
     let run = w.program(
         Path::new("/usr/bin/unshare"),
@@ -884,7 +890,7 @@ cat "$3/out" "$3/err""#
     );
     let context = run.describe();
     assert!(run.stdout.contains("leader State:\tZ"), "{context}");
-    assert!(run.stdout.contains("status 0\n"), "{context}");
+    assert!(run.stdout.contains("in place: status 0\n"), "{context}");
     assert!(run.stdout.contains("as uid 1500, gid 1500"), "{context}");
 }
 
