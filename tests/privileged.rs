@@ -1029,3 +1029,39 @@ fn the_dry_run_names_the_ids() {
         assert!(run.stdout.contains(line), "{line}\n{}", run.describe());
     }
 }
+
+/// The strict reader opens each account file with O_NOCTTY and O_CLOEXEC
+/// and reads it in one read(2): fstat's size and one byte more, so a read
+/// that stops at the size is the end, with no read that returns 0.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn the_account_files_are_read_in_one_read_each() {
+    let Some(w) = world("one_read") else {
+        return;
+    };
+    let trace = w.path().join("trace");
+    let prefix: Vec<OsString> = [
+        "strace",
+        "-qq",
+        "-y",
+        "-e",
+        "trace=openat,read",
+        "-o",
+        trace.to_str().unwrap(),
+    ]
+    .map(OsString::from)
+    .to_vec();
+    let run = w.runas_under(&prefix, &["-u", "alice", "--", "true"]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let opened = lines
+        .iter()
+        .position(|l| l.contains(r#""/etc/group", O_RDONLY|O_NOCTTY|O_CLOEXEC)"#))
+        .unwrap_or_else(|| panic!("no strict open of /etc/group in\n{text}"));
+    let reads = lines[opened + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("read(") && l.contains("</etc/group>"))
+        .count();
+    assert_eq!(reads, 1, "{text}");
+}

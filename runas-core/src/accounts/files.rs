@@ -593,6 +593,55 @@ pub fn group_mentions(text: &[u8], name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A scratch path of this test process's own.
+    fn scratch(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("runas-files-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn a_file_whose_size_says_nothing_is_read_to_its_end() {
+        // A FIFO: fstat says 0, and the text comes in pieces.
+        let path = scratch("fifo");
+        let _ = std::fs::remove_file(&path);
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let text: Vec<u8> = (0..20_000u32)
+            .map(|i| b"abcdefghij\n"[(i % 11) as usize])
+            .collect();
+        let writer = {
+            let (path, text) = (path.clone(), text.clone());
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut fifo = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+                for piece in text.chunks(3_000) {
+                    fifo.write_all(piece).unwrap();
+                    fifo.flush().unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            })
+        };
+        let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        let read = read_whole(&c_path).unwrap();
+        writer.join().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(&read[..], &text[..]);
+        assert!(matches!(read, Text::Small(_)));
+    }
+
+    #[test]
+    fn large_files_go_to_their_own_buffer_and_small_ones_do_not() {
+        for size in [100, (1 << 20) - 1, 1 << 20] {
+            let large = size >= LARGE;
+            let path = scratch(&format!("size-{size}"));
+            let text = vec![b'x'; size];
+            std::fs::write(&path, &text).unwrap();
+            let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+            let read = read_whole(&c_path).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            assert_eq!(read.len(), size);
+            assert_eq!(matches!(read, Text::Large(_)), large, "{size}");
+        }
+    }
+
     const PASSWD_TEXT: &[u8] = b"root:x:0:0:root:/root:/bin/bash
 #old:x:1500:1500::/home/old:/bin/sh
 
