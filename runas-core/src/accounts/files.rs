@@ -689,6 +689,15 @@ last:x:8:8::/l:/bin/dash";
     }
 
     #[test]
+    fn an_entry_without_a_name_is_an_error_where_it_could_answer() {
+        // glibc's getpwuid would return it, with an empty name.
+        let err = user_by_uid(b":x:1600:1600::/:/bin/sh\n", 1600).unwrap_err();
+        assert_eq!(err.why, "its name is empty");
+        let err = group_by_gid(b":x:1600:alice\n", 1600).unwrap_err();
+        assert_eq!(err.why, "its name is empty");
+    }
+
+    #[test]
     fn missing_trailing_fields_read_as_empty_as_glibc_reads_them() {
         // glibc: `short:x:1:1` is short:x:1:1:::, `six` has no shell.
         let short = user_by_name(PASSWD_TEXT, "short").unwrap().unwrap();
