@@ -689,6 +689,15 @@ last:x:8:8::/l:/bin/dash";
     }
 
     #[test]
+    fn a_member_list_starts_after_the_third_colon() {
+        // A user named "7" (asked for by uid: an all-digit name is an id)
+        // is not listed by a line whose gid ends in 7: a commented-out
+        // line that does not list it is no reason to refuse.
+        let text = b"#old:x:17:\nseven:x:27:7\n";
+        assert_eq!(group_list(text, "7", 1500).unwrap(), vec![1500, 27]);
+    }
+
+    #[test]
     fn an_entry_without_a_name_is_an_error_where_it_could_answer() {
         // glibc's getpwuid would return it, with an empty name.
         let err = user_by_uid(b":x:1600:1600::/:/bin/sh\n", 1600).unwrap_err();
