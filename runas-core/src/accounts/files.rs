@@ -698,6 +698,31 @@ last:x:8:8::/l:/bin/dash";
     }
 
     #[test]
+    fn a_line_that_lists_another_name_is_not_judged() {
+        // " alicx" is not canonical (white space before a member), but it
+        // cannot list alice: no reason to refuse alice's list.
+        let text = b"g:x:20: alicx\nwheel:x:10:alice\n";
+        assert_eq!(group_list(text, "alice", 1500).unwrap(), vec![1500, 10]);
+        assert!(group_list(text, "alicx", 1500).is_err());
+    }
+
+    #[test]
+    fn mentions_find_any_line_that_might_be_the_entry() {
+        let passwd =
+            b"root:x:0:0::/:/bin/sh\n#alice:x:1500:1500::/:/bin/sh\nbob:x: 1501:1501::/:/bin/sh\n";
+        assert!(passwd_mentions(passwd, Some("root"), None));
+        assert!(passwd_mentions(passwd, None, Some(1501)));
+        assert!(passwd_mentions(passwd, Some("nobody"), Some(0)));
+        assert!(!passwd_mentions(passwd, Some("alice"), None));
+        assert!(!passwd_mentions(passwd, Some("nobody"), Some(65534)));
+        assert!(!passwd_mentions(passwd, None, None));
+        let group = b"root:x:0:\nwheel:x:10:alice\n";
+        assert!(group_mentions(group, "wheel"));
+        assert!(!group_mentions(group, "alice"));
+        assert!(!group_mentions(group, "whee"));
+    }
+
+    #[test]
     fn an_entry_without_a_name_is_an_error_where_it_could_answer() {
         // glibc's getpwuid would return it, with an empty name.
         let err = user_by_uid(b":x:1600:1600::/:/bin/sh\n", 1600).unwrap_err();
