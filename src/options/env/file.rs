@@ -318,7 +318,7 @@ impl Assignment {
 /// an empty or invalid name (only `[A-Za-z_][A-Za-z0-9_]*`, so also
 /// `export FOO=1`); a quote still open at the end of the file; NUL, U+FEFF,
 /// a noncharacter or invalid UTF-8 anywhere; more than
-/// [`MAX_ENVIRONMENT_FILE`] bytes.
+/// `MAX_ENVIRONMENT_FILE` bytes.
 #[allow(
     clippy::too_many_lines,
     reason = "a transcription of systemd's parse_env_file_internal(), state for state, read beside it"
