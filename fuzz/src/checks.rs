@@ -209,6 +209,17 @@ fn names(text: &[u8]) -> Vec<CString> {
     names
 }
 
+/// runas's entry in the form the glibc oracle gives one.
+fn passwd_of(e: &door::files::PasswdEntry<'_>) -> crate::glibc::Passwd {
+    (
+        e.name.to_vec(),
+        e.uid,
+        e.gid,
+        e.home.to_vec(),
+        e.shell.to_vec(),
+    )
+}
+
 /// Each line's third field, as an id, where it is one.
 fn ids_in(text: &[u8]) -> Vec<u32> {
     let mut ids: Vec<u32> = text
@@ -237,15 +248,7 @@ pub fn account_files(data: &[u8], glibc: &Glibc) {
     for name in &names {
         let Ok(text) = name.to_str() else { continue };
         if let Ok(ours) = files(passwd, text) {
-            let ours = ours.map(|e| {
-                (
-                    e.name.to_vec(),
-                    e.uid,
-                    e.gid,
-                    e.home.to_vec(),
-                    e.shell.to_vec(),
-                )
-            });
+            let ours = ours.map(|e| passwd_of(&e));
             assert_eq!(ours, glibc.getpwnam(name), "getpwnam {name:?}\n{data:?}");
         }
         if let Ok(ours) = door::files::group_by_name(group, text) {
@@ -265,15 +268,7 @@ pub fn account_files(data: &[u8], glibc: &Glibc) {
     };
     for &id in &ids {
         if let Ok(ours) = door::files::user_by_uid(passwd, id) {
-            let ours = ours.map(|e| {
-                (
-                    e.name.to_vec(),
-                    e.uid,
-                    e.gid,
-                    e.home.to_vec(),
-                    e.shell.to_vec(),
-                )
-            });
+            let ours = ours.map(|e| passwd_of(&e));
             assert_eq!(ours, glibc.getpwuid(id), "getpwuid {id}\n{data:?}");
         }
         if let Ok(ours) = door::files::group_by_gid(group, id) {

@@ -121,33 +121,20 @@ impl Glibc {
         &self,
         call: impl Fn(*mut libc::passwd, *mut libc::c_char, usize, *mut *mut libc::passwd) -> i32,
     ) -> Option<Passwd> {
-        let mut buffer = vec![0 as libc::c_char; 1 << 20];
-        // SAFETY: all-zero bytes are a valid `struct passwd` (null pointers
-        // and zeros) for getpw*_r to fill.
-        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result = std::ptr::null_mut();
-        let ret = call(
-            &raw mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &raw mut result,
-        );
-        assert_eq!(ret, 0, "glibc's lookup failed: errno {ret}");
-        if result.is_null() {
-            return None;
-        }
         let text = |p: *const libc::c_char| {
             // SAFETY: glibc points the fields at NUL-terminated strings in
-            // `buffer`, alive until this function returns.
+            // the lookup's buffer, alive while `read` runs.
             unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()
         };
-        Some((
-            text(entry.pw_name),
-            entry.pw_uid,
-            entry.pw_gid,
-            text(entry.pw_dir),
-            text(entry.pw_shell),
-        ))
+        reentrant(call, |entry: &libc::passwd| {
+            (
+                text(entry.pw_name),
+                entry.pw_uid,
+                entry.pw_gid,
+                text(entry.pw_dir),
+                text(entry.pw_shell),
+            )
+        })
     }
 
     pub fn getgrnam(&self, name: &CStr) -> Option<u32> {
@@ -170,23 +157,11 @@ impl Glibc {
         &self,
         call: impl Fn(*mut libc::group, *mut libc::c_char, usize, *mut *mut libc::group) -> i32,
     ) -> Option<(Vec<u8>, u32)> {
-        let mut buffer = vec![0 as libc::c_char; 1 << 20];
-        // SAFETY: as in `passwd`.
-        let mut entry: libc::group = unsafe { std::mem::zeroed() };
-        let mut result = std::ptr::null_mut();
-        let ret = call(
-            &raw mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &raw mut result,
-        );
-        assert_eq!(ret, 0, "glibc's lookup failed: errno {ret}");
-        if result.is_null() {
-            return None;
-        }
-        // SAFETY: as in `passwd`.
-        let name = unsafe { CStr::from_ptr(entry.gr_name) }.to_bytes().to_vec();
-        Some((name, entry.gr_gid))
+        reentrant(call, |entry: &libc::group| {
+            // SAFETY: as in `passwd`.
+            let name = unsafe { CStr::from_ptr(entry.gr_name) }.to_bytes().to_vec();
+            (name, entry.gr_gid)
+        })
     }
 
     /// getgrouplist(3): the primary group first, then the memberships, as
@@ -196,6 +171,35 @@ impl Glibc {
             .expect("getgrouplist");
         groups.iter().map(|g| g.as_raw()).collect()
     }
+}
+
+/// The entries get*_r fills: C structs of pointers and integers only.
+trait Entry {}
+impl Entry for libc::passwd {}
+impl Entry for libc::group {}
+
+/// One get*_r call (getpwnam_r and its kin): an all-zero entry and a
+/// buffer of this frame's, then `read` over the entry glibc filled, while
+/// the buffer its strings point into is alive; None where there is no such
+/// entry.
+fn reentrant<T: Entry, R>(
+    call: impl Fn(*mut T, *mut libc::c_char, usize, *mut *mut T) -> i32,
+    read: impl Fn(&T) -> R,
+) -> Option<R> {
+    let mut buffer = vec![0 as libc::c_char; 1 << 20];
+    // SAFETY: T is `struct passwd` or `struct group` (Entry), C structs of
+    // pointers and integers, for which all-zero bytes are a valid value
+    // (null pointers and zeros) for get*_r to fill.
+    let mut entry: T = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    let ret = call(
+        &raw mut entry,
+        buffer.as_mut_ptr(),
+        buffer.len(),
+        &raw mut result,
+    );
+    assert_eq!(ret, 0, "glibc's lookup failed: errno {ret}");
+    (!result.is_null()).then(|| read(&entry))
 }
 
 impl Drop for Glibc {
