@@ -1024,3 +1024,35 @@ fn a_child_whose_real_id_is_wrong_never_runs() {
         );
     }
 }
+
+/// A file system mounted over /proc (by anyone who could, in a namespace of
+/// their own) answers whatever it likes about the threads: the in-place
+/// switch reads them only from procfs, and refuses before any change.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn threads_are_read_only_from_procfs() {
+    let Some(w) = world("library_fake_proc") else {
+        return;
+    };
+    let script = r#"mount -t tmpfs fake /proc
+mkdir -p /proc/self/task/1
+echo 'Threads: 1' > /proc/self/status
+"$1" alice 127.0.0.1:0 --once"#;
+    let run = w.program(
+        Path::new("/bin/sh"),
+        &[
+            "-c".as_ref(),
+            script.as_ref(),
+            "sh".as_ref(),
+            example("bind_then_drop").as_os_str(),
+        ],
+    );
+    let context = run.describe();
+    assert_eq!(run.code(), Some(1), "{context}");
+    assert!(!run.stdout.contains("ready"), "{context}");
+    assert!(
+        run.stderr.contains("/proc/self/task is not on procfs"),
+        "{context}"
+    );
+    assert!(!run.stderr.contains("partly switched"), "{context}");
+}
