@@ -97,8 +97,27 @@ struct Reading {
     complete: bool,
 }
 
+/// What a reading takes from /proc/self/task: `sys::Tasks`, or in the unit
+/// tests a scripted directory, in which threads start and exit exactly
+/// where a race a real process cannot place on demand would put them.
+trait TaskDir {
+    /// The thread ids listed.
+    fn ids(&mut self) -> std::io::Result<Vec<u32>>;
+    /// `TID/status` or `../status`; `Ok(None)` where the thread is gone.
+    fn read(&self, name: &str) -> std::io::Result<Option<String>>;
+}
+
+impl TaskDir for sys::Tasks {
+    fn ids(&mut self) -> std::io::Result<Vec<u32>> {
+        sys::Tasks::ids(self)
+    }
+    fn read(&self, name: &str) -> std::io::Result<Option<String>> {
+        sys::Tasks::read(self, name)
+    }
+}
+
 /// The `Threads:` count of the process's status.
-fn count(tasks: &sys::Tasks) -> Result<Option<usize>> {
+fn count(tasks: &impl TaskDir) -> Result<Option<usize>> {
     let status = tasks
         .read("../status")
         .map_err(|e| unreadable("/proc/self/status", &e))?
@@ -118,9 +137,14 @@ fn exited(status: &str) -> bool {
         .is_some_and(|state| matches!(state.trim_start().chars().next(), Some('Z' | 'X')))
 }
 
+/// One reading of the real /proc/self/task.
 fn reading() -> Result<Reading> {
-    let me = sys::thread_id();
     let mut tasks = sys::Tasks::open().map_err(|e| unreadable("/proc/self/task", &e))?;
+    reading_of(&mut tasks, sys::thread_id())
+}
+
+/// One reading of `tasks`, made by thread `me`.
+fn reading_of(tasks: &mut impl TaskDir, me: u32) -> Result<Reading> {
     let listed = tasks.ids().map_err(|e| unreadable("/proc/self/task", &e))?;
     let mut own = None;
     let mut others = Vec::new();
@@ -149,7 +173,7 @@ fn reading() -> Result<Reading> {
     // would add nothing: a thread that exits before the listing reaches it
     // and one made behind it leave the count unequal to the list, and one
     // that exits after being listed is found missing when read.
-    let after = count(&tasks)?;
+    let after = count(tasks)?;
     complete = complete && after == Some(listed.len());
     let me = own
         .ok_or_else(|| Error::Verification("this thread is missing from /proc/self/task".into()))?;
@@ -274,9 +298,14 @@ pub fn before(plan: &Plan, facts: &Facts, changes: &[&Change]) -> Result<usize> 
 /// started meanwhile included, holds exactly this thread's credentials,
 /// in two complete readings in a row that list the same threads.
 pub fn after() -> Result<()> {
+    after_of(reading)
+}
+
+/// [`after`], over the readings `next` makes.
+fn after_of(mut next: impl FnMut() -> Result<Reading>) -> Result<()> {
     let mut seen: Option<Vec<u32>> = None;
     for _ in 0..TRIES {
-        let reading = reading()?;
+        let reading = next()?;
         if let Some((tid, creds)) = reading.others.iter().find(|(_, c)| *c != reading.me) {
             return Err(Error::Verification(format!(
                 "thread {tid} was not switched with this one: {}",
@@ -316,5 +345,137 @@ mod tests {
         let empty = ThreadCreds::parse(&STATUS.replace("Groups:\t10 20 ", "Groups:\t")).unwrap();
         assert_eq!(empty.0[2], "");
         assert!(ThreadCreds::parse(&STATUS.replace("CapAmb", "CapXyz")).is_none());
+    }
+
+    /// A /proc/self/task as a script says: the ids listed, each thread's
+    /// status (`None`: gone when read), and the process's `Threads:` count.
+    struct Scripted {
+        listed: Vec<u32>,
+        statuses: Vec<(u32, Option<String>)>,
+        count: usize,
+    }
+
+    impl TaskDir for Scripted {
+        fn ids(&mut self) -> std::io::Result<Vec<u32>> {
+            Ok(self.listed.clone())
+        }
+        fn read(&self, name: &str) -> std::io::Result<Option<String>> {
+            if name == "../status" {
+                return Ok(Some(format!("Name:\tx\nThreads:\t{}\n", self.count)));
+            }
+            let tid: u32 = name.trim_end_matches("/status").parse().unwrap();
+            Ok(self
+                .statuses
+                .iter()
+                .find(|(t, _)| *t == tid)
+                .and_then(|(_, status)| status.clone()))
+        }
+    }
+
+    fn live() -> Option<String> {
+        Some(format!("State:\tS (sleeping)\n{STATUS}"))
+    }
+
+    fn scripted(statuses: Vec<(u32, Option<String>)>, count: usize) -> Scripted {
+        Scripted {
+            listed: statuses.iter().map(|(tid, _)| *tid).collect(),
+            statuses,
+            count,
+        }
+    }
+
+    #[test]
+    fn a_reading_is_complete_only_when_no_listed_thread_vanished_and_the_count_matches() {
+        let all = scripted(vec![(10, live()), (11, live()), (12, live())], 3);
+        let reading = reading_of(&mut { all }, 10).unwrap();
+        assert!(reading.complete);
+        assert_eq!(reading.listed, [10, 11, 12]);
+        assert_eq!(
+            reading.others.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+            [11, 12]
+        );
+        // Thread 12 exited between the listing and its read, while another
+        // started that the listing missed: the count still says 3.
+        let vanished = scripted(vec![(10, live()), (11, live()), (12, None)], 3);
+        assert!(!reading_of(&mut { vanished }, 10).unwrap().complete);
+        // Every listed thread read, but the kernel counts one more: the
+        // listing skipped a live thread.
+        let skipped = scripted(vec![(10, live()), (11, live())], 3);
+        assert!(!reading_of(&mut { skipped }, 10).unwrap().complete);
+        // An exited main thread (a zombie) is listed and counted, and holds
+        // nothing to check.
+        let zombie = Some(format!("State:\tZ (zombie)\n{STATUS}"));
+        let reading = reading_of(&mut scripted(vec![(10, zombie), (11, live())], 2), 11).unwrap();
+        assert!(reading.complete);
+        assert!(reading.others.is_empty());
+        // The reading thread must be among those listed.
+        assert!(reading_of(&mut scripted(vec![(11, live())], 1), 10).is_err());
+    }
+
+    fn made(listed: &[u32], complete: bool, other: Option<&str>) -> Reading {
+        let me = ThreadCreds::parse(STATUS).unwrap();
+        let others = listed[1..]
+            .iter()
+            .map(|&tid| {
+                let creds = match other {
+                    Some(uid) if tid == *listed.last().unwrap() => {
+                        ThreadCreds::parse(&STATUS.replace("Uid:\t1000\t1000\t1000\t1000", uid))
+                            .unwrap()
+                    }
+                    _ => me.clone(),
+                };
+                (tid, creds)
+            })
+            .collect();
+        Reading {
+            me,
+            others,
+            listed: listed.to_vec(),
+            complete,
+        }
+    }
+
+    fn after_with(readings: Vec<Reading>) -> Result<()> {
+        let mut readings = readings.into_iter();
+        after_of(|| Ok(readings.next().expect("more readings than scripted")))
+    }
+
+    #[test]
+    fn after_needs_two_complete_readings_in_a_row_that_list_the_same_threads() {
+        assert!(
+            after_with(vec![
+                made(&[10, 11], true, None),
+                made(&[10, 11], true, None)
+            ])
+            .is_ok()
+        );
+        // One complete reading is not enough: the next shows a thread that
+        // the first missed, still root.
+        let unswitched = after_with(vec![
+            made(&[10, 11], true, None),
+            made(&[10, 11, 12], true, Some("Uid:\t0\t0\t0\t0")),
+        ]);
+        assert!(
+            matches!(&unswitched, Err(Error::Verification(why)) if why.starts_with("thread 12 was not switched")),
+            "{unswitched:?}"
+        );
+        // Two complete readings apart, or listing different threads, prove
+        // nothing until two in a row agree.
+        assert!(
+            after_with(vec![
+                made(&[10, 11], true, None),
+                made(&[10, 11], false, None),
+                made(&[10, 12], true, None),
+                made(&[10, 12, 13], true, None),
+                made(&[10, 12, 13], true, None),
+            ])
+            .is_ok()
+        );
+        let churning: Vec<Reading> = (0..TRIES as u32)
+            .map(|i| made(&[10, 11 + i], true, None))
+            .collect();
+        assert!(
+            matches!(after_with(churning), Err(Error::Verification(why)) if why.contains("kept starting and exiting"))
+        );
     }
 }
