@@ -140,17 +140,24 @@ enum Names {
 #[cfg(target_env = "musl")]
 const NSCD_SOCKET: &std::ffi::CStr = c"/var/run/nscd/socket";
 
+/// Where the static build's names come from: the files, then (for what
+/// they lack) musl, which asks nscd, where `socket` exists, as
+/// Path::exists says (any stat success), but without std's copy of the path
+/// into a stack buffer; else the files alone.
+#[cfg(any(target_env = "musl", test))]
+fn static_names(socket: &std::ffi::CStr) -> Names {
+    if nix::sys::stat::stat(socket).is_ok() {
+        Names::FilesThenLibc
+    } else {
+        Names::Files
+    }
+}
+
 impl SystemDb {
     fn names(&self) -> Names {
         *self.names.get_or_init(|| {
             #[cfg(target_env = "musl")]
-            // Whether it exists, as Path::exists says (any stat success), but
-            // without std's copy of the path into a stack buffer.
-            if nix::sys::stat::stat(NSCD_SOCKET).is_ok() {
-                Names::FilesThenLibc
-            } else {
-                Names::Files
-            }
+            return static_names(NSCD_SOCKET);
             #[cfg(not(target_env = "musl"))]
             Names::Libc
         })
@@ -286,6 +293,20 @@ fn file_text<'a>(
 }
 
 impl SystemDb {
+    /// A database whose names come from `names` and whose files hold
+    /// `passwd` and `group`: how the unit tests run the static build's paths
+    /// (the files alone, or the files then nscd) in any build.
+    #[cfg(test)]
+    fn with_files(names: Names, passwd: &[u8], group: &[u8]) -> SystemDb {
+        let text = |bytes: &[u8]| OnceCell::from(Ok(files::Text::Small(bytes.to_vec())));
+        SystemDb {
+            names: OnceCell::from(names),
+            memberships: OnceCell::new(),
+            passwd: text(passwd),
+            group: text(group),
+        }
+    }
+
     fn passwd_text(&self) -> Result<&[u8], LookupError> {
         file_text(&self.passwd, files::PASSWD_PATH)
     }
@@ -631,5 +652,88 @@ mod tests {
             vec![Some("jupiter".to_string()), None, Some("root".to_string())]
         );
         assert!(db.group_names(&[]).is_empty());
+    }
+
+    const PASSWD: &[u8] =
+        b"alice:x:1000:1000:Alice:/home/alice:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n";
+
+    #[test]
+    fn the_static_build_reads_users_from_the_passwd_file() {
+        for names in [Names::Files, Names::FilesThenLibc] {
+            let db = SystemDb::with_files(names, PASSWD, b"");
+            let alice = db.user_by_name("alice").unwrap().unwrap();
+            assert_eq!((alice.uid, alice.gid), (Uid::new(1000), Gid::new(1000)));
+            assert_eq!(alice.home, "/home/alice");
+            let bob = db.user_by_uid(Uid::new(1001)).unwrap().unwrap();
+            assert_eq!(bob.name, "bob");
+        }
+        // The files alone: what they lack does not exist, even where the C
+        // library knows it.
+        let files = SystemDb::with_files(Names::Files, PASSWD, b"");
+        assert_eq!(files.user_by_name("root"), Ok(None));
+        assert_eq!(files.user_by_uid(Uid::ROOT), Ok(None));
+        // With nscd, the C library answers for what the files lack, but
+        // never over a line of the file that names the user (here one the
+        // strict reader refuses).
+        let nscd = SystemDb::with_files(Names::FilesThenLibc, PASSWD, b"");
+        let root = User::from_uid(nix::unistd::Uid::from_raw(0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            nscd.user_by_uid(Uid::ROOT).unwrap().unwrap().name,
+            root.name
+        );
+        let odd = [
+            PASSWD,
+            format!("{}:x:zero:0::/root:/bin/sh\n", root.name).as_bytes(),
+        ]
+        .concat();
+        let nscd = SystemDb::with_files(Names::FilesThenLibc, &odd, b"");
+        let got = nscd.user_by_name(&root.name);
+        assert!(matches!(got, Err(LookupError::Malformed(_))), "{got:?}");
+    }
+
+    #[test]
+    fn with_nscd_many_group_names_take_from_the_c_library_only_what_the_files_lack_and_only_if_few()
+    {
+        let root = Group::from_gid(nix::unistd::Gid::from_raw(0))
+            .unwrap()
+            .unwrap()
+            .name;
+        // 70 gids (more than one lookup each), all named by the file but
+        // for `missing` of them, gid 0 among those.
+        let named = |missing: u32| -> Option<String> {
+            let group: String = (missing..70)
+                .map(|gid| format!("g{gid}:x:{}:\n", 1000 + gid))
+                .collect();
+            let gids: Vec<Gid> = std::iter::once(Gid::new(0))
+                .chain((1..70).map(|gid| Gid::new(1000 + gid)))
+                .collect();
+            let mut by = Vec::new();
+            for names in [Names::Files, Names::FilesThenLibc] {
+                by.push(
+                    SystemDb::with_files(names, b"", group.as_bytes()).group_names(&gids)[0]
+                        .clone(),
+                );
+            }
+            assert_eq!(by[0], None, "the files alone do not name gid 0");
+            by.pop().unwrap()
+        };
+        // Gid 0 and up to 63 others missing: asked, one at a time.
+        assert_eq!(named(1), Some(root.clone()));
+        assert_eq!(named(64), Some(root));
+        // More missing than that: a dry run's names are not worth a lookup
+        // each.
+        assert_eq!(named(65), None);
+    }
+
+    #[test]
+    fn the_static_build_asks_nscd_only_where_its_socket_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("socket");
+        let path = CString::new(socket.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(static_names(&path), Names::Files);
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        assert_eq!(static_names(&path), Names::FilesThenLibc);
     }
 }
