@@ -160,9 +160,10 @@ fn each_group_policy() {
     id.assert_ids(0, 0, &[]);
 }
 
-/// Account files of several megabytes (read into huge pages, searched for
-/// the lines that name the user): the same identity as from the small
-/// fixture, with the entries far from the start of each file.
+/// Account files of several megabytes (read a window of a megabyte at a
+/// time, searched for the lines that name the user): the same identity as
+/// from the small fixture, with the entries far from the start of each
+/// file, past the first windows.
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn large_account_files_give_the_same_identity() {

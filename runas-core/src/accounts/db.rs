@@ -281,15 +281,47 @@ fn userdb_membership_in(dirs: &[&str], user: &str) -> Option<String> {
     })
 }
 
-/// A file's text, read at most once per run whatever the number of lookups.
+/// A file's text, opened at most once per run whatever the number of
+/// lookups (and for a small file, read once).
 fn file_text<'a>(
     cell: &'a OnceCell<Result<files::Text, Errno>>,
     path: &std::ffi::CStr,
-) -> Result<&'a [u8], LookupError> {
+) -> Result<&'a files::Text, LookupError> {
     match cell.get_or_init(|| files::read(path)) {
         Ok(text) => Ok(text),
         Err(errno) => Err(LookupError::System(*errno)),
     }
+}
+
+/// The first answer a lookup gives in some piece of `text`: an entry (made
+/// owned, as the piece may not outlive the call), or an error (a line that
+/// might be the entry, refused, numbered in the whole file). The pieces
+/// are whole lines in file order, so this is the lookup's answer over the
+/// whole file.
+fn first<T>(
+    text: &files::Text,
+    look: impl Fn(&[u8]) -> Result<Option<T>, LookupError>,
+) -> Result<Option<T>, LookupError> {
+    let answer = text.scan(|piece, at| match look(piece) {
+        Ok(None) => None,
+        Ok(Some(found)) => Some(Ok(found)),
+        Err(error) => Some(Err((error, at))),
+    })?;
+    match answer {
+        None => Ok(None),
+        Some(Ok(found)) => Ok(Some(found)),
+        Some(Err((LookupError::Malformed(malformed), at))) => Err(LookupError::Malformed(
+            malformed.after(text.lines_before(at)?),
+        )),
+        Some(Err((other, _))) => Err(other),
+    }
+}
+
+/// Whether some piece of `text` has a line for which `mentions` holds.
+fn any_line(text: &files::Text, mentions: impl Fn(&[u8]) -> bool) -> Result<bool, LookupError> {
+    Ok(text
+        .scan(|piece, _| mentions(piece).then_some(()))?
+        .is_some())
 }
 
 impl SystemDb {
@@ -298,7 +330,7 @@ impl SystemDb {
     /// (the files alone, or the files then nscd) in any build.
     #[cfg(test)]
     fn with_files(names: Names, passwd: &[u8], group: &[u8]) -> SystemDb {
-        let text = |bytes: &[u8]| OnceCell::from(Ok(files::Text::Small(bytes.to_vec())));
+        let text = |bytes: &[u8]| OnceCell::from(Ok(files::Text::Whole(bytes.to_vec())));
         SystemDb {
             names: OnceCell::from(names),
             memberships: OnceCell::new(),
@@ -307,11 +339,31 @@ impl SystemDb {
         }
     }
 
-    fn passwd_text(&self) -> Result<&[u8], LookupError> {
+    /// The same, the files read in windows of `window` bytes, as a file
+    /// of a megabyte or more is.
+    #[cfg(test)]
+    fn with_large_files(passwd: &[u8], group: &[u8], window: usize) -> SystemDb {
+        let text = |bytes: &[u8]| {
+            let mut file = tempfile::tempfile().unwrap();
+            std::io::Write::write_all(&mut file, bytes).unwrap();
+            OnceCell::from(Ok(files::Text::Large {
+                fd: file.into(),
+                window,
+            }))
+        };
+        SystemDb {
+            names: OnceCell::from(Names::Files),
+            memberships: OnceCell::from(Ok(Memberships::Files)),
+            passwd: text(passwd),
+            group: text(group),
+        }
+    }
+
+    fn passwd_text(&self) -> Result<&files::Text, LookupError> {
         file_text(&self.passwd, files::PASSWD_PATH)
     }
 
-    fn group_text(&self) -> Result<&[u8], LookupError> {
+    fn group_text(&self) -> Result<&files::Text, LookupError> {
         file_text(&self.group, files::GROUP_PATH)
     }
 }
@@ -377,18 +429,18 @@ impl UserDb for SystemDb {
         look_up(
             self.names(),
             || {
-                files::user_by_name(self.passwd_text()?, name)
-                    .map_err(LookupError::Malformed)?
-                    .map(|entry| file_record(&entry))
-                    .transpose()
+                first(self.passwd_text()?, |piece| {
+                    files::user_by_name(piece, name)
+                        .map_err(LookupError::Malformed)?
+                        .map(|entry| file_record(&entry))
+                        .transpose()
+                })
             },
             || Ok(User::from_name(name)?.map(record).transpose()?),
             || {
-                Ok(files::passwd_mentions(
-                    self.passwd_text()?,
-                    Some(name),
-                    None,
-                ))
+                any_line(self.passwd_text()?, |piece| {
+                    files::passwd_mentions(piece, Some(name), None)
+                })
             },
             files::PASSWD,
             || format!("user {}", crate::base::quote::quote(name)),
@@ -399,10 +451,12 @@ impl UserDb for SystemDb {
         look_up(
             self.names(),
             || {
-                files::user_by_uid(self.passwd_text()?, uid.raw())
-                    .map_err(LookupError::Malformed)?
-                    .map(|entry| file_record(&entry))
-                    .transpose()
+                first(self.passwd_text()?, |piece| {
+                    files::user_by_uid(piece, uid.raw())
+                        .map_err(LookupError::Malformed)?
+                        .map(|entry| file_record(&entry))
+                        .transpose()
+                })
             },
             || {
                 Ok(User::from_uid(nix::unistd::Uid::from_raw(uid.raw()))?
@@ -410,11 +464,9 @@ impl UserDb for SystemDb {
                     .transpose()?)
             },
             || {
-                Ok(files::passwd_mentions(
-                    self.passwd_text()?,
-                    None,
-                    Some(uid.raw()),
-                ))
+                any_line(self.passwd_text()?, |piece| {
+                    files::passwd_mentions(piece, None, Some(uid.raw()))
+                })
             },
             files::PASSWD,
             || format!("uid {uid}"),
@@ -425,12 +477,18 @@ impl UserDb for SystemDb {
         look_up(
             self.names(),
             || {
-                Ok(files::group_by_name(self.group_text()?, name)
-                    .map_err(LookupError::Malformed)?
-                    .map(|entry| Gid::new(entry.gid)))
+                first(self.group_text()?, |piece| {
+                    Ok(files::group_by_name(piece, name)
+                        .map_err(LookupError::Malformed)?
+                        .map(|entry| Gid::new(entry.gid)))
+                })
             },
             || Ok(Group::from_name(name)?.map(|g| Gid::new(g.gid.as_raw()))),
-            || Ok(files::group_mentions(self.group_text()?, name)),
+            || {
+                any_line(self.group_text()?, |piece| {
+                    files::group_mentions(piece, name)
+                })
+            },
             files::GROUP,
             || format!("group {}", crate::base::quote::quote(name)),
         )
@@ -440,9 +498,11 @@ impl UserDb for SystemDb {
         look_up(
             self.names(),
             || {
-                Ok(files::group_by_gid(self.group_text()?, gid.raw())
-                    .map_err(LookupError::Malformed)?
-                    .map(|entry| String::from_utf8_lossy(entry.name).into_owned()))
+                first(self.group_text()?, |piece| {
+                    Ok(files::group_by_gid(piece, gid.raw())
+                        .map_err(LookupError::Malformed)?
+                        .map(|entry| String::from_utf8_lossy(entry.name).into_owned()))
+                })
             },
             || Ok(Group::from_gid(nix::unistd::Gid::from_raw(gid.raw()))?.map(|g| g.name)),
             // Only for display: a name is never used to decide anything.
@@ -467,11 +527,14 @@ impl UserDb for SystemDb {
         }
         let raw: Vec<u32> = gids.iter().map(|gid| gid.raw()).collect();
         match self.names() {
-            Names::Files | Names::FilesThenLibc => match self.group_text() {
-                Ok(text) => {
-                    let mut found: Vec<Option<String>> = files::group_names(text, &raw)
+            Names::Files | Names::FilesThenLibc => match self
+                .group_text()
+                .and_then(|text| Ok(files::group_names(text, &raw)?))
+            {
+                Ok(names) => {
+                    let mut found: Vec<Option<String>> = names
                         .into_iter()
-                        .map(|name| name.map(|n| String::from_utf8_lossy(n).into_owned()))
+                        .map(|name| name.map(|n| String::from_utf8_lossy(&n).into_owned()))
                         .collect();
                     // What the files lack, nscd may know: asked only if few.
                     if self.names() == Names::FilesThenLibc {
@@ -492,9 +555,26 @@ impl UserDb for SystemDb {
     }
 
     fn group_list(&self, user: &str, primary: Gid) -> Result<Vec<Gid>, LookupError> {
-        let strict = || {
-            files::group_list(self.group_text()?, user, primary.raw())
-                .map_err(LookupError::Malformed)
+        // Over the pieces of the file: the memberships of each, in order.
+        let strict = || -> Result<Vec<u32>, LookupError> {
+            let mut list = vec![primary.raw()];
+            let text = self.group_text()?;
+            let refused =
+                text.scan(
+                    |piece, at| match files::group_list(piece, user, primary.raw()) {
+                        Ok(found) => {
+                            list.extend_from_slice(&found[1..]);
+                            None
+                        }
+                        Err(malformed) => Some((malformed, at)),
+                    },
+                )?;
+            match refused {
+                None => Ok(list),
+                Some((malformed, at)) => Err(LookupError::Malformed(
+                    malformed.after(text.lines_before(at)?),
+                )),
+            }
         };
         let libc = || -> Result<Vec<u32>, LookupError> {
             let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
@@ -735,5 +815,72 @@ mod tests {
         assert_eq!(static_names(&path), Names::Files);
         let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         assert_eq!(static_names(&path), Names::FilesThenLibc);
+    }
+
+    #[test]
+    fn a_file_read_in_windows_answers_every_lookup_as_the_whole_file() {
+        let passwd = b"root:x:0:0:root:/root:/bin/sh\n\nalice:x:1000:1000::/home/alice:/bin/sh\n#c\n bob:x:1001:1001::/:/bin/sh\ncarol:x:1002:1002::/:/bin/sh\nbroken:x:1x3:1::/:/bin/sh\ndave:x:1003:1003::/:/bin/sh\n";
+        let group = b"root:x:0:\nwheel:x:10:alice,carol\n\nstaff:x:50:carol\nusers:x:100:alice,dave\nodd:x:60: carol\nbig:x:70:alice,bob,carol,dave,erin\n";
+        let whole = SystemDb::with_files(Names::Files, passwd, group);
+        let users = ["root", "alice", "bob", "carol", "broken", "dave", "erin"];
+        let ids = [0, 1, 1000, 1001, 1002, 1003, 4242];
+        let gids: Vec<Gid> = [0, 10, 50, 100, 60, 70, 1]
+            .into_iter()
+            .cycle()
+            .take(70)
+            .map(Gid::new)
+            .collect();
+        for window in [1, 2, 5, 16, 64, 1 << 20] {
+            let large = SystemDb::with_large_files(passwd, group, window);
+            for user in users {
+                assert_eq!(
+                    large.user_by_name(user),
+                    whole.user_by_name(user),
+                    "{user} {window}"
+                );
+                assert_eq!(
+                    large.group_by_name(user),
+                    whole.group_by_name(user),
+                    "{user} {window}"
+                );
+                assert_eq!(
+                    large.group_list(user, Gid::new(1)),
+                    whole.group_list(user, Gid::new(1)),
+                    "{user} {window}"
+                );
+            }
+            for id in ids {
+                assert_eq!(
+                    large.user_by_uid(Uid::new(id)),
+                    whole.user_by_uid(Uid::new(id)),
+                    "{id} {window}"
+                );
+                assert_eq!(
+                    large.group_name(Gid::new(id)),
+                    whole.group_name(Gid::new(id)),
+                    "{id} {window}"
+                );
+            }
+            assert_eq!(
+                large.group_names(&gids),
+                whole.group_names(&gids),
+                "{window}"
+            );
+        }
+        // The refusals are numbered in the whole file, whatever the window.
+        let refused = SystemDb::with_large_files(passwd, group, 8).user_by_uid(Uid::new(1));
+        assert!(
+            matches!(&refused, Err(LookupError::Malformed(m)) if m.line == 7),
+            "{refused:?}"
+        );
+        let refused = SystemDb::with_large_files(passwd, group, 8).group_list("carol", Gid::new(1));
+        assert!(
+            matches!(&refused, Err(LookupError::Malformed(m)) if m.line == 6),
+            "{refused:?}"
+        );
+        assert_eq!(
+            whole.group_list("alice", Gid::new(1)),
+            Ok(vec![Gid::new(1), Gid::new(10), Gid::new(100), Gid::new(70)])
+        );
     }
 }
