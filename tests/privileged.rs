@@ -1013,6 +1013,46 @@ fn a_membership_service_only_the_c_library_can_ask() {
     }
 }
 
+/// systemd's userdb drop-ins (Debian's `group: files systemd`): a
+/// `USER:GROUP.membership` file gives the user a group through glibc's
+/// systemd module, which the static build cannot ask; it refuses where one
+/// names the user, rather than run with fewer groups than `id` shows. (The
+/// drop-in here names a group alice has anyway, so the glibc build's answer
+/// is the same with or without the module.)
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_userdb_membership_drop_in_is_asked_for_or_refused() {
+    let Some(w) = world("userdb_drop_in") else {
+        return;
+    };
+    w.set_nsswitch("passwd: files systemd\ngroup: files systemd\n");
+    let elf = std::fs::read(runas_under_test()).unwrap();
+    let glibc = elf
+        .windows(b"ld-linux".len())
+        .any(|window| window == b"ld-linux");
+    let with_drop_in = |user: &str| {
+        w.runas_under(
+            &[
+                "sh",
+                "-c",
+                "mount -t tmpfs none /run && mkdir /run/userdb && : > /run/userdb/alice:saturn.membership && exec \"$@\"",
+                "sh",
+            ],
+            &with_probe(&["-u", user]),
+        )
+    };
+    let alice = with_drop_in("alice");
+    if glibc {
+        alice.identity().assert_ids(1500, 1500, &[1500, 1700, 1701]);
+    } else {
+        alice.assert_refused("/run/userdb/alice:saturn.membership\" gives the user a group through systemd's userdb, which this static build cannot read");
+    }
+    // A drop-in for another user changes nothing for bob.
+    with_drop_in("bob")
+        .identity()
+        .assert_ids(1501, 1501, &[1501, 1701]);
+}
+
 /// The dry run names each id from the databases, as `id` does.
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
