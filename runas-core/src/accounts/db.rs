@@ -771,6 +771,15 @@ mod tests {
         let nscd = SystemDb::with_files(Names::FilesThenLibc, &odd, b"");
         let got = nscd.user_by_name(&root.name);
         assert!(matches!(got, Err(LookupError::Malformed(_))), "{got:?}");
+        // A line the strict reader skips (a comment) that musl's reader
+        // might take for uid 0: the C library's answer is not taken.
+        let commented = [PASSWD, b"#old:x:0:0::/:/bin/sh\n"].concat();
+        let nscd = SystemDb::with_files(Names::FilesThenLibc, &commented, b"");
+        let got = nscd.user_by_uid(Uid::ROOT);
+        assert!(
+            matches!(&got, Err(LookupError::Disagreement { what, .. }) if what == "uid 0"),
+            "{got:?}"
+        );
     }
 
     #[test]
