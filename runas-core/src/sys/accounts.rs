@@ -114,6 +114,14 @@ pub fn group_names(gids: &[u32]) -> Vec<Option<String>> {
     vec![None; gids.len()]
 }
 
+/// memchr(3): where `byte` first occurs in `haystack`.
+fn memchr(haystack: &[u8], byte: u8) -> Option<usize> {
+    // SAFETY: the pointer and length describe a live slice, which memchr
+    // only reads; the result is null or points into `haystack`.
+    let found = unsafe { libc::memchr(haystack.as_ptr().cast(), byte.into(), haystack.len()) };
+    (!found.is_null()).then(|| found as usize - haystack.as_ptr() as usize)
+}
+
 /// memmem(3): where `needle` first occurs in `haystack`. The C library's
 /// (SIMD in glibc, two-way in musl) finds a name in a 10 MB account file
 /// several times faster than a byte loop. A haystack of an ordinary
@@ -129,7 +137,7 @@ pub fn memmem(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     };
     if haystack.len() <= SMALL && needle.len() <= SHORT {
         let mut from = 0;
-        while let Some(at) = haystack[from..].iter().position(|&b| b == first) {
+        while let Some(at) = memchr(&haystack[from..], first) {
             let start = from + at;
             if haystack[start + 1..].starts_with(rest) {
                 return Some(start);
