@@ -892,4 +892,58 @@ mod tests {
             Ok(vec![Gid::new(1), Gid::new(10), Gid::new(100), Gid::new(70)])
         );
     }
+
+    #[test]
+    fn any_account_files_read_in_any_window_answer_as_the_whole_files() {
+        use proptest::prelude::*;
+        // Lines built from the pieces that matter to the readers: names that
+        // share prefixes, ids canonical or not, comments, blank lines, white
+        // space, NUL, and lines with too few fields.
+        let name = prop_oneof![
+            Just("a"),
+            Just("ab"),
+            Just(" a"),
+            Just("#a"),
+            Just("+a"),
+            Just("")
+        ];
+        let id = prop_oneof![
+            Just("1"),
+            Just("2"),
+            Just("01"),
+            Just("1x"),
+            Just(""),
+            Just("4294967296")
+        ];
+        let passwd_line = (name.clone(), id.clone(), id.clone())
+            .prop_map(|(n, u, g)| format!("{n}:x:{u}:{g}::/h:/bin/sh"));
+        let members = prop_oneof![
+            Just(""),
+            Just("a"),
+            Just("ab,a"),
+            Just(" a"),
+            Just("a\0b"),
+            Just("b,")
+        ];
+        let group_line = (name, id, members).prop_map(|(n, g, m)| format!("{n}:x:{g}:{m}"));
+        proptest!(|(passwd in proptest::collection::vec(passwd_line, 0..12),
+                    group in proptest::collection::vec(group_line, 0..12),
+                    window in 1usize..48)| {
+            let passwd = passwd.join("\n");
+            let group = group.join("\n");
+            let whole = SystemDb::with_files(Names::Files, passwd.as_bytes(), group.as_bytes());
+            let large = SystemDb::with_large_files(passwd.as_bytes(), group.as_bytes(), window);
+            for user in ["a", "ab", "b"] {
+                prop_assert_eq!(large.user_by_name(user), whole.user_by_name(user));
+                prop_assert_eq!(large.group_by_name(user), whole.group_by_name(user));
+                prop_assert_eq!(large.group_list(user, Gid::new(7)), whole.group_list(user, Gid::new(7)));
+            }
+            for id in [0, 1, 2] {
+                prop_assert_eq!(large.user_by_uid(Uid::new(id)), whole.user_by_uid(Uid::new(id)));
+                prop_assert_eq!(large.group_name(Gid::new(id)), whole.group_name(Gid::new(id)));
+            }
+            let gids: Vec<Gid> = (0..70).map(|i| Gid::new(i % 3)).collect();
+            prop_assert_eq!(large.group_names(&gids), whole.group_names(&gids));
+        });
+    }
 }
