@@ -232,9 +232,11 @@ fn split_args(text: &str) -> Vec<String> {
 
 fn parse_trace(text: &str) -> Vec<Traced> {
     // strace -f splits a call another process interrupted into
-    // "<unfinished ...>" and "<... name resumed>": joined here.
-    let mut pending: BTreeMap<u32, String> = BTreeMap::new();
-    let mut out = Vec::new();
+    // "<unfinished ...>" and "<... name resumed>": joined here, and placed
+    // where the call started (a fork's child may run, and be traced,
+    // before the parent's fork returns: its calls still follow the fork).
+    let mut pending: BTreeMap<u32, (String, usize)> = BTreeMap::new();
+    let mut out: Vec<Option<Traced>> = Vec::new();
     for line in text.lines() {
         let Some((pid, rest)) = line.split_once(' ') else {
             continue;
@@ -244,44 +246,47 @@ fn parse_trace(text: &str) -> Vec<Traced> {
         };
         let rest = rest.trim_start();
         if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
-            pending.insert(pid, head.to_owned());
+            pending.insert(pid, (head.to_owned(), out.len()));
+            out.push(None);
             continue;
         }
-        let whole = if rest.starts_with("<...") {
+        if rest.starts_with("<...") {
             let Some((_, tail)) = rest.split_once("resumed>") else {
                 continue;
             };
-            format!("{}{}", pending.remove(&pid).unwrap_or_default(), tail)
-        } else {
-            rest.to_owned()
-        };
-        if whole.starts_with("+++") || whole.starts_with("---") {
+            if let Some((head, at)) = pending.remove(&pid) {
+                out[at] = traced_call(pid, &format!("{head}{tail}"));
+            }
             continue;
         }
-        let Some(open) = whole.find('(') else {
-            continue;
-        };
-        let name = whole[..open].to_owned();
-        // `name(args) = result`, the result padded to a column.
-        let Some(eq) = whole.rfind(" = ").or_else(|| whole.rfind(" ?")) else {
-            continue;
-        };
-        let close = whole[..eq].trim_end();
-        if !close.ends_with(')') || close.len() <= open {
-            continue;
-        }
-        out.push(Traced {
-            pid,
-            args: split_args(&close[open + 1..close.len() - 1]),
-            result: whole[eq..]
-                .trim_start_matches(&[' ', '='][..])
-                .trim()
-                .to_owned(),
-            name,
-            line: whole.clone(),
-        });
+        out.push(traced_call(pid, rest));
     }
-    out
+    out.into_iter().flatten().collect()
+}
+
+/// One whole call, `name(args) = result`, as strace -f prints it.
+fn traced_call(pid: u32, whole: &str) -> Option<Traced> {
+    if whole.starts_with("+++") || whole.starts_with("---") {
+        return None;
+    }
+    let open = whole.find('(')?;
+    let name = whole[..open].to_owned();
+    // `name(args) = result`, the result padded to a column.
+    let eq = whole.rfind(" = ").or_else(|| whole.rfind(" ?"))?;
+    let close = whole[..eq].trim_end();
+    if !close.ends_with(')') || close.len() <= open {
+        return None;
+    }
+    Some(Traced {
+        pid,
+        args: split_args(&close[open + 1..close.len() - 1]),
+        result: whole[eq..]
+            .trim_start_matches(&[' ', '='][..])
+            .trim()
+            .to_owned(),
+        name,
+        line: whole.to_owned(),
+    })
 }
 
 /// The words of a text: names, numbers.
@@ -901,4 +906,30 @@ fn traced_arguments_are_split_and_matched() {
         &call("umask", vec![Arg::Name("077".into())]),
         &t[2]
     ));
+}
+
+/// A fork's child can be traced before the parent's fork returns (strace
+/// then splits the fork into "<unfinished ...>" and "<... fork resumed>"):
+/// the child's calls still belong after the fork in the lineage, which
+/// failed (now and then, as the scheduler decided) while the joined fork
+/// sat where it resumed.
+#[test]
+fn a_child_traced_before_its_fork_returns_follows_the_fork() {
+    let text = "\
+10 getsid(0) = 10
+10 fork( <unfinished ...>
+11 rt_sigaction(SIGCHLD, {sa_handler=SIG_DFL}, NULL, 8) = 0
+11 setsid() = 11
+10 <... fork resumed>) = 11
+11 execve(\"/bin/true\", [\"/bin/true\"], 0x1 /* 1 var */) = 0
+";
+    let traced = parse_trace(text);
+    let names: Vec<&str> = traced.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["getsid", "fork", "rt_sigaction", "setsid", "execve"]
+    );
+    assert_eq!(traced[1].result, "11");
+    let line = lineage(&traced, 11, 4);
+    assert_eq!(line, [0, 1, 2, 3, 4]);
 }
