@@ -114,9 +114,9 @@ impl GroupEntry<'_> {
 /// a run takes does not grow with the file (a million users' /etc/passwd is
 /// 60 MB).
 pub enum Text {
-    /// A file smaller than [`LARGE`], read whole once.
+    /// A file smaller than `LARGE` (1 MiB), read whole once.
     Whole(Vec<u8>),
-    /// A file of [`LARGE`] bytes or more, read in windows of `window`
+    /// A file of `LARGE` bytes or more, read in windows of `window`
     /// bytes (`LARGE`; smaller in the unit tests).
     Large {
         fd: std::os::fd::OwnedFd,
