@@ -17,7 +17,7 @@ pub fn open_descriptors() -> Result<Vec<i32>> {
     let listing = |e: std::io::Error| {
         Error::Io {
         what: if e.raw_os_error() == Some(nix::libc::EMFILE) {
-            "listing /proc/self/fd (to close or check the inherited descriptors; with --rlimit nofile, leave room for one more)"
+            "listing /proc/self/fd (to close or check the inherited descriptors; with --rlimit nofile, leave room for one more, and for two more where an account file is of 1 MiB or more)"
         } else {
             "listing /proc/self/fd (to close or check the inherited descriptors)"
         }

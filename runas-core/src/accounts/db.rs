@@ -97,8 +97,9 @@ pub trait UserDb {
 }
 
 /// The system's databases (see the table above). What it reads (the files,
-/// nsswitch.conf, where names come from) is read at most once per run,
-/// whatever the number of lookups, and kept here.
+/// nsswitch.conf, where names come from) is opened and decided at most once
+/// per run, whatever the number of lookups, and kept here (an account file
+/// of 1 MiB or more as its open descriptor, read again at each lookup).
 #[derive(Default)]
 pub struct SystemDb {
     names: OnceCell<Names>,

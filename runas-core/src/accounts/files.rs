@@ -6,8 +6,10 @@
 //! runas must agree on who a user is. musl's own reader disagrees with
 //! glibc in dangerous ways (an empty uid field is uid 0; a commented-out or
 //! indented line is a live entry), and its lookups cost a probe of the nscd
-//! socket and page mappings per call. This reader reads each file once per
-//! run and gives, for every lookup, exactly glibc's answer or a refusal
+//! socket and page mappings per call. This reader opens each file once per
+//! run (and reads a small one once; a large one again at each lookup, a
+//! window at a time: `Text`) and gives, for every lookup, exactly glibc's
+//! answer or a refusal
 //! naming the line; never another uid or gid, never a group glibc does not
 //! give, never fewer groups, never an entry where glibc finds none.
 //!
@@ -117,7 +119,7 @@ pub enum Text {
     /// A file smaller than `LARGE` (1 MiB), read whole once.
     Whole(Vec<u8>),
     /// A file of `LARGE` bytes or more, read in windows of `window`
-    /// bytes (`LARGE`; smaller in the unit tests).
+    /// bytes (`WINDOW`, 256 KiB; smaller in the unit tests).
     Large {
         fd: std::os::fd::OwnedFd,
         window: usize,
@@ -141,7 +143,11 @@ impl Text {
     /// with pread(2) from its start (the file offset is never moved, so
     /// every lookup reads the same open file from the beginning). A lookup
     /// that goes line by line answers over the pieces what it would over
-    /// the whole text: no line is ever split between two pieces.
+    /// the whole text: no line is ever split between two pieces (of a file
+    /// that does not change while it is read: one replaced by rename, as
+    /// useradd and vipw do, is not seen, the descriptor keeping the old
+    /// file; one rewritten in place during a lookup may be read half old,
+    /// half new, as a single read(2) of it could be).
     pub fn scan<T>(&self, look: impl FnMut(&[u8], u64) -> Option<T>) -> Result<Option<T>, Errno> {
         use std::os::fd::AsFd;
         match self {
