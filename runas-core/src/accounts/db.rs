@@ -298,10 +298,11 @@ fn file_text<'a>(
 /// owned, as the piece may not outlive the call), or an error (a line that
 /// might be the entry, refused, numbered in the whole file). The pieces
 /// are whole lines in file order, so this is the lookup's answer over the
-/// whole file.
+/// whole file. (A lookup that gathers from every piece answers `None`
+/// each time and keeps what it gathers.)
 fn first<T>(
     text: &files::Text,
-    look: impl Fn(&[u8]) -> Result<Option<T>, LookupError>,
+    mut look: impl FnMut(&[u8]) -> Result<Option<T>, LookupError>,
 ) -> Result<Option<T>, LookupError> {
     let answer = text.scan(|piece, at| match look(piece) {
         Ok(None) => None,
@@ -559,23 +560,13 @@ impl UserDb for SystemDb {
         // Over the pieces of the file: the memberships of each, in order.
         let strict = || -> Result<Vec<u32>, LookupError> {
             let mut list = vec![primary.raw()];
-            let text = self.group_text()?;
-            let refused =
-                text.scan(
-                    |piece, at| match files::group_list(piece, user, primary.raw()) {
-                        Ok(found) => {
-                            list.extend_from_slice(&found[1..]);
-                            None
-                        }
-                        Err(malformed) => Some((malformed, at)),
-                    },
-                )?;
-            match refused {
-                None => Ok(list),
-                Some((malformed, at)) => Err(LookupError::Malformed(
-                    malformed.after(text.lines_before(at)?),
-                )),
-            }
+            first::<()>(self.group_text()?, |piece| {
+                let found = files::group_list(piece, user, primary.raw())
+                    .map_err(LookupError::Malformed)?;
+                list.extend_from_slice(&found[1..]);
+                Ok(None)
+            })?;
+            Ok(list)
         };
         let libc = || -> Result<Vec<u32>, LookupError> {
             let user = CString::new(user).map_err(|_| Errno::EINVAL)?;
