@@ -1739,8 +1739,7 @@ fn a_thread_started_by_an_nss_module_is_switched_too() {
     let Some(w) = world(test) else {
         return;
     };
-    let elf = fs::read(&w.runas).unwrap();
-    if !elf.windows(b"ld-linux".len()).any(|x| x == b"ld-linux") {
+    if !dynamically_linked() {
         skip(
             test,
             "the static build loads no NSS module (it reads the files itself)",

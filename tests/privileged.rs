@@ -999,10 +999,7 @@ fn a_membership_service_only_the_c_library_can_ask() {
         return;
     };
     w.set_nsswitch("passwd: files\ngroup: files nosuchservice\n");
-    let elf = std::fs::read(runas_under_test()).unwrap();
-    let glibc = elf
-        .windows(b"ld-linux".len())
-        .any(|window| window == b"ld-linux");
+    let glibc = dynamically_linked();
     let run = w.runas(&with_probe(&["-u", "alice"]));
     if glibc {
         run.identity().assert_ids(1500, 1500, &[1500, 1700, 1701]);
@@ -1026,10 +1023,7 @@ fn a_userdb_membership_drop_in_is_asked_for_or_refused() {
         return;
     };
     w.set_nsswitch("passwd: files systemd\ngroup: files systemd\n");
-    let elf = std::fs::read(runas_under_test()).unwrap();
-    let glibc = elf
-        .windows(b"ld-linux".len())
-        .any(|window| window == b"ld-linux");
+    let glibc = dynamically_linked();
     let with_drop_in = |user: &str| {
         w.runas_under(
             &[

@@ -576,15 +576,19 @@ pub fn exec_with_raw_environment(entries: &[&str]) -> Vec<OsString> {
     argv
 }
 
+/// Whether the runas under test is dynamically linked (the glibc build:
+/// it names its dynamic loader), not the static build.
+pub fn dynamically_linked() -> bool {
+    let elf = fs::read(runas_under_test()).expect("read the runas under test");
+    elf.windows(b"ld-linux".len())
+        .any(|window| window == b"ld-linux")
+}
+
 /// A shared library for LD_PRELOAD, compiled from `source` into the world,
 /// or None (a counted skip) when the runas under test is statically linked
 /// and would not load it.
 pub fn preload_shim(w: &World, test: &str, name: &str, source: &str) -> Option<PathBuf> {
-    let elf = fs::read(runas_under_test()).unwrap_or_default();
-    if !elf
-        .windows(b"ld-linux".len())
-        .any(|window| window == b"ld-linux")
-    {
+    if !dynamically_linked() {
         skip(
             test,
             "the runas under test is statically linked and loads no LD_PRELOAD library",
