@@ -219,34 +219,35 @@ fn scan_windows<T>(
 /// An account file's contents; a missing file reads as empty, as both C
 /// libraries treat it ("no entries"), any other failure is an error.
 pub fn read(path: &std::ffi::CStr) -> Result<Text, Errno> {
-    let fd = match open(path) {
-        Ok(fd) => fd,
+    let (fd, size) = match open(path) {
+        Ok(opened) => opened,
         Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(Text::Whole(Vec::new())),
         Err(errno) => return Err(errno),
     };
-    let size = usize::try_from(nix::sys::stat::fstat(&fd)?.st_size).unwrap_or(0);
     if size >= LARGE {
         return Ok(Text::Large { fd, window: WINDOW });
     }
     read_fd(&fd, size).map(Text::Whole)
 }
 
-/// One open (at: musl's open adds an fcntl for O_CLOEXEC) for reading.
-fn open(path: &std::ffi::CStr) -> Result<std::os::fd::OwnedFd, Errno> {
+/// One open (at: musl's open adds an fcntl for O_CLOEXEC) for reading,
+/// and the size fstat gives.
+fn open(path: &std::ffi::CStr) -> Result<(std::os::fd::OwnedFd, usize), Errno> {
     use nix::fcntl::{AT_FDCWD, OFlag, openat};
-    openat(
+    let fd = openat(
         AT_FDCWD,
         path,
         OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
         nix::sys::stat::Mode::empty(),
-    )
+    )?;
+    let size = usize::try_from(nix::sys::stat::fstat(&fd)?.st_size).unwrap_or(0);
+    Ok((fd, size))
 }
 
 /// A file read whole, in as few system calls as it takes (openat, fstat,
 /// one read); a missing file is ENOENT.
 pub fn read_whole(path: &std::ffi::CStr) -> Result<Vec<u8>, Errno> {
-    let fd = open(path)?;
-    let size = usize::try_from(nix::sys::stat::fstat(&fd)?.st_size).unwrap_or(0);
+    let (fd, size) = open(path)?;
     read_fd(&fd, size)
 }
 
