@@ -21,8 +21,13 @@
  *  2. spec.rs: USER is an id when all ASCII digits (0..4294967294), else a
  *     name (UTF-8; no sign+digits, 0x-hex, white space, control, leading
  *     '-', ':', ',', '/').
- *  3. userdb.rs, files.rs, plan.rs: an nscd socket would make runas ask
- *     nscd for what the files lack: refused here. /etc/passwd and
+ *  3. db.rs, nsswitch.rs, files.rs, plan.rs: an nscd socket would make
+ *     runas ask nscd for what the files lack: refused here.
+ *     /etc/nsswitch.conf is read as glibc reads it (the last `initgroups`
+ *     line, else the last `group` line): a service other than files,
+ *     compat and systemd is refused, and with systemd, a userdb drop-in
+ *     giving the user a group (USER:*.membership in systemd's five
+ *     directories). /etc/passwd and
  *     /etc/group are each read once (one read, sized by fstat) and parsed
  *     by glibc nss_files' rules, strictly: a line that glibc might read as
  *     the entry asked for, or as listing the user, must be canonical or
@@ -40,10 +45,12 @@
  *     terminal is unreachable) the floor refuses instead.
  *  6. transition.rs: setgroups, setresgid, setresuid (each skipped when
  *     the kernel already holds the value; plain system calls, not musl's
- *     all-threads wrappers), PR_CAP_AMBIENT_CLEAR_ALL, capset (nothing for
- *     a non-root target; root keeps effective and permitted).
+ *     all-threads wrappers), a new session keyring of the target's own
+ *     (KEYCTL_JOIN_SESSION_KEYRING), PR_CAP_AMBIENT_CLEAR_ALL, capset
+ *     (nothing for a non-root target; root keeps effective and permitted).
  *  7. verify.rs: getresuid, getresgid, getgroups equal the plan;
  *     setfsuid(-1), setfsgid(-1) equal it; capget equals the planned sets;
+ *     the session keyring is the one joined, and the target's;
  *     after dropping root's ids, setresuid and setresgid back to the old
  *     ones must fail with EPERM, and the ids are read and compared again.
  *  8. exec.rs: the inherited environment, one entry per name (the first),
@@ -88,6 +95,7 @@
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/xattr.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #ifndef PR_CAP_AMBIENT
@@ -101,6 +109,10 @@
 #define MAX_ID 4294967294u
 #define UNSET 4294967295u
 #define NGROUPS_KERNEL 65536
+#define KEYCTL_GET_KEYRING_ID 0
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_DESCRIBE 6
+#define KEY_SPEC_SESSION_KEYRING (-3)
 
 typedef uint32_t u32;
 typedef uint64_t u64;
@@ -219,10 +231,17 @@ static int could_be(const char *f, size_t n, u32 id) {
 
 typedef struct { const char *p; size_t n; } str;
 
-static const char *read_file(const char *path, size_t *len) {
+/* Errors that make nsswitch.conf "no file" for glibc (db.rs memberships). */
+static int no_file(int e) {
+    return e == ENOENT || e == ENOTDIR || e == EACCES || e == EISDIR || e == ELOOP || e == EPERM;
+}
+
+/* A file's text; "" where it does not exist (any of no_file's errors for
+ * an optional one). */
+static const char *read_file(const char *path, size_t *len, int optional) {
     long fd = syscall(SYS_open, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return *len = 0, "";
+        if (errno == ENOENT || errno == ENOTDIR || (optional && no_file(errno))) return *len = 0, "";
         die("reading ", path, ": ", err());
     }
     struct stat st;
@@ -232,6 +251,7 @@ static const char *read_file(const char *path, size_t *len) {
     for (;;) { /* one read, unless the file is not the size fstat said */
         ssize_t r = read((int)fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && optional && no_file(errno)) return *len = 0, "";
         if (r < 0) die("reading ", path, ": ", err());
         if (r == 0 || (n += (size_t)r) == (size_t)st.st_size) break;
         if (n == cap) {
@@ -240,6 +260,111 @@ static const char *read_file(const char *path, size_t *len) {
         }
     } /* the descriptor is close-on-exec: no close needed */
     return *len = n, buf;
+}
+
+/* ---- nsswitch.conf and userdb (nsswitch.rs; db.rs static_memberships) ---- */
+
+static int nss_space(int c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* The services of one database line (nss_action_parse): their count, the
+ * names in out[] (pointers into the text, lengths in lens[]), or -1 where
+ * glibc's parser fails (an unknown status or action in brackets). */
+#define MAX_SERVICES 16
+static int nss_services(const char *p, const char *e, str *out) {
+    static const char *const status[] = {"SUCCESS", "UNAVAIL", "NOTFOUND", "TRYAGAIN"};
+    static const char *const action[] = {"RETURN", "CONTINUE", "MERGE"};
+    int n = 0;
+    for (;;) {
+        while (p < e && nss_space(*p)) p++;
+        const char *name = p;
+        while (p < e && !nss_space(*p) && *p != '[') p++;
+        if (p == name) return n;
+        if (n < MAX_SERVICES) out[n] = (str){name, (size_t)(p - name)};
+        n++;
+        while (p < e && nss_space(*p)) p++;
+        if (p == e || *p != '[') continue;
+        for (p++;;) {
+            const char *w;
+            size_t k, len;
+            while (p < e && nss_space(*p)) p++;
+            if (p < e && *p == '!') p++;
+            for (w = p; p < e && !nss_space(*p) && *p != '=' && *p != ']'; p++) {}
+            len = (size_t)(p - w);
+            for (k = 0; k < 4 && !(strlen(status[k]) == len && !strncasecmp(status[k], w, len)); k++) {}
+            if (k == 4) return -1;
+            while (p < e && nss_space(*p)) p++;
+            if (p == e || *p++ != '=') return -1;
+            while (p < e && nss_space(*p)) p++;
+            for (w = p; p < e && !nss_space(*p) && *p != '=' && *p != ']'; p++) {}
+            len = (size_t)(p - w);
+            for (k = 0; k < 3 && !(strlen(action[k]) == len && !strncasecmp(action[k], w, len)); k++) {}
+            if (k == 3) return -1;
+            while (p < e && nss_space(*p)) p++;
+            if (p < e && *p == ']') { p++; break; }
+        }
+    }
+}
+
+/* The services glibc's getgrouplist asks (membership_services): the last
+ * `initgroups` line, else the last `group` line; -1 for neither, or for a
+ * file glibc cannot parse (both read as glibc's default: the files). */
+static int membership_services(const char *text, size_t len, str *out) {
+    static str init[MAX_SERVICES], grp[MAX_SERVICES];
+    int ninit = -1, ngrp = -1;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl + 1 : end, *name, *name_end;
+        for (; p < e && nss_space(*p); p++) {}
+        for (name = p; p < e && !nss_space(*p) && *p != ':'; p++) {}
+        name_end = p;
+        if (name_end == name || name_end == e) { p = e; continue; }
+        while (p < e && (nss_space(*p) || *p == ':')) p++;
+        size_t n = (size_t)(name_end - name);
+        int is_init = n == 10 && !memcmp(name, "initgroups", 10), is_group = n == 5 && !memcmp(name, "group", 5);
+        if (is_init || is_group) {
+            int k = nss_services(p, e, is_init ? init : grp);
+            if (k < 0) return -1;
+            *(is_init ? &ninit : &ngrp) = k;
+        } else if (nss_services(p, e, (str[MAX_SERVICES]){0}) < 0) {
+            return -1;
+        }
+        p = e;
+    }
+    int n = ninit >= 0 ? ninit : ngrp;
+    if (n > MAX_SERVICES) die("nsswitch.conf names more services for group memberships than the floor keeps");
+    if (n > 0) memcpy(out, ninit >= 0 ? init : grp, (size_t)n * sizeof *out);
+    return n;
+}
+
+static int is(str s, const char *word) { return s.n == strlen(word) && !memcmp(s.p, word, s.n); }
+
+/* The static build reads /etc/group alone: refused where glibc would ask
+ * another service; with `systemd`, no userdb drop-in may give the user a
+ * group (USER:GROUP.membership in systemd's five directories). */
+static void memberships_from_files(const char *nsswitch, size_t len, str user) {
+    str services[MAX_SERVICES];
+    int n = membership_services(nsswitch, len, services), systemd = 0;
+    if (n < 0) return;
+    if (n == 0) die("nsswitch.conf names no service for group memberships");
+    for (int i = 0; i < n; i++) {
+        if (is(services[i], "systemd")) systemd = 1;
+        else if (!is(services[i], "files") && !is(services[i], "compat"))
+            die("nsswitch.conf asks another service for group memberships");
+    }
+    if (!systemd) return;
+    static const char *const dirs[] = {"/etc/userdb", "/run/userdb", "/run/host/userdb",
+                                       "/usr/local/lib/userdb", "/usr/lib/userdb"};
+    for (size_t d = 0; d < 5; d++) {
+        DIR *dir = opendir(dirs[d]);
+        if (!dir) continue;
+        for (struct dirent *ent; (ent = readdir(dir));) {
+            size_t n = strlen(ent->d_name);
+            if (n >= user.n + 12 && !memcmp(ent->d_name, user.p, user.n) && ent->d_name[user.n] == ':' &&
+                !memcmp(ent->d_name + n - 11, ".membership", 11))
+                die("a userdb drop-in gives the user a group: ", dirs[d], "/", ent->d_name);
+        }
+        closedir(dir);
+    }
 }
 
 /* Where the line holding p starts and ends (without its newline). */
@@ -748,7 +873,7 @@ int main(int argc, char **argv) {
     if (!stat("/var/run/nscd/socket", &st))
         die("an nscd socket: runas would ask nscd for what the files lack; the floor does not");
     size_t plen, glen;
-    const char *ptext = read_file("/etc/passwd", &plen);
+    const char *ptext = read_file("/etc/passwd", &plen, 0);
     passwd pw;
     if (numeric) {
         if (!user_by_uid(ptext, plen, uid, &pw))
@@ -759,7 +884,10 @@ int main(int argc, char **argv) {
         die("no such user: ", user);
     }
     uid = pw.uid;
-    const char *gtext = read_file("/etc/group", &glen);
+    size_t nlen;
+    const char *ntext = read_file("/etc/nsswitch.conf", &nlen, 1);
+    memberships_from_files(ntext, nlen, pw.name);
+    const char *gtext = read_file("/etc/group", &glen, 0);
     size_t ngroups = group_list(gtext, glen, pw.name, pw.gid);
     if (listen == 1)
         die("LISTEN_FDS=", getenv("LISTEN_FDS"),
@@ -786,6 +914,9 @@ int main(int argc, char **argv) {
     if (set_gid && syscall(SYS_setresgid, pw.gid, pw.gid, pw.gid))
         die("setresgid(", num(pw.gid), "): ", err());
     if (set_uid && syscall(SYS_setresuid, uid, uid, uid)) die("setresuid(", num(uid), "): ", err());
+    /* The target's own session keyring (transition.rs join_session_keyring). */
+    long keyring = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0);
+    if (keyring < 0) die("keyctl(KEYCTL_JOIN_SESSION_KEYRING): ", err());
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
         die("prctl(PR_CAP_AMBIENT_CLEAR_ALL): ", err());
     if (set_caps(want)) die("capset: ", err());
@@ -800,6 +931,15 @@ int main(int argc, char **argv) {
     if (uid == 0) want.eff = now.eff, want.prm = now.prm;
     if (now.prm != want.prm || now.eff != want.eff || now.inh != want.inh)
         die("the capability sets are not the planned ones");
+    if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) != keyring)
+        die("the session keyring is not the new one");
+    char desc[256];
+    long dn = syscall(SYS_keyctl, KEYCTL_DESCRIBE, KEY_SPEC_SESSION_KEYRING, desc, sizeof desc);
+    if (dn < 0) die("keyctl(KEYCTL_DESCRIBE): ", err());
+    const char *owner = memchr(desc, ';', (size_t)dn < sizeof desc ? (size_t)dn : sizeof desc);
+    u64 ko = 0;
+    if (owner) for (owner++; *owner >= '0' && *owner <= '9' && ko <= UINT32_MAX; owner++) ko = ko * 10 + (u64)(*owner - '0');
+    if (!owner || *owner != ';' || ko != uid) die("the session keyring is not the target's");
     int regain_uid = HAS(cb.eff, CAP_SETUID) && uid && ub.e != uid;
     int regain_gid = HAS(cb.eff, CAP_SETUID) && uid && gb.e != pw.gid;
     if (regain_uid && (!syscall(SYS_setresuid, ub.e, ub.e, ub.e) || errno != EPERM))
