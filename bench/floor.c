@@ -24,7 +24,9 @@
  *  3. db.rs, nsswitch.rs, files.rs, plan.rs: an nscd socket would make
  *     runas ask nscd for what the files lack: refused here.
  *     /etc/nsswitch.conf is read as glibc reads it (the last `initgroups`
- *     line, else the last `group` line): a service other than files,
+ *     line, else the last `group` line; only the lines of databases glibc
+ *     knows are parsed, and a bad block on one fails the run, as glibc
+ *     then fails every lookup): a service other than files,
  *     compat and systemd is refused, and with systemd, a userdb drop-in
  *     giving the user a group (USER:*.membership in systemd's five
  *     directories). /etc/passwd and
@@ -305,15 +307,29 @@ static int nss_services(const char *p, const char *e, str *out) {
     }
 }
 
+/* The databases glibc 2.36 knows (nsswitch.rs DATABASES): only their lines
+ * are parsed. */
+static int nss_known(const char *name, size_t n) {
+    static const char *const known[] = {
+        "aliases", "ethers", "group", "group_compat", "gshadow", "hosts", "initgroups",
+        "netgroup", "networks", "passwd", "passwd_compat", "protocols", "publickey",
+        "rpc", "services", "shadow", "shadow_compat"};
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+        if (strlen(known[k]) == n && !memcmp(known[k], name, n)) return 1;
+    return 0;
+}
+
 /* The services glibc's getgrouplist asks (membership_services): the last
- * `initgroups` line, else the last `group` line; -1 for neither, or for a
- * file glibc cannot parse (both read as glibc's default: the files). */
+ * `initgroups` line, else the last `group` line; -1 for neither (glibc's
+ * default: the files), -2 for a file glibc cannot parse (it then fails
+ * every lookup). */
 static int membership_services(const char *text, size_t len, str *out) {
     static str init[MAX_SERVICES], grp[MAX_SERVICES];
     int ninit = -1, ngrp = -1;
     for (const char *p = text, *end = text + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl + 1 : end, *name, *name_end;
+        if (!nl) break; /* glibc never parses a last line without its newline */
+        const char *e = nl + 1, *name, *name_end;
         for (; p < e && nss_space(*p); p++) {}
         for (name = p; p < e && !nss_space(*p) && *p != ':'; p++) {}
         name_end = p;
@@ -323,10 +339,10 @@ static int membership_services(const char *text, size_t len, str *out) {
         int is_init = n == 10 && !memcmp(name, "initgroups", 10), is_group = n == 5 && !memcmp(name, "group", 5);
         if (is_init || is_group) {
             int k = nss_services(p, e, is_init ? init : grp);
-            if (k < 0) return -1;
+            if (k < 0) return -2;
             *(is_init ? &ninit : &ngrp) = k;
-        } else if (nss_services(p, e, (str[MAX_SERVICES]){0}) < 0) {
-            return -1;
+        } else if (nss_known(name, n) && nss_services(p, e, (str[MAX_SERVICES]){0}) < 0) {
+            return -2;
         }
         p = e;
     }
@@ -344,6 +360,7 @@ static int is(str s, const char *word) { return s.n == strlen(word) && !memcmp(s
 static void memberships_from_files(const char *nsswitch, size_t len, str user) {
     str services[MAX_SERVICES];
     int n = membership_services(nsswitch, len, services), systemd = 0;
+    if (n == -2) die("nsswitch.conf has a line glibc cannot parse");
     if (n < 0) return;
     if (n == 0) die("nsswitch.conf names no service for group memberships");
     for (int i = 0; i < n; i++) {

@@ -17,6 +17,7 @@ mod common;
 
 use common::*;
 use runas::door::files;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
@@ -572,6 +573,29 @@ fn a_user_name_with_white_space_keeps_its_groups() {
     }
 }
 
+/// nsswitch.conf layouts where readers have disagreed with glibc (issue
+/// 25 and after).
+const NSSWITCH_LAYOUTS: [&str; 13] = [
+    "passwd: files\ngroup: files\n",
+    "passwd: files\ngroup: files\ngroup: nosuchservice\n",
+    "passwd: files\ngroup: nosuchservice\ngroup: files\n",
+    "passwd: files\ngroup files\ninitgroups nosuchservice\n",
+    "passwd: files\ngroup: files\ninitgroups:\n",
+    "passwd: files\ngroup: files # nosuchservice\n",
+    "passwd: files\ngroup: [SUCCESS=continue] files\n",
+    "passwd: files\ngroup: nosuchservice [UNAVAIL=return] files\n",
+    "passwd: files\ngroup: files [NOTFOUND=return] nosuchservice\n",
+    // glibc parses the services of the databases it knows alone: a
+    // bad block on another line changes nothing.
+    "passwd: files\ngroup: nosuchservice\nsudoers: files [BOGUS=return]\n",
+    "passwd: files\ngroup: nosuchservice\n#group: files [BOGUS=return]\n",
+    // On a database it knows, the bad block makes the file unusable.
+    "passwd: files\ngroup: nosuchservice\nhosts: files [BOGUS=return]\n",
+    // glibc stops at the end of the file before it parses a last line
+    // without its newline.
+    "passwd: files\ngroup: nosuchservice\ngroup: files",
+];
+
 /// Issue 25: glibc reads nsswitch.conf keeping the last line for a
 /// database and ending its name at white space; runas took the first line
 /// and needed a colon, so `group: files` then `group: nosuchservice` made
@@ -583,32 +607,108 @@ fn memberships_follow_nsswitch_conf_as_glibc_reads_it() {
     let Some(w) = privileged("nsswitch_layouts").then(World::new) else {
         return;
     };
-    let layouts = [
-        "passwd: files\ngroup: files\n",
-        "passwd: files\ngroup: files\ngroup: nosuchservice\n",
-        "passwd: files\ngroup: nosuchservice\ngroup: files\n",
-        "passwd: files\ngroup files\ninitgroups nosuchservice\n",
-        "passwd: files\ngroup: files\ninitgroups:\n",
-        "passwd: files\ngroup: files # nosuchservice\n",
-        "passwd: files\ngroup: [SUCCESS=continue] files\n",
-        "passwd: files\ngroup: nosuchservice [UNAVAIL=return] files\n",
-        "passwd: files\ngroup: files [NOTFOUND=return] nosuchservice\n",
-    ];
-    let mut refused = 0;
-    for layout in layouts {
+    let layouts = NSSWITCH_LAYOUTS;
+    for (at, layout) in layouts.iter().enumerate() {
         w.set_nsswitch(layout);
         for (which, runas) in binaries(&w) {
             let (glibc, planned) = glibc_and_runas(&w, &runas, "alice", 1500, &["-u", "alice"]);
             match planned {
                 Ok(groups) => assert_eq!(groups, glibc, "{which}, {layout:?}"),
-                Err(message) => {
-                    assert!(message.contains("group"), "{which}, {layout:?}: {message}");
-                    refused += 1;
+                // Not a test that passes by refusing everything: the
+                // plain layout and its look-alike are answered.
+                Err(message) if at == 0 || at == 2 => {
+                    panic!("{which}, {layout:?}: refused: {message}")
                 }
+                // glibc, on a file it cannot parse, fails every lookup
+                // (EINVAL), the user's too: both builds say so, naming
+                // the file.
+                Err(message) => assert!(
+                    message.contains("group") || message.contains("nsswitch.conf"),
+                    "{which}, {layout:?}: {message}"
+                ),
             }
         }
     }
-    // Not a test that passes by refusing everything: the plain layout and
-    // its look-alikes are answered.
-    assert!(refused < layouts.len(), "{refused} refusals");
+}
+
+/// bench/floor.c is the C floor runas's speed is measured against: it must
+/// make the decisions runas's default path makes, or the comparison is of
+/// different work. Built here with musl-gcc, it and the static build run
+/// `id -G` as alice on every nsswitch.conf layout above and with a userdb
+/// drop-in: both give the same groups, or both refuse.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn the_floor_decides_as_the_static_build_does() {
+    let Some(w) = privileged("floor_decisions").then(World::new) else {
+        return;
+    };
+    let runas = static_runas("floor_decisions");
+    assert!(
+        Path::new("/usr/bin/musl-gcc").exists(),
+        "floor_decisions needs /usr/bin/musl-gcc (Debian package musl-tools)"
+    );
+    let floor = w.path().join("floor");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/floor.c");
+    let built = std::process::Command::new("musl-gcc")
+        .args(["-O2", "-static", "-o"])
+        .arg(&floor)
+        .arg(&source)
+        .output()
+        .expect("musl-gcc");
+    assert!(built.status.success(), "{built:?}");
+    let userdb = "mount -t tmpfs none /run && mkdir /run/userdb && : > /run/userdb/alice:saturn.membership && exec \"$@\"";
+    let mut cases: Vec<(&str, &str)> = NSSWITCH_LAYOUTS
+        .iter()
+        .map(|l| (*l, "exec \"$@\""))
+        .collect();
+    cases.push((
+        "passwd: files systemd\ngroup: files systemd\n",
+        "exec \"$@\"",
+    ));
+    cases.push(("passwd: files systemd\ngroup: files systemd\n", userdb));
+    let (mut answered, mut refused) = (0, 0);
+    for (layout, prep) in cases {
+        w.set_nsswitch(layout);
+        let run = |argv: &[&OsStr]| {
+            let mut all: Vec<&OsStr> =
+                vec!["sh".as_ref(), "-c".as_ref(), prep.as_ref(), "sh".as_ref()];
+            all.extend_from_slice(argv);
+            let run = w.program(Path::new("/usr/bin/env"), &all);
+            // The world's shell names its pid first: `id`'s line is last.
+            let ok = run.output.status.success();
+            let groups = if ok {
+                run.stdout.lines().last().unwrap_or("")
+            } else {
+                ""
+            };
+            (ok, groups.to_owned(), run.describe())
+        };
+        let id = OsStr::new("/usr/bin/id");
+        let by_floor = run(&[floor.as_os_str(), "alice".as_ref(), id, "-G".as_ref()]);
+        let by_runas = run(&[
+            runas.as_os_str(),
+            "-u".as_ref(),
+            "alice".as_ref(),
+            "--".as_ref(),
+            id,
+            "-G".as_ref(),
+        ]);
+        assert_eq!(
+            (by_floor.0, &by_floor.1),
+            (by_runas.0, &by_runas.1),
+            "{layout:?} ({prep}):\nfloor: {}\nrunas: {}",
+            by_floor.2,
+            by_runas.2
+        );
+        if by_runas.0 {
+            answered += 1
+        } else {
+            refused += 1
+        }
+    }
+    // Both kinds of case are there: answers and refusals.
+    assert!(
+        answered >= 3 && refused >= 3,
+        "{answered} answered, {refused} refused"
+    );
 }

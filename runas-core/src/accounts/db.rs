@@ -167,11 +167,14 @@ impl SystemDb {
     fn memberships(&self) -> Result<Memberships, LookupError> {
         self.memberships
             .get_or_init(|| {
-                // Bytes, as glibc reads it (a Latin-1 comment is no reason to
-                // read the files alone); the errors glibc takes for "no file"
+                // Bytes, as glibc reads it; the errors glibc takes for "no file"
                 // are so here too, any other is a failure.
                 let services = match files::read_whole(c"/etc/nsswitch.conf") {
-                    Ok(bytes) => membership_services(&String::from_utf8_lossy(&bytes)),
+                    Ok(bytes) => membership_services(&bytes).map_err(|_| {
+                        LookupError::Unsupported(
+                            "/etc/nsswitch.conf has a status or action in brackets that glibc cannot parse, so glibc fails every lookup: fix the line (see nsswitch.conf(5))".into(),
+                        )
+                    })?,
                     Err(
                         Errno::EACCES
                         | Errno::EISDIR
@@ -271,13 +274,16 @@ fn userdb_membership(user: &str) -> Option<String> {
 
 /// [`userdb_membership`], looking in `dirs`.
 fn userdb_membership_in(dirs: &[&str], user: &str) -> Option<String> {
-    let prefix = format!("{user}:");
+    // `USER:` matched as two prefixes: no text is formatted on the
+    // default path (Debian's nsswitch.conf names systemd).
     dirs.iter().find_map(|dir| {
         std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
             let name = entry.file_name();
             let name = name.to_str()?;
-            (name.starts_with(&prefix) && name.ends_with(".membership"))
-                .then(|| format!("{dir}/{name}"))
+            let group = name.strip_prefix(user)?.strip_prefix(':')?;
+            group
+                .ends_with(".membership")
+                .then(|| [dir, "/", name].concat())
         })
     })
 }
@@ -410,6 +416,17 @@ fn look_up<T>(
     file: &'static str,
     what: impl FnOnce() -> String,
 ) -> Result<Option<T>, LookupError> {
+    // glibc fails every lookup with EINVAL when it cannot parse
+    // nsswitch.conf: the errno alone would not name the fix.
+    let libc = || {
+        libc().map_err(|e| match e {
+            LookupError::System(Errno::EINVAL) => LookupError::Unsupported(format!(
+                "{} (glibc's answer when /etc/nsswitch.conf has a line it cannot parse: check its status and action blocks)",
+                crate::sys::errno_text(Errno::EINVAL)
+            )),
+            other => other,
+        })
+    };
     match names {
         Names::Libc => libc(),
         Names::Files => strict(),

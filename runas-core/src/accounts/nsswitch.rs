@@ -14,112 +14,149 @@ pub struct Service {
     pub actions: bool,
 }
 
-/// The databases of nsswitch.conf, as glibc 2.36 reads the file
-/// (nss/nss_database.c, nss/nss_action_parse.c): every line, with leading
-/// white space skipped, names a database up to white space or `:` (so
-/// `initgroups files`, without a colon, counts), then the white space and
-/// colons after it are skipped and the rest is its services; **the last
-/// line for a database wins**; there are no comments (`group: files #
-/// sss` names the services `files`, `#` and `sss`); a service name ends
-/// at white space or `[`, and a `[` where a name should start ends the
-/// list. `Err(Unparsable)` where glibc's parser fails (an unknown status or action
-/// in brackets): glibc then reads the whole file as unusable, and runas
-/// takes no shortcut from it.
-pub fn nsswitch_databases(text: &str) -> Result<Vec<(String, Vec<Service>)>, Unparsable> {
-    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
-    let mut databases: Vec<(String, Vec<Service>)> = Vec::new();
+/// White space as glibc's parser knows it (isspace in the C locale).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+fn skip(text: &[u8], what: impl Fn(u8) -> bool) -> &[u8] {
+    let at = text.iter().position(|&b| !what(b)).unwrap_or(text.len());
+    &text[at..]
+}
+
+/// Where the first byte that is `what` is, or the end.
+fn until(text: &[u8], what: impl Fn(u8) -> bool) -> usize {
+    text.iter().position(|&b| what(b)).unwrap_or(text.len())
+}
+
+/// The databases glibc 2.36 knows (nss/databases.def), named exactly (case
+/// counts): a line naming another is passed over unparsed.
+const DATABASES: [&[u8]; 17] = [
+    b"aliases",
+    b"ethers",
+    b"group",
+    b"group_compat",
+    b"gshadow",
+    b"hosts",
+    b"initgroups",
+    b"netgroup",
+    b"networks",
+    b"passwd",
+    b"passwd_compat",
+    b"protocols",
+    b"publickey",
+    b"rpc",
+    b"services",
+    b"shadow",
+    b"shadow_compat",
+];
+
+/// The service list of the database glibc's getgrouplist consults, unparsed,
+/// as glibc 2.36 reads the file (nss/nss_database.c,
+/// nss/nss_action_parse.c): every line, with leading white space skipped,
+/// names a database up to white space or `:` (so `initgroups files`,
+/// without a colon, counts), then the white space and colons after it are
+/// skipped and the rest is its services; **the last line for a database
+/// wins**; there are no comments (`group: files # sss` names the services
+/// `files`, `#` and `sss`). The database is `initgroups` if a line names it
+/// (even with no service: glibc then asks none), else `group`; `None` when
+/// no line names either. Only the lines of the databases glibc knows
+/// ([`DATABASES`]) have their services parsed (`sudoers: [X]` is passed
+/// over, as `#group: [X]` is); `Err(Unparsable)` where glibc's parser fails
+/// on one of those (see [`services`]): glibc then fails every lookup. A
+/// last line without its newline is not read at all. Bytes, as glibc
+/// reads them (a Latin-1 comment changes nothing: every byte that matters
+/// is ASCII), and nothing allocated: the file is read at every run.
+fn membership_line(text: &[u8]) -> Result<Option<&[u8]>, Unparsable> {
+    let (mut initgroups, mut group) = (None, None);
     // getline keeps the newline: a line that is only a name and its
-    // newline names the database with no services, while a last line
-    // without one is a syntax error, skipped.
+    // newline names the database with no services. A last line without
+    // one is never parsed: glibc's loop stops at the end of the file
+    // before it looks at what getline read. Each line's end is found by
+    // the C library's memchr, a word at a time.
     let mut rest = text;
-    while !rest.is_empty() {
-        let (line, next) = match rest.find('\n') {
-            Some(at) => (&rest[..=at], &rest[at + 1..]),
-            None => (rest, ""),
-        };
-        rest = next;
-        let line = line.trim_start_matches(is_space);
-        let name_end = line
-            .find(|c: char| is_space(c) || c == ':')
-            .unwrap_or(line.len());
-        if name_end == 0 || name_end == line.len() {
+    while let Some(end) = crate::sys::memchr(rest, b'\n') {
+        let line = skip(&rest[..=end], is_space);
+        rest = &rest[end + 1..];
+        let name_end = until(line, |b| is_space(b) || b == b':');
+        // (The newline ends a name at the latest: glibc's "no name" and
+        // "name to the end" syntax errors are one here.)
+        if name_end == 0 {
             continue;
         }
         let name = &line[..name_end];
-        let services =
-            parse_services(line[name_end..].trim_start_matches(|c| is_space(c) || c == ':'))?;
-        databases.retain(|(known, _)| known != name);
-        databases.push((name.to_owned(), services));
+        if !DATABASES.contains(&name) {
+            continue;
+        }
+        let rest = skip(&line[name_end..], |b| is_space(b) || b == b':');
+        services(rest, |_, _| {})?;
+        match name {
+            b"initgroups" => initgroups = Some(rest),
+            b"group" => group = Some(rest),
+            _ => {}
+        }
     }
-    Ok(databases)
+    Ok(initgroups.or(group))
 }
 
-/// A database's service list (nss_action_parse).
-fn parse_services(mut line: &str) -> Result<Vec<Service>, Unparsable> {
-    let is_space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
-    let mut services = Vec::new();
+/// A database's service list (nss_action_parse): each service's name and
+/// whether it has a `[STATUS=ACTION]` block, given to `each` in order. A
+/// service name ends at white space or `[`, and a `[` where a name should
+/// start ends the list. `Err(Unparsable)` for an unknown status or action
+/// in brackets, where glibc's parser fails.
+fn services(mut line: &[u8], mut each: impl FnMut(&[u8], bool)) -> Result<(), Unparsable> {
+    let word_end = |s: &[u8]| until(s, |b| is_space(b) || b == b'=' || b == b']');
+    let known = |word: &[u8], words: &[&[u8]]| words.iter().any(|w| w.eq_ignore_ascii_case(word));
     loop {
-        line = line.trim_start_matches(is_space);
-        let end = line
-            .find(|c: char| is_space(c) || c == '[')
-            .unwrap_or(line.len());
+        line = skip(line, is_space);
+        let end = until(line, |b| is_space(b) || b == b'[');
         if end == 0 {
-            return Ok(services);
+            return Ok(());
         }
-        let name = line[..end].to_owned();
-        line = line[end..].trim_start_matches(is_space);
-        let actions = line.starts_with('[');
+        let name = &line[..end];
+        line = skip(&line[end..], is_space);
+        let actions = line.first() == Some(&b'[');
         if actions {
-            line = line[1..].trim_start_matches(is_space);
+            line = skip(&line[1..], is_space);
             loop {
-                line = line.strip_prefix('!').unwrap_or(line);
-                let word_end = |s: &str| {
-                    s.find(|c: char| is_space(c) || c == '=' || c == ']')
-                        .unwrap_or(s.len())
-                };
+                line = line.strip_prefix(b"!").unwrap_or(line);
                 let status = &line[..word_end(line)];
-                if !["SUCCESS", "UNAVAIL", "NOTFOUND", "TRYAGAIN"]
-                    .iter()
-                    .any(|known| known.eq_ignore_ascii_case(status))
-                {
+                if !known(status, &[b"SUCCESS", b"UNAVAIL", b"NOTFOUND", b"TRYAGAIN"]) {
                     return Err(Unparsable);
                 }
-                line = line[status.len()..].trim_start_matches(is_space);
-                line = line
-                    .strip_prefix('=')
-                    .ok_or(Unparsable)?
-                    .trim_start_matches(is_space);
+                line = skip(&line[status.len()..], is_space);
+                line = skip(line.strip_prefix(b"=").ok_or(Unparsable)?, is_space);
                 let action = &line[..word_end(line)];
-                if !["RETURN", "CONTINUE", "MERGE"]
-                    .iter()
-                    .any(|known| known.eq_ignore_ascii_case(action))
-                {
+                if !known(action, &[b"RETURN", b"CONTINUE", b"MERGE"]) {
                     return Err(Unparsable);
                 }
-                line = line[action.len()..].trim_start_matches(is_space);
-                if let Some(after) = line.strip_prefix(']') {
+                line = skip(&line[action.len()..], is_space);
+                if let Some(after) = line.strip_prefix(b"]") {
                     line = after;
                     break;
                 }
             }
         }
-        services.push(Service { name, actions });
+        each(name, actions);
     }
 }
 
-/// The services of the database glibc's getgrouplist consults: the
-/// `initgroups` database if nsswitch.conf names it (even with no service:
-/// glibc then asks none), else `group`; `None` when it names neither (glibc
-/// then reads the files) or cannot be parsed (see nsswitch_databases).
-pub fn membership_services(nsswitch: &str) -> Option<Vec<Service>> {
-    let databases = nsswitch_databases(nsswitch).ok()?;
-    let of = |db: &str| {
-        databases
-            .iter()
-            .find(|(name, _)| name == db)
-            .map(|(_, services)| services.clone())
+/// The services of the database glibc's getgrouplist consults (see
+/// [`membership_line`]); `Ok(None)` when nsswitch.conf names neither
+/// `initgroups` nor `group` (glibc then reads the files), `Err` when glibc
+/// cannot parse it (and fails every lookup).
+pub fn membership_services(nsswitch: &[u8]) -> Result<Option<Vec<Service>>, Unparsable> {
+    let Some(line) = membership_line(nsswitch)? else {
+        return Ok(None);
     };
-    of("initgroups").or_else(|| of("group"))
+    let mut list = Vec::new();
+    services(line, |name, actions| {
+        list.push(Service {
+            name: String::from_utf8_lossy(name).into_owned(),
+            actions,
+        });
+    })?;
+    Ok(Some(list))
 }
 
 #[cfg(test)]
@@ -127,7 +164,9 @@ mod tests {
     use super::*;
 
     fn names(conf: &str) -> Option<Vec<String>> {
-        membership_services(conf).map(|services| services.into_iter().map(|s| s.name).collect())
+        membership_services(conf.as_bytes())
+            .unwrap()
+            .map(|services| services.into_iter().map(|s| s.name).collect())
     }
 
     #[test]
@@ -138,7 +177,7 @@ mod tests {
         assert_eq!(names(conf).unwrap(), ["sss"]);
         let conf = "group: files [ NOTFOUND=return ] ldap\n";
         assert_eq!(names(conf).unwrap(), ["files", "ldap"]);
-        assert!(membership_services(conf).unwrap()[0].actions);
+        assert!(membership_services(conf.as_bytes()).unwrap().unwrap()[0].actions);
         assert_eq!(names("passwd: files\n"), None);
         assert_eq!(names("groups: files\n"), None);
     }
@@ -176,8 +215,14 @@ mod tests {
             names("initgroups\ngroup: files\n").unwrap(),
             Vec::<String>::new()
         );
-        // ...but a last line without its newline is a syntax error.
+        // ...but a last line without its newline is never parsed.
         assert_eq!(names("group: files\ninitgroups").unwrap(), ["files"]);
+        assert_eq!(names("group: files\ngroup: sss").unwrap(), ["files"]);
+        assert_eq!(names("group: files"), None);
+        assert_eq!(
+            names("group: files\nhosts: files [bad]"),
+            Some(vec!["files".into()])
+        );
         assert_eq!(
             names("group: files\ngroup: \n").unwrap(),
             Vec::<String>::new()
@@ -189,14 +234,28 @@ mod tests {
         );
         // An unknown status or action: glibc's parser fails.
         assert_eq!(
-            nsswitch_databases("group: files [bad] ldap\n"),
+            membership_line(b"group: files [bad] ldap\n"),
             Err(Unparsable)
         );
         assert_eq!(
-            nsswitch_databases("group: files [NOTFOUND=stop]\n"),
+            membership_line(b"passwd: files [NOTFOUND=stop]\ngroup: files\n"),
             Err(Unparsable)
         );
-        assert_eq!(names("group: files [bad] ldap\n"), None);
+        assert_eq!(
+            membership_services(b"group: files [bad] ldap\n"),
+            Err(Unparsable)
+        );
+        // Only the databases glibc knows are parsed: another line, or a
+        // comment, may hold anything.
+        assert_eq!(
+            names("sudoers: files [bad]\n#group: [x]\ngroup: files\n").unwrap(),
+            ["files"]
+        );
+        assert_eq!(names("Group: files [bad]\n"), None);
+        assert_eq!(
+            membership_line(b"hosts: files [bad]\ngroup: files\n"),
+            Err(Unparsable)
+        );
         assert_eq!(
             names("group: files [!UNAVAIL=return notfound=CONTINUE]\n").unwrap(),
             ["files"]
@@ -207,7 +266,7 @@ mod tests {
     fn only_files_alone_reads_the_files_alone() {
         let shortcut = |conf: &str| {
             matches!(
-                membership_services(conf).as_deref(),
+                membership_services(conf.as_bytes()).unwrap().as_deref(),
                 Some([Service { name, actions: false }]) if name == "files"
             )
         };
