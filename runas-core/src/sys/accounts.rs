@@ -115,7 +115,7 @@ pub fn group_names(gids: &[u32]) -> Vec<Option<String>> {
 }
 
 /// memchr(3): where `byte` first occurs in `haystack`.
-fn memchr(haystack: &[u8], byte: u8) -> Option<usize> {
+pub fn memchr(haystack: &[u8], byte: u8) -> Option<usize> {
     // SAFETY: the pointer and length describe a live slice, which memchr
     // only reads; the result is null or points into `haystack`.
     let found = unsafe { libc::memchr(haystack.as_ptr().cast(), byte.into(), haystack.len()) };
