@@ -64,8 +64,10 @@ def main():
         by_path.setdefault(path, []).append(name)
     order, seen = [], set()
     for line in open(hot):
-        line = line.split("#", 1)[0].strip()
-        if not line:
+        # A comment is a whole line: `#` is part of a closure's path
+        # (`runas::run::{closure#0}`).
+        line = line.strip()
+        if not line or line.startswith("#"):
             continue
         if line.endswith("*"):
             found = [n for p, ns in sorted(by_path.items()) if p.startswith(line[:-1]) for n in ns]
