@@ -115,15 +115,21 @@ unsafe impl std::alloc::GlobalAlloc for BumpAllocator {
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        // Large zeroed blocks (the getgrouplist buffer) go to the system,
-        // which gets them zeroed from the kernel without writing them.
-        if layout.size() > 4096 {
-            // SAFETY: forwarded unchanged to the system allocator.
-            return unsafe { std::alloc::System.alloc_zeroed(layout) };
-        }
+        // Zeroed blocks of any size come from the arena while it has room
+        // (what does not fit goes to the system, zeroed, through alloc):
+        // its pages are zero until written, and each costs one page fault,
+        // when written. musl's calloc, which had the blocks over 4 KiB (the
+        // account files' buffers), reads every page of a fresh mapping to
+        // see that it is zero, then the read(2) into it writes it: two
+        // faults a page (docs/performance.md).
         // SAFETY: as alloc; arena bytes are zero until handed out, and
         // never handed out twice.
-        unsafe { self.alloc(layout) }
+        let block = unsafe { self.alloc(layout) };
+        if !ARENA.contains(block) && !block.is_null() {
+            // SAFETY: a fresh block of layout.size() bytes from System.
+            unsafe { std::ptr::write_bytes(block, 0, layout.size()) };
+        }
+        block
     }
 }
 
@@ -148,6 +154,11 @@ mod tests {
             assert_eq!(shrunk, p);
             let next = a.alloc_zeroed(Layout::from_size_align(64, 8).unwrap());
             assert!((0..64).all(|i| *next.add(i) == 0));
+            // A large zeroed block (an account file's buffer) comes from
+            // the arena too while it has room, zero.
+            let buffer = a.alloc_zeroed(Layout::from_size_align(64 * 1024, 1).unwrap());
+            assert!(ARENA.contains(buffer));
+            assert!((0..64 * 1024).all(|i| *buffer.add(i) == 0));
             // Not the last block any more: moved, contents kept.
             let moved = a.realloc(shrunk, Layout::from_size_align(64, 8).unwrap(), 128);
             assert_ne!(moved, p);
