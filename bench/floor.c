@@ -26,8 +26,9 @@
  *     /etc/nsswitch.conf is read as glibc reads it (the last `initgroups`
  *     line, else the last `group` line; only the lines of databases glibc
  *     knows are parsed, and a bad block on one fails the run, as glibc
- *     then fails every lookup): a service other than files,
- *     compat and systemd is refused, and with systemd, a userdb drop-in
+ *     then fails its lookups): a service other than files,
+ *     compat and systemd is refused (as is any before files or compat),
+ *     and with systemd, a userdb drop-in
  *     giving the user a group (USER:*.membership in systemd's five
  *     directories). /etc/passwd and
  *     /etc/group are each read once (one read, sized by fstat) and parsed
@@ -322,7 +323,7 @@ static int nss_known(const char *name, size_t n) {
 /* The services glibc's getgrouplist asks (membership_services): the last
  * `initgroups` line, else the last `group` line; -1 for neither (glibc's
  * default: the files), -2 for a file glibc cannot parse (it then fails
- * every lookup). */
+ * its lookups). */
 static int membership_services(const char *text, size_t len, str *out) {
     static str init[MAX_SERVICES], grp[MAX_SERVICES];
     int ninit = -1, ngrp = -1;
@@ -363,6 +364,8 @@ static void memberships_from_files(const char *nsswitch, size_t len, str user) {
     if (n == -2) die("nsswitch.conf has a line glibc cannot parse");
     if (n < 0) return;
     if (n == 0) die("nsswitch.conf names no service for group memberships");
+    if (!is(services[0], "files") && !is(services[0], "compat"))
+        die("nsswitch.conf asks another service for group memberships before the files");
     for (int i = 0; i < n; i++) {
         if (is(services[i], "systemd")) systemd = 1;
         else if (!is(services[i], "files") && !is(services[i], "compat"))

@@ -575,7 +575,7 @@ fn a_user_name_with_white_space_keeps_its_groups() {
 
 /// nsswitch.conf layouts where readers have disagreed with glibc (issue
 /// 25 and after).
-const NSSWITCH_LAYOUTS: [&str; 13] = [
+const NSSWITCH_LAYOUTS: [&str; 16] = [
     "passwd: files\ngroup: files\n",
     "passwd: files\ngroup: files\ngroup: nosuchservice\n",
     "passwd: files\ngroup: nosuchservice\ngroup: files\n",
@@ -594,6 +594,11 @@ const NSSWITCH_LAYOUTS: [&str; 13] = [
     // glibc stops at the end of the file before it parses a last line
     // without its newline.
     "passwd: files\ngroup: nosuchservice\ngroup: files",
+    // systemd's module alone, or before the files, or with a block that
+    // can stop before them: glibc may never read /etc/group.
+    "passwd: files\ngroup: systemd\n",
+    "passwd: files\ngroup: systemd [NOTFOUND=return] files\n",
+    "passwd: files\ngroup: files\ninitgroups: systemd files\n",
 ];
 
 /// Issue 25: glibc reads nsswitch.conf keeping the last line for a
@@ -619,7 +624,7 @@ fn memberships_follow_nsswitch_conf_as_glibc_reads_it() {
                 Err(message) if at == 0 || at == 2 => {
                     panic!("{which}, {layout:?}: refused: {message}")
                 }
-                // glibc, on a file it cannot parse, fails every lookup
+                // glibc, on a file it cannot parse, fails its lookups
                 // (EINVAL), the user's too: both builds say so, naming
                 // the file.
                 Err(message) => assert!(

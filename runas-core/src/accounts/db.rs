@@ -172,7 +172,7 @@ impl SystemDb {
                 let services = match files::read_whole(c"/etc/nsswitch.conf") {
                     Ok(bytes) => membership_services(&bytes).map_err(|_| {
                         LookupError::Unsupported(
-                            "/etc/nsswitch.conf has a status or action in brackets that glibc cannot parse, so glibc fails every lookup: fix the line (see nsswitch.conf(5))".into(),
+                            "/etc/nsswitch.conf has a status or action in brackets that glibc cannot parse, so glibc fails its user and group lookups (and getgrouplist falls back to the files alone): fix the line (see nsswitch.conf(5))".into(),
                         )
                     })?,
                     Err(
@@ -227,15 +227,26 @@ fn glibc_memberships(services: Option<&[Service]>) -> Memberships {
 /// glibc's default reads them), and refuses where glibc would ask a
 /// service it cannot, rather than give fewer groups than `id` shows.
 /// `systemd` (Debian's `files systemd`) adds memberships to a user of the
-/// files only through userdb drop-ins, which are looked for.
+/// files only through userdb drop-ins, which are looked for. The files must
+/// come first: glibc always counts what the first service gives, while a
+/// service before them may end the walk (its SUCCESS on an `initgroups`
+/// line, a `[NOTFOUND=return]`) before /etc/group is read, and giving the
+/// files' groups then would give more than glibc. After them, a block can
+/// only keep glibc from adding groups, never take the files' away.
 fn static_memberships(services: Option<&[Service]>) -> Result<Memberships, LookupError> {
     let Some(services) = services else {
         return Ok(Memberships::Files);
     };
-    if services.is_empty() {
+    let Some(first) = services.first() else {
         return Err(LookupError::Unsupported(
             "nsswitch.conf names no service for group memberships (so glibc gives the primary group alone)".into(),
         ));
+    };
+    if !matches!(first.name.as_str(), "files" | "compat") {
+        return Err(LookupError::Unsupported(format!(
+            "nsswitch.conf asks {} for group memberships before the files, so glibc may never read /etc/group, which is all this static build reads: put files first, or use the glibc build",
+            crate::base::quote::quote(&first.name)
+        )));
     }
     let mut systemd = false;
     for service in services {
@@ -416,14 +427,17 @@ fn look_up<T>(
     file: &'static str,
     what: impl FnOnce() -> String,
 ) -> Result<Option<T>, LookupError> {
-    // glibc fails every lookup with EINVAL when it cannot parse
+    // glibc fails its lookups with EINVAL when it cannot parse
     // nsswitch.conf: the errno alone would not name the fix.
     let libc = || {
         libc().map_err(|e| match e {
-            LookupError::System(Errno::EINVAL) => LookupError::Unsupported(format!(
-                "{} (glibc's answer when /etc/nsswitch.conf has a line it cannot parse: check its status and action blocks)",
-                crate::sys::errno_text(Errno::EINVAL)
-            )),
+            // (musl, in the static build with nscd, never reads it.)
+            LookupError::System(Errno::EINVAL) if cfg!(not(target_env = "musl")) => {
+                LookupError::Unsupported(format!(
+                    "{} (glibc's answer when /etc/nsswitch.conf has a line it cannot parse: check its status and action blocks)",
+                    crate::sys::errno_text(Errno::EINVAL)
+                ))
+            }
             other => other,
         })
     };
@@ -679,6 +693,22 @@ mod tests {
         assert!(
             err.contains("names no service for group memberships"),
             "{err}"
+        );
+        // The files first, or glibc may stop before it reads them.
+        for list in [
+            &[("systemd", false)][..],
+            &[("systemd", true), ("files", false)],
+            &[("systemd", false), ("files", false)],
+        ] {
+            let err = of(list).unwrap_err().to_string();
+            assert!(
+                err.contains("asks \"systemd\" for group memberships before the files"),
+                "{list:?}: {err}"
+            );
+        }
+        assert_eq!(
+            of(&[("files", true), ("systemd", true)]),
+            Ok(FilesNotUserdb)
         );
     }
 

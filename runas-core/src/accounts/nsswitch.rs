@@ -63,7 +63,8 @@ const DATABASES: [&[u8]; 17] = [
 /// no line names either. Only the lines of the databases glibc knows
 /// ([`DATABASES`]) have their services parsed (`sudoers: [X]` is passed
 /// over, as `#group: [X]` is); `Err(Unparsable)` where glibc's parser fails
-/// on one of those (see [`services`]): glibc then fails every lookup. A
+/// on one of those (see [`services`]): glibc then fails its user and group
+/// lookups (getgrouplist falls back to the files alone). A
 /// last line without its newline is not read at all. Bytes, as glibc
 /// reads them (a Latin-1 comment changes nothing: every byte that matters
 /// is ASCII), and nothing allocated: the file is read at every run.
@@ -144,7 +145,7 @@ fn services(mut line: &[u8], mut each: impl FnMut(&[u8], bool)) -> Result<(), Un
 /// The services of the database glibc's getgrouplist consults (see
 /// [`membership_line`]); `Ok(None)` when nsswitch.conf names neither
 /// `initgroups` nor `group` (glibc then reads the files), `Err` when glibc
-/// cannot parse it (and fails every lookup).
+/// cannot parse it (and fails its lookups).
 pub fn membership_services(nsswitch: &[u8]) -> Result<Option<Vec<Service>>, Unparsable> {
     let Some(line) = membership_line(nsswitch)? else {
         return Ok(None);
