@@ -143,7 +143,7 @@ fn services(mut line: &[u8], mut each: impl FnMut(&[u8], bool)) -> Result<(), Un
 }
 
 /// The services of the database glibc's getgrouplist consults (see
-/// [`membership_line`]); `Ok(None)` when nsswitch.conf names neither
+/// `membership_line`); `Ok(None)` when nsswitch.conf names neither
 /// `initgroups` nor `group` (glibc then reads the files), `Err` when glibc
 /// cannot parse it (and fails its lookups).
 pub fn membership_services(nsswitch: &[u8]) -> Result<Option<Vec<Service>>, Unparsable> {
