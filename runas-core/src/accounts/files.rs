@@ -303,12 +303,26 @@ impl Line<'_> {
     }
 }
 
+/// The physical lines of `text`, in order, each end found by the C
+/// library's memchr (a word at a time, where a split tests each byte).
 fn lines(text: &[u8]) -> impl Iterator<Item = Line<'_>> {
     // A newline at the end of the file does not start another line.
     let text = text.strip_suffix(b"\n").unwrap_or(text);
-    text.split(|&b| b == b'\n')
-        .filter(move |_| !text.is_empty())
-        .map(move |raw| Line { text, raw })
+    let mut rest = (!text.is_empty()).then_some(text);
+    std::iter::from_fn(move || {
+        let piece = rest?;
+        let raw = match crate::sys::memchr(piece, b'\n') {
+            Some(at) => {
+                rest = Some(&piece[at + 1..]);
+                &piece[..at]
+            }
+            None => {
+                rest = None;
+                piece
+            }
+        };
+        Some(Line { text, raw })
+    })
 }
 
 /// A line as glibc's lookups (getpwnam and friends) see it: cut at the
@@ -496,30 +510,20 @@ fn lines_containing<'a, 'n>(
 
 /// The lines of `text` that start with `prefix` after their leading white
 /// space, in file order: every line whose first field is a name starts
-/// with that name (and the others need no closer look). Each line's end
-/// found with memchr: a few instructions a line where a search for the
+/// with that name (and the others need no closer look). A few instructions
+/// a line (`lines` finds each end with memchr), where a search for the
 /// name stops at each of its first byte's many occurrences.
 fn lines_starting_with<'a, 'p>(
     text: &'a [u8],
     prefix: &'p [u8],
 ) -> impl Iterator<Item = Line<'a>> + use<'a, 'p> {
-    // As `lines`: a final newline does not start another line.
-    let text = text.strip_suffix(b"\n").unwrap_or(text);
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        while from < text.len() {
-            let end = crate::sys::memchr(&text[from..], b'\n').map_or(text.len(), |at| from + at);
-            let raw = &text[from..end];
-            from = end + 1;
-            let start = raw
-                .iter()
-                .position(|&b| !is_c_space(b))
-                .unwrap_or(raw.len());
-            if raw[start..].starts_with(prefix) {
-                return Some(Line { text, raw });
-            }
-        }
-        None
+    lines(text).filter(move |line| {
+        let start = line
+            .raw
+            .iter()
+            .position(|&b| !is_c_space(b))
+            .unwrap_or(line.raw.len());
+        line.raw[start..].starts_with(prefix)
     })
 }
 
