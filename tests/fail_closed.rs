@@ -452,6 +452,40 @@ fn fully_mapped_switch_in_a_user_namespace_works() {
     run.identity().assert_ids(1500, 1500, &[1500, 1700, 1701]);
 }
 
+/// A list longer than getgroups' first guess (64): verification asks with
+/// room for the plan's count and one more. A getgroups that writes nothing
+/// there is caught; one that claims more than the room it was given is not
+/// believed (the list is then read again, count first).
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn getgroups_lying_about_a_long_list_is_caught_by_verification() {
+    let Some(c) = case("getgroups_lying_long") else {
+        return;
+    };
+    let prefix = strace("getgroups:retval=0:when=2+");
+    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+    let run = c.run(&prefix, &["-u", "crowd"]);
+    c.assert_refused(
+        &run,
+        "verification failed: supplementary groups are [], expected 2001 groups",
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn getgroups_claiming_more_than_its_room_is_read_again() {
+    let Some(c) = case("getgroups_claiming_more") else {
+        return;
+    };
+    // The second call is verification's first, with room for 2,002.
+    let prefix = strace("getgroups:retval=5000:when=2");
+    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+    let run = c.run(&prefix, &["-u", "crowd"]);
+    let id = run.identity();
+    assert_eq!(id.groups.len(), 2001, "{}", run.describe());
+    assert!(c.target_ran());
+}
+
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn setgroups_denied_but_list_unchanged_skips_setgroups_and_succeeds() {

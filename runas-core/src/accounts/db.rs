@@ -594,7 +594,13 @@ impl UserDb for SystemDb {
             first::<()>(self.group_text()?, |piece| {
                 let found = files::group_list(piece, user, primary.raw())
                     .map_err(LookupError::Malformed)?;
-                list.extend_from_slice(&found[1..]);
+                // The first piece's list is taken as it is (it starts with
+                // the primary too): a file read whole is not copied.
+                if list.len() == 1 {
+                    list = found;
+                } else {
+                    list.extend_from_slice(&found[1..]);
+                }
                 Ok(None)
             })?;
             Ok(list)

@@ -42,7 +42,7 @@ impl Facts {
     pub fn observe() -> Result<Facts> {
         let parent = getppid();
         let pid = getpid();
-        let credentials = read_credentials()?;
+        let credentials = read_credentials(0)?;
         let caps = read_caps()?;
         // Only a capability both permitted and inheritable can be ambient:
         // ask for those alone (none, for most callers).
@@ -84,11 +84,12 @@ impl Facts {
     }
 }
 
-/// Read this process's ids and supplementary groups.
-pub fn read_credentials() -> Result<Credentials> {
+/// Read this process's ids and supplementary groups; `expected` groups
+/// (a plan's count, 0 when nothing is expected) size the first getgroups.
+pub fn read_credentials(expected: usize) -> Result<Credentials> {
     let uid = nix::unistd::getresuid().map_err(|e| Error::syscall("getresuid", e))?;
     let gid = nix::unistd::getresgid().map_err(|e| Error::syscall("getresgid", e))?;
-    let groups = sys::getgroups().map_err(|e| Error::syscall("getgroups", e))?;
+    let groups = sys::getgroups(expected).map_err(|e| Error::syscall("getgroups", e))?;
     // nix starts the three at (uid_t)-1, so a call that reports success
     // without writing them gives ids that match no plan.
     let as_uid = |id: nix::unistd::Uid| Uid::new(id.as_raw());
@@ -118,9 +119,13 @@ pub fn read_caps() -> Result<Sets> {
     ))
 }
 
-/// Sort and remove duplicates: the kernel keeps the list as a set.
+/// Sort and remove duplicates: the kernel keeps the list as a set. (The
+/// kernel's getgroups, and most plans, give it so already: one pass sees
+/// that, where a sort of 1,000 sorted gids takes 14,000 instructions.)
 pub fn normalize_groups(mut groups: Vec<Gid>) -> Vec<Gid> {
-    groups.sort_unstable();
-    groups.dedup();
+    if !groups.is_sorted_by(|a, b| a < b) {
+        groups.sort_unstable();
+        groups.dedup();
+    }
     groups
 }

@@ -325,7 +325,7 @@ fn check_keyring(plan: &Plan, made: Option<Keyring>) -> Result<()> {
 /// Everything the core verifies before exec: what `proof` lists, with
 /// `keyring` what the session keyring became.
 pub fn verify(plan: &Plan, proof: &Proof, keyring: Option<Keyring>) -> Result<()> {
-    check_credentials(plan, &read_credentials()?)?;
+    check_credentials(plan, &read_credentials(plan.groups.len())?)?;
     check_filesystem_ids(plan)?;
     check_caps(plan)?;
     if proof.keyring {
@@ -339,7 +339,7 @@ pub fn verify(plan: &Plan, proof: &Proof, keyring: Option<Keyring>) -> Result<()
     }
     if proof.regain != Regain::default() {
         // The ids must still be the planned ones after the attempts.
-        check_credentials(plan, &read_credentials()?)?;
+        check_credentials(plan, &read_credentials(plan.groups.len())?)?;
     }
     Ok(())
 }

@@ -327,19 +327,30 @@ pub const UNSET_ID: u32 = u32::MAX;
 /// by reading /proc/sys/kernel/ngroups_max at every call.) Only what the
 /// kernel reports it wrote is kept, so a call that "succeeds" without
 /// writing yields an empty list, which matches no plan that has groups.
-pub fn getgroups() -> Result<Vec<u32>, Errno> {
+/// `expected` (a plan's count) sizes the first attempt.
+pub fn getgroups(expected: usize) -> Result<Vec<u32>, Errno> {
     // Most lists fit in a small first guess: one call instead of the two
     // of count-then-read. EINVAL says the list is longer.
     const FIRST_GUESS: usize = 64;
-    let mut guess = [UNSET_ID; FIRST_GUESS];
-    // SAFETY: `guess` has room for FIRST_GUESS gids, the size passed.
-    let written = unsafe { libc::getgroups(FIRST_GUESS as libc::c_int, guess.as_mut_ptr()) };
-    match Errno::result(written) {
-        Ok(n) if usize::try_from(n).is_ok_and(|n| n <= FIRST_GUESS) => {
-            return Ok(guess[..n as usize].to_vec());
+    if expected < FIRST_GUESS {
+        let mut guess = [UNSET_ID; FIRST_GUESS];
+        match getgroups_into(&mut guess) {
+            Ok(n) => return Ok(guess[..n].to_vec()),
+            Err(Errno::EINVAL) => {}
+            Err(e) => return Err(e),
         }
-        Ok(_) | Err(Errno::EINVAL) => {}
-        Err(e) => return Err(e),
+    } else {
+        // Room for one more than expected, as a larger guess: a list of
+        // the expected length is read in one call, not three.
+        let mut groups = vec![UNSET_ID; expected + 1];
+        match getgroups_into(&mut groups) {
+            Ok(n) => {
+                groups.truncate(n);
+                return Ok(groups);
+            }
+            Err(Errno::EINVAL) => {}
+            Err(e) => return Err(e),
+        }
     }
     let mut last = Errno::EINVAL;
     // The list cannot grow between the two calls of a single-threaded
@@ -378,13 +389,16 @@ pub fn filesystem_ids() -> (u32, u32) {
 }
 
 /// getgroups(2) into a buffer the caller allocated: how many it wrote.
-/// EINVAL when the list is longer than the buffer. Allocates nothing (a
-/// forked child may call it).
+/// EINVAL when the list is longer than the buffer (or a count beyond it
+/// comes back). Allocates nothing (a forked child may call it).
 pub fn getgroups_into(buffer: &mut [u32]) -> Result<usize, Errno> {
     let size = libc::c_int::try_from(buffer.len()).map_err(|_| Errno::EINVAL)?;
     // SAFETY: `buffer` has room for `size` gids, the size passed.
     let written = unsafe { libc::getgroups(size, buffer.as_mut_ptr()) };
-    usize::try_from(Errno::result(written)?).map_err(|_| Errno::EINVAL)
+    usize::try_from(Errno::result(written)?)
+        .ok()
+        .filter(|&n| n <= buffer.len())
+        .ok_or(Errno::EINVAL)
 }
 
 /// setgroups(2), setresgid(2) and setresuid(2) as the plain system calls,
