@@ -473,6 +473,23 @@ fn getgroups_lying_about_a_long_list_is_caught_by_verification() {
 
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn getgroups_counting_a_long_list_without_writing_it_is_caught() {
+    let Some(c) = case("getgroups_unwritten_long") else {
+        return;
+    };
+    // Verification's call, with room for 2,002, says 2,001 and writes
+    // nothing: what it left must be no gid of the plan's.
+    let prefix = strace("getgroups:retval=2001:when=2");
+    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+    let run = c.run(&prefix, &["-u", "crowd"]);
+    c.assert_refused(
+        &run,
+        "verification failed: supplementary groups are [4294967295], expected 2001 groups",
+    );
+}
+
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn getgroups_claiming_more_than_its_room_is_read_again() {
     let Some(c) = case("getgroups_claiming_more") else {
         return;

@@ -745,6 +745,50 @@ fn getgroups_lying_in_a_child() {
     );
 }
 
+/// A child whose getgroups reports a count without writing the list: the
+/// proof's buffer must hold no gid a plan could expect, or the plan's
+/// [0] (a root target) reads as proved while the caller's groups stay
+/// (setgroups skipped). Found by an adversarial review: the buffer had
+/// been zeroed.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn getgroups_counting_without_writing_in_a_child() {
+    let Some(w) = world("library_child_getgroups_unwritten") else {
+        return;
+    };
+    let dir = w.shared_dir("marker");
+    let marker = dir.join("ran");
+    let argv: Vec<String> = [
+        "setpriv",
+        "--groups",
+        "0,1700",
+        "--",
+        "/usr/bin/strace",
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=setgroups:retval=0",
+        "-e",
+        "inject=getgroups:retval=1",
+        example("spawn_as").to_str().unwrap(),
+        "root",
+        "--",
+        "/bin/sh",
+        "-c",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("touch {}; id -G", marker.display())])
+    .collect();
+    let run = Run::from(w.command(&argv).output().expect("run unshare"));
+    let context = run.describe();
+    assert!(!marker.exists(), "the helper ran\n{context}");
+    assert_eq!(run.code(), Some(1), "{context}");
+    assert!(run.stderr.contains("State not recoverable"), "{context}");
+}
+
 /// A shell script (in a network namespace of its own) that starts
 /// bind_then_drop ("$1") as alice under `launch`, with its files in "$3";
 /// once it is ready runs `when_ready` (with $pid), serves it one client,

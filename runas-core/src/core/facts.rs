@@ -129,3 +129,24 @@ pub fn normalize_groups(mut groups: Vec<Gid>) -> Vec<Gid> {
     }
     groups
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizing_is_sorting_and_deduplicating_for_every_short_list() {
+        // Every list of up to five gids from 0-3: sorted or not, with
+        // duplicates or without, the one-pass check must give what a sort
+        // and a dedup give.
+        for len in 0..=5u32 {
+            for code in 0..4u32.pow(len) {
+                let list: Vec<Gid> = (0..len).map(|i| Gid::new(code / 4u32.pow(i) % 4)).collect();
+                let mut expected = list.clone();
+                expected.sort_unstable();
+                expected.dedup();
+                assert_eq!(normalize_groups(list.clone()), expected, "{list:?}");
+            }
+        }
+    }
+}

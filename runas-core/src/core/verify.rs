@@ -386,7 +386,7 @@ impl ChildProof {
         Ok(ChildProof {
             uid: plan.uid.raw(),
             gid: plan.gid.raw(),
-            scratch: vec![0; groups.len() + 1],
+            scratch: vec![sys::UNSET_ID; groups.len() + 1],
             groups,
             caps,
             ambient: if plan.uid == Uid::ROOT {
@@ -421,6 +421,9 @@ fn child_ids(uid: u32, gid: u32) -> std::result::Result<(), Errno> {
 pub fn in_child(proof: &mut ChildProof, keyring: Option<i64>) -> std::result::Result<(), Errno> {
     let mismatch = |ok: bool| if ok { Ok(()) } else { Err(CHILD_MISMATCH) };
     child_ids(proof.uid, proof.gid)?;
+    // Filled with an id no plan holds, before each read: a getgroups that
+    // reports a count without writing the list then reads as no plan's.
+    proof.scratch.fill(sys::UNSET_ID);
     let n = match sys::getgroups_into(&mut proof.scratch) {
         Ok(n) => n,
         Err(Errno::EINVAL) => return Err(CHILD_MISMATCH),
