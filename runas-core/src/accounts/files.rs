@@ -714,14 +714,25 @@ fn trim_c_space(bytes: &[u8]) -> &[u8] {
 /// A line that might list the user but is not canonical is an error.
 pub fn group_list(text: &[u8], user: &str, primary: u32) -> Result<Vec<u32>, Malformed> {
     let user = user.as_bytes();
+    // A canonical line that lists a name without a `:` has it as a token
+    // too, which is all might_list looks for: only a line that is not
+    // canonical needs that question (is it an error, or not the user's?).
+    let plain = !user.contains(&b':');
     let mut list = vec![primary];
     for line in lines_containing(text, user) {
-        if !might_list(line.raw, user) {
-            continue;
-        }
-        let entry = group_entry(line.raw).map_err(malformed(GROUP, line))?;
-        if entry.gid != primary && entry.lists(user) {
-            list.push(entry.gid);
+        match group_entry(line.raw) {
+            Ok(entry) => {
+                if entry.gid != primary
+                    && entry.lists(user)
+                    && (plain || might_list(line.raw, user))
+                {
+                    list.push(entry.gid);
+                }
+            }
+            Err(why) if might_list(line.raw, user) => {
+                return Err(malformed(GROUP, line)(why));
+            }
+            Err(_) => {}
         }
     }
     Ok(list)
@@ -1257,6 +1268,61 @@ odd:x:80:alice:more";
                 .map(|l| (l.number(), l.raw))
                 .collect();
             prop_assert_eq!(found, expected);
+        });
+    }
+
+    /// group_list as first written: might_list asked of every line that
+    /// holds the name, before it is parsed.
+    fn group_list_asking_first(
+        text: &[u8],
+        user: &str,
+        primary: u32,
+    ) -> Result<Vec<u32>, Malformed> {
+        let user = user.as_bytes();
+        let mut list = vec![primary];
+        for line in lines_containing(text, user) {
+            if !might_list(line.raw, user) {
+                continue;
+            }
+            let entry = group_entry(line.raw).map_err(malformed(GROUP, line))?;
+            if entry.gid != primary && entry.lists(user) {
+                list.push(entry.gid);
+            }
+        }
+        Ok(list)
+    }
+
+    #[test]
+    fn the_membership_search_answers_as_asking_might_list_first_did() {
+        use proptest::prelude::*;
+        // Lines built from pieces, so that many are canonical, some list the
+        // user, and others are wrong in one place (white space, a NUL, a
+        // comment, a `:` in a member, a gid that is not plain).
+        const NAMES: [&str; 6] = ["g", "a", "ab", " a", "#g", "+a"];
+        const GIDS: [&str; 6] = ["1", "0", "01", "", "x", "7"];
+        const MEMBERS: [&str; 9] = ["a", "ab", "a b", " a", "a ", "b", "", "a:b", "a\0"];
+        const TAILS: [&str; 4] = ["", "\r", ":", "\na"];
+        let line = (
+            0..NAMES.len(),
+            0..GIDS.len(),
+            proptest::collection::vec(0..MEMBERS.len(), 0..4),
+            0..TAILS.len(),
+        );
+        let key = |r: Result<Vec<u32>, Malformed>| r.map_err(|m| (m.line, m.why));
+        proptest!(|(lines in proptest::collection::vec(line, 0..8),
+            user in prop_oneof![Just("a"), Just("ab"), Just("a b"), Just(" a"), Just("a "), Just("a:b"), Just("b")],
+            primary in 0u32..8)| {
+            let mut text = Vec::new();
+            for (name, gid, members, tail) in &lines {
+                let members: Vec<&str> = members.iter().map(|&m| MEMBERS[m]).collect();
+                text.extend_from_slice(
+                    format!("{}:x:{}:{}{}\n", NAMES[*name], GIDS[*gid], members.join(","), TAILS[*tail]).as_bytes(),
+                );
+            }
+            prop_assert_eq!(
+                key(group_list(&text, user, primary)),
+                key(group_list_asking_first(&text, user, primary))
+            );
         });
     }
 
