@@ -717,15 +717,14 @@ pub fn group_list(text: &[u8], user: &str, primary: u32) -> Result<Vec<u32>, Mal
     // A canonical line that lists a name without a `:` has it as a token
     // too, which is all might_list looks for: only a line that is not
     // canonical needs that question (is it an error, or not the user's?).
+    // A name with a `:` is never one of might_list's tokens, so never
+    // listed (no account name holds one: it is passwd's separator).
     let plain = !user.contains(&b':');
     let mut list = vec![primary];
     for line in lines_containing(text, user) {
         match group_entry(line.raw) {
             Ok(entry) => {
-                if entry.gid != primary
-                    && entry.lists(user)
-                    && (plain || might_list(line.raw, user))
-                {
+                if entry.gid != primary && entry.lists(user) && plain {
                     list.push(entry.gid);
                 }
             }
