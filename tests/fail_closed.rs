@@ -79,12 +79,24 @@ fn strace(inject: &str) -> Vec<String> {
         .collect()
 }
 
+impl Case {
+    /// `runas -u USER` under one injected fault.
+    fn run_under(&self, inject: &str, user: &str) -> Run {
+        let prefix = strace(inject);
+        let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+        self.run(&prefix, &["-u", user])
+    }
+}
+
 /// Run `runas -u alice` under one injected fault and expect a refusal.
 fn injected(test: &str, inject: &str, needle: &str) {
+    injected_as(test, "alice", inject, needle);
+}
+
+/// Run `runas -u USER` under one injected fault and expect a refusal.
+fn injected_as(test: &str, user: &str, inject: &str, needle: &str) {
     let Some(c) = case(test) else { return };
-    let prefix = strace(inject);
-    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
-    let run = c.run(&prefix, &["-u", "alice"]);
+    let run = c.run_under(inject, user);
     c.assert_refused(&run, needle);
 }
 
@@ -453,37 +465,29 @@ fn fully_mapped_switch_in_a_user_namespace_works() {
 }
 
 /// A list longer than getgroups' first guess (64): verification asks with
-/// room for the plan's count and one more. A getgroups that writes nothing
+/// room for the plan's count. A getgroups that writes nothing
 /// there is caught; one that claims more than the room it was given is not
 /// believed (the list is then read again, count first).
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn getgroups_lying_about_a_long_list_is_caught_by_verification() {
-    let Some(c) = case("getgroups_lying_long") else {
-        return;
-    };
-    let prefix = strace("getgroups:retval=0:when=2+");
-    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
-    let run = c.run(&prefix, &["-u", "crowd"]);
-    c.assert_refused(
-        &run,
+    injected_as(
+        "getgroups_lying_long",
+        "crowd",
+        "getgroups:retval=0:when=2+",
         "verification failed: supplementary groups are [], expected 2001 groups",
     );
 }
 
+/// Verification's call, with room for 2,001, says 2,001 and writes
+/// nothing: what it left must be no gid of the plan's.
 #[test]
 #[ignore = "needs root: run as root with cargo test -- --include-ignored"]
 fn getgroups_counting_a_long_list_without_writing_it_is_caught() {
-    let Some(c) = case("getgroups_unwritten_long") else {
-        return;
-    };
-    // Verification's call, with room for 2,002, says 2,001 and writes
-    // nothing: what it left must be no gid of the plan's.
-    let prefix = strace("getgroups:retval=2001:when=2");
-    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
-    let run = c.run(&prefix, &["-u", "crowd"]);
-    c.assert_refused(
-        &run,
+    injected_as(
+        "getgroups_unwritten_long",
+        "crowd",
+        "getgroups:retval=2001:when=2",
         "verification failed: supplementary groups are [4294967295], expected 2001 groups",
     );
 }
@@ -494,10 +498,8 @@ fn getgroups_claiming_more_than_its_room_is_read_again() {
     let Some(c) = case("getgroups_claiming_more") else {
         return;
     };
-    // The second call is verification's first, with room for 2,002.
-    let prefix = strace("getgroups:retval=5000:when=2");
-    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
-    let run = c.run(&prefix, &["-u", "crowd"]);
+    // The second call is verification's first, with room for 2,001.
+    let run = c.run_under("getgroups:retval=5000:when=2", "crowd");
     let id = run.identity();
     assert_eq!(id.groups.len(), 2001, "{}", run.describe());
     assert!(c.target_ran());

@@ -329,8 +329,22 @@ pub const UNSET_ID: u32 = u32::MAX;
 /// writing yields an empty list, which matches no plan that has groups.
 /// `expected` (a plan's count) sizes the first attempt.
 pub fn getgroups(expected: usize) -> Result<Vec<u32>, Errno> {
+    // The list in room for `room` gids; None when the kernel holds more.
+    let read = |room: usize| -> Result<Option<Vec<u32>>, Errno> {
+        let mut groups = vec![UNSET_ID; room];
+        match getgroups_into(&mut groups) {
+            Ok(n) => {
+                groups.truncate(n);
+                Ok(Some(groups))
+            }
+            Err(Errno::EINVAL) => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
     // Most lists fit in a small first guess: one call instead of the two
-    // of count-then-read. EINVAL says the list is longer.
+    // of count-then-read (on the stack: the default path allocates only
+    // what it keeps). A longer expected list gets room for itself (a list
+    // of another length then reads as count-then-read reads it).
     const FIRST_GUESS: usize = 64;
     if expected < FIRST_GUESS {
         let mut guess = [UNSET_ID; FIRST_GUESS];
@@ -339,20 +353,9 @@ pub fn getgroups(expected: usize) -> Result<Vec<u32>, Errno> {
             Err(Errno::EINVAL) => {}
             Err(e) => return Err(e),
         }
-    } else {
-        // Room for one more than expected, as a larger guess: a list of
-        // the expected length is read in one call, not three.
-        let mut groups = vec![UNSET_ID; expected + 1];
-        match getgroups_into(&mut groups) {
-            Ok(n) => {
-                groups.truncate(n);
-                return Ok(groups);
-            }
-            Err(Errno::EINVAL) => {}
-            Err(e) => return Err(e),
-        }
+    } else if let Some(groups) = read(expected)? {
+        return Ok(groups);
     }
-    let mut last = Errno::EINVAL;
     // The list cannot grow between the two calls of a single-threaded
     // process; a few attempts bound the loop against a kernel (or a fault
     // injector) that says otherwise.
@@ -362,20 +365,11 @@ pub fn getgroups(expected: usize) -> Result<Vec<u32>, Errno> {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let mut groups = vec![UNSET_ID; usize::try_from(count).unwrap_or(0)];
-        // SAFETY: `groups` has room for exactly `count` gids.
-        let written = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
-        match Errno::result(written) {
-            Ok(n) if usize::try_from(n).is_ok_and(|n| n <= groups.len()) => {
-                groups.truncate(usize::try_from(n).unwrap_or(0));
-                return Ok(groups);
-            }
-            Ok(_) => last = Errno::EINVAL,
-            Err(Errno::EINVAL) => last = Errno::EINVAL,
-            Err(e) => return Err(e),
+        if let Some(groups) = read(usize::try_from(count).unwrap_or(0))? {
+            return Ok(groups);
         }
     }
-    Err(last)
+    Err(Errno::EINVAL)
 }
 
 /// The filesystem uid and gid: setfsuid and setfsgid with an invalid id
