@@ -127,10 +127,11 @@ unsafe impl std::alloc::GlobalAlloc for BumpAllocator {
         // SAFETY: as alloc; arena bytes are zero until handed out, and
         // never handed out twice.
         let block = unsafe { self.alloc(layout) };
-        if ARENA.contains(block) && layout.size() >= PREFAULT {
-            prefault(block, layout.size());
-        }
-        if !ARENA.contains(block) && !block.is_null() {
+        if ARENA.contains(block) {
+            if layout.size() >= PREFAULT {
+                prefault(block, layout.size());
+            }
+        } else if !block.is_null() {
             // SAFETY: a fresh block of layout.size() bytes from System.
             unsafe { std::ptr::write_bytes(block, 0, layout.size()) };
         }
@@ -142,19 +143,19 @@ unsafe impl std::alloc::GlobalAlloc for BumpAllocator {
 /// in one system call: the account files' buffers (docs/performance.md).
 const PREFAULT: usize = 16 << 10;
 
-/// Maps the pages under `len` bytes at `start` with one
-/// madvise(MADV_POPULATE_WRITE) (Linux 5.14), where the read(2) that fills
-/// the block would take a fault on each page inside the kernel. The pages
-/// are zero and stay zero: populating writes nothing into them. Where the
-/// kernel refuses (older than 5.14), the pages fault in as before; the
-/// result says which.
+/// Maps the pages under the writable block of `len` bytes at `start` with
+/// one madvise(MADV_POPULATE_WRITE) (Linux 5.14), where the read(2) that
+/// fills the block would take a fault on each page inside the kernel. The
+/// bytes stay as they are (a zeroed block stays zero): populating writes
+/// nothing into them. Where the kernel refuses (older than 5.14), the
+/// pages fault in as before; the result says which.
 fn prefault(start: *mut u8, len: usize) -> bool {
     const PAGE: usize = 4096;
     let first = start as usize & !(PAGE - 1);
     let end = (start as usize + len).next_multiple_of(PAGE);
-    // SAFETY: the range covers arena pages only (the arena is a static, so
-    // its pages are mapped writable for the process's life); populating
-    // maps them without changing a byte.
+    // SAFETY: every page the range covers holds bytes of the writable block,
+    // so it is mapped writable (part of a page may belong to a neighbour in
+    // the same mapping); populating maps pages without changing a byte.
     unsafe { nix::libc::madvise(first as *mut _, end - first, nix::libc::MADV_POPULATE_WRITE) == 0 }
 }
 
