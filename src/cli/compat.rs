@@ -71,6 +71,9 @@ pub fn identity(rules: Rules, text: &str) -> Result<Identity> {
 }
 
 /// `NAME USER[:GROUP] [--] COMMAND [ARG]...`, `NAME --help`, `NAME --version`.
+// Never inlined: a run as runas never executes it, and inlined, its 3 KiB
+// sat in the middle of the code every run executes (docs/performance.md).
+#[inline(never)]
 pub fn parse_args(rules: Rules, args: &[OsString]) -> Result<Invocation> {
     let first = args.get(1).and_then(|a| a.to_str());
     match first {

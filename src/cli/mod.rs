@@ -174,10 +174,18 @@ fn find(long: &str) -> Option<(usize, &'static Opt)> {
     OPTIONS.iter().enumerate().find(|(_, opt)| opt.long == long)
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn usage(message: String) -> Error {
     Error::Usage(format!("{message}; see 'runas --help'"))
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
     let shown = crate::base::quote::quote(arg);
     let candidates: Vec<String> = OPTIONS
@@ -196,6 +204,10 @@ fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
     usage(format!("unknown option {shown}; {hint}"))
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn unknown_short(arg: &OsStr) -> Error {
     let shown = crate::base::quote::quote(arg);
     usage(format!(
@@ -203,6 +215,10 @@ fn unknown_short(arg: &OsStr) -> Error {
     ))
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn missing_value(opt: &Opt, next: Option<&OsStr>) -> Error {
     let mut message = format!(
         "a value is required for {} but none was supplied",

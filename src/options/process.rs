@@ -172,7 +172,20 @@ impl Listen {
                 std::str::from_utf8(value).ok()
             })
         };
-        match systemd_sockets(var(b"LISTEN_PID"), var(b"LISTEN_FDS"), pid.as_raw(), |fd| {
+        match var(b"LISTEN_PID") {
+            // Sockets for no one: systemd_sockets' answer without asking.
+            None => Listen::None,
+            listen_pid => Self::from_variables(listen_pid, var(b"LISTEN_FDS"), pid),
+        }
+    }
+
+    /// `observe` where LISTEN_PID is set.
+    // Never inlined: most runs are not socket-activated, and inlined, its
+    // 2 KiB sat in the middle of the code every run executes
+    // (docs/performance.md).
+    #[inline(never)]
+    fn from_variables(listen_pid: Option<&str>, listen_fds: Option<&str>, pid: Pid) -> Listen {
+        match systemd_sockets(listen_pid, listen_fds, pid.as_raw(), |fd| {
             sys::fd_flags(fd).is_ok()
         }) {
             Ok(0) => Listen::None,

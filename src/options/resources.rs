@@ -115,6 +115,10 @@ pub fn limit_name(resource: u32) -> &'static str {
         .map_or("unknown", |(name, _, _)| name)
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn invalid(kind: &'static str, value: &str, reason: impl Into<String>) -> Error {
     Error::InvalidSpec {
         kind,
@@ -626,6 +630,17 @@ pub fn current_limits(resources: &Resources) -> Result<Vec<(u32, u64, u64)>> {
 /// refuse it halfway through the run). `mode` names the restricted newgrp
 /// mode, where nothing that needs privilege is allowed.
 pub fn settings(resources: &Resources, facts: &Facts) -> Result<Vec<Setting>> {
+    if *resources == Resources::default() {
+        return Ok(Vec::new());
+    }
+    checked_settings(resources, facts)
+}
+
+/// `settings` for a command line that gives at least one of these options.
+// Never inlined: most runs give none, and inlined, its 3 KiB sat in the
+// middle of the code every run executes (docs/performance.md).
+#[inline(never)]
+fn checked_settings(resources: &Resources, facts: &Facts) -> Result<Vec<Setting>> {
     let restricted = facts.restricted();
     let root = facts.credentials.uid.effective == Uid::ROOT;
     let caps = if restricted {

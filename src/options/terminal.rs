@@ -220,13 +220,20 @@ fn find_controlling_terminal() -> Found {
     match open_dev_tty() {
         // Proven, not assumed: a /dev/tty that is some other node (a
         // /dev/null put in its place) answers no TIOCGPGRP.
-        Ok(tty) if is_own_terminal(tty.as_raw_fd()) => return Found::At(Terminal::Opened(tty)),
+        Ok(tty) if is_own_terminal(tty.as_raw_fd()) => Found::At(Terminal::Opened(tty)),
         // The kernel's answer: no controlling terminal.
-        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => return Found::None,
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => Found::None,
         // No /dev/tty node (ENOENT), one that could not be opened, or not
         // the kernel's: ask the standard descriptors.
-        _ => {}
+        _ => without_dev_tty(),
     }
+}
+
+/// `find_controlling_terminal` where /dev/tty did not answer.
+// Never inlined: /dev/tty answers in most runs, and inlined, its 2 KiB
+// sat in the middle of the code every run executes (docs/performance.md).
+#[inline(never)]
+fn without_dev_tty() -> Found {
     for fd in 0..=2 {
         if is_own_terminal(fd) {
             return Found::At(Terminal::Inherited(fd));
@@ -300,10 +307,18 @@ pub fn decide(plan: &Plan, request: &super::Request, facts: &Facts) -> Result<De
     if request.daemon.is_some() {
         return Ok(Defence::None(Kept::Daemon));
     }
-    let found = find_controlling_terminal();
-    if matches!(found, Found::None) {
-        return Ok(Defence::None(Kept::NoTerminal));
+    match find_controlling_terminal() {
+        Found::None => Ok(Defence::None(Kept::NoTerminal)),
+        found => defend(found, plan, facts),
     }
+}
+
+/// `decide` for a process that has a controlling terminal.
+// Never inlined: a run without a terminal (a service's, a container's, a
+// pipeline's) never executes its 8 KiB, which inlined sat in the middle of
+// the code every run executes (docs/performance.md).
+#[inline(never)]
+fn defend(found: Found, plan: &Plan, facts: &Facts) -> Result<Defence> {
     let tty = match &found {
         Found::At(tty) => Some(tty),
         _ => None,

@@ -106,8 +106,6 @@ fn membership_line(text: &[u8]) -> Result<Option<&[u8]>, Unparsable> {
 /// start ends the list. `Err(Unparsable)` for an unknown status or action
 /// in brackets, where glibc's parser fails.
 fn services(mut line: &[u8], mut each: impl FnMut(&[u8], bool)) -> Result<(), Unparsable> {
-    let word_end = |s: &[u8]| until(s, |b| is_space(b) || b == b'=' || b == b']');
-    let known = |word: &[u8], words: &[&[u8]]| words.iter().any(|w| w.eq_ignore_ascii_case(word));
     loop {
         line = skip(line, is_space);
         let end = until(line, |b| is_space(b) || b == b'[');
@@ -118,27 +116,37 @@ fn services(mut line: &[u8], mut each: impl FnMut(&[u8], bool)) -> Result<(), Un
         line = skip(&line[end..], is_space);
         let actions = line.first() == Some(&b'[');
         if actions {
-            line = skip(&line[1..], is_space);
-            loop {
-                line = line.strip_prefix(b"!").unwrap_or(line);
-                let status = &line[..word_end(line)];
-                if !known(status, &[b"SUCCESS", b"UNAVAIL", b"NOTFOUND", b"TRYAGAIN"]) {
-                    return Err(Unparsable);
-                }
-                line = skip(&line[status.len()..], is_space);
-                line = skip(line.strip_prefix(b"=").ok_or(Unparsable)?, is_space);
-                let action = &line[..word_end(line)];
-                if !known(action, &[b"RETURN", b"CONTINUE", b"MERGE"]) {
-                    return Err(Unparsable);
-                }
-                line = skip(&line[action.len()..], is_space);
-                if let Some(after) = line.strip_prefix(b"]") {
-                    line = after;
-                    break;
-                }
-            }
+            line = action_block(&line[1..])?;
         }
         each(name, actions);
+    }
+}
+
+/// A `[STATUS=ACTION ...]` block after its `[`: what follows its `]`.
+// Never inlined: most nsswitch.conf files have no such block, and inlined,
+// its 1.6 KiB sat in the middle of the code every run executes
+// (docs/performance.md).
+#[inline(never)]
+fn action_block(mut line: &[u8]) -> Result<&[u8], Unparsable> {
+    let word_end = |s: &[u8]| until(s, |b| is_space(b) || b == b'=' || b == b']');
+    let known = |word: &[u8], words: &[&[u8]]| words.iter().any(|w| w.eq_ignore_ascii_case(word));
+    line = skip(line, is_space);
+    loop {
+        line = line.strip_prefix(b"!").unwrap_or(line);
+        let status = &line[..word_end(line)];
+        if !known(status, &[b"SUCCESS", b"UNAVAIL", b"NOTFOUND", b"TRYAGAIN"]) {
+            return Err(Unparsable);
+        }
+        line = skip(&line[status.len()..], is_space);
+        line = skip(line.strip_prefix(b"=").ok_or(Unparsable)?, is_space);
+        let action = &line[..word_end(line)];
+        if !known(action, &[b"RETURN", b"CONTINUE", b"MERGE"]) {
+            return Err(Unparsable);
+        }
+        line = skip(&line[action.len()..], is_space);
+        if let Some(after) = line.strip_prefix(b"]") {
+            return Ok(after);
+        }
     }
 }
 

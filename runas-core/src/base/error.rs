@@ -188,6 +188,10 @@ impl Error {
         }
     }
 
+    // A failure's: out of the code every run executes (docs/performance.md,
+    // "Error paths out of line").
+    #[cold]
+    #[inline(never)]
     pub fn syscall(call: impl Into<String>, errno: Errno) -> Self {
         Error::Syscall {
             call: call.into(),

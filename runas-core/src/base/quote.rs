@@ -13,6 +13,10 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 
 /// A JSON string literal (also the quoting of every message).
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 pub fn json_str(s: &str) -> String {
     format!("\"{}\"", escaped(s, true))
 }
@@ -25,6 +29,10 @@ pub fn text_str(s: &str) -> String {
 
 /// User input in a message: `"value"`, escaped as JSON. Bytes that are
 /// not UTF-8 show as U+FFFD.
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 pub fn quote(s: impl AsRef<OsStr>) -> String {
     json_str(&s.as_ref().to_string_lossy())
 }

@@ -507,6 +507,10 @@ pub fn read_bounding(plan: &Plan) -> Result<CapSet> {
     Ok(held)
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn setgroups_error(groups: &[Gid], errno: Errno) -> Error {
     // (EPERM where /proc/self/setgroups says "deny" never reaches here:
     // check_namespace explains every failure first, in those words.)
@@ -533,6 +537,10 @@ fn setgroups_denied() -> bool {
     std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
     let hint = match errno {
         // setres[ug]id fails with EINVAL for an id outside this namespace's map.

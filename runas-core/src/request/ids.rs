@@ -102,6 +102,10 @@ pub struct UserSpec {
     pub group: Option<IdSpec>,
 }
 
+// A failure's (or a report's): out of the code every run executes
+// (docs/performance.md, "Error paths out of line").
+#[cold]
+#[inline(never)]
 fn invalid(kind: Kind, value: &str, reason: impl Into<String>) -> Error {
     Error::InvalidSpec {
         kind: kind.noun(),

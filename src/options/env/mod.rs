@@ -216,10 +216,39 @@ pub fn plan(
         };
         set.push(("PATH".into(), path.into()));
     }
-    let trusted = trusted_rules(facts, plan.uid);
     let mut unset: Vec<OsString> = Vec::new();
     let mut from_files: Vec<FromFile> = Vec::new();
-    for (name, value, file) in read(&request.changes, files, trusted)? {
+    if !request.changes.is_empty() {
+        let trusted = trusted_rules(facts, plan.uid);
+        apply(&request.changes, files, trusted, &mut set, &mut unset, &mut from_files)?;
+    }
+    Ok(Planned {
+        env: EnvPlan {
+            clear: request.reset,
+            unset,
+            set,
+            from_files: from_files.iter().map(|(_, _, n)| n.clone()).collect(),
+        },
+        home,
+        from_files,
+    })
+}
+
+/// The changes applied in command-line order over the identity variables:
+/// each later one wins.
+// Never inlined: most runs give no -e, --unset, --env-file or --envdir,
+// and inlined, its 11 KiB of code (reading and parsing files) sat in the
+// middle of the code every run executes (docs/performance.md).
+#[inline(never)]
+fn apply(
+    changes: &[Change],
+    files: &dyn Files,
+    trusted: bool,
+    set: &mut Vec<(OsString, OsString)>,
+    unset: &mut Vec<OsString>,
+    from_files: &mut Vec<FromFile>,
+) -> Result<()> {
+    for (name, value, file) in read(changes, files, trusted)? {
         set.retain(|(n, _)| *n != name);
         unset.retain(|n| *n != name);
         from_files.retain(|(_, _, n)| *n != name);
@@ -233,16 +262,7 @@ pub fn plan(
             None => unset.push(name),
         }
     }
-    Ok(Planned {
-        env: EnvPlan {
-            clear: request.reset,
-            unset,
-            set,
-            from_files: from_files.iter().map(|(_, _, n)| n.clone()).collect(),
-        },
-        home,
-        from_files,
-    })
+    Ok(())
 }
 
 /// One variable set (`Some`) or removed (`None`), and the option and file
