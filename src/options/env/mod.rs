@@ -220,7 +220,14 @@ pub fn plan(
     let mut from_files: Vec<FromFile> = Vec::new();
     if !request.changes.is_empty() {
         let trusted = trusted_rules(facts, plan.uid);
-        apply(&request.changes, files, trusted, &mut set, &mut unset, &mut from_files)?;
+        apply(
+            &request.changes,
+            files,
+            trusted,
+            &mut set,
+            &mut unset,
+            &mut from_files,
+        )?;
     }
     Ok(Planned {
         env: EnvPlan {
