@@ -174,16 +174,16 @@ fn find(long: &str) -> Option<(usize, &'static Opt)> {
     OPTIONS.iter().enumerate().find(|(_, opt)| opt.long == long)
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn usage(message: String) -> Error {
     Error::Usage(format!("{message}; see 'runas --help'"))
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
@@ -204,8 +204,8 @@ fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
     usage(format!("unknown option {shown}; {hint}"))
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn unknown_short(arg: &OsStr) -> Error {
@@ -215,8 +215,8 @@ fn unknown_short(arg: &OsStr) -> Error {
     ))
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn missing_value(opt: &Opt, next: Option<&OsStr>) -> Error {

@@ -115,8 +115,8 @@ pub fn limit_name(resource: u32) -> &'static str {
         .map_or("unknown", |(name, _, _)| name)
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn invalid(kind: &'static str, value: &str, reason: impl Into<String>) -> Error {

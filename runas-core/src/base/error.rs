@@ -188,8 +188,8 @@ impl Error {
         }
     }
 
-    // A failure's: out of the code every run executes (docs/performance.md,
-    // "Error paths out of line").
+    // A failure's: never inlined, so that the code every run executes does
+    // not hold it (docs/performance.md, round 8).
     #[cold]
     #[inline(never)]
     pub fn syscall(call: impl Into<String>, errno: Errno) -> Self {

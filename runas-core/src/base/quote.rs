@@ -13,8 +13,8 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 
 /// A JSON string literal (also the quoting of every message).
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// For messages and reports: never inlined, so that the code every run
+// executes does not hold copies of it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 pub fn json_str(s: &str) -> String {
@@ -29,8 +29,8 @@ pub fn text_str(s: &str) -> String {
 
 /// User input in a message: `"value"`, escaped as JSON. Bytes that are
 /// not UTF-8 show as U+FFFD.
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// For messages and reports: never inlined, so that the code every run
+// executes does not hold copies of it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 pub fn quote(s: impl AsRef<OsStr>) -> String {

@@ -507,8 +507,8 @@ pub fn read_bounding(plan: &Plan) -> Result<CapSet> {
     Ok(held)
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn setgroups_error(groups: &[Gid], errno: Errno) -> Error {
@@ -537,8 +537,8 @@ fn setgroups_denied() -> bool {
     std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {

@@ -102,8 +102,8 @@ pub struct UserSpec {
     pub group: Option<IdSpec>,
 }
 
-// A failure's (or a report's): out of the code every run executes
-// (docs/performance.md, "Error paths out of line").
+// A failure's: never inlined, so that the code every run executes does
+// not hold it (docs/performance.md, round 8).
 #[cold]
 #[inline(never)]
 fn invalid(kind: Kind, value: &str, reason: impl Into<String>) -> Error {
