@@ -582,6 +582,34 @@ fn a_session_leader_holding_its_terminal_on_descriptor_3_revokes_it() {
     );
 }
 
+/// A /dev/tty that is not a terminal (a /dev/null node in its place) is
+/// closed before the fallback looks further: round 8 had kept it open
+/// while /proc/self/stat was read, so with one descriptor free that read
+/// failed (EMFILE), "no terminal" became "one runas cannot reach", and a
+/// session leader without a terminal was refused. Here runas leads a new
+/// session without a controlling terminal, with descriptors 0-2 open and
+/// room for one more.
+#[test]
+#[ignore = "needs root: run as root with cargo test -- --include-ignored"]
+fn a_dev_tty_that_is_no_terminal_is_closed_before_the_fallback_reads() {
+    let Some(w) = tiocsti_world("attack_tty_null_node") else {
+        return;
+    };
+    let script = format!(
+        "mount -t tmpfs -o mode=755 none /dev && mknod -m 666 /dev/null c 1 3 \
+         && mknod -m 666 /dev/tty c 1 3 && ulimit -n 4 \
+         && exec setsid -w {} --dry-run -u alice -- /bin/true",
+        w.runas.display()
+    );
+    let run = w.program(Path::new("/bin/sh"), &["-c", &script]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert!(
+        !run.stdout.contains("terminal safety"),
+        "no terminal, yet a defence was planned\n{}",
+        run.describe()
+    );
+}
+
 /// From root's "shell" on a pseudo-terminal: `setsid -c -w` makes runas
 /// (`runas_args`, after `before` in the same shell) the leader of a new
 /// session with the terminal, and the LEFTOVER_PROBE target leaves a

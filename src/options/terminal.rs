@@ -217,16 +217,20 @@ fn open_dev_tty() -> std::io::Result<File> {
 /// only on one's own controlling terminal); and if none of them is, the
 /// tty field of /proc/self/stat. Unsure counts as "there is one".
 fn find_controlling_terminal() -> Found {
+    // A statement, not the function's value: a /dev/tty that is not a
+    // terminal is closed at its end, before the fallback opens anything
+    // (with one descriptor free, /proc/self/stat would not open).
     match open_dev_tty() {
         // Proven, not assumed: a /dev/tty that is some other node (a
         // /dev/null put in its place) answers no TIOCGPGRP.
-        Ok(tty) if is_own_terminal(tty.as_raw_fd()) => Found::At(Terminal::Opened(tty)),
+        Ok(tty) if is_own_terminal(tty.as_raw_fd()) => return Found::At(Terminal::Opened(tty)),
         // The kernel's answer: no controlling terminal.
-        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => Found::None,
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => return Found::None,
         // No /dev/tty node (ENOENT), one that could not be opened, or not
         // the kernel's: ask the standard descriptors.
-        _ => without_dev_tty(),
+        _ => {}
     }
+    without_dev_tty()
 }
 
 /// `find_controlling_terminal` where /dev/tty did not answer.
