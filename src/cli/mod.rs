@@ -176,7 +176,6 @@ fn find(long: &str) -> Option<(usize, &'static Opt)> {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn usage(message: String) -> Error {
     Error::Usage(format!("{message}; see 'runas --help'"))
@@ -184,7 +183,6 @@ fn usage(message: String) -> Error {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
     let shown = crate::base::quote::quote(arg);
@@ -206,7 +204,6 @@ fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn unknown_short(arg: &OsStr) -> Error {
     let shown = crate::base::quote::quote(arg);
@@ -217,7 +214,6 @@ fn unknown_short(arg: &OsStr) -> Error {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn missing_value(opt: &Opt, next: Option<&OsStr>) -> Error {
     let mut message = format!(

@@ -117,7 +117,6 @@ pub fn limit_name(resource: u32) -> &'static str {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn invalid(kind: &'static str, value: &str, reason: impl Into<String>) -> Error {
     Error::InvalidSpec {

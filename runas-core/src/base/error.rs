@@ -190,7 +190,6 @@ impl Error {
 
     // A failure's: never inlined, so that the code every run executes does
     // not hold it (docs/performance.md, round 8).
-    #[cold]
     #[inline(never)]
     pub fn syscall(call: impl Into<String>, errno: Errno) -> Self {
         Error::Syscall {

@@ -15,7 +15,6 @@ use std::fmt::Write as _;
 /// A JSON string literal (also the quoting of every message).
 // For messages and reports: never inlined, so that the code every run
 // executes does not hold copies of it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 pub fn json_str(s: &str) -> String {
     format!("\"{}\"", escaped(s, true))
@@ -31,7 +30,6 @@ pub fn text_str(s: &str) -> String {
 /// not UTF-8 show as U+FFFD.
 // For messages and reports: never inlined, so that the code every run
 // executes does not hold copies of it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 pub fn quote(s: impl AsRef<OsStr>) -> String {
     json_str(&s.as_ref().to_string_lossy())

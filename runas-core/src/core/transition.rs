@@ -509,7 +509,6 @@ pub fn read_bounding(plan: &Plan) -> Result<CapSet> {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn setgroups_error(groups: &[Gid], errno: Errno) -> Error {
     // (EPERM where /proc/self/setgroups says "deny" never reaches here:
@@ -539,7 +538,6 @@ fn setgroups_denied() -> bool {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn id_error(call: &str, id: u32, kind: &str, errno: Errno) -> Error {
     let hint = match errno {

@@ -104,7 +104,6 @@ pub struct UserSpec {
 
 // A failure's: never inlined, so that the code every run executes does
 // not hold it (docs/performance.md, round 8).
-#[cold]
 #[inline(never)]
 fn invalid(kind: Kind, value: &str, reason: impl Into<String>) -> Error {
     Error::InvalidSpec {
