@@ -31,11 +31,11 @@ fn value_kind(opt: &Opt) -> &'static str {
 /// lists), space-separated, for the kinds whose words are runas's own
 /// tables; None for the kinds each shell completes by itself.
 fn fixed_words(kind: &str) -> Option<String> {
-    let caps = crate::request::caps::NAMES;
+    let caps = || crate::request::caps::Cap::known().map(|(_, name)| name);
     let words: Vec<String> = match kind {
-        "cap-list" => caps.iter().map(|c| c.to_string()).collect(),
+        "cap-list" => caps().map(str::to_owned).collect(),
         "bounding-list" => std::iter::once("-all".to_owned())
-            .chain(caps.iter().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
+            .chain(caps().flat_map(|c| [format!("-{c}"), format!("+{c}")]))
             .collect(),
         "securebit-list" => crate::request::securebits::NAMES
             .iter()
@@ -50,9 +50,8 @@ fn fixed_words(kind: &str) -> Option<String> {
                 ]
             })
             .collect(),
-        "rlimit" => crate::options::resources::LIMITS
-            .iter()
-            .map(|(name, _, _)| format!("{name}="))
+        "rlimit" => crate::options::resources::limits()
+            .map(|(_, name)| format!("{name}="))
             .collect(),
         "ioprio" => ["realtime", "best-effort", "idle"]
             .iter()

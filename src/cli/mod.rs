@@ -93,7 +93,7 @@ pub struct Opt {
     pub dash_ok: bool,
     pub repeatable: bool,
     /// The --help section it is listed under.
-    pub heading: &'static str,
+    pub heading: table::Heading,
     pub help: &'static str,
     pub complete: Complete,
     pub conflicts: &'static [&'static str],
@@ -479,7 +479,7 @@ fn definition(opt: &Opt) -> String {
 pub fn help() -> String {
     let mut out =
         format!("{ABOUT}\n\nUsage: {USAGE}\n\nArguments:\n  [COMMAND]...  {COMMAND_HELP}\n");
-    let mut headings: Vec<&str> = Vec::new();
+    let mut headings: Vec<table::Heading> = Vec::new();
     for opt in OPTIONS {
         if !headings.contains(&opt.heading) {
             headings.push(opt.heading);
@@ -492,7 +492,7 @@ pub fn help() -> String {
             .map(|opt| (definition(opt), opt.help))
             .collect();
         let width = rows.iter().map(|(left, _)| left.len()).max().unwrap_or(0);
-        let _ = write!(out, "\n{heading}:\n");
+        let _ = write!(out, "\n{}:\n", heading.title());
         for (left, help) in rows {
             let _ = writeln!(out, "  {left:width$}  {help}");
         }
@@ -820,7 +820,7 @@ mod tests {
                 1,
                 "{definition}"
             );
-            let heading = text.find(&format!("\n{}:\n", opt.heading)).unwrap();
+            let heading = text.find(&format!("\n{}:\n", opt.heading.title())).unwrap();
             assert!(text.find(&format!("  {definition} ")).unwrap() > heading);
         }
         assert!(text.contains("Usage: runas [OPTIONS] [--] COMMAND [ARG]..."));

@@ -25,27 +25,38 @@ use std::fmt;
 /// RLIM_INFINITY.
 pub const UNLIMITED: u64 = u64::MAX;
 
-/// Every resource limit Linux has: name (as prlimit(1) and systemd's
-/// LimitX= spell it, lower case), RLIMIT_ number, and its unit for --help
-/// and messages.
-pub const LIMITS: [(&str, u32, &str); 16] = [
-    ("cpu", 0, "seconds"),
-    ("fsize", 1, "bytes"),
-    ("data", 2, "bytes"),
-    ("stack", 3, "bytes"),
-    ("core", 4, "bytes"),
-    ("rss", 5, "bytes"),
-    ("nproc", 6, "processes"),
-    ("nofile", 7, "descriptors"),
-    ("memlock", 8, "bytes"),
-    ("as", 9, "bytes"),
-    ("locks", 10, "locks"),
-    ("sigpending", 11, "signals"),
-    ("msgqueue", 12, "bytes"),
-    ("nice", 13, "20 - nice value"),
-    ("rtprio", 14, "priority"),
-    ("rttime", 15, "microseconds"),
-];
+/// The name of resource limit `resource` (its RLIMIT_ number), as
+/// prlimit(1) and systemd's LimitX= spell it, lower case; `None` past the
+/// last one Linux has.
+// A match, not an array of names: the compiler makes it a table of
+// offsets, where an array of `&str`s is pointers that the static PIE
+// relocates (writes) at every start (docs/performance.md, round 9).
+pub const fn known_limit(resource: u32) -> Option<&'static str> {
+    Some(match resource {
+        0 => "cpu",
+        1 => "fsize",
+        2 => "data",
+        3 => "stack",
+        4 => "core",
+        5 => "rss",
+        6 => "nproc",
+        7 => "nofile",
+        8 => "memlock",
+        9 => "as",
+        10 => "locks",
+        11 => "sigpending",
+        12 => "msgqueue",
+        13 => "nice",
+        14 => "rtprio",
+        15 => "rttime",
+        _ => return None,
+    })
+}
+
+/// Every resource limit Linux has: its number and name.
+pub fn limits() -> impl Iterator<Item = (u32, &'static str)> {
+    (0..).map_while(|number| Some((number, known_limit(number)?)))
+}
 
 /// The limit number of RLIMIT_NICE and RLIMIT_NPROC.
 const RLIMIT_NICE: u32 = 13;
@@ -109,10 +120,7 @@ pub struct Resources {
 }
 
 pub fn limit_name(resource: u32) -> &'static str {
-    LIMITS
-        .iter()
-        .find(|(_, number, _)| *number == resource)
-        .map_or("unknown", |(name, _, _)| name)
+    known_limit(resource).unwrap_or("unknown")
 }
 
 // A failure's: never inlined, so that the code every run executes does
@@ -161,17 +169,19 @@ pub fn parse_rlimit(text: &str) -> Result<Rlimit> {
     };
     let lower = name.to_ascii_lowercase();
     let lower = lower.strip_prefix("rlimit_").unwrap_or(&lower);
-    let resource = LIMITS
-        .iter()
-        .find(|(known, _, _)| *known == lower)
-        .map(|(_, number, _)| *number)
+    let resource = limits()
+        .find(|(_, known)| *known == lower)
+        .map(|(number, _)| number)
         .ok_or_else(|| {
             invalid(
                 "resource limit",
                 name,
                 format!(
                     "known limits are {}",
-                    LIMITS.map(|(name, _, _)| name).join(", ")
+                    limits()
+                        .map(|(_, name)| name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?;
@@ -356,11 +366,10 @@ pub struct Current {
 
 impl Current {
     pub fn read() -> Result<Current> {
-        let limits = LIMITS
-            .iter()
-            .map(|(name, number, _)| {
-                let (soft, hard) = getrlimit(*number)?;
-                Ok((*name, soft, hard))
+        let limits = limits()
+            .map(|(number, name)| {
+                let (soft, hard) = getrlimit(number)?;
+                Ok((name, soft, hard))
             })
             .collect::<Result<_>>()?;
         let raw = sys::get_ioprio().map_err(|e| Error::syscall("ioprio_get", e))?;
@@ -922,7 +931,8 @@ mod tests {
         assert_eq!(r("as=1:infinity").hard, Some(UNLIMITED));
         assert_eq!(r("nproc=100:").hard, None);
         assert_eq!(r("nproc=:100").soft, None);
-        for (name, number, _) in LIMITS {
+        assert_eq!(limits().count(), 16, "RLIMIT_NLIMITS");
+        for (number, name) in limits() {
             assert_eq!(r(&format!("{name}=1")).resource, number);
         }
         for bad in [

@@ -5,51 +5,6 @@
 use crate::base::error::{Error, Result};
 use std::ops::{BitAnd, BitOr, Not};
 
-/// Index = capability number.
-pub const NAMES: [&str; 41] = [
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-];
-
 /// One capability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cap(u8);
@@ -90,29 +45,133 @@ impl Cap {
         self.0 as u32
     }
 
+    /// Its name without `cap_`, as capabilities(7) spells it
+    /// (`net_bind_service`); `None` for a number newer than the names known
+    /// here.
+    // A match, not an array of names: the compiler makes it a table of
+    // offsets, where an array of `&str`s is pointers that the static PIE
+    // relocates (writes) at every start (docs/performance.md, round 9).
+    pub const fn known_name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "chown",
+            1 => "dac_override",
+            2 => "dac_read_search",
+            3 => "fowner",
+            4 => "fsetid",
+            5 => "kill",
+            6 => "setgid",
+            7 => "setuid",
+            8 => "setpcap",
+            9 => "linux_immutable",
+            10 => "net_bind_service",
+            11 => "net_broadcast",
+            12 => "net_admin",
+            13 => "net_raw",
+            14 => "ipc_lock",
+            15 => "ipc_owner",
+            16 => "sys_module",
+            17 => "sys_rawio",
+            18 => "sys_chroot",
+            19 => "sys_ptrace",
+            20 => "sys_pacct",
+            21 => "sys_admin",
+            22 => "sys_boot",
+            23 => "sys_nice",
+            24 => "sys_resource",
+            25 => "sys_time",
+            26 => "sys_tty_config",
+            27 => "mknod",
+            28 => "lease",
+            29 => "audit_write",
+            30 => "audit_control",
+            31 => "setfcap",
+            32 => "mac_override",
+            33 => "mac_admin",
+            34 => "syslog",
+            35 => "wake_alarm",
+            36 => "block_suspend",
+            37 => "audit_read",
+            38 => "perfmon",
+            39 => "bpf",
+            40 => "checkpoint_restore",
+            _ => return None,
+        })
+    }
+
+    /// Every capability with a known name, lowest first, with its name.
+    pub fn known() -> impl Iterator<Item = (Cap, &'static str)> {
+        (0..64).map_while(|n| Some((Cap(n), Cap(n).known_name()?)))
+    }
+
     /// `net_bind_service`, `CAP_NET_BIND_SERVICE` or `Net_Bind_Service`.
     pub fn parse(text: &str) -> Option<Cap> {
         let lower = text.to_ascii_lowercase();
         let name = lower.strip_prefix("cap_").unwrap_or(&lower);
-        NAMES.iter().position(|n| *n == name).map(|i| Cap(i as u8))
+        Cap::known().find(|(_, n)| *n == name).map(|(cap, _)| cap)
     }
 
     /// `cap_net_bind_service`, for messages (`cap_45` for one newer than
     /// the names known here).
     pub fn name(self) -> String {
-        NAMES
-            .get(usize::from(self.0))
+        self.known_name()
             .map_or_else(|| format!("cap_{}", self.0), |n| format!("cap_{n}"))
     }
 
-    /// Why it amounts to root, if it does.
-    pub fn why_root_equivalent(self) -> Option<&'static str> {
-        ROOT_EQUIVALENT
-            .iter()
-            .find(|(c, _)| *c == self)
-            .map(|(_, why)| *why)
+    /// Why it amounts to root, if it does: the capabilities that do (a
+    /// target that keeps one can make itself root again, or do what root
+    /// does, so keeping one means the switch can be undone), each with how.
+    // Every other capability is "" in the match (not `None`), so that the
+    // compiler's table holds offsets only, as in `known_name`.
+    pub const fn why_root_equivalent(self) -> Option<&'static str> {
+        let why = match self {
+            Cap::CHOWN => "it can take ownership of any file, /etc/shadow included",
+            Cap::DAC_OVERRIDE => "it can write any file, /etc/shadow and /etc/sudoers included",
+            Cap::DAC_READ_SEARCH => {
+                "it can read any file and open any inode by handle (open_by_handle_at)"
+            }
+            Cap::FOWNER => "it can change the mode of any file, making /etc/shadow writable",
+            Cap::SETGID => "it can switch to any group, gid 0 and disk included",
+            Cap::SETUID => "it can switch back to uid 0",
+            Cap::SETPCAP => {
+                "it can add any bounding-set capability to its inheritable set and change securebits"
+            }
+            Cap::SYS_MODULE => "it can load code into the kernel",
+            Cap::SYS_RAWIO => "it can read and write kernel memory and raw devices",
+            Cap::SYS_CHROOT => {
+                "it can run a set-user-ID program in a root of its own, with libraries it chose"
+            }
+            Cap::SYS_PTRACE => "it can trace and so run code in any process, root's included",
+            Cap::SYS_ADMIN => "it can mount over any path and do most of what root does",
+            Cap::SYS_BOOT => {
+                "it can boot a kernel of its choice (kexec_load), which then runs as root"
+            }
+            Cap::SYS_TTY_CONFIG => {
+                "it can remap the keys of any virtual console (KDSKBENT, KDSKBSENT), so root's next keystrokes there type what it chose"
+            }
+            Cap::MKNOD => "it can create a device node for the root disk and write it",
+            Cap::SETFCAP => {
+                "it can give any program any capability and run it (cap_sys_admin, cap_setuid)"
+            }
+            Cap::BPF => "it can load BPF programs, with kernel memory access through them",
+            _ => "",
+        };
+        if why.is_empty() { None } else { Some(why) }
     }
 }
+
+/// The capabilities that amount to root: those [`Cap::why_root_equivalent`]
+/// explains.
+pub const ROOT_EQUIVALENT: CapSet = {
+    let mut set = CapSet::EMPTY;
+    let mut number = 0;
+    while number < 64 {
+        if Cap(number).why_root_equivalent().is_some() {
+            set = set.with(Cap(number));
+        }
+        number += 1;
+    }
+    set
+};
 
 /// A set of capabilities, as the kernel holds one: a 64-bit mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -160,11 +219,9 @@ impl CapSet {
         }
     }
 
-    /// The ones of [`ROOT_EQUIVALENT`].
-    pub fn root_equivalent() -> CapSet {
+    /// [`ROOT_EQUIVALENT`].
+    pub const fn root_equivalent() -> CapSet {
         ROOT_EQUIVALENT
-            .iter()
-            .fold(CapSet::EMPTY, |set, (cap, _)| set.with(*cap))
     }
 }
 
@@ -188,74 +245,6 @@ impl Not for CapSet {
         CapSet(!self.0)
     }
 }
-
-/// Capabilities that amount to root: a target that keeps one can make
-/// itself root again (or do what root does), so keeping one means the
-/// switch can be undone. Each with how.
-pub const ROOT_EQUIVALENT: [(Cap, &str); 17] = [
-    (
-        Cap::CHOWN,
-        "it can take ownership of any file, /etc/shadow included",
-    ),
-    (
-        Cap::DAC_OVERRIDE,
-        "it can write any file, /etc/shadow and /etc/sudoers included",
-    ),
-    (
-        Cap::DAC_READ_SEARCH,
-        "it can read any file and open any inode by handle (open_by_handle_at)",
-    ),
-    (
-        Cap::FOWNER,
-        "it can change the mode of any file, making /etc/shadow writable",
-    ),
-    (
-        Cap::SETGID,
-        "it can switch to any group, gid 0 and disk included",
-    ),
-    (Cap::SETUID, "it can switch back to uid 0"),
-    (
-        Cap::SETPCAP,
-        "it can add any bounding-set capability to its inheritable set and change securebits",
-    ),
-    (Cap::SYS_MODULE, "it can load code into the kernel"),
-    (
-        Cap::SYS_RAWIO,
-        "it can read and write kernel memory and raw devices",
-    ),
-    (
-        Cap::SYS_CHROOT,
-        "it can run a set-user-ID program in a root of its own, with libraries it chose",
-    ),
-    (
-        Cap::SYS_PTRACE,
-        "it can trace and so run code in any process, root's included",
-    ),
-    (
-        Cap::SYS_ADMIN,
-        "it can mount over any path and do most of what root does",
-    ),
-    (
-        Cap::SYS_BOOT,
-        "it can boot a kernel of its choice (kexec_load), which then runs as root",
-    ),
-    (
-        Cap::SYS_TTY_CONFIG,
-        "it can remap the keys of any virtual console (KDSKBENT, KDSKBSENT), so root's next keystrokes there type what it chose",
-    ),
-    (
-        Cap::MKNOD,
-        "it can create a device node for the root disk and write it",
-    ),
-    (
-        Cap::SETFCAP,
-        "it can give any program any capability and run it (cap_sys_admin, cap_setuid)",
-    ),
-    (
-        Cap::BPF,
-        "it can load BPF programs, with kernel memory access through them",
-    ),
-];
 
 fn unknown(option: &str, item: &str) -> Error {
     Error::InvalidSpec {
@@ -337,11 +326,11 @@ mod tests {
 
     #[test]
     fn the_root_equivalent_table_names_real_capabilities() {
-        for (cap, why) in ROOT_EQUIVALENT {
+        for cap in ROOT_EQUIVALENT.iter() {
             assert_ne!(cap.name(), format!("cap_{}", cap.number()), "a known name");
-            assert!(!why.is_empty());
+            assert!(!cap.why_root_equivalent().unwrap().is_empty());
         }
-        assert_eq!(ROOT_EQUIVALENT[0].0, Cap::parse("chown").unwrap());
+        assert_eq!(ROOT_EQUIVALENT.iter().next(), Cap::parse("chown"));
         assert_eq!(Cap::SETFCAP, Cap::parse("setfcap").unwrap());
         assert_eq!(Cap::BPF, Cap::parse("bpf").unwrap());
         assert_eq!(Cap::MKNOD, Cap::parse("mknod").unwrap());
