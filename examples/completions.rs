@@ -1,6 +1,6 @@
 //! Write bash, zsh and fish completions for runas into a directory,
 //! generated from the very option table the binary parses with
-//! (`runas::cli::OPTIONS`, through `runas::completion`):
+//! (`runas::cli::options()`, through `runas::completion`):
 //!
 //!     cargo run --example completions -- target/completions
 //!

@@ -4,7 +4,7 @@
 //! writes them for the packages; tests/completions.rs drives them in their
 //! shells. Nothing here runs when runas runs.
 
-use crate::cli::{Complete, OPTIONS, Opt};
+use crate::cli::{Complete, Opt, options};
 use std::fmt::Write as _;
 
 /// What a value is completed from, as the scripts name it.
@@ -74,7 +74,7 @@ pub fn bash() -> String {
     let mut options = Vec::new();
     let mut valued = Vec::new();
     let mut kinds = String::new();
-    for spec in OPTIONS {
+    for spec in super::options() {
         let mut names = vec![format!("--{}", spec.long)];
         if let Some(short) = spec.short {
             names.push(format!("-{short}"));
@@ -86,7 +86,7 @@ pub fn bash() -> String {
                 kinds,
                 "    {}) echo {} ;;",
                 names.join("|"),
-                value_kind(spec)
+                value_kind(&spec)
             );
         }
     }
@@ -269,7 +269,7 @@ fn fish_source(kind: &str) -> Option<String> {
 pub fn fish() -> String {
     let mut valued = Vec::new();
     let mut lines = String::new();
-    for spec in OPTIONS {
+    for spec in options() {
         let mut names = vec![format!("--{}", spec.long)];
         let mut flags = format!("-l {}", spec.long);
         if let Some(short) = spec.short {
@@ -280,7 +280,7 @@ pub fn fish() -> String {
         let mut line = format!("complete -c runas -n 'not __runas_in_command' {flags} -d '{help}'");
         if spec.value.is_some() {
             valued.extend(names);
-            let kind = value_kind(spec);
+            let kind = value_kind(&spec);
             match (kind, fish_source(kind)) {
                 ("user", _) => line.push_str(" -x -a '(__runas_user)'"),
                 ("file", _) => line.push_str(" -r -F"),
@@ -398,7 +398,7 @@ pub fn zsh() -> String {
             .replace('\'', "'\\''")
     };
     let mut specs = String::new();
-    for spec in OPTIONS {
+    for spec in options() {
         let help = quote(spec.help);
         let (suffix_long, suffix_short, action, repeatable) = match spec.value {
             None => ("", "", String::new(), false),
@@ -408,7 +408,7 @@ pub fn zsh() -> String {
                 format!(
                     ":{}:{}",
                     quote(&value.to_ascii_lowercase()),
-                    zsh_action(value_kind(spec)).replace('\'', "'\\''")
+                    zsh_action(value_kind(&spec)).replace('\'', "'\\''")
                 ),
                 spec.repeatable,
             ),

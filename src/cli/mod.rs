@@ -23,7 +23,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-pub use table::OPTIONS;
+pub use table::{option, options};
 
 /// What a command line asks runas to do.
 #[derive(Debug)]
@@ -170,8 +170,8 @@ Examples:
   runas --group jupiter -- make
   runas -u 1000 -g 1000 --clear-groups -- ./build.sh";
 
-fn find(long: &str) -> Option<(usize, &'static Opt)> {
-    OPTIONS.iter().enumerate().find(|(_, opt)| opt.long == long)
+fn find(long: &str) -> Option<(usize, Opt)> {
+    options().enumerate().find(|(_, opt)| opt.long == long)
 }
 
 // A failure's: never inlined, so that the code every run executes does
@@ -186,8 +186,7 @@ fn usage(message: String) -> Error {
 #[inline(never)]
 fn unknown_long(arg: &OsStr, name: &[u8]) -> Error {
     let shown = crate::base::quote::quote(arg);
-    let candidates: Vec<String> = OPTIONS
-        .iter()
+    let candidates: Vec<String> = options()
         .filter(|opt| !name.is_empty() && opt.long.as_bytes().starts_with(name))
         .map(|opt| format!("'--{}'", opt.long))
         .collect();
@@ -234,10 +233,9 @@ fn missing_value(opt: &Opt, next: Option<&OsStr>) -> Error {
 /// Conflicts and requirements, whatever the order given.
 fn check_combinations(seen: u64) -> Result<()> {
     let has = |long: &str| find(long).is_some_and(|(i, _)| seen & (1 << i) != 0);
-    for (i, opt) in OPTIONS.iter().enumerate() {
-        if seen & (1 << i) == 0 {
-            continue;
-        }
+    // The options given only: each entry is built when asked for.
+    let given = (0..64).filter(|i| seen & (1u64 << i) != 0);
+    for (i, opt) in given.filter_map(|i| Some((i, option(i)?))) {
         if let Some(other) = opt.conflicts.iter().find(|other| has(other)) {
             let (_, other) = find(other).unwrap_or((i, opt));
             return Err(usage(format!(
@@ -259,7 +257,7 @@ fn check_combinations(seen: u64) -> Result<()> {
 }
 
 /// The words, split: each option with its value, in order, and the command.
-type Words = (Vec<(&'static Opt, Option<OsString>)>, Vec<OsString>);
+type Words = (Vec<(Opt, Option<OsString>)>, Vec<OsString>);
 
 /// Split the words (argv[0] first) into options and the command, checking
 /// what needs no meaning: unknown options, missing values, repeats,
@@ -279,15 +277,13 @@ fn split(args: impl IntoIterator<Item = OsString>) -> Result<std::result::Result
                 Some(at) => (&rest[..at], Some(&rest[at + 1..])),
                 None => (rest, None),
             };
-            let (index, opt) = OPTIONS
-                .iter()
+            let (index, opt) = options()
                 .enumerate()
                 .find(|(_, opt)| opt.long.as_bytes() == name)
                 .ok_or_else(|| unknown_long(&arg, name))?;
             (index, opt, inline)
         } else if bytes.len() > 1 && bytes[0] == b'-' {
-            let (index, opt) = OPTIONS
-                .iter()
+            let (index, opt) = options()
                 .enumerate()
                 .find(|(_, opt)| opt.short.is_some_and(|s| u32::from(bytes[1]) == s as u32))
                 .ok_or_else(|| unknown_short(&arg))?;
@@ -311,10 +307,10 @@ fn split(args: impl IntoIterator<Item = OsString>) -> Result<std::result::Result
             }
             (Some(_), Some(inline)) => Some(OsStr::from_bytes(inline).to_owned()),
             (Some(_), None) => match args.next() {
-                None => return Err(missing_value(opt, None)),
-                Some(next) if next.as_bytes() == b"--" => return Err(missing_value(opt, None)),
+                None => return Err(missing_value(&opt, None)),
+                Some(next) if next.as_bytes() == b"--" => return Err(missing_value(&opt, None)),
                 Some(next) if !opt.dash_ok && next.len() > 1 && next.as_bytes()[0] == b'-' => {
-                    return Err(missing_value(opt, Some(&next)));
+                    return Err(missing_value(&opt, Some(&next)));
                 }
                 Some(next) => Some(next),
             },
@@ -377,7 +373,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation> {
     }
     let mut wanted = Wanted::default();
     for (opt, value) in given {
-        store(&mut wanted, opt, value)?;
+        store(&mut wanted, &opt, value)?;
     }
     wanted.run.command = command;
     finish(wanted).map(|run| Invocation::Run(Box::new(run)))
@@ -451,8 +447,7 @@ pub(crate) fn check_command_name(command: &[OsString]) -> Result<()> {
 
 /// Each option's report fields, in table order, for --dry-run.
 pub fn report_fields(outcome: &Outcome<'_>) -> Vec<(&'static str, Value)> {
-    OPTIONS
-        .iter()
+    options()
         .flat_map(|opt| opt.report.iter())
         .map(|(key, field)| (*key, field(outcome)))
         .collect()
@@ -475,21 +470,20 @@ fn definition(opt: &Opt) -> String {
     text
 }
 
-/// The --help text, made from `OPTIONS`.
+/// The --help text, made from the option table.
 pub fn help() -> String {
     let mut out =
         format!("{ABOUT}\n\nUsage: {USAGE}\n\nArguments:\n  [COMMAND]...  {COMMAND_HELP}\n");
     let mut headings: Vec<table::Heading> = Vec::new();
-    for opt in OPTIONS {
+    for opt in options() {
         if !headings.contains(&opt.heading) {
             headings.push(opt.heading);
         }
     }
     for heading in headings {
-        let rows: Vec<(String, &str)> = OPTIONS
-            .iter()
+        let rows: Vec<(String, &str)> = options()
             .filter(|opt| opt.heading == heading)
-            .map(|opt| (definition(opt), opt.help))
+            .map(|opt| (definition(&opt), opt.help))
             .collect();
         let width = rows.iter().map(|(left, _)| left.len()).max().unwrap_or(0);
         let _ = write!(out, "\n{}:\n", heading.title());
@@ -581,11 +575,15 @@ mod tests {
 
     #[test]
     fn every_option_has_exactly_one_entry_and_fits_the_seen_set() {
-        assert!(OPTIONS.len() <= 64);
-        for opt in OPTIONS {
-            assert_eq!(OPTIONS.iter().filter(|o| o.long == opt.long).count(), 1);
+        // The table's arms are numbered without a gap: past the first
+        // index without an entry there is none.
+        let count = options().count();
+        assert!((count..count + 1000).all(|i| option(i).is_none()));
+        assert!(count <= 64);
+        for opt in options() {
+            assert_eq!(options().filter(|o| o.long == opt.long).count(), 1);
             if let Some(short) = opt.short {
-                assert_eq!(OPTIONS.iter().filter(|o| o.short == Some(short)).count(), 1);
+                assert_eq!(options().filter(|o| o.short == Some(short)).count(), 1);
             }
             // What an entry names exists, and conflicts go both ways.
             for other in opt.conflicts {
@@ -813,8 +811,8 @@ mod tests {
     #[test]
     fn help_lists_each_option_once_under_its_heading() {
         let text = help();
-        for opt in OPTIONS {
-            let definition = definition(opt);
+        for opt in options() {
+            let definition = definition(&opt);
             assert_eq!(
                 text.matches(&format!("  {definition} ")).count(),
                 1,
