@@ -172,10 +172,7 @@ fn int(n: i32) -> Value {
 // with addresses relative to it. Arms are numbered from 0 without a gap
 // (a test holds that). Never inlined: the callers loop over it.
 #[inline(never)]
-#[expect(
-    clippy::too_many_lines,
-    reason = "the option table: an arm per option"
-)]
+#[expect(clippy::too_many_lines, reason = "the option table: an arm per option")]
 pub fn option(index: usize) -> Option<Opt> {
     Some(match index {
         0 => text("user", "USER[:GROUP]", Heading::General, "Run as USER (name or uid); USER:GROUP also sets the primary group", |w, v| {

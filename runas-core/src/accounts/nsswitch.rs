@@ -90,7 +90,12 @@ fn membership_line(text: &[u8]) -> Result<Option<&[u8]>, Unparsable> {
             continue;
         }
         let rest = skip(&line[name_end..], |b| is_space(b) || b == b':');
-        services(rest, |_, _| {})?;
+        // Only a `[STATUS=ACTION]` block can make glibc's parser fail: a
+        // line without `[` needs no closer look here (the membership line
+        // is parsed again by its caller).
+        if rest.contains(&b'[') {
+            services(rest, |_, _| {})?;
+        }
         match name {
             b"initgroups" => initgroups = Some(rest),
             b"group" => group = Some(rest),
