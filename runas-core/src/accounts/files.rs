@@ -303,8 +303,8 @@ impl Line<'_> {
     }
 }
 
-/// The physical lines of `text`, in order, each end found by the C
-/// library's memchr (a word at a time, where a split tests each byte).
+/// The physical lines of `text`, in order, each end found by sys::memchr
+/// (a word at a time, where a split tests each byte).
 fn lines(text: &[u8]) -> impl Iterator<Item = Line<'_>> {
     // A newline at the end of the file does not start another line.
     let text = text.strip_suffix(b"\n").unwrap_or(text);

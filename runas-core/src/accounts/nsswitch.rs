@@ -74,7 +74,7 @@ fn membership_line(text: &[u8]) -> Result<Option<&[u8]>, Unparsable> {
     // newline names the database with no services. A last line without
     // one is never parsed: glibc's loop stops at the end of the file
     // before it looks at what getline read. Each line's end is found by
-    // the C library's memchr, a word at a time.
+    // sys::memchr, a word at a time.
     let mut rest = text;
     while let Some(end) = crate::sys::memchr(rest, b'\n') {
         let line = skip(&rest[..=end], is_space);

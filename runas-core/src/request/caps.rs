@@ -325,6 +325,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_capability_up_to_the_last_linux_has_a_name_that_parses_back() {
+        // CAP_CHECKPOINT_RESTORE (40) is the last one, since Linux 5.9.
+        let known: Vec<(Cap, &str)> = Cap::known().collect();
+        assert_eq!(known.len(), 41);
+        for (number, (cap, name)) in known.into_iter().enumerate() {
+            assert_eq!(cap.number() as usize, number);
+            assert_eq!(Cap::parse(name), Some(cap), "{name}");
+            assert_eq!(cap.name(), format!("cap_{name}"));
+        }
+        assert_eq!(Cap::new(41).unwrap().known_name(), None);
+        assert_eq!(Cap::new(41).unwrap().name(), "cap_41");
+        assert_eq!(
+            Cap::parse("CAP_CHECKPOINT_RESTORE").map(Cap::number),
+            Some(40)
+        );
+    }
+
+    #[test]
     fn the_root_equivalent_table_names_real_capabilities() {
         for cap in ROOT_EQUIVALENT.iter() {
             assert_ne!(cap.name(), format!("cap_{}", cap.number()), "a known name");
