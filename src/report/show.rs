@@ -10,7 +10,7 @@ use crate::core::transition;
 use crate::options::resources;
 use crate::report::Outcome;
 use crate::report::model::{Field, Text, Value, render, step_value};
-use crate::request::caps::CapSet;
+use crate::request::caps::{CapSet, ROOT_EQUIVALENT};
 use crate::request::ids::{Gid, Uid};
 use crate::sys;
 use std::ffi::OsStr;
@@ -224,7 +224,7 @@ fn privilege_fields(proc: &ProcView, root: bool) -> Result<Vec<Field>> {
         ("bounding", CapSet::from_bits(proc.mask("CapBnd"))),
     ];
     // Held capabilities with which this process could make itself root.
-    let root_equivalent = now.permitted & CapSet::root_equivalent();
+    let root_equivalent = now.permitted & ROOT_EQUIVALENT;
     let mut lines: Vec<String> = sets
         .iter()
         .map(|(label, set)| format!("capabilities {label}: {}", set.describe()))
@@ -407,7 +407,7 @@ fn branch_fields(outcome: &Outcome<'_>) -> [Field; 3] {
         (false, Uid::ROOT) => "no: the target is root".to_owned(),
         (false, _) => format!(
             "no: the target keeps {}, which amounts to root",
-            (plan.privileges.keep_caps & CapSet::root_equivalent()).describe()
+            (plan.privileges.keep_caps & ROOT_EQUIVALENT).describe()
         ),
     };
     let (value, lines) = match plan.branch.if_root {

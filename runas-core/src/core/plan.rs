@@ -7,7 +7,7 @@ use crate::accounts::db::{LookupError, UserDb, UserRecord};
 use crate::base::error::{Error, Result};
 use crate::base::quote::quote;
 use crate::core::facts::{Credentials, Facts, normalize_groups};
-use crate::request::caps::CapSet;
+use crate::request::caps::{CapSet, ROOT_EQUIVALENT};
 use crate::request::ids::{Gid, IdSpec, ResIds, Uid};
 use crate::request::securebits::Securebits;
 use crate::request::{GroupPolicy, Identity, Privileges, Rules};
@@ -61,7 +61,7 @@ impl Plan {
     /// Whether the switch can be undone: a root target, or one that keeps
     /// a capability amounting to root.
     pub fn irreversible(&self) -> bool {
-        self.uid != Uid::ROOT && (self.privileges.keep_caps & CapSet::root_equivalent()).is_empty()
+        self.uid != Uid::ROOT && (self.privileges.keep_caps & ROOT_EQUIVALENT).is_empty()
     }
 }
 
@@ -343,7 +343,7 @@ fn as_caller(request: &Identity, ambient: CapSet) -> Identity {
     request.policy = GroupPolicy::Keep;
     let p = &mut request.privileges;
     p.keep_caps = ambient;
-    p.allow_root_caps = ambient & CapSet::root_equivalent();
+    p.allow_root_caps = ambient & ROOT_EQUIVALENT;
     p.bounding_drop = CapSet::EMPTY;
     p.securebits = Default::default();
     request
@@ -391,7 +391,7 @@ fn root_caller(facts: &Facts) -> Facts {
 /// file capabilities: no_new_privs, and a bounding set of exactly what it
 /// keeps.
 fn contain_root_equivalent(p: &mut Privileges) -> Result<()> {
-    let root = CapSet::root_equivalent();
+    let root = ROOT_EQUIVALENT;
     let stray = p.allow_root_caps & !(p.keep_caps & root);
     if !stray.is_empty() {
         return Err(Error::Usage(format!(

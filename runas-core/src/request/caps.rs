@@ -218,11 +218,6 @@ impl CapSet {
             names.join(",")
         }
     }
-
-    /// [`ROOT_EQUIVALENT`].
-    pub const fn root_equivalent() -> CapSet {
-        ROOT_EQUIVALENT
-    }
 }
 
 impl BitOr for CapSet {
@@ -356,7 +351,7 @@ mod tests {
         assert_eq!(Cap::SYS_NICE, Cap::parse("sys_nice").unwrap());
         assert_eq!(Cap::SYS_RESOURCE, Cap::parse("sys_resource").unwrap());
         assert_eq!(Cap::KILL, Cap::parse("kill").unwrap());
-        assert_eq!(CapSet::root_equivalent().iter().count(), 17);
+        assert_eq!(ROOT_EQUIVALENT.iter().count(), 17);
         // Issue 25: kexec_load boots a kernel of the target's choice.
         assert!(
             Cap::parse("sys_boot")
