@@ -462,6 +462,19 @@ static const char *group_entry(const char *r, size_t n, group *g) {
     return 0;
 }
 
+/* memmem as runas's default path does it (sys/accounts.rs): in a file of an
+ * ordinary system's size and for a short needle, the first byte found by
+ * memchr and the rest compared, where musl's two-way search first builds a
+ * 2 KiB table on the stack at every call (about 6,000 instructions a search
+ * of bench/budget's files, and a page of stack); beyond, the C library's. */
+static const char *find(const char *h, size_t hn, const char *n, size_t nn) {
+    if (hn > 64 * 1024 || nn > 64 || !nn) return memmem(h, hn, n, nn);
+    for (const char *end = h + hn, *p = h; nn <= (size_t)(end - p) &&
+         (p = memchr(p, n[0], (size_t)(end - p) - nn + 1)); p++)
+        if (!memcmp(p + 1, n + 1, nn - 1)) return p;
+    return 0;
+}
+
 /* getpwnam (files.rs by_name): the first line whose first field, once cut
  * at a NUL and stripped of leading white space, is the name; it must be
  * canonical. Only lines where the name occurs are looked at. */
@@ -469,7 +482,7 @@ static int user_by_name(const char *text, size_t len, const char *name, passwd *
     size_t n = strlen(name);
     const char *end = text + len, *q = text;
     if (name[0] == '+' || name[0] == '-' || name[0] == '#') return 0; /* never an entry */
-    while ((q = memmem(q, (size_t)(end - q), name, n))) {
+    while ((q = find(q, (size_t)(end - q), name, n))) {
         const char *e = q + n, *s = q;
         while (s > text && s[-1] != '\n' && cspace((unsigned char)s[-1])) s--;
         if ((s == text || s[-1] == '\n') && (e == end || *e == ':' || *e == '\n' || !*e)) {
@@ -543,7 +556,7 @@ static size_t group_list(const char *text, size_t len, str user, u32 primary) {
     groups[n++] = primary;
     for (size_t i = 0; i < user.n; i++)
         if (separator((unsigned char)user.p[i])) return n; /* never a token */
-    while ((q = memmem(q, (size_t)(end - q), user.p, user.n))) {
+    while ((q = find(q, (size_t)(end - q), user.p, user.n))) {
         const char *s = line_start(text, q), *e = q + user.n, *c = s;
         int colons = 0;
         while (c < q && colons < 3)
